@@ -1,0 +1,49 @@
+# Warnings for the project's own targets. Clang also checks the Abseil
+# thread-safety annotations and treats a violation as an error.
+function(pitstop_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${target} PRIVATE -Wthread-safety
+                                             -Werror=thread-safety)
+  endif()
+endfunction()
+
+# pitstop_test(NAME SRCS a_test.cc ... DEPS lib ...)
+# Builds a Catch2 test executable and registers its test cases with CTest.
+function(pitstop_test name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE pitstop_catch_main ${ARG_DEPS})
+  pitstop_warnings(${name})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                                           ${CMAKE_BINARY_DIR}/tests)
+  catch_discover_tests(${name} PROPERTIES TIMEOUT 120)
+endfunction()
+
+# pitstop_add_car(TARGET <target> NAME <car-name> ROOT <dir>
+#                 EXECUTABLES <exe-target>...)
+# Packs a CAR into build/cars/<car-name>.car with `pitstop car pack`: the
+# files under ROOT (META-INF/driver.yaml, META-INF/LICENSE, resources/...)
+# plus each executable target copied into bin/.
+function(pitstop_add_car)
+  cmake_parse_arguments(ARG "" "TARGET;NAME;ROOT" "EXECUTABLES" ${ARGN})
+  set(stage ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}-car)
+  set(out ${PITSTOP_CAR_DIR}/${ARG_NAME}.car)
+  file(GLOB_RECURSE root_files CONFIGURE_DEPENDS ${ARG_ROOT}/*)
+  set(copy_exes)
+  foreach(exe IN LISTS ARG_EXECUTABLES)
+    list(APPEND copy_exes COMMAND ${CMAKE_COMMAND} -E copy
+         $<TARGET_FILE:${exe}> ${stage}/bin/)
+  endforeach()
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -E rm -rf ${stage}
+    COMMAND ${CMAKE_COMMAND} -E copy_directory ${ARG_ROOT} ${stage}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/bin ${PITSTOP_CAR_DIR}
+    ${copy_exes}
+    COMMAND $<TARGET_FILE:pitstop> car pack ${stage} -o ${out}
+    DEPENDS ${root_files} ${ARG_EXECUTABLES} pitstop
+    COMMENT "Packing ${ARG_NAME}.car"
+    VERBATIM)
+  add_custom_target(${ARG_TARGET} ALL DEPENDS ${out})
+endfunction()

@@ -1,0 +1,276 @@
+#include "supervisor/car/car_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <system_error>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "supervisor/common/status_macros.h"
+
+namespace pitstop {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ArchiveDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveDeleter>;
+
+bool ValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
+                              : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+absl::StatusOr<ArchivePtr> OpenZip(const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read CAR ", path, ": no such file or not readable"));
+  }
+  ArchivePtr a(archive_read_new());
+  // Only zip, read through its central directory; no filters.
+  archive_read_support_format_zip_seekable(a.get());
+  if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) !=
+      ARCHIVE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a zip archive: ",
+                     archive_error_string(a.get()) ? archive_error_string(a.get())
+                                                   : "unknown error"));
+  }
+  return a;
+}
+
+std::string ArchiveError(archive* a) {
+  const char* e = archive_error_string(a);
+  return e ? e : "unknown error";
+}
+
+}  // namespace
+
+absl::Status CheckEntryName(absl::string_view name) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entry '", absl::CHexEscape(name), "': ", why));
+  };
+  if (name.empty()) return bad("empty name");
+  if (!ValidUtf8(name)) return bad("name is not valid UTF-8");
+  if (name.find('\0') != absl::string_view::npos) return bad("name holds NUL");
+  if (name.find('\\') != absl::string_view::npos) {
+    return bad("name holds a backslash");
+  }
+  if (name[0] == '/') return bad("absolute path");
+  absl::string_view trimmed = name;
+  if (trimmed.back() == '/') trimmed.remove_suffix(1);
+  std::vector<absl::string_view> parts = absl::StrSplit(trimmed, '/');
+  for (absl::string_view part : parts) {
+    if (part.empty() || part == "." || part == "..") {
+      return bad("empty, '.' or '..' path component");
+    }
+    for (char c : part) {
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return bad("control character in name");
+      }
+    }
+  }
+  static constexpr absl::string_view kTopLevel[] = {"META-INF", "bin", "lib",
+                                                   "resources"};
+  bool allowed = false;
+  for (absl::string_view top : kTopLevel) allowed = allowed || parts[0] == top;
+  if (!allowed) {
+    return bad("outside the allowed top-level folders META-INF/, bin/, lib/, "
+               "resources/");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UnpackCar(const std::string& car_path,
+                       const std::string& dest_dir,
+                       const UnpackLimits& limits) {
+  std::error_code ec;
+  if (fs::exists(dest_dir, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("cannot unpack into ", dest_dir, ": it already exists"));
+  }
+  ASSIGN_OR_RETURN(ArchivePtr a, OpenZip(car_path));
+  const uint64_t archive_bytes = fs::file_size(car_path, ec);
+
+  fs::path dest(dest_dir);
+  fs::create_directories(dest.parent_path(), ec);
+  std::string staging_template =
+      (dest.parent_path() / absl::StrCat(".staging-", dest.filename().string(),
+                                         "-XXXXXX"))
+          .string();
+  if (::mkdtemp(staging_template.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "cannot create a staging directory beside ", dest_dir, ": ",
+        std::strerror(errno)));
+  }
+  const fs::path staging(staging_template);
+  bool committed = false;
+  absl::Cleanup remove_staging = [&] {
+    if (!committed) fs::remove_all(staging, ec);
+  };
+
+  auto bad = [&](absl::string_view entry, absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(car_path, ": entry '", absl::CHexEscape(entry), "': ", why));
+  };
+
+  std::set<std::string> seen;  // case-folded names
+  uint64_t total = 0;
+  uint32_t entries = 0;
+  archive_entry* entry = nullptr;
+  std::vector<char> buffer(64 * 1024);
+  while (true) {
+    int r = archive_read_next_header(a.get(), &entry);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK) {
+      // ARCHIVE_WARN too: libarchive reports size and CRC mismatches as
+      // warnings.
+      return absl::InvalidArgumentError(absl::StrCat(
+          car_path, ": damaged archive: ", ArchiveError(a.get())));
+    }
+    const char* raw_name = archive_entry_pathname(entry);
+    std::string name = raw_name ? raw_name : "";
+    if (++entries > limits.max_entries) {
+      return bad(name, absl::StrCat("more than ", limits.max_entries,
+                                    " entries"));
+    }
+    if (absl::Status s = CheckEntryName(name); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(car_path, ": ", s.message()));
+    }
+    if (archive_entry_is_encrypted(entry)) return bad(name, "encrypted entry");
+    std::string trimmed = name;
+    if (!trimmed.empty() && trimmed.back() == '/') trimmed.pop_back();
+    if (!seen.insert(absl::AsciiStrToLower(trimmed)).second) {
+      return bad(name, "duplicate name (names must differ after case folding)");
+    }
+    const mode_t type = archive_entry_filetype(entry);
+    const fs::path target = staging / trimmed;
+    if (type == AE_IFDIR) {
+      fs::create_directories(target, ec);
+      if (ec) return bad(name, absl::StrCat("cannot create: ", ec.message()));
+      continue;
+    }
+    if (type != AE_IFREG) {
+      return bad(name, "only regular files and directories are allowed "
+                       "(symlinks, hardlinks and devices are not)");
+    }
+    if (archive_entry_hardlink(entry) != nullptr) {
+      return bad(name, "hardlinks are not allowed");
+    }
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) return bad(name, absl::StrCat("cannot create folder: ", ec.message()));
+    const mode_t mode = absl::StartsWith(name, "bin/") ? 0755 : 0644;
+    int fd = ::open(target.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+      return bad(name, absl::StrCat("cannot create: ", std::strerror(errno)));
+    }
+    absl::Cleanup close_fd = [fd] { ::close(fd); };
+    uint64_t file_bytes = 0;
+    while (true) {
+      la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
+      if (n == 0) break;
+      if (n < 0) {
+        return bad(name, absl::StrCat("cannot read: ", ArchiveError(a.get())));
+      }
+      file_bytes += n;
+      total += n;
+      if (file_bytes > limits.max_file_bytes) {
+        return bad(name, absl::StrCat("larger than ", limits.max_file_bytes,
+                                      " bytes"));
+      }
+      if (total > limits.max_total_bytes) {
+        return bad(name, absl::StrCat("archive unpacks to more than ",
+                                      limits.max_total_bytes, " bytes"));
+      }
+      if (archive_bytes > 0 &&
+          total > limits.max_expansion_ratio * archive_bytes + (1 << 20)) {
+        return bad(name, absl::StrCat("archive expands more than ",
+                                      limits.max_expansion_ratio,
+                                      " times (a zip bomb?)"));
+      }
+      for (la_ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(fd, buffer.data() + off, n - off);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return absl::InternalError(absl::StrCat(
+              "writing ", target.string(), ": ", std::strerror(errno)));
+        }
+        off += w;
+      }
+    }
+    ::fchmod(fd, mode);  // Not subject to the umask.
+  }
+  fs::permissions(staging, fs::perms(0755), ec);
+  fs::rename(staging, dest, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot move ", staging.string(),
+                                            " to ", dest_dir, ": ",
+                                            ec.message()));
+  }
+  committed = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadCarEntry(const std::string& car_path,
+                                         absl::string_view entry_name,
+                                         uint64_t max_bytes) {
+  ASSIGN_OR_RETURN(ArchivePtr a, OpenZip(car_path));
+  archive_entry* entry = nullptr;
+  while (true) {
+    int r = archive_read_next_header(a.get(), &entry);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          car_path, ": damaged archive: ", ArchiveError(a.get())));
+    }
+    const char* name = archive_entry_pathname(entry);
+    if (name == nullptr || entry_name != name) continue;
+    std::string out;
+    char buf[16 * 1024];
+    while (true) {
+      la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+      if (n == 0) break;
+      if (n < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            car_path, ": entry '", entry_name, "': ", ArchiveError(a.get())));
+      }
+      out.append(buf, n);
+      if (out.size() > max_bytes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(car_path, ": entry '", entry_name, "' is larger than ",
+                         max_bytes, " bytes"));
+      }
+    }
+    return out;
+  }
+  return absl::NotFoundError(
+      absl::StrCat(car_path, " has no entry '", entry_name, "'"));
+}
+
+}  // namespace pitstop

@@ -1,0 +1,24 @@
+#ifndef PITSTOP_SUPERVISOR_CAR_CAR_WRITER_H_
+#define PITSTOP_SUPERVISOR_CAR_CAR_WRITER_H_
+
+// Packing a driver directory into a CAR (a JAR-compatible zip).
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace pitstop {
+
+// Packs `source_dir` (META-INF/driver.yaml, bin/, lib/, resources/, ...) into
+// `out_path`. driver.yaml is parsed and validated first and its entrypoint
+// must exist and be executable. META-INF/MANIFEST.MF comes first, as in a
+// JAR; one is written when the directory has none. Entries are sorted and
+// stamped with a fixed time (SOURCE_DATE_EPOCH when set), so the same inputs
+// give the same bytes. The archive is written beside `out_path` and renamed
+// into place. Errors name the offending file.
+absl::Status PackCar(const std::string& source_dir,
+                     const std::string& out_path);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CAR_CAR_WRITER_H_

@@ -1,0 +1,113 @@
+#include "supervisor/car/driver_manifest.h"
+
+#include <catch2/catch.hpp>
+
+namespace pitstop {
+namespace {
+
+constexpr char kFull[] = R"(name: flashpool
+version: 1.4.2
+category: storage
+vendor: Example Storage
+description_key: driver.description
+protocol: [v1]
+entrypoint: bin/flashpool-driver
+requires:
+  - name: iscsi-base
+    version: ">=1.0.0 <2.0.0"
+resource_types: [storage_pool, volume, snapshot]
+properties:
+  - key: management_vip
+    label_key: prop.management_vip.label
+    type: string
+    required: true
+    max_length: 255
+  - key: admin_password
+    type: string
+    required: true
+    secret: true
+  - key: default_min_iops
+    type: number
+    default: 100
+limits: {memory_mb: 128, pids: 32, open_files: 64}
+permissions: {network: outbound}
+timeouts: {start: 3s, drain: 30s, stop: 500ms}
+)";
+
+TEST_CASE("a complete driver.yaml parses into its manifest", "[car]") {
+  auto m = ParseDriverManifest(kFull, "driver.yaml");
+  REQUIRE(m.ok());
+  REQUIRE(m->name == "flashpool");
+  REQUIRE(m->version.ToString() == "1.4.2");
+  REQUIRE(m->category == DriverCategory::kStorage);
+  REQUIRE(m->entrypoint == "bin/flashpool-driver");
+  REQUIRE(m->requires_.size() == 1);
+  REQUIRE(m->requires_[0].versions.Contains(SemVer::Parse("1.5.0").value()));
+  REQUIRE(m->resource_types.size() == 3);
+  REQUIRE(m->properties.size() == 3);
+  REQUIRE(m->properties[0].max_length == 255u);
+  REQUIRE(m->properties[1].secret);
+  REQUIRE(std::get<double>(*m->properties[2].default_value) == 100);
+  REQUIRE(m->limits.memory_mb == 128);
+  REQUIRE(m->network == NetworkPermission::kOutbound);
+  REQUIRE(m->timeouts.start == absl::Seconds(3));
+  REQUIRE(m->timeouts.stop == absl::Milliseconds(500));
+}
+
+TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"name: Flash_Pool\nversion: 1.0.0\ncategory: storage\nentrypoint: "
+       "bin/x\n",
+       "driver.yaml:1: name 'Flash_Pool' must be lowercase"},
+      {"name: fp\nversion: 1.0\ncategory: storage\nentrypoint: bin/x\n",
+       "driver.yaml:2: '1.0' is not a semantic version"},
+      {"name: fp\nversion: 1.0.0\ncategory: disk\nentrypoint: bin/x\n",
+       "driver.yaml:3: category must be one of network, storage, hypervisor "
+       "(got 'disk')"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: ../x\n",
+       "driver.yaml:4: entrypoint '../x' must be a file under bin/"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\n",
+       "missing required field 'entrypoint'"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "catgory: storage\n",
+       "driver.yaml:5: unknown field 'catgory'"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - key: max_iops\n    type: int\n",
+       "driver.yaml:7: property 'max_iops': type must be one of string, date, "
+       "number, boolean (got 'int')"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - key: a\n    type: number\n    default: lots\n",
+       "driver.yaml:8: 'default' must be a number (got 'lots')"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: string}\n  - {key: a, type: string}\n",
+       "driver.yaml:7: property 'a' is declared twice"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "timeouts: {start: soon}\n",
+       "driver.yaml:5: 'start' must be a positive duration"},
+      {"name: [unclosed\n", "driver.yaml:"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    auto m = ParseDriverManifest(c.yaml, "driver.yaml");
+    REQUIRE(!m.ok());
+    REQUIRE(m.status().code() == absl::StatusCode::kInvalidArgument);
+    INFO(m.status().message());
+    REQUIRE(m.status().message().find(c.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("driver names are lowercase letters, digits and dashes", "[car]") {
+  REQUIRE(IsValidDriverName("flashpool"));
+  REQUIRE(IsValidDriverName("iscsi-base2"));
+  REQUIRE(!IsValidDriverName("2fast"));
+  REQUIRE(!IsValidDriverName("trailing-"));
+  REQUIRE(!IsValidDriverName("UPPER"));
+  REQUIRE(!IsValidDriverName(""));
+}
+
+}  // namespace
+}  // namespace pitstop

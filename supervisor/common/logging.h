@@ -1,0 +1,48 @@
+#ifndef PITSTOP_SUPERVISOR_COMMON_LOGGING_H_
+#define PITSTOP_SUPERVISOR_COMMON_LOGGING_H_
+
+// Structured log lines on standard error, one event a line, logfmt style:
+//
+//   2026-11-25T08:40:00.123Z level=info source=supervisor driver=flashpool
+//   msg="driver is ready"
+//
+// Thread-safe: a line is written with one write(2) call.
+
+#include <initializer_list>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+
+namespace pitstop {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+using LogField = std::pair<absl::string_view, absl::string_view>;
+
+// Lines below this level are dropped. Default kInfo.
+void SetMinLogLevel(LogLevel level);
+
+void Log(LogLevel level, absl::string_view source, absl::string_view message,
+         std::initializer_list<LogField> fields = {});
+
+inline void LogInfo(absl::string_view source, absl::string_view message,
+                    std::initializer_list<LogField> fields = {}) {
+  Log(LogLevel::kInfo, source, message, fields);
+}
+inline void LogWarning(absl::string_view source, absl::string_view message,
+                       std::initializer_list<LogField> fields = {}) {
+  Log(LogLevel::kWarning, source, message, fields);
+}
+inline void LogError(absl::string_view source, absl::string_view message,
+                     std::initializer_list<LogField> fields = {}) {
+  Log(LogLevel::kError, source, message, fields);
+}
+
+// Formats one log line without writing it (exposed for tests).
+std::string FormatLogLine(LogLevel level, absl::string_view source,
+                          absl::string_view message,
+                          std::initializer_list<LogField> fields);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_COMMON_LOGGING_H_
