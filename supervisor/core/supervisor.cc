@@ -1,0 +1,678 @@
+#include "supervisor/core/supervisor.h"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "supervisor/common/check.h"
+#include "supervisor/common/logging.h"
+#include "supervisor/core/start_order.h"
+
+namespace pitstop {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ShortDuration(absl::Duration d) {
+  return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
+}
+
+}  // namespace
+
+absl::string_view DriverStateName(DriverState state) {
+  switch (state) {
+    case DriverState::kStopped:
+      return "STOPPED";
+    case DriverState::kStarting:
+      return "STARTING";
+    case DriverState::kReady:
+      return "READY";
+    case DriverState::kBackoff:
+      return "BACKOFF";
+    case DriverState::kStopping:
+      return "STOPPING";
+    case DriverState::kFailed:
+      return "FAILED";
+  }
+  return "UNKNOWN";
+}
+
+Supervisor::Supervisor(ProcessLauncher& launcher,
+                       DriverEndpointFactory& endpoints, Clock& clock,
+                       SupervisorOptions options)
+    : launcher_(launcher),
+      endpoints_(endpoints),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+Supervisor::~Supervisor() {
+  {
+    absl::MutexLock lock(&mu_);
+    shutdown_ = true;
+    changed_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Supervisor::AddDriver(DriverPackage package) {
+  absl::MutexLock lock(&mu_);
+  const std::string name = package.manifest.name;
+  if (drivers_.count(name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("driver '", name, "' is already installed"));
+  }
+  Record& r = drivers_[name];
+  r.package = std::make_shared<const DriverPackage>(std::move(package));
+  r.policy = RestartPolicy(options_.restart);
+  r.state_since = clock_.Now();
+
+  // Recompute the order and who cannot start.
+  std::vector<const DriverManifest*> manifests;
+  for (auto& [n, rec] : drivers_) manifests.push_back(&rec.package->manifest);
+  pitstop::StartOrder order = ComputeStartOrder(manifests);
+  start_order_ = order.order;
+  for (auto& [n, rec] : drivers_) {
+    auto it = order.unresolved.find(n);
+    rec.unresolved = it == order.unresolved.end() ? "" : it->second;
+    if (it != order.unresolved.end()) start_order_.push_back(n);
+  }
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+void Supervisor::Run() {
+  CHECK(!thread_.joinable());
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Supervisor::WakeLocked() {
+  dirty_ = true;
+  changed_.SignalAll();
+}
+
+void Supervisor::Loop() {
+  while (true) {
+    Actions actions;
+    absl::Time next;
+    {
+      absl::MutexLock lock(&mu_);
+      if (shutdown_) return;
+      dirty_ = false;
+      next = ReconcileLocked(clock_.Now(), actions);
+    }
+    Execute(std::move(actions));
+    absl::MutexLock lock(&mu_);
+    while (!dirty_ && !shutdown_) {
+      absl::Duration wait = next - clock_.Now();
+      if (wait <= absl::ZeroDuration()) break;
+      if (changed_.WaitWithTimeout(&mu_, wait)) break;
+    }
+  }
+}
+
+void Supervisor::Step() {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    dirty_ = false;
+    ReconcileLocked(clock_.Now(), actions);
+  }
+  Execute(std::move(actions));
+}
+
+absl::Time Supervisor::ReconcileLocked(absl::Time now, Actions& actions) {
+  absl::Time next = absl::InfiniteFuture();
+  for (auto& [name, r] : drivers_) {
+    ReconcileDriverLocked(name, r, now, actions);
+    if (r.state == DriverState::kBackoff && !r.instance) {
+      next = std::min(next, r.backoff_until);
+    }
+    if (Instance* inst = r.instance.get()) {
+      if (r.state == DriverState::kStarting) {
+        next = std::min(next, inst->start_deadline);
+        if (!inst->probe_in_flight && inst->launched) {
+          next = std::min(next, inst->next_probe);
+        }
+      }
+      if (!inst->kill_sent) next = std::min(next, inst->kill_at);
+    }
+    ResolveWaitersLocked(name, r, now, actions, next);
+  }
+  return next;
+}
+
+void Supervisor::SetStateLocked(const std::string& name, Record& r,
+                                DriverState state, absl::Time now) {
+  if (r.state == state) return;
+  Log(state == DriverState::kBackoff || state == DriverState::kFailed
+          ? LogLevel::kWarning
+          : LogLevel::kInfo,
+      "supervisor",
+      absl::StrCat("driver ", name, " is ", DriverStateName(state),
+                   r.message.empty() ? "" : ": ", r.message),
+      {{"driver", name},
+       {"from", DriverStateName(r.state)},
+       {"to", DriverStateName(state)}});
+  r.state = state;
+  r.state_since = now;
+  changed_.SignalAll();
+}
+
+bool Supervisor::DependenciesReadyLocked(const Record& r,
+                                         std::string* waiting_for) {
+  for (const DriverRequirement& req : r.package->manifest.requires_) {
+    auto it = drivers_.find(req.name);
+    if (it == drivers_.end() || it->second.state != DriverState::kReady) {
+      *waiting_for = req.name;
+      return false;
+    }
+  }
+  return true;
+}
+
+Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
+    const std::string& name, Record& r, absl::Time now) {
+  const DriverManifest& m = r.package->manifest;
+  auto inst = std::make_unique<Instance>();
+  inst->id = next_instance_id_++;
+  inst->dir = (fs::path(options_.run_dir) / name / std::to_string(inst->id))
+                  .string();
+  inst->socket_path = (fs::path(inst->dir) / "driver.sock").string();
+  inst->start_deadline = now + m.timeouts.start;
+  inst->next_probe = now;
+  const std::string data_dir = (fs::path(options_.data_dir) / name).string();
+
+  Actions::Launch launch;
+  launch.driver = name;
+  launch.instance_id = inst->id;
+  launch.dir = inst->dir;
+  launch.spec.executable =
+      (fs::path(r.package->install_dir) / m.entrypoint).string();
+  launch.spec.working_dir = data_dir;
+  launch.spec.env = {
+      absl::StrCat("PITSTOP_SOCKET=", inst->socket_path),
+      absl::StrCat("PITSTOP_DRIVER_NAME=", name),
+      absl::StrCat("PITSTOP_DRIVER_VERSION=", m.version.ToString()),
+      absl::StrCat("PITSTOP_DRIVER_ROOT=", r.package->install_dir),
+      absl::StrCat("PITSTOP_STATE_DIR=", data_dir),
+      absl::StrCat("PITSTOP_INSTANCE_ID=", inst->id),
+      absl::StrCat("LD_LIBRARY_PATH=",
+                   (fs::path(r.package->install_dir) / "lib").string()),
+      absl::StrCat("HOME=", data_dir),
+      "PATH=/usr/local/bin:/usr/bin:/bin",
+      "LANG=C.UTF-8",
+  };
+  if (inst->socket_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    inst->exited = true;
+    inst->failure = absl::StrCat(
+        "socket path ", inst->socket_path, " is longer than ",
+        sizeof(sockaddr_un{}.sun_path) - 1,
+        " bytes; choose a shorter --state-dir");
+  }
+  r.message.clear();
+  r.instance = std::move(inst);
+  SetStateLocked(name, r, DriverState::kStarting, now);
+  return launch;
+}
+
+void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
+                                       absl::Time now, Actions& actions) {
+  const DriverManifest& m = r.package->manifest;
+
+  // 1. A process that ended.
+  if (r.instance && r.instance->exited) {
+    Instance& inst = *r.instance;
+    std::string how =
+        inst.failure.empty() ? inst.exit.Describe() : inst.failure;
+    r.last_exit = how;
+    const bool expected = r.state == DriverState::kStopping;
+    const bool was_starting = r.state == DriverState::kStarting;
+    actions.remove_dirs.push_back(inst.dir);
+    r.instance.reset();
+    changed_.SignalAll();
+    if (expected || !r.want_running) {
+      r.message = r.restart_requested ? "restarting" : "";
+      r.restart_requested = false;
+      SetStateLocked(name, r, DriverState::kStopped, now);
+    } else {
+      RestartPolicy::Decision d = r.policy.OnExit(now);
+      ++r.restarts;
+      if (d.give_up) {
+        r.message = absl::StrCat(
+            "gave up after ", r.policy.recent_restarts(), " exits within ",
+            ShortDuration(r.policy.options().window), "; last: ", how,
+            ". Fix the cause, then run `pitstop restart ", name, "`");
+        SetStateLocked(name, r, DriverState::kFailed, now);
+      } else {
+        r.backoff_until = now + d.delay;
+        r.message = absl::StrCat(was_starting ? "failed to start: " : "died: ",
+                                 how, "; restarting in ",
+                                 ShortDuration(d.delay));
+        SetStateLocked(name, r, DriverState::kBackoff, now);
+      }
+    }
+  }
+
+  // 2. No process: start one if wanted.
+  if (!r.instance) {
+    if (!r.want_running && r.state == DriverState::kBackoff) {
+      SetStateLocked(name, r, DriverState::kStopped, now);
+    }
+    if (!r.unresolved.empty()) {
+      r.message = absl::StrCat("cannot start: ", r.unresolved);
+      return;
+    }
+    const bool due =
+        r.state == DriverState::kStopped ||
+        (r.state == DriverState::kBackoff && now >= r.backoff_until);
+    if (!r.want_running || !due) return;
+    std::string waiting_for;
+    if (!DependenciesReadyLocked(r, &waiting_for)) {
+      r.message = absl::StrCat("waiting for required driver ", waiting_for,
+                               " to be READY");
+      return;
+    }
+    Actions::Launch launch = PrepareLaunchLocked(name, r, now);
+    if (!r.instance->exited) actions.launches.push_back(std::move(launch));
+    return;
+  }
+
+  // 3. A live (or launching) process.
+  Instance& inst = *r.instance;
+  const bool should_stop = !r.want_running || r.restart_requested;
+  if (should_stop && inst.launched &&
+      (r.state == DriverState::kStarting || r.state == DriverState::kReady)) {
+    actions.signals.emplace_back(inst.pid, SIGTERM);
+    inst.kill_at = now + m.timeouts.stop;
+    SetStateLocked(name, r, DriverState::kStopping, now);
+  }
+  if (inst.launched && !inst.kill_sent && now >= inst.kill_at) {
+    actions.signals.emplace_back(inst.pid, SIGKILL);
+    inst.kill_sent = true;
+    Log(LogLevel::kWarning, "supervisor",
+        absl::StrCat("driver ", name, " did not stop within ",
+                     ShortDuration(m.timeouts.stop), "; sent SIGKILL"),
+        {{"driver", name}});
+  }
+  if (r.state == DriverState::kStarting && inst.launched) {
+    if (now >= inst.start_deadline && !inst.kill_sent) {
+      inst.failure = absl::StrCat(
+          "did not become ready within ", ShortDuration(m.timeouts.start),
+          inst.probe_message.empty() ? "" : " (last probe: ",
+          inst.probe_message, inst.probe_message.empty() ? "" : ")");
+      actions.signals.emplace_back(inst.pid, SIGKILL);
+      inst.kill_sent = true;
+    } else if (!inst.probe_in_flight && now >= inst.next_probe) {
+      inst.probe_in_flight = true;
+      actions.probes.emplace_back(
+          name, inst.id, inst.endpoint,
+          std::min(now + options_.probe_timeout, inst.start_deadline));
+    }
+  }
+}
+
+void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
+                                      absl::Time now, Actions& actions,
+                                      absl::Time& next) {
+  if (r.waiters.empty()) return;
+  std::vector<Waiter> keep;
+  for (Waiter& w : r.waiters) {
+    Instance* inst = r.instance.get();
+    const bool ready = r.state == DriverState::kReady && inst != nullptr &&
+                       inst->launched && !inst->exited;
+    if (ready && (inst->id != w.avoid_instance || now >= w.avoid_until)) {
+      Route route;
+      route.driver = name;
+      route.instance_id = inst->id;
+      route.pid = inst->pid;
+      route.package = r.package;
+      route.endpoint = inst->endpoint;
+      actions.replies.emplace_back(std::move(w.done), std::move(route));
+    } else if (r.state == DriverState::kFailed) {
+      actions.replies.emplace_back(
+          std::move(w.done),
+          absl::UnavailableError(absl::StrCat("driver ", name,
+                                              " has FAILED: ", r.message)));
+    } else if (!r.unresolved.empty()) {
+      actions.replies.emplace_back(
+          std::move(w.done),
+          absl::FailedPreconditionError(absl::StrCat(
+              "driver ", name, " cannot start: ", r.unresolved)));
+    } else if (!r.want_running && r.state == DriverState::kStopped) {
+      actions.replies.emplace_back(
+          std::move(w.done),
+          absl::FailedPreconditionError(absl::StrCat(
+              "driver ", name, " is stopped; start it with `pitstop start ",
+              name, "`")));
+    } else if (now >= w.deadline) {
+      actions.replies.emplace_back(
+          std::move(w.done),
+          absl::DeadlineExceededError(absl::StrCat(
+              "driver ", name, " did not become ready before the call's "
+              "deadline (state ",
+              DriverStateName(r.state), r.message.empty() ? "" : ": ",
+              r.message, ")")));
+    } else {
+      next = std::min(next, w.deadline);
+      if (ready) next = std::min(next, w.avoid_until);
+      keep.push_back(std::move(w));
+    }
+  }
+  r.waiters = std::move(keep);
+}
+
+void Supervisor::Execute(Actions actions) {
+  for (Actions::Launch& l : actions.launches) {
+    std::error_code ec;
+    fs::create_directories(l.dir, ec);
+    ::chmod(l.dir.c_str(), 0700);
+    fs::create_directories(l.spec.working_dir, ec);
+    fs::remove(fs::path(l.dir) / "driver.sock", ec);
+    std::shared_ptr<DriverEndpoint> endpoint =
+        endpoints_.Connect((fs::path(l.dir) / "driver.sock").string());
+    const std::string driver = l.driver;
+    const uint64_t id = l.instance_id;
+    const std::string id_text = std::to_string(id);
+    auto pid = launcher_.Launch(
+        l.spec,
+        [driver, id_text](OutputStream stream, absl::string_view line) {
+          Log(LogLevel::kInfo, "driver", line,
+              {{"driver", driver},
+               {"instance", id_text},
+               {"stream", stream == OutputStream::kStderr ? "stderr"
+                                                          : "stdout"}});
+        },
+        [this, driver, id](const ExitInfo& exit) { OnExit(driver, id, exit); });
+    OnLaunched(driver, id, std::move(pid), std::move(endpoint));
+  }
+  for (auto [pid, sig] : actions.signals) {
+    // NOT_FOUND: it is already gone, and its exit event is on the way.
+    (void)launcher_.Signal(pid, sig);
+  }
+  for (auto& [driver, id, endpoint, deadline] : actions.probes) {
+    std::string d = driver;
+    uint64_t i = id;
+    endpoint->Probe(deadline, [this, d, i](absl::StatusOr<ProbeResult> r) {
+      OnProbe(d, i, std::move(r));
+    });
+  }
+  for (auto& [done, result] : actions.replies) done(std::move(result));
+  for (const std::string& dir : actions.remove_dirs) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+}
+
+void Supervisor::OnLaunched(const std::string& driver, uint64_t instance_id,
+                            absl::StatusOr<pid_t> pid,
+                            std::shared_ptr<DriverEndpoint> endpoint) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(driver);
+  if (r == nullptr || !r->instance || r->instance->id != instance_id) return;
+  Instance& inst = *r->instance;
+  if (!pid.ok()) {
+    inst.exited = true;
+    inst.failure = std::string(pid.status().message());
+  } else {
+    inst.pid = *pid;
+    inst.endpoint = std::move(endpoint);
+    inst.launched = true;
+    inst.next_probe = clock_.Now();
+    Log(LogLevel::kInfo, "supervisor", "driver process started",
+        {{"driver", driver},
+         {"pid", std::to_string(*pid)},
+         {"socket", inst.socket_path}});
+  }
+  WakeLocked();
+}
+
+void Supervisor::OnExit(const std::string& driver, uint64_t instance_id,
+                        const ExitInfo& exit) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(driver);
+  if (r == nullptr || !r->instance || r->instance->id != instance_id) return;
+  r->instance->exited = true;
+  r->instance->exit = exit;
+  WakeLocked();
+}
+
+void Supervisor::OnProbe(const std::string& driver, uint64_t instance_id,
+                         absl::StatusOr<ProbeResult> result) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(driver);
+  if (r == nullptr || !r->instance || r->instance->id != instance_id) return;
+  Instance& inst = *r->instance;
+  inst.probe_in_flight = false;
+  const absl::Time now = clock_.Now();
+  if (result.ok() && result->ready && r->state == DriverState::kStarting &&
+      !inst.exited) {
+    r->policy.OnReady(now);
+    r->message.clear();
+    SetStateLocked(driver, *r, DriverState::kReady, now);
+  } else {
+    inst.probe_message = result.ok() ? result->message
+                                     : std::string(result.status().message());
+    inst.next_probe = now + options_.probe_interval;
+  }
+  WakeLocked();
+}
+
+Supervisor::Record* Supervisor::FindLocked(absl::string_view name) {
+  auto it = drivers_.find(name);
+  return it == drivers_.end() ? nullptr : &it->second;
+}
+
+absl::Status Supervisor::UnknownDriverLocked(absl::string_view name) {
+  std::vector<std::string> known;
+  for (const auto& [n, r] : drivers_) known.push_back(n);
+  return absl::NotFoundError(absl::StrCat(
+      "no driver named '", name, "' is installed (installed: ",
+      known.empty() ? "none" : absl::StrJoin(known, ", "),
+      "); list them with `pitstop drivers`"));
+}
+
+DriverStatus Supervisor::SnapshotLocked(const Record& r) const {
+  DriverStatus s;
+  s.package = r.package;
+  s.state = r.state;
+  s.state_since = r.state_since;
+  s.pid = r.instance && r.instance->launched && !r.instance->exited
+              ? r.instance->pid
+              : 0;
+  s.restarts = r.restarts;
+  s.last_exit = r.last_exit;
+  s.message = r.message;
+  s.socket_path = r.instance ? r.instance->socket_path : "";
+  return s;
+}
+
+std::vector<std::string> Supervisor::StartOrderLocked() { return start_order_; }
+
+std::vector<std::string> Supervisor::StartOrder() {
+  absl::MutexLock lock(&mu_);
+  return StartOrderLocked();
+}
+
+std::vector<DriverStatus> Supervisor::List() {
+  absl::MutexLock lock(&mu_);
+  std::vector<DriverStatus> out;
+  for (const std::string& name : start_order_) {
+    out.push_back(SnapshotLocked(drivers_.find(name)->second));
+  }
+  return out;
+}
+
+absl::StatusOr<DriverStatus> Supervisor::Get(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  return SnapshotLocked(*r);
+}
+
+absl::Status Supervisor::Start(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  if (!r->unresolved.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("driver ", name, " cannot start: ", r->unresolved));
+  }
+  if (r->want_running && r->state != DriverState::kFailed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", name, " is already running (", DriverStateName(r->state),
+        "); use `pitstop restart ", name, "` to restart it"));
+  }
+  r->want_running = true;
+  r->policy.Reset();
+  if (r->state == DriverState::kFailed || r->state == DriverState::kBackoff) {
+    SetStateLocked(std::string(name), *r, DriverState::kStopped, clock_.Now());
+  }
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::Stop(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  r->want_running = false;
+  r->restart_requested = false;
+  if (!r->instance && r->state != DriverState::kStopped) {
+    SetStateLocked(std::string(name), *r, DriverState::kStopped, clock_.Now());
+  }
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::Restart(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  if (!r->unresolved.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("driver ", name, " cannot start: ", r->unresolved));
+  }
+  r->want_running = true;
+  r->restarts = 0;
+  r->policy.Reset();
+  if (r->instance) {
+    r->restart_requested = true;
+  } else if (r->state != DriverState::kStopped) {
+    SetStateLocked(std::string(name), *r, DriverState::kStopped, clock_.Now());
+  }
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+bool Supervisor::SettledLocked(const Record& r) const {
+  if (r.restart_requested || !r.unresolved.empty()) {
+    return !r.unresolved.empty();
+  }
+  switch (r.state) {
+    case DriverState::kReady:
+      return r.want_running;
+    case DriverState::kFailed:
+      return true;
+    case DriverState::kStopped:
+      return !r.want_running;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<DriverStatus> Supervisor::AwaitSettled(absl::string_view name,
+                                                      absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  while (!SettledLocked(*r) && !shutdown_) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  return SnapshotLocked(*r);
+}
+
+void Supervisor::StartAll() {
+  std::vector<std::vector<std::string>> levels(3);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& name : start_order_) {
+      Record& r = drivers_.find(name)->second;
+      if (!r.unresolved.empty()) {
+        Log(LogLevel::kError, "supervisor",
+            absl::StrCat("driver ", name, " cannot start: ", r.unresolved),
+            {{"driver", name}});
+        continue;
+      }
+      levels[StartLevel(r.package->manifest.category)].push_back(name);
+    }
+  }
+  for (const std::vector<std::string>& level : levels) {
+    absl::Duration longest;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const std::string& name : level) {
+        Record& r = drivers_.find(name)->second;
+        r.want_running = true;
+        longest = std::max(longest, r.package->manifest.timeouts.start);
+      }
+      WakeLocked();
+    }
+    // Bounded by the start timeout plus one backoff round.
+    const absl::Time deadline = absl::Now() + longest + absl::Seconds(2);
+    for (const std::string& name : level) (void)AwaitSettled(name, deadline);
+  }
+}
+
+void Supervisor::StopAll() {
+  std::vector<std::string> order = StartOrder();
+  std::reverse(order.begin(), order.end());
+  for (const std::string& name : order) {
+    absl::Time deadline;
+    {
+      absl::MutexLock lock(&mu_);
+      Record& r = drivers_.find(name)->second;
+      r.want_running = false;
+      r.restart_requested = false;
+      deadline = absl::Now() + r.package->manifest.timeouts.stop +
+                 absl::Seconds(5);
+      WakeLocked();
+    }
+    absl::MutexLock lock(&mu_);
+    Record& r = drivers_.find(name)->second;
+    while ((r.instance || r.state == DriverState::kBackoff) && !shutdown_) {
+      if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+    }
+  }
+}
+
+void Supervisor::AcquireRoute(absl::string_view driver, absl::Time deadline,
+                              RouteCallback done, uint64_t avoid_instance) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    Record* r = FindLocked(driver);
+    if (r == nullptr) {
+      actions.replies.emplace_back(std::move(done), UnknownDriverLocked(driver));
+    } else {
+      const absl::Time now = clock_.Now();
+      Waiter w;
+      w.deadline = std::min(deadline, now + options_.max_route_wait);
+      w.avoid_instance = avoid_instance;
+      w.avoid_until = now + absl::Seconds(1);
+      w.done = std::move(done);
+      r->waiters.push_back(std::move(w));
+      absl::Time next = absl::InfiniteFuture();
+      ResolveWaitersLocked(std::string(driver), *r, now, actions, next);
+      if (!r->waiters.empty()) WakeLocked();
+    }
+  }
+  for (auto& [cb, result] : actions.replies) cb(std::move(result));
+}
+
+}  // namespace pitstop

@@ -1,0 +1,252 @@
+#ifndef PITSTOP_SUPERVISOR_CORE_SUPERVISOR_H_
+#define PITSTOP_SUPERVISOR_CORE_SUPERVISOR_H_
+
+// The Supervisor runs every driver through one state machine:
+//
+//   STOPPED --start--> STARTING --probe ready--> READY
+//   STARTING/READY --exit or start timeout--> BACKOFF --delay--> STARTING
+//   BACKOFF --restart intensity exceeded--> FAILED (until an operator acts)
+//   STARTING/READY --stop--> STOPPING (SIGTERM; SIGKILL after the stop
+//                                      timeout) --exit--> STOPPED
+//
+// A control loop reconciles each driver's wanted state (running or not) with
+// its process, on its own thread (Run) or one pass at a time (Step, for
+// tests with a fake clock). Process exits and probe answers arrive as events
+// from the launcher's and the endpoints' threads.
+//
+// Routing: AcquireRoute hands out the READY instance of a driver, or parks
+// the request until one is READY or its deadline passes, without blocking
+// the caller's thread.
+//
+// Thread-safe. Never calls the launcher, an endpoint or a route callback
+// while holding its lock.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "supervisor/common/clock.h"
+#include "supervisor/core/driver_endpoint.h"
+#include "supervisor/core/driver_package.h"
+#include "supervisor/core/restart_policy.h"
+#include "supervisor/sandbox/process_launcher.h"
+
+namespace pitstop {
+
+enum class DriverState { kStopped, kStarting, kReady, kBackoff, kStopping, kFailed };
+
+// "STOPPED", "STARTING", "READY", "BACKOFF", "STOPPING", "FAILED".
+absl::string_view DriverStateName(DriverState state);
+
+struct SupervisorOptions {
+  // Per-instance private directories: <run_dir>/<driver>/<instance>/, holding
+  // the instance's socket.
+  std::string run_dir;
+  // Per-driver data that survives restarts and upgrades: <data_dir>/<driver>/.
+  std::string data_dir;
+  absl::Duration probe_interval = absl::Milliseconds(20);
+  absl::Duration probe_timeout = absl::Seconds(1);
+  // How long a routed call without a deadline waits for a READY instance.
+  absl::Duration max_route_wait = absl::Seconds(30);
+  RestartPolicyOptions restart;
+};
+
+// A snapshot of one driver, for the API.
+struct DriverStatus {
+  std::shared_ptr<const DriverPackage> package;
+  DriverState state = DriverState::kStopped;
+  absl::Time state_since;
+  pid_t pid = 0;
+  uint32_t restarts = 0;
+  std::string last_exit;
+  std::string message;
+  std::string socket_path;
+};
+
+// Where to send one call: a READY instance.
+struct Route {
+  std::string driver;
+  uint64_t instance_id = 0;
+  pid_t pid = 0;
+  std::shared_ptr<const DriverPackage> package;
+  std::shared_ptr<DriverEndpoint> endpoint;
+};
+
+class Supervisor {
+ public:
+  using RouteCallback = std::function<void(absl::StatusOr<Route>)>;
+
+  Supervisor(ProcessLauncher& launcher, DriverEndpointFactory& endpoints,
+             Clock& clock, SupervisorOptions options);
+  // Stops the control loop. Drivers still running are left to the launcher,
+  // which kills them; call StopAll first for a graceful stop.
+  ~Supervisor();
+
+  // Registers an installed driver, stopped. ALREADY_EXISTS for a known name.
+  // Call before Run.
+  absl::Status AddDriver(DriverPackage package);
+
+  // Starts the control loop on its own thread.
+  void Run();
+
+  // One reconciliation pass at the clock's current time (tests).
+  void Step();
+
+  // Names in start order (unresolvable drivers last, by name).
+  std::vector<std::string> StartOrder();
+
+  // Starts every driver level by level (network, storage, hypervisor); each
+  // level waits until its drivers are READY or have failed. Blocks.
+  void StartAll();
+
+  // Stops every driver in exact reverse start order, one at a time, each
+  // bounded by its stop timeout. Returns when no driver process remains.
+  void StopAll();
+
+  std::vector<DriverStatus> List();
+  // NOT_FOUND naming the driver.
+  absl::StatusOr<DriverStatus> Get(absl::string_view name);
+
+  // Operator actions. Start: FAILED_PRECONDITION if already running. Start and
+  // Restart reset the restart counters and skip any backoff.
+  absl::Status Start(absl::string_view name);
+  absl::Status Stop(absl::string_view name);
+  absl::Status Restart(absl::string_view name);
+
+  // Blocks until the driver is READY, FAILED or STOPPED, or until `deadline`
+  // (real time), and returns its status then.
+  absl::StatusOr<DriverStatus> AwaitSettled(absl::string_view name,
+                                            absl::Time deadline);
+
+  // Calls `done` with a READY instance of `driver`: at once when there is
+  // one, otherwise when one becomes READY; with DEADLINE_EXCEEDED when
+  // `deadline` passes first (bounded by max_route_wait), NOT_FOUND for an
+  // unknown driver, FAILED_PRECONDITION for a driver stopped by an operator,
+  // UNAVAILABLE for a FAILED one. `done` runs on the caller's thread or the
+  // control thread, never under the lock. When `avoid_instance` is set, that
+  // instance is skipped for up to a second (it just refused a connection).
+  void AcquireRoute(absl::string_view driver, absl::Time deadline,
+                    RouteCallback done, uint64_t avoid_instance = 0);
+
+ private:
+  struct Instance {
+    uint64_t id = 0;
+    pid_t pid = 0;
+    std::string dir;
+    std::string socket_path;
+    std::shared_ptr<DriverEndpoint> endpoint;
+    bool launched = false;
+    bool exited = false;
+    ExitInfo exit;
+    std::string failure;  // overrides the exit description when set
+    bool probe_in_flight = false;
+    absl::Time next_probe;
+    absl::Time start_deadline;
+    absl::Time kill_at = absl::InfiniteFuture();
+    bool kill_sent = false;
+    std::string probe_message;
+  };
+  struct Waiter {
+    absl::Time deadline;
+    uint64_t avoid_instance = 0;
+    absl::Time avoid_until;
+    RouteCallback done;
+  };
+  struct Record {
+    std::shared_ptr<const DriverPackage> package;
+    bool want_running = false;
+    bool restart_requested = false;
+    DriverState state = DriverState::kStopped;
+    absl::Time state_since;
+    std::unique_ptr<Instance> instance;
+    RestartPolicy policy;
+    uint32_t restarts = 0;
+    absl::Time backoff_until;
+    std::string last_exit;
+    std::string message;
+    std::string unresolved;  // why it can never start; empty if it can
+    std::vector<Waiter> waiters;
+  };
+  // Work decided under the lock, done after releasing it.
+  struct Actions {
+    struct Launch {
+      std::string driver;
+      uint64_t instance_id;
+      LaunchSpec spec;
+      std::string dir;
+    };
+    std::vector<Launch> launches;
+    std::vector<std::pair<pid_t, int>> signals;
+    std::vector<std::tuple<std::string, uint64_t, std::shared_ptr<DriverEndpoint>,
+                           absl::Time>>
+        probes;
+    std::vector<std::pair<RouteCallback, absl::StatusOr<Route>>> replies;
+    std::vector<std::string> remove_dirs;
+  };
+
+  void Execute(Actions actions) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Time ReconcileLocked(absl::Time now, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconcileDriverLocked(const std::string& name, Record& r,
+                             absl::Time now, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ResolveWaitersLocked(const std::string& name, Record& r, absl::Time now,
+                            Actions& actions, absl::Time& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetStateLocked(const std::string& name, Record& r, DriverState state,
+                      absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool DependenciesReadyLocked(const Record& r, std::string* waiting_for)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Actions::Launch PrepareLaunchLocked(const std::string& name, Record& r,
+                                      absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  DriverStatus SnapshotLocked(const Record& r) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Record* FindLocked(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UnknownDriverLocked(absl::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> StartOrderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Event handlers, called from other threads.
+  void OnExit(const std::string& driver, uint64_t instance_id,
+              const ExitInfo& exit) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnProbe(const std::string& driver, uint64_t instance_id,
+               absl::StatusOr<ProbeResult> result) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnLaunched(const std::string& driver, uint64_t instance_id,
+                  absl::StatusOr<pid_t> pid,
+                  std::shared_ptr<DriverEndpoint> endpoint)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool SettledLocked(const Record& r) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction
+  ProcessLauncher& launcher_;
+  DriverEndpointFactory& endpoints_;
+  Clock& clock_;
+  const SupervisorOptions options_;
+
+  absl::Mutex mu_;
+  std::map<std::string, Record, std::less<>> drivers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> start_order_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_instance_id_ ABSL_GUARDED_BY(mu_) = 1;
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  // Signalled when dirty_ is set or any state changes.
+  absl::CondVar changed_;
+  std::thread thread_;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CORE_SUPERVISOR_H_
