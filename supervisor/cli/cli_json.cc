@@ -1,0 +1,151 @@
+#include "supervisor/cli/cli_json.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+
+namespace pitstop {
+
+namespace sv1 = pitstop::supervisor::v1;
+namespace dv1 = pitstop::driver::v1;
+using google::protobuf::Value;
+
+namespace {
+
+std::string WithoutPrefix(const std::string& s, absl::string_view prefix) {
+  return absl::StartsWith(s, prefix) ? s.substr(prefix.size()) : s;
+}
+
+}  // namespace
+
+std::string StateName(sv1::DriverState state) {
+  return WithoutPrefix(sv1::DriverState_Name(state), "DRIVER_STATE_");
+}
+
+std::string CategoryLabel(dv1::Category category) {
+  return absl::AsciiStrToLower(
+      WithoutPrefix(dv1::Category_Name(category), "CATEGORY_"));
+}
+
+namespace {
+
+Value Str(const std::string& s) {
+  Value v;
+  v.set_string_value(s);
+  return v;
+}
+
+Value Num(double d) {
+  Value v;
+  v.set_number_value(d);
+  return v;
+}
+
+Value StrList(const google::protobuf::RepeatedPtrField<std::string>& items) {
+  Value v;
+  auto* list = v.mutable_list_value();
+  for (const std::string& s : items) *list->add_values() = Str(s);
+  return v;
+}
+
+Value PropertyValueJson(const dv1::PropertyValue& p) {
+  Value v;
+  switch (p.value_case()) {
+    case dv1::PropertyValue::kStringValue:
+      v.set_string_value(p.string_value());
+      break;
+    case dv1::PropertyValue::kNumberValue:
+      v.set_number_value(p.number_value());
+      break;
+    case dv1::PropertyValue::kBoolValue:
+      v.set_bool_value(p.bool_value());
+      break;
+    case dv1::PropertyValue::kDateValue:
+      v.set_string_value(
+          google::protobuf::util::TimeUtil::ToString(p.date_value()));
+      break;
+    default:
+      v.set_null_value(google::protobuf::NULL_VALUE);
+  }
+  return v;
+}
+
+}  // namespace
+
+Value DriverToJson(const sv1::Driver& d) {
+  Value v;
+  auto& f = *v.mutable_struct_value()->mutable_fields();
+  f["name"] = Str(d.name());
+  f["version"] = Str(d.version());
+  f["category"] = Str(CategoryLabel(d.category()));
+  f["state"] = Str(StateName(d.state()));
+  f["pid"] = Num(d.pid());
+  f["restarts"] = Num(d.restarts());
+  f["vendor"] = Str(d.vendor());
+  f["description"] = Str(d.description());
+  f["message"] = Str(d.message());
+  f["last_exit"] = Str(d.last_exit());
+  f["state_since"] =
+      Str(google::protobuf::util::TimeUtil::ToString(d.state_since()));
+  f["socket_path"] = Str(d.socket_path());
+  f["install_dir"] = Str(d.install_dir());
+  f["resource_types"] = StrList(d.resource_types());
+  f["capabilities"] = StrList(d.capabilities());
+  f["protocol_versions"] = StrList(d.protocol_versions());
+  Value props;
+  auto* list = props.mutable_list_value();
+  for (const sv1::PropertySchema& p : d.properties()) {
+    Value pv;
+    auto& pf = *pv.mutable_struct_value()->mutable_fields();
+    pf["key"] = Str(p.key());
+    pf["type"] = Str(absl::AsciiStrToLower(
+        WithoutPrefix(sv1::PropertyType_Name(p.type()), "PROPERTY_TYPE_")));
+    pf["required"].set_bool_value(p.required());
+    pf["secret"].set_bool_value(p.secret());
+    if (p.max_length() > 0) pf["max_length"] = Num(p.max_length());
+    if (p.has_default_value()) pf["default"] = PropertyValueJson(p.default_value());
+    if (p.allowed_values_size() > 0) {
+      auto* allowed = pf["allowed_values"].mutable_list_value();
+      for (const auto& a : p.allowed_values()) {
+        *allowed->add_values() = PropertyValueJson(a);
+      }
+    }
+    pf["label"] = Str(p.label());
+    pf["description"] = Str(p.description());
+    *list->add_values() = pv;
+  }
+  f["properties"] = props;
+  return v;
+}
+
+std::string JsonText(const Value& value) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(value, &out, options);
+  return out;
+}
+
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size());
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace pitstop

@@ -1,0 +1,439 @@
+// pitstop: the operator CLI. Talks to pitstopd's AdminService and, for
+// `call`, to the routed category services; packs CARs locally.
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "pitstop/driver/v1/hypervisor.pb.h"
+#include "pitstop/driver/v1/network.pb.h"
+#include "pitstop/driver/v1/storage.pb.h"
+#include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/car/car_writer.h"
+#include "supervisor/cli/cli_json.h"
+#include "supervisor/cli/property_args.h"
+
+namespace pitstop {
+namespace {
+
+namespace sv1 = pitstop::supervisor::v1;
+namespace dv1 = pitstop::driver::v1;
+namespace pb = google::protobuf;
+
+constexpr char kDefaultAddress[] = "unix:/run/pitstop/pitstopd.sock";
+
+struct Options {
+  std::string address;
+  std::string output = "table";
+  double timeout_seconds = 60;
+};
+
+int Error(absl::string_view message) {
+  std::cerr << "pitstop: " << message << "\n";
+  return 1;
+}
+
+std::string CodeName(grpc::StatusCode code) {
+  static const char* kNames[] = {
+      "OK",           "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  int i = static_cast<int>(code);
+  return i >= 0 && i <= 16 ? kNames[i] : absl::StrCat("CODE_", i);
+}
+
+int RpcError(const Options& o, const grpc::Status& status) {
+  std::string message = absl::StrCat(CodeName(status.error_code()), ": ",
+                                     status.error_message());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message().find("failed to connect") != std::string::npos) {
+    absl::StrAppend(&message, "\n  is pitstopd running and serving on ",
+                    o.address, "? (set --address or PITSTOP_ADDRESS)");
+  }
+  return Error(message);
+}
+
+class Client {
+ public:
+  explicit Client(const Options& o)
+      : options_(o),
+        channel_(grpc::CreateChannel(o.address,
+                                     grpc::InsecureChannelCredentials())),
+        admin_(sv1::AdminService::NewStub(channel_)) {}
+
+  void Prepare(grpc::ClientContext& ctx) const {
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(
+                         static_cast<int64_t>(options_.timeout_seconds * 1000)));
+  }
+
+  sv1::AdminService::Stub& admin() { return *admin_; }
+  const std::shared_ptr<grpc::Channel>& channel() { return channel_; }
+
+ private:
+  const Options& options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<sv1::AdminService::Stub> admin_;
+};
+
+std::string PidText(const sv1::Driver& d) {
+  return d.pid() ? std::to_string(d.pid()) : "-";
+}
+
+int Drivers(const Options& o) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::ListDriversResponse response;
+  grpc::Status s = client.admin().ListDrivers(&ctx, {}, &response);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    pb::Value list;
+    for (const auto& d : response.drivers()) {
+      *list.mutable_list_value()->add_values() = DriverToJson(d);
+    }
+    if (response.drivers().empty()) list.mutable_list_value();
+    std::cout << JsonText(list);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "VERSION", "CATEGORY", "STATE", "PID", "RESTARTS", "MESSAGE"}};
+  for (const auto& d : response.drivers()) {
+    rows.push_back({d.name(), d.version(), CategoryLabel(d.category()),
+                    StateName(d.state()), PidText(d),
+                    std::to_string(d.restarts()), d.message()});
+  }
+  std::cout << FormatTable(rows);
+  return 0;
+}
+
+void PrintDriver(const sv1::Driver& d) {
+  std::cout << "Name:         " << d.name() << "\n"
+            << "Version:      " << d.version() << "\n"
+            << "Category:     " << CategoryLabel(d.category()) << "\n"
+            << "Vendor:       " << d.vendor() << "\n"
+            << "Description:  " << d.description() << "\n"
+            << "State:        " << StateName(d.state()) << " since "
+            << pb::util::TimeUtil::ToString(d.state_since()) << "\n"
+            << "Pid:          " << PidText(d) << "\n"
+            << "Restarts:     " << d.restarts() << "\n";
+  if (!d.message().empty()) std::cout << "Message:      " << d.message() << "\n";
+  if (!d.last_exit().empty()) {
+    std::cout << "Last exit:    " << d.last_exit() << "\n";
+  }
+  std::cout << "Protocol:     " << absl::StrJoin(d.protocol_versions(), ", ")
+            << "\n"
+            << "Resources:    " << absl::StrJoin(d.resource_types(), ", ")
+            << "\n"
+            << "Capabilities: " << absl::StrJoin(d.capabilities(), ", ") << "\n"
+            << "Installed in: " << d.install_dir() << "\n";
+  if (!d.socket_path().empty()) {
+    std::cout << "Socket:       " << d.socket_path() << "\n";
+  }
+  std::cout << "Properties:\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"  KEY", "TYPE", "REQUIRED", "DEFAULT", "LABEL"}};
+  for (const auto& p : d.properties()) {
+    std::string type = sv1::PropertyType_Name(p.type()).substr(14);
+    std::string def;
+    if (p.has_default_value()) {
+      std::string json;
+      (void)pb::util::MessageToJsonString(p.default_value(), &json);
+      def = json;
+    }
+    rows.push_back({"  " + p.key(), absl::AsciiStrToLower(type) +
+                                        (p.secret() ? " (secret)" : ""),
+                    p.required() ? "yes" : "no", def, p.label()});
+  }
+  std::cout << FormatTable(rows);
+}
+
+int Describe(const Options& o, const std::string& name) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::GetDriverRequest request;
+  request.set_name(name);
+  sv1::Driver d;
+  grpc::Status s = client.admin().GetDriver(&ctx, request, &d);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::cout << JsonText(DriverToJson(d));
+  } else {
+    PrintDriver(d);
+  }
+  return 0;
+}
+
+int Act(const Options& o, const std::string& verb, const std::string& name) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::Driver d;
+  grpc::Status s;
+  if (verb == "start") {
+    sv1::StartDriverRequest r;
+    r.set_name(name);
+    s = client.admin().StartDriver(&ctx, r, &d);
+  } else if (verb == "stop") {
+    sv1::StopDriverRequest r;
+    r.set_name(name);
+    s = client.admin().StopDriver(&ctx, r, &d);
+  } else {
+    sv1::RestartDriverRequest r;
+    r.set_name(name);
+    s = client.admin().RestartDriver(&ctx, r, &d);
+  }
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::cout << JsonText(DriverToJson(d));
+  } else {
+    std::cout << d.name() << ": " << StateName(d.state());
+    if (d.pid()) std::cout << " (pid " << d.pid() << ")";
+    if (!d.message().empty()) std::cout << ": " << d.message();
+    std::cout << "\n";
+  }
+  const bool wanted = verb == "stop" ? d.state() == sv1::DRIVER_STATE_STOPPED
+                                     : d.state() == sv1::DRIVER_STATE_READY;
+  if (!wanted) {
+    return Error(absl::StrCat(name, " did not reach ",
+                              verb == "stop" ? "STOPPED" : "READY",
+                              "; see `pitstop describe ", name, "`"));
+  }
+  return 0;
+}
+
+std::string ServiceName(dv1::Category category) {
+  switch (category) {
+    case dv1::CATEGORY_NETWORK:
+      return "pitstop.driver.v1.NetworkService";
+    case dv1::CATEGORY_HYPERVISOR:
+      return "pitstop.driver.v1.HypervisorService";
+    default:
+      return "pitstop.driver.v1.StorageService";
+  }
+}
+
+struct CallArgs {
+  std::string driver;
+  std::string operation;
+  std::string resource;
+  std::vector<std::string> props;
+  std::string json;
+  std::string operation_id;
+  std::string caller;
+};
+
+int Call(const Options& o, const CallArgs& a) {
+  // Link the category services' descriptors into the generated pool.
+  (void)dv1::CreateVolumeRequest::descriptor();
+  (void)dv1::ImplementNetworkRequest::descriptor();
+  (void)dv1::StartVmRequest::descriptor();
+
+  Client client(o);
+  sv1::Driver driver;
+  {
+    grpc::ClientContext ctx;
+    client.Prepare(ctx);
+    sv1::GetDriverRequest request;
+    request.set_name(a.driver);
+    grpc::Status s = client.admin().GetDriver(&ctx, request, &driver);
+    if (!s.ok()) return RpcError(o, s);
+  }
+  const pb::ServiceDescriptor* service =
+      pb::DescriptorPool::generated_pool()->FindServiceByName(
+          ServiceName(driver.category()));
+  const pb::MethodDescriptor* method =
+      service ? service->FindMethodByName(a.operation) : nullptr;
+  if (method == nullptr) {
+    std::vector<std::string> names;
+    for (int i = 0; service && i < service->method_count(); ++i) {
+      names.push_back(service->method(i)->name());
+    }
+    return Error(absl::StrCat("driver ", a.driver, " is a ",
+                              CategoryLabel(driver.category()),
+                              " driver with no operation '", a.operation,
+                              "'; its operations: ", absl::StrJoin(names, ", ")));
+  }
+  std::unique_ptr<pb::Message> request(
+      pb::MessageFactory::generated_factory()
+          ->GetPrototype(method->input_type())
+          ->New());
+  if (!a.json.empty()) {
+    auto s = pb::util::JsonStringToMessage(a.json, request.get());
+    if (!s.ok()) {
+      return Error(absl::StrCat("--json for ", method->input_type()->name(),
+                                ": ", s.message().as_string()));
+    }
+  }
+  auto* context = dynamic_cast<dv1::CallContext*>(
+      request->GetReflection()->MutableMessage(
+          request.get(), method->input_type()->FindFieldByNumber(1)));
+  if (context == nullptr) {
+    return Error("internal: field 1 of the request is not a CallContext");
+  }
+  if (!a.resource.empty()) {
+    if (auto s = ParseResource(a.resource, context->mutable_resource()); !s.ok()) {
+      return Error(s.message());
+    }
+  }
+  if (auto s = ParseProperties(a.props, driver, context->mutable_properties());
+      !s.ok()) {
+    return Error(s.message());
+  }
+  if (!a.operation_id.empty()) {
+    context->set_operation_id(a.operation_id);
+  } else if (context->operation_id().empty()) {
+    std::random_device rd;
+    context->set_operation_id(
+        absl::StrCat("cli-", absl::ToUnixMillis(absl::Now()), "-", rd() % 100000));
+  }
+  if (!a.caller.empty()) {
+    context->set_caller(a.caller);
+  } else if (context->caller().empty()) {
+    const char* user = std::getenv("USER");
+    context->set_caller(absl::StrCat("pitstop-cli:", user ? user : "unknown"));
+  }
+
+  grpc::ByteBuffer request_bytes;
+  bool own = false;
+  if (!grpc::SerializationTraits<pb::Message>::Serialize(
+           *request, &request_bytes, &own)
+           .ok()) {
+    return Error("internal: cannot serialize the request");
+  }
+  grpc::GenericStub stub(client.channel());
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  ctx.AddMetadata("pitstop-driver", a.driver);
+  grpc::ByteBuffer response_bytes;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, absl::StrCat("/", service->full_name(), "/", method->name()),
+                 grpc::StubOptions(), &request_bytes, &response_bytes,
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (!status.ok()) return RpcError(o, status);
+  std::unique_ptr<pb::Message> response(
+      pb::MessageFactory::generated_factory()
+          ->GetPrototype(method->output_type())
+          ->New());
+  grpc::ProtoBufferReader reader(&response_bytes);
+  if (!response->ParseFromZeroCopyStream(&reader)) {
+    return Error("the driver's response could not be parsed");
+  }
+  std::string json;
+  pb::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.always_print_primitive_fields = true;
+  print.preserve_proto_field_names = true;
+  (void)pb::util::MessageToJsonString(*response, &json, print);
+  std::cout << json;
+  return 0;
+}
+
+int Pack(const std::string& dir, const std::string& out) {
+  absl::Status s = PackCar(dir, out);
+  if (!s.ok()) return Error(s.message());
+  std::cout << "packed " << out << "\n";
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"pitstop: operate the Pitstop driver supervisor"};
+  app.require_subcommand(1);
+  Options o;
+  const char* env_address = std::getenv("PITSTOP_ADDRESS");
+  o.address = env_address ? env_address : kDefaultAddress;
+  app.add_option("--address", o.address,
+                 "pitstopd's address: unix:/PATH or HOST:PORT "
+                 "(default $PITSTOP_ADDRESS or " +
+                     std::string(kDefaultAddress) + ")");
+  app.add_option("--timeout", o.timeout_seconds, "seconds to wait for an answer")
+      ->check(CLI::PositiveNumber);
+  const auto add_output = [&](CLI::App* cmd) {
+    cmd->add_option("--output,-o", o.output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+  };
+
+  int rc = 0;
+  CLI::App* drivers = app.add_subcommand("drivers", "list the drivers");
+  add_output(drivers);
+  drivers->callback([&] { rc = Drivers(o); });
+
+  std::string name;
+  CLI::App* describe = app.add_subcommand("describe", "show one driver");
+  describe->add_option("NAME", name, "driver name")->required();
+  add_output(describe);
+  describe->callback([&] { rc = Describe(o, name); });
+
+  for (const char* verb : {"start", "stop", "restart"}) {
+    CLI::App* cmd = app.add_subcommand(verb, std::string(verb) + " a driver");
+    cmd->add_option("NAME", name, "driver name")->required();
+    add_output(cmd);
+    cmd->callback([&, verb] { rc = Act(o, verb, name); });
+  }
+
+  CallArgs call_args;
+  CLI::App* call = app.add_subcommand(
+      "call", "invoke a driver operation through pitstopd; prints the response "
+              "as JSON");
+  call->add_option("NAME", call_args.driver, "driver name")->required();
+  call->add_option("OPERATION", call_args.operation,
+                   "operation, e.g. CreateVolume")
+      ->required();
+  call->add_option("--resource", call_args.resource,
+                   "the resource the call is about: TYPE/ID, e.g. volume/v1");
+  call->add_option("--prop", call_args.props,
+                   "a property of the bag: KEY=VALUE (repeatable)");
+  call->add_option("--json", call_args.json,
+                   "request fields as JSON, e.g. '{\"size_bytes\": 1073741824}'");
+  call->add_option("--operation-id", call_args.operation_id,
+                   "idempotency key (default: generated)");
+  call->add_option("--caller", call_args.caller, "who is calling, for audit");
+  call->callback([&] { rc = Call(o, call_args); });
+
+  CLI::App* car = app.add_subcommand("car", "work with driver archives");
+  car->require_subcommand(1);
+  std::string pack_dir, pack_out;
+  CLI::App* pack = car->add_subcommand("pack", "pack a driver directory into a CAR");
+  pack->add_option("DIR", pack_dir, "directory with META-INF/driver.yaml and bin/")
+      ->required();
+  pack->add_option("-o,--output", pack_out, "the CAR file to write")->required();
+  pack->callback([&] { rc = Pack(pack_dir, pack_out); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}
+
+}  // namespace
+}  // namespace pitstop
+
+int main(int argc, char** argv) { return pitstop::Main(argc, argv); }

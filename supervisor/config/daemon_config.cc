@@ -1,0 +1,144 @@
+#include "supervisor/config/daemon_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "supervisor/common/status_macros.h"
+
+namespace pitstop {
+
+const char kDefaultDaemonConfig[] = R"(# pitstopd configuration (the embedded defaults)
+listen: unix:/run/pitstop/pitstopd.sock
+state_dir: /var/lib/pitstop
+drivers_dir: /var/lib/pitstop/cars
+log_level: info            # debug | info | warning | error
+max_route_wait: 30s        # a routed call without deadline waits this long for READY
+default_call_timeout: 60s  # deadline of a forwarded call that has none
+)";
+
+namespace {
+
+absl::Status Error(absl::string_view source, const YAML::Node& node,
+                   absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, ":", node.Mark().line + 1, ": ", what));
+}
+
+}  // namespace
+
+absl::Status CheckListenAddress(absl::string_view address) {
+  if (absl::StartsWith(address, "unix:")) {
+    absl::string_view path = address.substr(5);
+    if (path.empty() || path[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen address '", address,
+          "': a Unix socket needs an absolute path, e.g. unix:/run/pitstop/pitstopd.sock"));
+    }
+    if (path.size() > 107) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen address '", address, "': Unix socket paths are limited to 107 bytes"));
+    }
+    return absl::OkStatus();
+  }
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address '", address,
+        "' must be unix:/absolute/path or host:port (e.g. 127.0.0.1:7070)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
+                                               absl::string_view source,
+                                               const DaemonConfig& base) {
+  DaemonConfig config = base;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
+  }
+  if (root.IsNull()) return config;
+  if (!root.IsMap()) return Error(source, root, "the configuration must be a map");
+  for (const auto& entry : root) {
+    const std::string key = entry.first.Scalar();
+    const YAML::Node& value = entry.second;
+    if (!value.IsScalar()) {
+      return Error(source, value, absl::StrCat("'", key, "' must be a single value"));
+    }
+    const std::string& text = value.Scalar();
+    if (key == "listen") {
+      if (absl::Status s = CheckListenAddress(text); !s.ok()) {
+        return Error(source, value, s.message());
+      }
+      config.listen = text;
+    } else if (key == "state_dir" || key == "drivers_dir") {
+      if (text.empty() || text[0] != '/') {
+        return Error(source, value,
+                     absl::StrCat("'", key, "' must be an absolute path (got '",
+                                  text, "')"));
+      }
+      (key == "state_dir" ? config.state_dir : config.drivers_dir) = text;
+    } else if (key == "log_level") {
+      if (text == "debug") {
+        config.log_level = LogLevel::kDebug;
+      } else if (text == "info") {
+        config.log_level = LogLevel::kInfo;
+      } else if (text == "warning") {
+        config.log_level = LogLevel::kWarning;
+      } else if (text == "error") {
+        config.log_level = LogLevel::kError;
+      } else {
+        return Error(source, value,
+                     absl::StrCat("log_level must be debug, info, warning or "
+                                  "error (got '",
+                                  text, "')"));
+      }
+    } else if (key == "max_route_wait" || key == "default_call_timeout") {
+      absl::Duration d;
+      if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+        return Error(source, value,
+                     absl::StrCat("'", key,
+                                  "' must be a positive duration such as 30s "
+                                  "(got '",
+                                  text, "')"));
+      }
+      (key == "max_route_wait" ? config.max_route_wait
+                               : config.default_call_timeout) = d;
+    } else {
+      return Error(source, entry.first,
+                   absl::StrCat("unknown key '", key,
+                                "' (known: listen, state_dir, drivers_dir, "
+                                "log_level, max_route_wait, "
+                                "default_call_timeout)"));
+    }
+  }
+  return config;
+}
+
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(DaemonConfig config,
+                   ParseDaemonConfig(kDefaultDaemonConfig, "<embedded defaults>",
+                                     DaemonConfig{}));
+  if (path.empty()) return config;
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read the configuration file ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseDaemonConfig(text.str(), path, config);
+}
+
+}  // namespace pitstop

@@ -1,0 +1,48 @@
+#ifndef PITSTOP_SUPERVISOR_CONFIG_DAEMON_CONFIG_H_
+#define PITSTOP_SUPERVISOR_CONFIG_DAEMON_CONFIG_H_
+
+// pitstopd's configuration: embedded defaults (kDefaultDaemonConfig), then an
+// optional YAML file, then command-line flags. docs/operator-guide.md lists
+// every key.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "supervisor/common/logging.h"
+
+namespace pitstop {
+
+struct DaemonConfig {
+  // "unix:/path" or "host:port".
+  std::string listen;
+  // Unpacked packages, per-instance run directories, per-driver data.
+  std::string state_dir;
+  // Every *.car here is loaded at start-up.
+  std::string drivers_dir;
+  LogLevel log_level = LogLevel::kInfo;
+  // How long a routed call without a deadline may wait for a READY driver.
+  absl::Duration max_route_wait = absl::Seconds(30);
+  // The deadline given to a forwarded call that has none.
+  absl::Duration default_call_timeout = absl::Seconds(60);
+};
+
+// The configuration used when no file is given, as YAML.
+extern const char kDefaultDaemonConfig[];
+
+// Parses YAML over `base`: keys absent from `yaml` keep base's values.
+// INVALID_ARGUMENT naming `source`, the line and the key on error.
+absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
+                                               absl::string_view source,
+                                               const DaemonConfig& base);
+
+// The embedded defaults, overlaid with the file at `path` when not empty.
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path);
+
+// Checks a listen address: "unix:/absolute/path" or "host:port".
+absl::Status CheckListenAddress(absl::string_view address);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CONFIG_DAEMON_CONFIG_H_

@@ -1,0 +1,59 @@
+#include "supervisor/config/daemon_config.h"
+
+#include <catch2/catch.hpp>
+
+namespace pitstop {
+namespace {
+
+TEST_CASE("the embedded defaults parse and name the standard paths",
+          "[config]") {
+  auto config = LoadDaemonConfig("");
+  REQUIRE(config.ok());
+  REQUIRE(config->listen == "unix:/run/pitstop/pitstopd.sock");
+  REQUIRE(config->state_dir == "/var/lib/pitstop");
+  REQUIRE(config->max_route_wait == absl::Seconds(30));
+}
+
+TEST_CASE("a config file overrides only the keys it names", "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  auto config = ParseDaemonConfig("listen: 127.0.0.1:7070\nlog_level: debug\n",
+                                  "pitstopd.yaml", base);
+  REQUIRE(config.ok());
+  REQUIRE(config->listen == "127.0.0.1:7070");
+  REQUIRE(config->log_level == LogLevel::kDebug);
+  REQUIRE(config->state_dir == "/var/lib/pitstop");
+}
+
+TEST_CASE("config errors name the file, the line and the key", "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  for (const Case& c : {
+           Case{"listen: unix:relative.sock\n",
+                "pitstopd.yaml:1: listen address 'unix:relative.sock'"},
+           Case{"state_dir: /x\nstat_dir: /y\n",
+                "pitstopd.yaml:2: unknown key 'stat_dir'"},
+           Case{"log_level: loud\n", "log_level must be debug"},
+           Case{"max_route_wait: forever\n", "positive duration"},
+           Case{"listen: [a, b]\n", "'listen' must be a single value"},
+       }) {
+    INFO(c.yaml);
+    auto config = ParseDaemonConfig(c.yaml, "pitstopd.yaml", base);
+    REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+    INFO(config.status().message());
+    REQUIRE(config.status().message().find(c.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("listen addresses are unix paths or host:port", "[config]") {
+  REQUIRE(CheckListenAddress("unix:/run/x.sock").ok());
+  REQUIRE(CheckListenAddress("localhost:0").ok());
+  REQUIRE(CheckListenAddress("[::1]:7070").ok());
+  REQUIRE(!CheckListenAddress("7070").ok());
+  REQUIRE(!CheckListenAddress("host:99999").ok());
+}
+
+}  // namespace
+}  // namespace pitstop

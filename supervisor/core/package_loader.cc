@@ -1,0 +1,77 @@
+#include "supervisor/core/package_loader.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "supervisor/car/car_reader.h"
+#include "supervisor/common/status_macros.h"
+
+namespace pitstop {
+
+namespace fs = std::filesystem;
+
+absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
+                                         const std::string& packages_dir) {
+  std::error_code ec;
+  fs::create_directories(packages_dir, ec);
+  // Unpack under a private name first: the final name comes from driver.yaml.
+  const std::string staging =
+      (fs::path(packages_dir) /
+       absl::StrCat(".unpack-", ::getpid(), "-",
+                    fs::path(car_path).filename().string()))
+          .string();
+  fs::remove_all(staging, ec);
+  RETURN_IF_ERROR(UnpackCar(car_path, staging));
+  auto manifest =
+      LoadDriverManifest((fs::path(staging) / "META-INF" / "driver.yaml").string());
+  if (!manifest.ok()) {
+    fs::remove_all(staging, ec);
+    return absl::Status(manifest.status().code(),
+                        absl::StrCat(car_path, ": ", manifest.status().message()));
+  }
+  const fs::path entry = fs::path(staging) / manifest->entrypoint;
+  if (!fs::is_regular_file(entry, ec)) {
+    fs::remove_all(staging, ec);
+    return absl::InvalidArgumentError(absl::StrCat(
+        car_path, ": entrypoint ", manifest->entrypoint, " is not in the CAR"));
+  }
+  const fs::path dest =
+      fs::path(packages_dir) / manifest->name / manifest->version.ToString();
+  fs::create_directories(dest.parent_path(), ec);
+  fs::remove_all(dest, ec);
+  fs::rename(staging, dest, ec);
+  if (ec) {
+    fs::remove_all(staging, ec);
+    return absl::InternalError(absl::StrCat("installing ", car_path, " into ",
+                                            dest.string(), ": ", ec.message()));
+  }
+  DriverPackage package;
+  package.manifest = *std::move(manifest);
+  package.install_dir = dest.string();
+  ASSIGN_OR_RETURN(package.messages,
+                   MessageBundle::Load(
+                       (dest / "resources" / "messages.properties").string()));
+  return package;
+}
+
+absl::StatusOr<std::vector<std::string>> ListCars(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat(
+        "drivers directory ", dir,
+        " does not exist; create it or pass --drivers-dir"));
+  }
+  std::vector<std::string> cars;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".car" && entry.is_regular_file(ec)) {
+      cars.push_back(entry.path().string());
+    }
+  }
+  std::sort(cars.begin(), cars.end());
+  return cars;
+}
+
+}  // namespace pitstop

@@ -1,0 +1,27 @@
+#ifndef PITSTOP_SUPERVISOR_CORE_PACKAGE_LOADER_H_
+#define PITSTOP_SUPERVISOR_CORE_PACKAGE_LOADER_H_
+
+// Turns CAR files into installed DriverPackages under a packages directory:
+// <packages_dir>/<name>/<version>/ holds the unpacked CAR.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "supervisor/core/driver_package.h"
+
+namespace pitstop {
+
+// Unpacks `car_path` and reads its driver.yaml and message bundle. An
+// existing installation of the same name and version is replaced, so the
+// installed files always match the CAR. Errors name the CAR.
+absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
+                                         const std::string& packages_dir);
+
+// Every *.car file directly in `dir`, sorted by name. NOT_FOUND when `dir`
+// does not exist.
+absl::StatusOr<std::vector<std::string>> ListCars(const std::string& dir);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CORE_PACKAGE_LOADER_H_

@@ -1,0 +1,216 @@
+// pitstopd: the driver supervisor daemon. The only place that picks concrete
+// implementations: the real clock, the process manager, gRPC endpoints.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "supervisor/common/clock.h"
+#include "supervisor/common/logging.h"
+#include "supervisor/config/daemon_config.h"
+#include "supervisor/core/package_loader.h"
+#include "supervisor/core/supervisor.h"
+#include "supervisor/rpc/admin_service.h"
+#include "supervisor/rpc/driver_router.h"
+#include "supervisor/rpc/grpc_driver_endpoint.h"
+#include "supervisor/sandbox/child_process_manager.h"
+
+namespace pitstop {
+namespace {
+
+namespace fs = std::filesystem;
+
+int Fail(absl::string_view message) {
+  LogError("pitstopd", message);
+  return 1;
+}
+
+// Holds an exclusive lock on the state directory for the daemon's lifetime,
+// so two daemons never share one.
+absl::StatusOr<int> LockStateDir(const std::string& state_dir) {
+  const std::string path = (fs::path(state_dir) / "pitstopd.lock").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "another pitstopd is using the state directory ", state_dir,
+        " (", path, " is locked); stop it or choose another --state-dir"));
+  }
+  return fd;
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"pitstopd: runs drivers as sandboxed child processes and "
+               "routes calls to them"};
+  std::string config_path, listen, state_dir, drivers_dir, log_level;
+  bool print_config = false;
+  app.add_option("--config", config_path, "YAML configuration file")
+      ->check(CLI::ExistingFile);
+  app.add_option("--listen", listen,
+                 "address to serve on: unix:/PATH or HOST:PORT");
+  app.add_option("--state-dir", state_dir,
+                 "directory for unpacked drivers, sockets and driver data");
+  app.add_option("--drivers-dir", drivers_dir,
+                 "directory whose *.car files are loaded at start-up");
+  app.add_option("--log-level", log_level, "debug, info, warning or error");
+  app.add_flag("--print-default-config", print_config,
+               "print the embedded default configuration and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (print_config) {
+    std::cout << kDefaultDaemonConfig;
+    return 0;
+  }
+
+  auto loaded = LoadDaemonConfig(config_path);
+  if (!loaded.ok()) return Fail(loaded.status().message());
+  DaemonConfig config = *loaded;
+  std::string overrides;
+  if (!listen.empty()) absl::StrAppend(&overrides, "listen: '", listen, "'\n");
+  if (!state_dir.empty()) {
+    absl::StrAppend(&overrides, "state_dir: '",
+                    fs::absolute(state_dir).lexically_normal().string(), "'\n");
+  }
+  if (!drivers_dir.empty()) {
+    absl::StrAppend(&overrides, "drivers_dir: '",
+                    fs::absolute(drivers_dir).lexically_normal().string(),
+                    "'\n");
+  }
+  if (!log_level.empty()) {
+    absl::StrAppend(&overrides, "log_level: '", log_level, "'\n");
+  }
+  auto with_flags = ParseDaemonConfig(overrides, "<command line>", config);
+  if (!with_flags.ok()) return Fail(with_flags.status().message());
+  config = *with_flags;
+  SetMinLogLevel(config.log_level);
+
+  // Signals are taken synchronously by sigwait below; every thread created
+  // from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  for (const char* sub : {"", "packages", "run", "data"}) {
+    fs::create_directories(fs::path(config.state_dir) / sub, ec);
+    if (ec) {
+      return Fail(absl::StrCat("cannot create ",
+                               (fs::path(config.state_dir) / sub).string(),
+                               ": ", ec.message()));
+    }
+  }
+  ::chmod((fs::path(config.state_dir) / "run").c_str(), 0700);
+  auto lock = LockStateDir(config.state_dir);
+  if (!lock.ok()) return Fail(lock.status().message());
+  // Instance directories of an earlier run are stale.
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(config.state_dir) / "run", ec)) {
+    fs::remove_all(entry.path(), ec);
+  }
+
+  ChildProcessManager launcher;
+  GrpcDriverEndpointFactory endpoints;
+  RealClock clock;
+  SupervisorOptions options;
+  options.run_dir = (fs::path(config.state_dir) / "run").string();
+  options.data_dir = (fs::path(config.state_dir) / "data").string();
+  options.max_route_wait = config.max_route_wait;
+  Supervisor supervisor(launcher, endpoints, clock, options);
+
+  auto cars = ListCars(config.drivers_dir);
+  if (!cars.ok()) {
+    LogWarning("pitstopd", cars.status().message());
+  } else {
+    for (const std::string& car : *cars) {
+      auto package = InstallCar(
+          car, (fs::path(config.state_dir) / "packages").string());
+      if (!package.ok()) {
+        // One bad archive must not keep the others from running.
+        LogError("pitstopd", package.status().message(), {{"car", car}});
+        continue;
+      }
+      const std::string name = package->manifest.name;
+      const std::string version = package->manifest.version.ToString();
+      if (absl::Status s = supervisor.AddDriver(*std::move(package)); !s.ok()) {
+        LogError("pitstopd", absl::StrCat(car, ": ", s.message()),
+                 {{"car", car}});
+        continue;
+      }
+      LogInfo("pitstopd", "driver installed",
+              {{"driver", name}, {"version", version}, {"car", car}});
+    }
+  }
+
+  if (absl::StartsWith(config.listen, "unix:")) {
+    fs::create_directories(fs::path(config.listen.substr(5)).parent_path(), ec);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  AdminService admin(supervisor);
+  DriverRouter router(supervisor, config.default_call_timeout);
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+                           &selected_port);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  builder.RegisterService(&admin);
+  builder.RegisterCallbackGenericService(&router);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    return Fail(absl::StrCat("cannot listen on ", config.listen,
+                             "; is the address in use or the directory "
+                             "missing?"));
+  }
+  std::string address = config.listen;
+  if (!absl::StartsWith(address, "unix:")) {
+    address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
+                           selected_port);
+  }
+  LogInfo("pitstopd", "serving",
+          {{"address", address}, {"state_dir", config.state_dir}});
+
+  supervisor.Run();
+  supervisor.StartAll();
+  LogInfo("pitstopd", "drivers started");
+
+  int received = 0;
+  sigwait(&signals, &received);
+  LogInfo("pitstopd", absl::StrCat("received ", strsignal(received),
+                                   "; stopping"));
+  // New calls are refused at once; calls in flight get two seconds.
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  supervisor.StopAll();
+  LogInfo("pitstopd", "stopped", {{"children", std::to_string(launcher.LiveChildren())}});
+  return 0;
+}
+
+}  // namespace
+}  // namespace pitstop
+
+int main(int argc, char** argv) { return pitstop::Run(argc, argv); }

@@ -1,0 +1,187 @@
+#include "supervisor/rpc/admin_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "supervisor/rpc/status_conversion.h"
+
+namespace pitstop {
+namespace {
+
+namespace sv1 = pitstop::supervisor::v1;
+namespace dv1 = pitstop::driver::v1;
+
+dv1::Category ToProto(DriverCategory c) {
+  switch (c) {
+    case DriverCategory::kNetwork:
+      return dv1::CATEGORY_NETWORK;
+    case DriverCategory::kStorage:
+      return dv1::CATEGORY_STORAGE;
+    case DriverCategory::kHypervisor:
+      return dv1::CATEGORY_HYPERVISOR;
+  }
+  return dv1::CATEGORY_UNSPECIFIED;
+}
+
+sv1::DriverState ToProto(DriverState s) {
+  switch (s) {
+    case DriverState::kStopped:
+      return sv1::DRIVER_STATE_STOPPED;
+    case DriverState::kStarting:
+      return sv1::DRIVER_STATE_STARTING;
+    case DriverState::kReady:
+      return sv1::DRIVER_STATE_READY;
+    case DriverState::kBackoff:
+      return sv1::DRIVER_STATE_BACKOFF;
+    case DriverState::kStopping:
+      return sv1::DRIVER_STATE_STOPPING;
+    case DriverState::kFailed:
+      return sv1::DRIVER_STATE_FAILED;
+  }
+  return sv1::DRIVER_STATE_UNSPECIFIED;
+}
+
+sv1::PropertyType ToProto(PropertyType t) {
+  switch (t) {
+    case PropertyType::kString:
+      return sv1::PROPERTY_TYPE_STRING;
+    case PropertyType::kNumber:
+      return sv1::PROPERTY_TYPE_NUMBER;
+    case PropertyType::kBoolean:
+      return sv1::PROPERTY_TYPE_BOOLEAN;
+    case PropertyType::kDate:
+      return sv1::PROPERTY_TYPE_DATE;
+  }
+  return sv1::PROPERTY_TYPE_UNSPECIFIED;
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t nanos = absl::ToUnixNanos(t);
+  ts.set_seconds(nanos / 1'000'000'000);
+  ts.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  return ts;
+}
+
+dv1::PropertyValue ToProto(const PropertyScalar& v) {
+  dv1::PropertyValue out;
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    out.set_string_value(*s);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    out.set_number_value(*d);
+  } else if (const auto* b = std::get_if<bool>(&v)) {
+    out.set_bool_value(*b);
+  } else if (const auto* t = std::get_if<absl::Time>(&v)) {
+    *out.mutable_date_value() = ToTimestamp(*t);
+  }
+  return out;
+}
+
+}  // namespace
+
+sv1::Driver ToProto(const DriverStatus& status) {
+  const DriverPackage& p = *status.package;
+  const DriverManifest& m = p.manifest;
+  sv1::Driver d;
+  d.set_name(m.name);
+  d.set_version(m.version.ToString());
+  d.set_category(ToProto(m.category));
+  d.set_state(ToProto(status.state));
+  d.set_pid(status.pid);
+  d.set_restarts(status.restarts);
+  d.set_vendor(m.vendor);
+  if (!m.description_key.empty()) {
+    d.set_description(p.messages.Lookup(m.description_key));
+  }
+  for (const std::string& t : m.resource_types) d.add_resource_types(t);
+  for (const PropertySpec& spec : m.properties) {
+    sv1::PropertySchema* s = d.add_properties();
+    s->set_key(spec.key);
+    s->set_label_key(spec.label_key);
+    s->set_description_key(spec.description_key);
+    s->set_type(ToProto(spec.type));
+    s->set_required(spec.required);
+    s->set_max_length(spec.max_length.value_or(0));
+    s->set_secret(spec.secret);
+    if (spec.default_value) {
+      *s->mutable_default_value() = ToProto(*spec.default_value);
+    }
+    for (const PropertyScalar& v : spec.allowed_values) {
+      *s->add_allowed_values() = ToProto(v);
+    }
+    if (!spec.label_key.empty()) s->set_label(p.messages.Lookup(spec.label_key));
+    if (!spec.description_key.empty()) {
+      s->set_description(p.messages.Lookup(spec.description_key));
+    }
+  }
+  *d.mutable_state_since() = ToTimestamp(status.state_since);
+  d.set_last_exit(status.last_exit);
+  d.set_install_dir(p.install_dir);
+  d.set_socket_path(status.socket_path);
+  for (const std::string& v : m.protocol) d.add_protocol_versions(v);
+  for (const std::string& c : m.capabilities) d.add_capabilities(c);
+  d.set_message(status.message);
+  return d;
+}
+
+grpc::Status AdminService::ListDrivers(grpc::ServerContext*,
+                                       const sv1::ListDriversRequest*,
+                                       sv1::ListDriversResponse* response) {
+  for (const DriverStatus& s : supervisor_.List()) {
+    *response->add_drivers() = ToProto(s);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetDriver(grpc::ServerContext*,
+                                     const sv1::GetDriverRequest* request,
+                                     sv1::Driver* response) {
+  auto status = supervisor_.Get(request->name());
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  *response = ToProto(*status);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ActAndWait(grpc::ServerContext* context,
+                                      const std::string& name,
+                                      absl::Status action,
+                                      sv1::Driver* response) {
+  if (!action.ok()) return ToGrpcStatus(action);
+  auto current = supervisor_.Get(name);
+  if (!current.ok()) return ToGrpcStatus(current.status());
+  const DriverManifest& m = current->package->manifest;
+  absl::Time deadline = absl::Now() + m.timeouts.start + m.timeouts.stop +
+                        absl::Seconds(2);
+  const auto client_deadline = context->deadline();
+  if (client_deadline != std::chrono::system_clock::time_point::max()) {
+    deadline = std::min(deadline, absl::FromChrono(client_deadline));
+  }
+  auto settled = supervisor_.AwaitSettled(name, deadline);
+  if (!settled.ok()) return ToGrpcStatus(settled.status());
+  *response = ToProto(*settled);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::StartDriver(grpc::ServerContext* context,
+                                       const sv1::StartDriverRequest* request,
+                                       sv1::Driver* response) {
+  return ActAndWait(context, request->name(),
+                    supervisor_.Start(request->name()), response);
+}
+
+grpc::Status AdminService::StopDriver(grpc::ServerContext* context,
+                                      const sv1::StopDriverRequest* request,
+                                      sv1::Driver* response) {
+  return ActAndWait(context, request->name(),
+                    supervisor_.Stop(request->name()), response);
+}
+
+grpc::Status AdminService::RestartDriver(
+    grpc::ServerContext* context, const sv1::RestartDriverRequest* request,
+    sv1::Driver* response) {
+  return ActAndWait(context, request->name(),
+                    supervisor_.Restart(request->name()), response);
+}
+
+}  // namespace pitstop

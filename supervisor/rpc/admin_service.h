@@ -1,0 +1,51 @@
+#ifndef PITSTOP_SUPERVISOR_RPC_ADMIN_SERVICE_H_
+#define PITSTOP_SUPERVISOR_RPC_ADMIN_SERVICE_H_
+
+// pitstop.supervisor.v1.AdminService over the Supervisor. Start and restart
+// block (on a gRPC sync-server thread) until the driver settles or the
+// call's deadline passes. Thread-safe.
+
+#include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/core/supervisor.h"
+
+namespace pitstop {
+
+// The API view of one driver, with labels resolved from its message bundle.
+pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status);
+
+class AdminService final
+    : public pitstop::supervisor::v1::AdminService::Service {
+ public:
+  explicit AdminService(Supervisor& supervisor) : supervisor_(supervisor) {}
+
+  grpc::Status ListDrivers(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::ListDriversRequest* request,
+      pitstop::supervisor::v1::ListDriversResponse* response) override;
+  grpc::Status GetDriver(grpc::ServerContext* context,
+                         const pitstop::supervisor::v1::GetDriverRequest* request,
+                         pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status StartDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::StartDriverRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status StopDriver(grpc::ServerContext* context,
+                          const pitstop::supervisor::v1::StopDriverRequest* request,
+                          pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status RestartDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::RestartDriverRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
+
+ private:
+  // Runs `action`, then waits for the driver to settle.
+  grpc::Status ActAndWait(grpc::ServerContext* context, const std::string& name,
+                          absl::Status action,
+                          pitstop::supervisor::v1::Driver* response);
+
+  Supervisor& supervisor_;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_RPC_ADMIN_SERVICE_H_

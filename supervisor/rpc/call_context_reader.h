@@ -1,0 +1,21 @@
+#ifndef PITSTOP_SUPERVISOR_RPC_CALL_CONTEXT_READER_H_
+#define PITSTOP_SUPERVISOR_RPC_CALL_CONTEXT_READER_H_
+
+// Reads field 1 (the CallContext) of a serialized operation request without
+// parsing, copying or re-encoding the rest: every other field is skipped.
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include "absl/status/status.h"
+#include "pitstop/driver/v1/context.pb.h"
+
+namespace pitstop {
+
+// INVALID_ARGUMENT when the bytes are not a valid protobuf message or field 1
+// is not a CallContext. A request without field 1 yields an empty context.
+absl::Status ReadCallContext(const grpc::ByteBuffer& request,
+                             pitstop::driver::v1::CallContext* context);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_RPC_CALL_CONTEXT_READER_H_

@@ -1,0 +1,57 @@
+#ifndef PITSTOP_SUPERVISOR_RPC_DRIVER_ROUTER_H_
+#define PITSTOP_SUPERVISOR_RPC_DRIVER_ROUTER_H_
+
+// DriverRouter serves the category services of pitstop.driver.v1 (storage,
+// network, hypervisor) on the daemon as one generic callback service. For
+// each call it reads the driver name from the `pitstop-driver` metadata key
+// and the CallContext (field 1) from the request, asks the Supervisor for a
+// READY instance (waiting, without holding a thread, up to the call's
+// deadline), forwards the request bytes unchanged over the instance's
+// channel and relays the response bytes and status.
+//
+// A call that could not reach an instance because its process had just died
+// is sent again, to the replacement instance, at most twice; a call that may
+// have reached the driver is never sent twice.
+//
+// Thread-safe; holds no lock of its own.
+
+#include <grpcpp/generic/async_generic_service.h>
+
+#include <map>
+#include <string>
+
+#include "absl/time/time.h"
+#include "supervisor/car/driver_manifest.h"
+#include "supervisor/core/supervisor.h"
+
+namespace pitstop {
+
+// The metadata key that names the driver a routed call is for.
+inline constexpr char kDriverMetadataKey[] = "pitstop-driver";
+
+class DriverRouter final : public grpc::CallbackGenericService {
+ public:
+  DriverRouter(Supervisor& supervisor, absl::Duration default_call_timeout);
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override;
+
+  // "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
+  // method of the three category services.
+  const std::map<std::string, DriverCategory>& methods() const {
+    return methods_;
+  }
+
+  Supervisor& supervisor() { return supervisor_; }
+  absl::Duration default_call_timeout() const { return default_call_timeout_; }
+
+ private:
+  // Constant after construction
+  Supervisor& supervisor_;
+  const absl::Duration default_call_timeout_;
+  std::map<std::string, DriverCategory> methods_;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_RPC_DRIVER_ROUTER_H_
