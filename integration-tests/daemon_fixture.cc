@@ -1,0 +1,160 @@
+#include "integration-tests/daemon_fixture.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+
+namespace pitstop {
+
+namespace fs = std::filesystem;
+namespace sv1 = pitstop::supervisor::v1;
+namespace dv1 = pitstop::driver::v1;
+
+Daemon::Daemon() {
+  std::string t = (fs::temp_directory_path() / "pitstop-it-XXXXXX").string();
+  dir_ = ::mkdtemp(t.data());
+  socket_ = dir_ + "/pitstopd.sock";
+  auto pid = launcher_.Launch(
+      LaunchSpec{PITSTOPD_PATH,
+                 {"--listen", "unix:" + socket_, "--state-dir", dir_ + "/state",
+                  "--drivers-dir", PITSTOP_CARS_DIR},
+                 {"PATH=/usr/bin:/bin"},
+                 dir_},
+      [this](OutputStream, absl::string_view line) {
+        absl::MutexLock lock(&mu_);
+        log_.emplace_back(line);
+      },
+      [this](const ExitInfo& e) {
+        absl::MutexLock lock(&mu_);
+        exited_ = true;
+        exit_ = e;
+      });
+  REQUIRE(pid.ok());
+  pid_ = *pid;
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  admin_ = sv1::AdminService::NewStub(channel_);
+  storage_ = dv1::StorageService::NewStub(channel_);
+  AwaitReady("flashpool", 0, absl::Seconds(30));
+}
+
+Daemon::~Daemon() {
+  bool exited;
+  {
+    absl::MutexLock lock(&mu_);
+    exited = exited_;
+  }
+  if (!exited) Terminate();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::unique_ptr<grpc::ClientContext> Daemon::Routed(const std::string& driver,
+                                                    absl::Duration timeout) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("pitstop-driver", driver);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+sv1::Driver Daemon::GetDriver(const std::string& name) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  sv1::GetDriverRequest req;
+  req.set_name(name);
+  sv1::Driver d;
+  grpc::Status s = admin_->GetDriver(&ctx, req, &d);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return d;
+}
+
+sv1::Driver Daemon::AwaitReady(const std::string& name, int not_pid,
+                               absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  sv1::Driver last;
+  std::string last_error;
+  while (absl::Now() < deadline) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (exited_) break;
+    }
+    grpc::ClientContext ctx;
+    // Wait for the daemon's socket rather than fail fast while it starts.
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(absl::ToChronoTime(deadline));
+    sv1::GetDriverRequest req;
+    req.set_name(name);
+    grpc::Status s = admin_->GetDriver(&ctx, req, &last);
+    if (s.ok() && last.state() == sv1::DRIVER_STATE_READY &&
+        last.pid() != not_pid) {
+      return last;
+    }
+    last_error = s.error_message();
+    // Polls the daemon's own state; the daemon does the waiting on events.
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  INFO("daemon log:\n" << Log());
+  INFO("last state: " << last.ShortDebugString() << " " << last_error);
+  FAIL("driver " << name << " did not become READY in time");
+  return last;
+}
+
+ExitInfo Daemon::Terminate(absl::Duration timeout) {
+  (void)launcher_.Signal(pid_, SIGTERM);
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), timeout)) {
+    (void)launcher_.Signal(pid_, SIGKILL);
+    mu_.Await(absl::Condition(&exited_));
+  }
+  return exit_;
+}
+
+std::string Daemon::Log() {
+  absl::MutexLock lock(&mu_);
+  return absl::StrJoin(log_, "\n");
+}
+
+void AddFlashpoolProperties(dv1::CallContext* context) {
+  auto& p = *context->mutable_properties();
+  p["management_vip"].set_string_value("10.0.0.5");
+  p["storage_vip"].set_string_value("10.0.1.5");
+  p["admin_username"].set_string_value("admin");
+  p["admin_password"].set_string_value("s3cret");
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         absl::Duration timeout) {
+  ChildProcessManager launcher;
+  absl::Mutex mu;
+  CommandResult result;
+  bool done = false;
+  auto pid = launcher.Launch(
+      LaunchSpec{argv[0], {argv.begin() + 1, argv.end()}, {"PATH=/usr/bin:/bin"}, "/"},
+      [&](OutputStream stream, absl::string_view line) {
+        absl::MutexLock lock(&mu);
+        (stream == OutputStream::kStdout ? result.out : result.err)
+            .append(line.data(), line.size())
+            .append("\n");
+      },
+      [&](const ExitInfo& e) {
+        absl::MutexLock lock(&mu);
+        result.exit_code = e.signal ? 128 + e.signal : e.exit_code;
+        done = true;
+      });
+  REQUIRE(pid.ok());
+  absl::MutexLock lock(&mu);
+  if (!mu.AwaitWithTimeout(absl::Condition(&done), timeout)) {
+    (void)launcher.Signal(*pid, SIGKILL);
+    mu.Await(absl::Condition(&done));
+  }
+  return result;
+}
+
+}  // namespace pitstop

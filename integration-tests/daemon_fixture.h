@@ -1,0 +1,84 @@
+#ifndef PITSTOP_INTEGRATION_TESTS_DAEMON_FIXTURE_H_
+#define PITSTOP_INTEGRATION_TESTS_DAEMON_FIXTURE_H_
+
+// Runs the real pitstopd in a fresh temporary directory with the real CARs,
+// and gives tests gRPC stubs for it. Waits on events with deadlines.
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "pitstop/driver/v1/storage.grpc.pb.h"
+#include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/sandbox/child_process_manager.h"
+
+namespace pitstop {
+
+class Daemon {
+ public:
+  // Starts pitstopd and waits until every driver is READY (or fails the
+  // test after 30 seconds, printing the daemon's log).
+  Daemon();
+  // Stops the daemon if it still runs, removes the directory.
+  ~Daemon();
+
+  const std::string& dir() const { return dir_; }
+  std::string address() const { return "unix:" + socket_; }
+  pid_t pid() const { return pid_; }
+
+  pitstop::supervisor::v1::AdminService::Stub& admin() { return *admin_; }
+  pitstop::driver::v1::StorageService::Stub& storage() { return *storage_; }
+  const std::shared_ptr<grpc::Channel>& channel() { return channel_; }
+
+  // A context for a routed call to `driver` with a deadline.
+  std::unique_ptr<grpc::ClientContext> Routed(
+      const std::string& driver, absl::Duration timeout = absl::Seconds(10));
+
+  pitstop::supervisor::v1::Driver GetDriver(const std::string& name);
+
+  // Waits until `name` is READY with a pid other than `not_pid`.
+  pitstop::supervisor::v1::Driver AwaitReady(const std::string& name,
+                                             int not_pid = 0,
+                                             absl::Duration timeout =
+                                                 absl::Seconds(20));
+
+  // SIGTERM; waits for the exit; returns the exit status.
+  ExitInfo Terminate(absl::Duration timeout = absl::Seconds(30));
+
+  // Everything the daemon wrote to stderr so far.
+  std::string Log();
+
+ private:
+  std::string dir_;
+  std::string socket_;
+  ChildProcessManager launcher_;
+  pid_t pid_ = 0;
+  absl::Mutex mu_;
+  std::vector<std::string> log_ ABSL_GUARDED_BY(mu_);
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+  ExitInfo exit_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pitstop::supervisor::v1::AdminService::Stub> admin_;
+  std::unique_ptr<pitstop::driver::v1::StorageService::Stub> storage_;
+};
+
+// The property bag flashpool requires.
+void AddFlashpoolProperties(pitstop::driver::v1::CallContext* context);
+
+// Runs a command to completion; returns its exit code and standard output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         absl::Duration timeout = absl::Seconds(30));
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_INTEGRATION_TESTS_DAEMON_FIXTURE_H_

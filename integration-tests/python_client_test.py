@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""A client in another language, generated from proto/ alone.
+
+Generates Python stubs with protoc and grpc_python_plugin, starts the real
+pitstopd with the real CARs, and calls the admin service and the routed
+storage service through them. Exits non-zero on the first failure.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def generate_stubs(proto_dir, out_dir):
+    protos = []
+    for root, _, files in os.walk(proto_dir):
+        protos += [os.path.join(root, f) for f in files if f.endswith(".proto")]
+    subprocess.run(
+        ["protoc", "-I", proto_dir, "--python_out", out_dir,
+         "--grpc_python_out", out_dir,
+         "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin"] + protos,
+        check=True)
+    # Make the generated packages importable (pitstop/driver/v1/...).
+    for root, _, _ in os.walk(out_dir):
+        open(os.path.join(root, "__init__.py"), "a").close()
+
+
+def wait_ready(admin, pb, deadline):
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            d = admin.GetDriver(pb.GetDriverRequest(name="flashpool"),
+                                timeout=5, wait_for_ready=True)
+            last = d
+            if d.state == pb.DRIVER_STATE_READY:
+                return d
+        except Exception as e:  # noqa: BLE001 - report the last error below
+            last = e
+        time.sleep(0.02)
+    raise AssertionError("flashpool not READY in time: %s" % last)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--proto-dir", required=True)
+    parser.add_argument("--pitstopd", required=True)
+    parser.add_argument("--pitstop", required=True)
+    parser.add_argument("--cars-dir", required=True)
+    args = parser.parse_args()
+
+    work = tempfile.mkdtemp(prefix="pitstop-py-")
+    daemon = None
+    failures = 0
+    passes = 0
+    try:
+        stubs = os.path.join(work, "stubs")
+        os.makedirs(stubs)
+        generate_stubs(args.proto_dir, stubs)
+        sys.path.insert(0, stubs)
+        import grpc
+        from pitstop.supervisor.v1 import admin_pb2, admin_pb2_grpc
+        from pitstop.driver.v1 import storage_pb2, storage_pb2_grpc
+
+        socket = os.path.join(work, "pitstopd.sock")
+        log = open(os.path.join(work, "pitstopd.log"), "w")
+        daemon = subprocess.Popen(
+            [args.pitstopd, "--listen", "unix:" + socket, "--state-dir",
+             os.path.join(work, "state"), "--drivers-dir", args.cars_dir],
+            stderr=log)
+        channel = grpc.insecure_channel("unix:" + socket)
+        admin = admin_pb2_grpc.AdminServiceStub(channel)
+        storage = storage_pb2_grpc.StorageServiceStub(channel)
+        driver = wait_ready(admin, admin_pb2, time.monotonic() + 30)
+
+        def check(name, condition, detail=""):
+            nonlocal failures, passes
+            print("%s: %s %s" % ("ok" if condition else "FAILED", name, detail))
+            failures += 0 if condition else 1
+            passes += 1 if condition else 0
+
+        listed = admin.ListDrivers(admin_pb2.ListDriversRequest(), timeout=10)
+        check("admin ListDrivers lists flashpool",
+              [d.name for d in listed.drivers] == ["flashpool"])
+        check("flashpool has a process", driver.pid > 0)
+
+        def context(rtype, rid):
+            ctx = storage_pb2.context__pb2.CallContext()
+            ctx.resource.type = rtype
+            ctx.resource.id = rid
+            ctx.operation_id = "py-" + rid
+            ctx.caller = "python-test"
+            for k, v in {"management_vip": "10.0.0.5", "storage_vip": "10.0.1.5",
+                         "admin_username": "admin",
+                         "admin_password": "s3cret"}.items():
+                ctx.properties[k].string_value = v
+            return ctx
+
+        md = [("pitstop-driver", "flashpool")]
+        created = storage.CreateVolume(
+            storage_pb2.CreateVolumeRequest(context=context("volume", "py-vol"),
+                                            size_bytes=1 << 30, name="py"),
+            metadata=md, timeout=10)
+        check("routed CreateVolume returns the volume's path",
+              "py-vol" in created.path, created.path)
+        stats = storage.GetStats(
+            storage_pb2.GetStatsRequest(context=context("volume", "py-vol")),
+            metadata=md, timeout=10)
+        check("routed GetStats sees the new volume",
+              stats.capacity_bytes == 1 << 30, str(stats.capacity_bytes))
+        try:
+            storage.DeleteVolume(
+                storage_pb2.DeleteVolumeRequest(context=context("volume", "nope")),
+                metadata=md, timeout=10)
+            check("deleting a missing volume fails", False)
+        except grpc.RpcError as e:
+            check("deleting a missing volume is NOT_FOUND",
+                  e.code() == grpc.StatusCode.NOT_FOUND, e.details())
+        try:
+            storage.GetStats(
+                storage_pb2.GetStatsRequest(context=context("volume", "py-vol")),
+                metadata=[("pitstop-driver", "missing")], timeout=10)
+            check("an unknown driver fails", False)
+        except grpc.RpcError as e:
+            check("an unknown driver is NOT_FOUND naming it",
+                  e.code() == grpc.StatusCode.NOT_FOUND and "missing" in e.details(),
+                  e.details())
+
+        # The operator CLI against the same daemon.
+        out = subprocess.run(
+            [args.pitstop, "--address", "unix:" + socket, "drivers", "--output",
+             "json"], check=True, capture_output=True, text=True).stdout
+        import json
+        drivers = json.loads(out)
+        check("pitstop drivers --output json lists flashpool READY",
+              drivers[0]["name"] == "flashpool" and drivers[0]["state"] == "READY"
+              and drivers[0]["pid"] == driver.pid, out)
+
+        daemon.send_signal(signal.SIGTERM)
+        rc = daemon.wait(timeout=30)
+        daemon = None
+        check("pitstopd exits 0 on SIGTERM", rc == 0, str(rc))
+    finally:
+        if daemon is not None:
+            daemon.kill()
+            daemon.wait()
+        if failures:
+            with open(os.path.join(work, "pitstopd.log")) as f:
+                print(f.read())
+        shutil.rmtree(work, ignore_errors=True)
+    print("python client checks: %d ok, %d failed" % (passes, failures))
+    return 1 if failures or not passes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
