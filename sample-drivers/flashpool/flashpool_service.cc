@@ -1,0 +1,795 @@
+#include "flashpool_service.h"
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "pitstop/sdk/log.h"
+#include "pitstop/sdk/status.h"
+
+namespace pitstop::flashpool {
+namespace {
+
+namespace v1 = ::pitstop::driver::v1;
+
+constexpr char kPool[] = "storage_pool";
+constexpr char kVolume[] = "volume";
+constexpr char kSnapshot[] = "snapshot";
+
+constexpr uint64_t kFallbackMinIops = 100;
+constexpr uint64_t kFallbackMaxIops = 15000;
+constexpr uint64_t kFallbackBurstPercent = 150;
+constexpr uint32_t kIscsiPort = 3260;
+
+#define FP_RETURN_IF_ERROR(expr)       \
+  do {                                 \
+    absl::Status status_ = (expr);     \
+    if (!status_.ok()) return status_; \
+  } while (false)
+
+// The properties naming the array; without them the driver cannot know which
+// array to talk to.
+absl::Status RequireArrayProperties(const v1::CallContext& context) {
+  static const char* const kRequired[] = {"management_vip", "storage_vip",
+                                          "admin_username", "admin_password"};
+  for (const char* key : kRequired) {
+    auto it = context.properties().find(key);
+    if (it == context.properties().end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "property '", key,
+          "' is missing: flashpool needs management_vip, storage_vip, "
+          "admin_username and admin_password to know which array to talk "
+          "to; add it to the driver's property bag"));
+    }
+    if (it->second.value_case() != v1::PropertyValue::kStringValue ||
+        it->second.string_value().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("property '", key, "' must be a non-empty string"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string StringProperty(const v1::CallContext& context,
+                           const std::string& key) {
+  auto it = context.properties().find(key);
+  if (it == context.properties().end() ||
+      it->second.value_case() != v1::PropertyValue::kStringValue) {
+    return "";
+  }
+  return it->second.string_value();
+}
+
+uint64_t NumberProperty(const v1::CallContext& context, const std::string& key,
+                        uint64_t fallback) {
+  auto it = context.properties().find(key);
+  if (it == context.properties().end() ||
+      it->second.value_case() != v1::PropertyValue::kNumberValue ||
+      !(it->second.number_value() >= 0) || it->second.number_value() > 1e15) {
+    return fallback;
+  }
+  return static_cast<uint64_t>(std::llround(it->second.number_value()));
+}
+
+absl::StatusOr<std::string> RequireResource(const v1::CallContext& context,
+                                            absl::string_view type) {
+  if (context.resource().type() != type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this operation acts on a ", type, " but context.resource.type is '",
+        context.resource().type(), "'; set it to '", type, "'"));
+  }
+  if (context.resource().id().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "context.resource.id is empty; set it to the id of the ", type));
+  }
+  return context.resource().id();
+}
+
+std::string VolumeIqn(const std::string& pool_id,
+                      const std::string& volume_id) {
+  return absl::StrCat("iqn.2010-01.com.flashpool:", pool_id, ".", volume_id);
+}
+
+absl::StatusOr<PoolRecord*> FindPool(ArrayState& state, const std::string& id) {
+  auto it = state.pools.find(id);
+  if (it == state.pools.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "storage pool '", id,
+        "' does not exist; create it with InitializePool, or leave pool_id "
+        "empty to use the built-in pool '",
+        kDefaultPoolId, "'"));
+  }
+  return &it->second;
+}
+
+absl::StatusOr<VolumeRecord*> FindVolume(ArrayState& state,
+                                         const std::string& id) {
+  auto it = state.volumes.find(id);
+  if (it == state.volumes.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "volume '", id, "' does not exist on this array; check the volume id"));
+  }
+  return &it->second;
+}
+
+absl::StatusOr<SnapshotRecord*> FindSnapshot(ArrayState& state,
+                                             const std::string& id) {
+  auto it = state.snapshots.find(id);
+  if (it == state.snapshots.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("snapshot '", id,
+                     "' does not exist on this array; check the snapshot id"));
+  }
+  return &it->second;
+}
+
+absl::Status RefuseIfInMaintenance(const PoolRecord& pool,
+                                   absl::string_view what) {
+  if (!pool.maintenance) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("storage pool '", pool.id, "' is in maintenance and cannot ",
+                   what, "; call CancelMaintain on it first"));
+}
+
+struct Iops {
+  uint64_t min = 0;
+  uint64_t max = 0;
+  uint64_t burst = 0;
+};
+
+// Zero asks for the property default, then the built-in default.
+absl::StatusOr<Iops> ResolveIops(const v1::CallContext& context,
+                                 const std::string& volume_id,
+                                 uint64_t min_iops, uint64_t max_iops) {
+  Iops iops;
+  iops.min = min_iops != 0 ? min_iops
+                           : NumberProperty(context, "default_min_iops",
+                                            kFallbackMinIops);
+  iops.max = max_iops != 0 ? max_iops
+                           : NumberProperty(context, "default_max_iops",
+                                            kFallbackMaxIops);
+  if (iops.min == 0) iops.min = kFallbackMinIops;
+  if (iops.max == 0) iops.max = kFallbackMaxIops;
+  if (iops.min > iops.max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "volume '", volume_id, "': min IOPS ", iops.min, " exceeds max IOPS ",
+        iops.max,
+        "; lower the min IOPS or raise the max IOPS (defaults come from the "
+        "default_min_iops and default_max_iops properties)"));
+  }
+  const uint64_t percent =
+      NumberProperty(context, "burst_iops_percent", kFallbackBurstPercent);
+  iops.burst = std::max(iops.max, iops.max * percent / 100);
+  return iops;
+}
+
+struct PoolUsage {
+  uint64_t bytes = 0;
+  uint64_t min_iops = 0;
+};
+
+PoolUsage UsageOf(const ArrayState& state, const std::string& pool_id,
+                  const std::string& except_volume_id = "") {
+  PoolUsage usage;
+  for (const auto& [id, volume] : state.volumes) {
+    if (volume.pool_id != pool_id || id == except_volume_id) continue;
+    usage.bytes += volume.size_bytes;
+    usage.min_iops += volume.min_iops;
+  }
+  return usage;
+}
+
+// Whether `pool` can hold `volume_id` with the given size and guaranteed
+// IOPS, counting every other volume in it.
+absl::Status CheckCapacity(const ArrayState& state, const PoolRecord& pool,
+                           const std::string& volume_id, uint64_t size_bytes,
+                           uint64_t min_iops) {
+  const PoolUsage used = UsageOf(state, pool.id, volume_id);
+  const uint64_t free_bytes =
+      pool.capacity_bytes > used.bytes ? pool.capacity_bytes - used.bytes : 0;
+  if (size_bytes > free_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "storage pool '", pool.id, "' has ", free_bytes,
+        " bytes free but volume '", volume_id, "' needs ", size_bytes,
+        "; delete volumes, use a smaller size or another pool"));
+  }
+  if (pool.capacity_iops != 0 &&
+      used.min_iops + min_iops > pool.capacity_iops) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "storage pool '", pool.id, "' can guarantee ",
+        pool.capacity_iops - std::min(pool.capacity_iops, used.min_iops),
+        " more IOPS but volume '", volume_id, "' asks for a minimum of ",
+        min_iops, "; lower min IOPS or use another pool"));
+  }
+  return absl::OkStatus();
+}
+
+void FillVolumeDetails(const VolumeRecord& volume,
+                       const v1::CallContext& context,
+                       google::protobuf::Map<std::string, std::string>* out) {
+  (*out)["vendor_volume_id"] = absl::StrCat(volume.vendor_id);
+  (*out)["pool_id"] = volume.pool_id;
+  (*out)["size_bytes"] = absl::StrCat(volume.size_bytes);
+  (*out)["min_iops"] = absl::StrCat(volume.min_iops);
+  (*out)["max_iops"] = absl::StrCat(volume.max_iops);
+  (*out)["burst_iops"] = absl::StrCat(volume.burst_iops);
+  (*out)["target_portal"] =
+      absl::StrCat(StringProperty(context, "storage_vip"), ":", kIscsiPort);
+  if (!volume.source_snapshot_id.empty()) {
+    (*out)["source_snapshot_id"] = volume.source_snapshot_id;
+  }
+}
+
+void LogOutcome(absl::string_view method, const v1::CallContext& context,
+                const absl::Status& status, bool replayed) {
+  std::string line = absl::StrCat(method);
+  if (!context.resource().type().empty() || !context.resource().id().empty()) {
+    absl::StrAppend(&line, " ", context.resource().type(), "=",
+                    context.resource().id());
+  }
+  if (!context.operation_id().empty()) {
+    absl::StrAppend(&line, " operation_id=", context.operation_id());
+  }
+  if (!context.caller().empty()) {
+    absl::StrAppend(&line, " caller=", context.caller());
+  }
+  if (status.ok()) {
+    absl::StrAppend(&line, replayed ? ": ok (replayed, already done)" : ": ok");
+  } else {
+    absl::StrAppend(&line, ": ", absl::StatusCodeToString(status.code()), ": ",
+                    status.message());
+  }
+  sdk::Log(status.ok() ? "info" : "warning", line);
+}
+
+// Runs a mutating operation: checks the properties and the resource, replays
+// a remembered result for a known operation id, else applies `apply` and
+// remembers its response.
+template <typename Response>
+grpc::Status Mutate(
+    FlashpoolStore& store, absl::string_view method,
+    const v1::CallContext& context, absl::string_view resource_type,
+    Response* response,
+    absl::FunctionRef<absl::Status(ArrayState&, const std::string&)> apply) {
+  bool replayed = false;
+  absl::Status status = [&]() -> absl::Status {
+    FP_RETURN_IF_ERROR(RequireArrayProperties(context));
+    absl::StatusOr<std::string> id = RequireResource(context, resource_type);
+    if (!id.ok()) return id.status();
+    return store.Update([&](ArrayState& state) -> absl::Status {
+      const std::string& operation_id = context.operation_id();
+      if (!operation_id.empty()) {
+        auto it = state.operations.find(operation_id);
+        if (it != state.operations.end()) {
+          const CompletedOperation& done = it->second;
+          if (done.method != method || done.resource_id != *id) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "operation id '", operation_id, "' was already used for ",
+                done.method, " on '", done.resource_id,
+                "'; give each new operation a new operation id"));
+          }
+          response->Clear();
+          if (!response->ParseFromString(done.response)) {
+            return absl::DataLossError(absl::StrCat(
+                "the remembered result of operation '", operation_id,
+                "' is corrupt; retry with a new operation id"));
+          }
+          replayed = true;
+          return absl::OkStatus();
+        }
+      }
+      response->Clear();
+      FP_RETURN_IF_ERROR(apply(state, *id));
+      if (!operation_id.empty()) {
+        CompletedOperation& done = state.operations[operation_id];
+        done.method = std::string(method);
+        done.resource_id = *id;
+        done.response = response->SerializeAsString();
+        done.sequence = state.next_operation_sequence++;
+        if (state.operations.size() > kMaxRememberedOperations) {
+          auto oldest = state.operations.begin();
+          for (auto it = state.operations.begin(); it != state.operations.end();
+               ++it) {
+            if (it->second.sequence < oldest->second.sequence) oldest = it;
+          }
+          state.operations.erase(oldest);
+        }
+      }
+      return absl::OkStatus();
+    });
+  }();
+  LogOutcome(method, context, status, replayed);
+  return sdk::ToGrpcStatus(status);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FlashpoolService>> FlashpoolService::Create(
+    const std::string& state_dir) {
+  absl::StatusOr<std::unique_ptr<FlashpoolStore>> store =
+      FlashpoolStore::Open(state_dir);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<FlashpoolService>(
+      new FlashpoolService(*std::move(store)));
+}
+
+FlashpoolService::FlashpoolService(std::unique_ptr<FlashpoolStore> store)
+    : store_(std::move(store)) {}
+
+grpc::Status FlashpoolService::InitializePool(
+    grpc::ServerContext*, const v1::InitializePoolRequest* request,
+    v1::InitializePoolResponse* response) {
+  const v1::CallContext& context = request->context();
+  return Mutate(
+      *store_, "InitializePool", context, kPool, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        if (state.pools.count(id)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "storage pool '", id,
+              "' already exists; use another pool id or delete it first"));
+        }
+        if (request->capacity_bytes() == 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("storage pool '", id,
+                           "': capacity_bytes must be greater than 0"));
+        }
+        PoolRecord pool;
+        pool.id = id;
+        pool.name = request->name().empty() ? id : request->name();
+        pool.url = request->url();
+        pool.zone = request->zone();
+        pool.capacity_bytes = request->capacity_bytes();
+        pool.capacity_iops = request->capacity_iops();
+        pool.tags.assign(request->tags().begin(), request->tags().end());
+        state.pools[id] = pool;
+        response->set_host(StringProperty(context, "storage_vip"));
+        response->set_port(kIscsiPort);
+        response->set_path(absl::StrCat("/", id));
+        (*response->mutable_details())["capacity_bytes"] =
+            absl::StrCat(pool.capacity_bytes);
+        (*response->mutable_details())["capacity_iops"] =
+            absl::StrCat(pool.capacity_iops);
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::AttachPool(grpc::ServerContext*,
+                                          const v1::AttachPoolRequest* request,
+                                          v1::AttachPoolResponse* response) {
+  return Mutate(
+      *store_, "AttachPool", request->context(), kPool, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
+        if (!pool.ok()) return pool.status();
+        std::string scope;
+        switch (request->scope()) {
+          case v1::POOL_SCOPE_CLUSTER:
+            scope = "cluster";
+            break;
+          case v1::POOL_SCOPE_ZONE:
+            scope = "zone";
+            break;
+          case v1::POOL_SCOPE_HOST:
+            scope = "host";
+            break;
+          default:
+            return absl::InvalidArgumentError(absl::StrCat(
+                "storage pool '", id,
+                "': scope must be POOL_SCOPE_CLUSTER, POOL_SCOPE_ZONE or "
+                "POOL_SCOPE_HOST"));
+        }
+        if (request->scope_id().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "storage pool '", id, "': scope_id is empty; name the ", scope,
+              " to attach the pool to"));
+        }
+        (*pool)->scope = scope;
+        (*pool)->scope_id = request->scope_id();
+        (*pool)->hypervisor = request->hypervisor();
+        (*response->mutable_details())["scope"] = scope;
+        (*response->mutable_details())["scope_id"] = request->scope_id();
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::MaintainPool(
+    grpc::ServerContext*, const v1::MaintainPoolRequest* request,
+    v1::MaintainPoolResponse* response) {
+  return Mutate(*store_, "MaintainPool", request->context(), kPool, response,
+                [&](ArrayState& state, const std::string& id) -> absl::Status {
+                  absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
+                  if (!pool.ok()) return pool.status();
+                  (*pool)->maintenance = true;
+                  return absl::OkStatus();
+                });
+}
+
+grpc::Status FlashpoolService::CancelMaintain(
+    grpc::ServerContext*, const v1::CancelMaintainRequest* request,
+    v1::CancelMaintainResponse* response) {
+  return Mutate(*store_, "CancelMaintain", request->context(), kPool, response,
+                [&](ArrayState& state, const std::string& id) -> absl::Status {
+                  absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
+                  if (!pool.ok()) return pool.status();
+                  (*pool)->maintenance = false;
+                  return absl::OkStatus();
+                });
+}
+
+grpc::Status FlashpoolService::DeletePool(grpc::ServerContext*,
+                                          const v1::DeletePoolRequest* request,
+                                          v1::DeletePoolResponse* response) {
+  return Mutate(
+      *store_, "DeletePool", request->context(), kPool, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
+        if (!pool.ok()) return pool.status();
+        if (id == kDefaultPoolId) {
+          return absl::FailedPreconditionError(
+              "storage pool 'default' is built into the array and cannot be "
+              "deleted");
+        }
+        std::vector<std::string> volumes, snapshots;
+        for (const auto& [vid, v] : state.volumes) {
+          if (v.pool_id == id) volumes.push_back(vid);
+        }
+        for (const auto& [sid, s] : state.snapshots) {
+          if (s.pool_id == id) snapshots.push_back(sid);
+        }
+        if (!volumes.empty() || !snapshots.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "storage pool '", id, "' still holds ", volumes.size(),
+              " volume(s) [", absl::StrJoin(volumes, ", "), "] and ",
+              snapshots.size(), " snapshot(s) [",
+              absl::StrJoin(snapshots, ", "),
+              "]; delete them before deleting the pool"));
+        }
+        state.pools.erase(id);
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::CreateVolume(
+    grpc::ServerContext*, const v1::CreateVolumeRequest* request,
+    v1::CreateVolumeResponse* response) {
+  const v1::CallContext& context = request->context();
+  return Mutate(
+      *store_, "CreateVolume", context, kVolume, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        if (state.volumes.count(id)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "volume '", id,
+              "' already exists (created by another operation); use a new "
+              "volume id, or retry with the original operation id"));
+        }
+        if (request->clone_source_case() ==
+            v1::CreateVolumeRequest::kTemplateId) {
+          return absl::UnimplementedError(absl::StrCat(
+              "volume '", id, "': flashpool cannot clone from template '",
+              request->template_id(),
+              "'; create an empty volume and copy the template onto it"));
+        }
+        std::string pool_id =
+            request->pool_id().empty() ? kDefaultPoolId : request->pool_id();
+        uint64_t size = request->size_bytes();
+        const SnapshotRecord* source = nullptr;
+        if (request->clone_source_case() ==
+            v1::CreateVolumeRequest::kSnapshotId) {
+          absl::StatusOr<SnapshotRecord*> snapshot =
+              FindSnapshot(state, request->snapshot_id());
+          if (!snapshot.ok()) return snapshot.status();
+          source = *snapshot;
+          if (!request->pool_id().empty() &&
+              request->pool_id() != source->pool_id) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "volume '", id, "': snapshot '", source->id,
+                "' is in storage pool '", source->pool_id,
+                "' and clones stay in their snapshot's pool; leave pool_id "
+                "empty or set it to '",
+                source->pool_id, "'"));
+          }
+          pool_id = source->pool_id;
+          if (size == 0) size = source->size_bytes;
+          if (size < source->size_bytes) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "volume '", id, "': size_bytes ", size,
+                " is smaller than snapshot '", source->id, "' (",
+                source->size_bytes, " bytes); ask for at least that much"));
+          }
+        }
+        if (size == 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "volume '", id, "': size_bytes must be greater than 0"));
+        }
+        absl::StatusOr<PoolRecord*> pool = FindPool(state, pool_id);
+        if (!pool.ok()) return pool.status();
+        FP_RETURN_IF_ERROR(RefuseIfInMaintenance(**pool, "take new volumes"));
+        absl::StatusOr<Iops> iops =
+            ResolveIops(context, id, request->min_iops(), request->max_iops());
+        if (!iops.ok()) return iops.status();
+        FP_RETURN_IF_ERROR(CheckCapacity(state, **pool, id, size, iops->min));
+
+        VolumeRecord volume;
+        volume.id = id;
+        volume.pool_id = pool_id;
+        volume.name = request->name().empty() ? id : request->name();
+        volume.vendor_id = state.next_vendor_id++;
+        volume.size_bytes = size;
+        volume.min_iops = iops->min;
+        volume.max_iops = iops->max;
+        volume.burst_iops = iops->burst;
+        if (source != nullptr) volume.source_snapshot_id = source->id;
+        response->set_path(VolumeIqn(pool_id, id));
+        response->set_vendor_volume_id(absl::StrCat(volume.vendor_id));
+        FillVolumeDetails(volume, context, response->mutable_details());
+        state.volumes[id] = std::move(volume);
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::DeleteVolume(
+    grpc::ServerContext*, const v1::DeleteVolumeRequest* request,
+    v1::DeleteVolumeResponse* response) {
+  return Mutate(
+      *store_, "DeleteVolume", request->context(), kVolume, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
+        if (!volume.ok()) return volume.status();
+        std::vector<std::string> snapshots;
+        for (const auto& [sid, s] : state.snapshots) {
+          if (s.volume_id == id) snapshots.push_back(sid);
+        }
+        if (!snapshots.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("volume '", id, "' still has snapshot(s) [",
+                           absl::StrJoin(snapshots, ", "),
+                           "]; delete them before deleting the volume"));
+        }
+        if (!(*volume)->grants.empty()) {
+          std::vector<std::string> hosts;
+          for (const auto& [host, initiator] : (*volume)->grants) {
+            hosts.push_back(absl::StrCat(host, " (", initiator, ")"));
+          }
+          return absl::FailedPreconditionError(absl::StrCat(
+              "volume '", id, "' is still accessible to ",
+              absl::StrJoin(hosts, ", "),
+              "; revoke access (RevokeAccess) before deleting the volume"));
+        }
+        state.volumes.erase(id);
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::ResizeVolume(
+    grpc::ServerContext*, const v1::ResizeVolumeRequest* request,
+    v1::ResizeVolumeResponse* response) {
+  const v1::CallContext& context = request->context();
+  return Mutate(
+      *store_, "ResizeVolume", context, kVolume, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<VolumeRecord*> found = FindVolume(state, id);
+        if (!found.ok()) return found.status();
+        VolumeRecord& volume = **found;
+        uint64_t size = volume.size_bytes;
+        if (request->has_new_size_bytes()) {
+          size = request->new_size_bytes();
+          if (size == 0) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "volume '", id, "': new_size_bytes must be greater than 0"));
+          }
+          if (size < volume.size_bytes && !request->allow_shrink()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "volume '", id, "' is ", volume.size_bytes,
+                " bytes; shrinking it to ", size,
+                " can destroy data: set allow_shrink to do it anyway"));
+          }
+        }
+        absl::StatusOr<Iops> iops =
+            ResolveIops(context, id,
+                        request->has_new_min_iops() ? request->new_min_iops()
+                                                    : volume.min_iops,
+                        request->has_new_max_iops() ? request->new_max_iops()
+                                                    : volume.max_iops);
+        if (!iops.ok()) return iops.status();
+        absl::StatusOr<PoolRecord*> pool = FindPool(state, volume.pool_id);
+        if (!pool.ok()) return pool.status();
+        FP_RETURN_IF_ERROR(RefuseIfInMaintenance(**pool, "resize volumes"));
+        FP_RETURN_IF_ERROR(CheckCapacity(state, **pool, id, size, iops->min));
+        volume.size_bytes = size;
+        volume.min_iops = iops->min;
+        volume.max_iops = iops->max;
+        volume.burst_iops = iops->burst;
+        FillVolumeDetails(volume, context, response->mutable_details());
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::TakeSnapshot(
+    grpc::ServerContext*, const v1::TakeSnapshotRequest* request,
+    v1::TakeSnapshotResponse* response) {
+  return Mutate(
+      *store_, "TakeSnapshot", request->context(), kSnapshot, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        if (request->volume_id().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("snapshot '", id,
+                           "': volume_id is empty; name the volume to "
+                           "snapshot"));
+        }
+        if (state.snapshots.count(id)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "snapshot '", id,
+              "' already exists; use a new snapshot id, or retry with the "
+              "original operation id"));
+        }
+        absl::StatusOr<VolumeRecord*> volume =
+            FindVolume(state, request->volume_id());
+        if (!volume.ok()) return volume.status();
+        SnapshotRecord snapshot;
+        snapshot.id = id;
+        snapshot.volume_id = (*volume)->id;
+        snapshot.pool_id = (*volume)->pool_id;
+        snapshot.name = request->name().empty() ? id : request->name();
+        snapshot.vendor_id = state.next_vendor_id++;
+        snapshot.size_bytes = (*volume)->size_bytes;
+        response->set_path(absl::StrCat(
+            VolumeIqn(snapshot.pool_id, snapshot.volume_id), "@", id));
+        (*response->mutable_details())["vendor_snapshot_id"] =
+            absl::StrCat(snapshot.vendor_id);
+        (*response->mutable_details())["volume_id"] = snapshot.volume_id;
+        (*response->mutable_details())["size_bytes"] =
+            absl::StrCat(snapshot.size_bytes);
+        state.snapshots[id] = std::move(snapshot);
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::DeleteSnapshot(
+    grpc::ServerContext*, const v1::DeleteSnapshotRequest* request,
+    v1::DeleteSnapshotResponse* response) {
+  return Mutate(
+      *store_, "DeleteSnapshot", request->context(), kSnapshot, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<SnapshotRecord*> snapshot = FindSnapshot(state, id);
+        if (!snapshot.ok()) return snapshot.status();
+        state.snapshots.erase(id);
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::RevertSnapshot(
+    grpc::ServerContext*, const v1::RevertSnapshotRequest* request,
+    v1::RevertSnapshotResponse* response) {
+  return Mutate(
+      *store_, "RevertSnapshot", request->context(), kVolume, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
+        if (!volume.ok()) return volume.status();
+        if (request->snapshot_id().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("volume '", id,
+                           "': snapshot_id is empty; name the snapshot "
+                           "to revert to"));
+        }
+        absl::StatusOr<SnapshotRecord*> snapshot =
+            FindSnapshot(state, request->snapshot_id());
+        if (!snapshot.ok()) return snapshot.status();
+        if ((*snapshot)->volume_id != id) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "snapshot '", (*snapshot)->id, "' belongs to volume '",
+              (*snapshot)->volume_id, "', not to volume '", id,
+              "'; a volume can only revert to its own snapshots"));
+        }
+        absl::StatusOr<PoolRecord*> pool = FindPool(state, (*volume)->pool_id);
+        if (!pool.ok()) return pool.status();
+        FP_RETURN_IF_ERROR(CheckCapacity(
+            state, **pool, id, (*snapshot)->size_bytes, (*volume)->min_iops));
+        (*volume)->size_bytes = (*snapshot)->size_bytes;
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::GrantAccess(
+    grpc::ServerContext*, const v1::GrantAccessRequest* request,
+    v1::GrantAccessResponse* response) {
+  return Mutate(
+      *store_, "GrantAccess", request->context(), kVolume, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
+        if (!volume.ok()) return volume.status();
+        if (request->host().empty() || request->initiator().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "volume '", id,
+              "': GrantAccess needs both host and initiator (the host's "
+              "iSCSI IQN)"));
+        }
+        (*volume)->grants.emplace(request->host(), request->initiator());
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::RevokeAccess(
+    grpc::ServerContext*, const v1::RevokeAccessRequest* request,
+    v1::RevokeAccessResponse* response) {
+  return Mutate(
+      *store_, "RevokeAccess", request->context(), kVolume, response,
+      [&](ArrayState& state, const std::string& id) -> absl::Status {
+        absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
+        if (!volume.ok()) return volume.status();
+        if (request->host().empty() || request->initiator().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "volume '", id,
+              "': RevokeAccess needs both host and initiator (the host's "
+              "iSCSI IQN)"));
+        }
+        (*volume)->grants.erase({request->host(), request->initiator()});
+        return absl::OkStatus();
+      });
+}
+
+grpc::Status FlashpoolService::GetStats(grpc::ServerContext*,
+                                        const v1::GetStatsRequest* request,
+                                        v1::GetStatsResponse* response) {
+  const v1::CallContext& context = request->context();
+  absl::Status status = [&]() -> absl::Status {
+    FP_RETURN_IF_ERROR(RequireArrayProperties(context));
+    const std::string& type = context.resource().type();
+    if (type != kPool && type != kVolume) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("GetStats acts on a storage_pool or a volume but "
+                       "context.resource.type is '",
+                       type, "'"));
+    }
+    absl::StatusOr<std::string> id = RequireResource(context, type);
+    if (!id.ok()) return id.status();
+    absl::Status result;
+    FP_RETURN_IF_ERROR(store_->Read([&](const ArrayState& state) {
+      if (type == kPool) {
+        auto it = state.pools.find(*id);
+        if (it == state.pools.end()) {
+          ArrayState copy;  // FindPool's message, without mutating access.
+          result = FindPool(copy, *id).status();
+          return;
+        }
+        const PoolUsage used = UsageOf(state, *id);
+        response->set_capacity_bytes(it->second.capacity_bytes);
+        response->set_used_bytes(used.bytes);
+        response->set_capacity_iops(it->second.capacity_iops);
+        response->set_used_iops(used.min_iops);
+      } else {
+        auto it = state.volumes.find(*id);
+        if (it == state.volumes.end()) {
+          ArrayState copy;
+          result = FindVolume(copy, *id).status();
+          return;
+        }
+        response->set_capacity_bytes(it->second.size_bytes);
+        response->set_used_bytes(it->second.size_bytes);
+        response->set_capacity_iops(it->second.max_iops);
+        response->set_used_iops(0);
+      }
+    }));
+    return result;
+  }();
+  if (!status.ok()) response->Clear();
+  LogOutcome("GetStats", context, status, false);
+  return sdk::ToGrpcStatus(status);
+}
+
+grpc::Status FlashpoolService::GetCapabilities(
+    grpc::ServerContext*, const v1::GetStorageCapabilitiesRequest* request,
+    v1::GetStorageCapabilitiesResponse* response) {
+  auto& caps = *response->mutable_capabilities();
+  caps["STORAGE_SYSTEM_SNAPSHOT"] = "true";
+  caps["CAN_REVERT_VOLUME_TO_SNAPSHOT"] = "true";
+  caps["CAN_CREATE_VOLUME_FROM_SNAPSHOT"] = "true";
+  LogOutcome("GetCapabilities", request->context(), absl::OkStatus(), false);
+  return grpc::Status::OK;
+}
+
+}  // namespace pitstop::flashpool
