@@ -1,5 +1,6 @@
 // The real pitstopd with the real flashpool driver, over gRPC.
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 

@@ -64,7 +64,7 @@ def main():
         sys.path.insert(0, stubs)
         import grpc
         from pitstop.supervisor.v1 import admin_pb2, admin_pb2_grpc
-        from pitstop.driver.v1 import storage_pb2, storage_pb2_grpc
+        from pitstop.driver.v1 import context_pb2, storage_pb2, storage_pb2_grpc
 
         socket = os.path.join(work, "pitstopd.sock")
         log = open(os.path.join(work, "pitstopd.log"), "w")
@@ -89,7 +89,7 @@ def main():
         check("flashpool has a process", driver.pid > 0)
 
         def context(rtype, rid):
-            ctx = storage_pb2.context__pb2.CallContext()
+            ctx = context_pb2.CallContext()
             ctx.resource.type = rtype
             ctx.resource.id = rid
             ctx.operation_id = "py-" + rid

@@ -203,8 +203,14 @@ int Run(int argc, char** argv) {
   sigwait(&signals, &received);
   LogInfo("pitstopd", absl::StrCat("received ", strsignal(received),
                                    "; stopping"));
-  // New calls are refused at once; calls in flight get two seconds.
-  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  // New routed calls are refused at once; calls in flight get two seconds.
+  // gRPC's own Shutdown(deadline) would also wait for idle client
+  // connections to close, so the daemon waits for its calls itself.
+  router.BeginShutdown();
+  if (!router.AwaitIdle(absl::Now() + absl::Seconds(2))) {
+    LogWarning("pitstopd", "routed calls still running after 2s; cancelling them");
+  }
+  server->Shutdown(absl::ToChronoTime(absl::Now()));
   supervisor.StopAll();
   LogInfo("pitstopd", "stopped", {{"children", std::to_string(launcher.LiveChildren())}});
   return 0;

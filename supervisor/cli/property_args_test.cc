@@ -23,7 +23,7 @@ sv1::Driver Schema() {
   return d;
 }
 
-TEST_CASE("--prop values are typed by the driver's schema", "[cli]") {
+TEST_CASE("property arguments are typed by the driver's schema", "[cli]") {
   google::protobuf::Map<std::string, dv1::PropertyValue> props;
   REQUIRE(ParseProperties({"management_vip=10.0.0.5", "default_min_iops=250",
                            "verify_tls=false", "expires=2027-01-31"},

@@ -73,7 +73,10 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
     Acquire(0);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    router_.CallEnded();
+    delete this;
+  }
 
  private:
   void Acquire(uint64_t avoid_instance) {
@@ -132,7 +135,15 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
       // so it is safe to send it to the instance that replaces this one.
       if (absl::StrContains(status.error_message(),
                             "failed to connect to all addresses") &&
-          ++retries_ <= 2) {
+          ++connect_retries_ <= 2) {
+        Acquire(route_.instance_id);
+        return;
+      }
+      // The connection broke during the call: the process died. Drivers
+      // must apply an operation id at most once, so a call that carries one
+      // is sent once more, to the replacement instance.
+      if (!context_.operation_id().empty() && !resent_after_loss_) {
+        resent_after_loss_ = true;
         Acquire(route_.instance_id);
         return;
       }
@@ -141,7 +152,10 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
           absl::StrCat("driver ", driver_, " (pid ", route_.pid,
                        ") became unavailable during the call: ",
                        status.error_message(),
-                       "; the daemon restarts it, retry the call")));
+                       context_.operation_id().empty()
+                           ? "; the call had no operation id, so it was not "
+                             "resent: retry it"
+                           : "; it was resent once and failed again")));
       return;
     }
     Finish(status);
@@ -161,7 +175,8 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
   absl::Time deadline_;
   Route route_;
   std::unique_ptr<grpc::ClientContext> client_;
-  int retries_ = 0;
+  int connect_retries_ = 0;
+  bool resent_after_loss_ = false;
 };
 
 }  // namespace
@@ -191,8 +206,34 @@ DriverRouter::DriverRouter(Supervisor& supervisor,
   }
 }
 
+void DriverRouter::BeginShutdown() {
+  absl::MutexLock lock(&mu_);
+  shutting_down_ = true;
+}
+
+bool DriverRouter::AwaitIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+void DriverRouter::CallEnded() {
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
+}
+
 grpc::ServerGenericBidiReactor* DriverRouter::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      return new RejectReactor(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          "pitstopd is shutting down; retry against its replacement"));
+    }
+  }
   auto it = methods_.find(context->method());
   if (it == methods_.end()) {
     return new RejectReactor(grpc::Status(
@@ -202,6 +243,10 @@ grpc::ServerGenericBidiReactor* DriverRouter::CreateReactor(
                      "NetworkService and HypervisorService (routed to "
                      "drivers), pitstop.supervisor.v1.AdminService, "
                      "grpc.health.v1.Health and server reflection")));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++in_flight_;
   }
   return new ForwardReactor(*this, context, it->second);
 }

@@ -13,13 +13,15 @@
 // is sent again, to the replacement instance, at most twice; a call that may
 // have reached the driver is never sent twice.
 //
-// Thread-safe; holds no lock of its own.
+// Thread-safe.
 
 #include <grpcpp/generic/async_generic_service.h>
 
 #include <map>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "supervisor/car/driver_manifest.h"
 #include "supervisor/core/supervisor.h"
@@ -42,6 +44,15 @@ class DriverRouter final : public grpc::CallbackGenericService {
     return methods_;
   }
 
+  // Refuses new calls with UNAVAILABLE from now on.
+  void BeginShutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks until no routed call is in flight or `deadline` passes; true when
+  // idle.
+  bool AwaitIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Called by each routed call when gRPC is done with it.
+  void CallEnded() ABSL_LOCKS_EXCLUDED(mu_);
+
   Supervisor& supervisor() { return supervisor_; }
   absl::Duration default_call_timeout() const { return default_call_timeout_; }
 
@@ -50,6 +61,10 @@ class DriverRouter final : public grpc::CallbackGenericService {
   Supervisor& supervisor_;
   const absl::Duration default_call_timeout_;
   std::map<std::string, DriverCategory> methods_;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace pitstop
