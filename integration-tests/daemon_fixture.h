@@ -42,10 +42,9 @@ class Daemon {
   pitstop::supervisor::v1::Driver GetDriver(const std::string& name);
 
   // Waits until `name` is READY with a pid other than `not_pid`.
-  pitstop::supervisor::v1::Driver AwaitReady(const std::string& name,
-                                             int not_pid = 0,
-                                             absl::Duration timeout =
-                                                 absl::Seconds(20));
+  pitstop::supervisor::v1::Driver AwaitReady(
+      const std::string& name, int not_pid = 0,
+      absl::Duration timeout = absl::Seconds(20));
 
   // SIGTERM; waits for the exit; returns the exit status.
   ExitInfo Terminate(absl::Duration timeout = absl::Seconds(30));

@@ -62,8 +62,8 @@ TEST_CASE("routed calls create, resize, snapshot and delete volumes",
   dv1::CreateVolumeResponse created;
   {
     auto ctx = daemon.Routed("flashpool");
-    grpc::Status s =
-        daemon.storage().CreateVolume(ctx.get(), NewVolume("v1", 1 << 30), &created);
+    grpc::Status s = daemon.storage().CreateVolume(
+        ctx.get(), NewVolume("v1", 1 << 30), &created);
     INFO(s.error_message());
     REQUIRE(s.ok());
     REQUIRE(created.path().find("v1") != std::string::npos);
@@ -142,7 +142,8 @@ TEST_CASE("routed calls that cannot be routed fail with a clear status",
   }
   SECTION("a call without the pitstop-driver key is INVALID_ARGUMENT") {
     grpc::ClientContext ctx;
-    grpc::Status s = daemon.storage().CreateVolume(&ctx, NewVolume("v", 1), &resp);
+    grpc::Status s =
+        daemon.storage().CreateVolume(&ctx, NewVolume("v", 1), &resp);
     REQUIRE(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     REQUIRE(s.error_message().find("pitstop-driver") != std::string::npos);
   }
@@ -195,9 +196,10 @@ TEST_CASE("routed calls that cannot be routed fail with a clear status",
   }
 }
 
-TEST_CASE("a restart through the admin API replaces the process and keeps "
-          "the driver's data",
-          "[integration]") {
+TEST_CASE(
+    "a restart through the admin API replaces the process and keeps "
+    "the driver's data",
+    "[integration]") {
   Daemon daemon;
   dv1::CreateVolumeResponse created;
   {
@@ -225,17 +227,17 @@ TEST_CASE("a restart through the admin API replaces the process and keeps "
   REQUIRE(stats.capacity_bytes() == 1 << 20);
 }
 
-TEST_CASE("after SIGKILL of the driver the next routed call succeeds within "
-          "its two-second deadline",
-          "[integration]") {
+TEST_CASE(
+    "after SIGKILL of the driver the next routed call succeeds within "
+    "its two-second deadline",
+    "[integration]") {
   Daemon daemon;
   const int old_pid = daemon.GetDriver("flashpool").pid();
   REQUIRE(::kill(old_pid, SIGKILL) == 0);
   auto ctx = daemon.Routed("flashpool", absl::Seconds(2));
   dv1::CreateVolumeResponse created;
-  grpc::Status s =
-      daemon.storage().CreateVolume(ctx.get(), NewVolume("after-kill", 1 << 20),
-                                    &created);
+  grpc::Status s = daemon.storage().CreateVolume(
+      ctx.get(), NewVolume("after-kill", 1 << 20), &created);
   INFO(s.error_message() << "\n" << daemon.Log());
   REQUIRE(s.ok());
   sv1::Driver now = daemon.GetDriver("flashpool");
@@ -270,7 +272,8 @@ TEST_CASE("the daemon serves gRPC health and server reflection",
   std::vector<grpc::Slice> slices;
   REQUIRE(response.Dump(&slices).ok());
   std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   REQUIRE(bytes == std::string("\x08\x01", 2));  // status: SERVING
 }
 
@@ -284,15 +287,16 @@ TEST_CASE("SIGTERM stops the drivers, leaves no child, and exits 0",
   // The driver was reaped by the daemon before it exited: no such process.
   REQUIRE(::kill(driver_pid, 0) == -1);
   REQUIRE(errno == ESRCH);
-  REQUIRE(daemon.Log().find("driver flashpool is STOPPED") != std::string::npos);
+  REQUIRE(daemon.Log().find("driver flashpool is STOPPED") !=
+          std::string::npos);
 }
 
 TEST_CASE("the CLI lists drivers as JSON and makes routed calls",
           "[integration]") {
   Daemon daemon;
-  CommandResult list = RunCommand(
-      {PITSTOP_CLI_PATH, "--address", daemon.address(), "drivers", "--output",
-       "json"});
+  CommandResult list =
+      RunCommand({PITSTOP_CLI_PATH, "--address", daemon.address(), "drivers",
+                  "--output", "json"});
   INFO(list.err);
   REQUIRE(list.exit_code == 0);
   REQUIRE(list.out.find("\"name\": \"flashpool\"") != std::string::npos);
@@ -309,15 +313,15 @@ TEST_CASE("the CLI lists drivers as JSON and makes routed calls",
   REQUIRE(call.out.find("\"path\"") != std::string::npos);
   REQUIRE(call.out.find("cli-1") != std::string::npos);
 
-  CommandResult bad = RunCommand({PITSTOP_CLI_PATH, "--address",
-                                  daemon.address(), "describe", "nosuch"});
+  CommandResult bad = RunCommand(
+      {PITSTOP_CLI_PATH, "--address", daemon.address(), "describe", "nosuch"});
   REQUIRE(bad.exit_code != 0);
   REQUIRE(bad.err.find("NOT_FOUND") != std::string::npos);
   REQUIRE(bad.out.empty());
 
-  CommandResult op = RunCommand({PITSTOP_CLI_PATH, "--address",
-                                 daemon.address(), "call", "flashpool",
-                                 "CreateNetwork", "--resource", "volume/x"});
+  CommandResult op =
+      RunCommand({PITSTOP_CLI_PATH, "--address", daemon.address(), "call",
+                  "flashpool", "CreateNetwork", "--resource", "volume/x"});
   REQUIRE(op.exit_code != 0);
   REQUIRE(op.err.find("CreateVolume") != std::string::npos);
 }

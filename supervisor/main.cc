@@ -2,6 +2,11 @@
 // implementations: the real clock, the process manager, gRPC endpoints.
 
 #include <fcntl.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -10,12 +15,6 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -52,15 +51,16 @@ absl::StatusOr<int> LockStateDir(const std::string& state_dir) {
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return absl::FailedPreconditionError(absl::StrCat(
-        "another pitstopd is using the state directory ", state_dir,
-        " (", path, " is locked); stop it or choose another --state-dir"));
+        "another pitstopd is using the state directory ", state_dir, " (", path,
+        " is locked); stop it or choose another --state-dir"));
   }
   return fd;
 }
 
 int Run(int argc, char** argv) {
-  CLI::App app{"pitstopd: runs drivers as sandboxed child processes and "
-               "routes calls to them"};
+  CLI::App app{
+      "pitstopd: runs drivers as sandboxed child processes and "
+      "routes calls to them"};
   std::string config_path, listen, state_dir, drivers_dir, log_level;
   bool print_config = false;
   app.add_option("--config", config_path, "YAML configuration file")
@@ -147,8 +147,8 @@ int Run(int argc, char** argv) {
     LogWarning("pitstopd", cars.status().message());
   } else {
     for (const std::string& car : *cars) {
-      auto package = InstallCar(
-          car, (fs::path(config.state_dir) / "packages").string());
+      auto package =
+          InstallCar(car, (fs::path(config.state_dir) / "packages").string());
       if (!package.ok()) {
         // One bad archive must not keep the others from running.
         LogError("pitstopd", package.status().message(), {{"car", car}});
@@ -189,8 +189,8 @@ int Run(int argc, char** argv) {
   }
   std::string address = config.listen;
   if (!absl::StartsWith(address, "unix:")) {
-    address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
-                           selected_port);
+    address =
+        absl::StrCat(address.substr(0, address.rfind(':')), ":", selected_port);
   }
   LogInfo("pitstopd", "serving",
           {{"address", address}, {"state_dir", config.state_dir}});
@@ -201,18 +201,20 @@ int Run(int argc, char** argv) {
 
   int received = 0;
   sigwait(&signals, &received);
-  LogInfo("pitstopd", absl::StrCat("received ", strsignal(received),
-                                   "; stopping"));
+  LogInfo("pitstopd",
+          absl::StrCat("received ", strsignal(received), "; stopping"));
   // New routed calls are refused at once; calls in flight get two seconds.
   // gRPC's own Shutdown(deadline) would also wait for idle client
   // connections to close, so the daemon waits for its calls itself.
   router.BeginShutdown();
   if (!router.AwaitIdle(absl::Now() + absl::Seconds(2))) {
-    LogWarning("pitstopd", "routed calls still running after 2s; cancelling them");
+    LogWarning("pitstopd",
+               "routed calls still running after 2s; cancelling them");
   }
   server->Shutdown(absl::ToChronoTime(absl::Now()));
   supervisor.StopAll();
-  LogInfo("pitstopd", "stopped", {{"children", std::to_string(launcher.LiveChildren())}});
+  LogInfo("pitstopd", "stopped",
+          {{"children", std::to_string(launcher.LiveChildren())}});
   return 0;
 }
 

@@ -34,8 +34,11 @@ bool ValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                              : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
@@ -47,18 +50,18 @@ bool ValidUtf8(absl::string_view s) {
 
 absl::StatusOr<ArchivePtr> OpenZip(const std::string& path) {
   if (::access(path.c_str(), R_OK) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read CAR ", path, ": no such file or not readable"));
+    return absl::NotFoundError(absl::StrCat("cannot read CAR ", path,
+                                            ": no such file or not readable"));
   }
   ArchivePtr a(archive_read_new());
   // Only zip, read through its central directory; no filters.
   archive_read_support_format_zip_seekable(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 64 * 1024) !=
       ARCHIVE_OK) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a zip archive: ",
-                     archive_error_string(a.get()) ? archive_error_string(a.get())
-                                                   : "unknown error"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": not a zip archive: ",
+        archive_error_string(a.get()) ? archive_error_string(a.get())
+                                      : "unknown error"));
   }
   return a;
 }
@@ -96,18 +99,18 @@ absl::Status CheckEntryName(absl::string_view name) {
     }
   }
   static constexpr absl::string_view kTopLevel[] = {"META-INF", "bin", "lib",
-                                                   "resources"};
+                                                    "resources"};
   bool allowed = false;
   for (absl::string_view top : kTopLevel) allowed = allowed || parts[0] == top;
   if (!allowed) {
-    return bad("outside the allowed top-level folders META-INF/, bin/, lib/, "
-               "resources/");
+    return bad(
+        "outside the allowed top-level folders META-INF/, bin/, lib/, "
+        "resources/");
   }
   return absl::OkStatus();
 }
 
-absl::Status UnpackCar(const std::string& car_path,
-                       const std::string& dest_dir,
+absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
                        const UnpackLimits& limits) {
   std::error_code ec;
   if (fs::exists(dest_dir, ec)) {
@@ -120,13 +123,13 @@ absl::Status UnpackCar(const std::string& car_path,
   fs::path dest(dest_dir);
   fs::create_directories(dest.parent_path(), ec);
   std::string staging_template =
-      (dest.parent_path() / absl::StrCat(".staging-", dest.filename().string(),
-                                         "-XXXXXX"))
+      (dest.parent_path() /
+       absl::StrCat(".staging-", dest.filename().string(), "-XXXXXX"))
           .string();
   if (::mkdtemp(staging_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat(
-        "cannot create a staging directory beside ", dest_dir, ": ",
-        std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot create a staging directory beside ", dest_dir,
+                     ": ", std::strerror(errno)));
   }
   const fs::path staging(staging_template);
   bool committed = false;
@@ -135,8 +138,8 @@ absl::Status UnpackCar(const std::string& car_path,
   };
 
   auto bad = [&](absl::string_view entry, absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(car_path, ": entry '", absl::CHexEscape(entry), "': ", why));
+    return absl::InvalidArgumentError(absl::StrCat(
+        car_path, ": entry '", absl::CHexEscape(entry), "': ", why));
   };
 
   std::set<std::string> seen;  // case-folded names
@@ -150,17 +153,18 @@ absl::Status UnpackCar(const std::string& car_path,
     if (r != ARCHIVE_OK) {
       // ARCHIVE_WARN too: libarchive reports size and CRC mismatches as
       // warnings.
-      return absl::InvalidArgumentError(absl::StrCat(
-          car_path, ": damaged archive: ", ArchiveError(a.get())));
+      return absl::InvalidArgumentError(
+          absl::StrCat(car_path, ": damaged archive: ", ArchiveError(a.get())));
     }
     const char* raw_name = archive_entry_pathname(entry);
     std::string name = raw_name ? raw_name : "";
     if (++entries > limits.max_entries) {
-      return bad(name, absl::StrCat("more than ", limits.max_entries,
-                                    " entries"));
+      return bad(name,
+                 absl::StrCat("more than ", limits.max_entries, " entries"));
     }
     if (absl::Status s = CheckEntryName(name); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(car_path, ": ", s.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(car_path, ": ", s.message()));
     }
     if (archive_entry_is_encrypted(entry)) return bad(name, "encrypted entry");
     std::string trimmed = name;
@@ -176,14 +180,16 @@ absl::Status UnpackCar(const std::string& car_path,
       continue;
     }
     if (type != AE_IFREG) {
-      return bad(name, "only regular files and directories are allowed "
-                       "(symlinks, hardlinks and devices are not)");
+      return bad(name,
+                 "only regular files and directories are allowed "
+                 "(symlinks, hardlinks and devices are not)");
     }
     if (archive_entry_hardlink(entry) != nullptr) {
       return bad(name, "hardlinks are not allowed");
     }
     fs::create_directories(target.parent_path(), ec);
-    if (ec) return bad(name, absl::StrCat("cannot create folder: ", ec.message()));
+    if (ec)
+      return bad(name, absl::StrCat("cannot create folder: ", ec.message()));
     const mode_t mode = absl::StartsWith(name, "bin/") ? 0755 : 0644;
     int fd = ::open(target.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -218,8 +224,8 @@ absl::Status UnpackCar(const std::string& car_path,
         ssize_t w = ::write(fd, buffer.data() + off, n - off);
         if (w < 0) {
           if (errno == EINTR) continue;
-          return absl::InternalError(absl::StrCat(
-              "writing ", target.string(), ": ", std::strerror(errno)));
+          return absl::InternalError(absl::StrCat("writing ", target.string(),
+                                                  ": ", std::strerror(errno)));
         }
         off += w;
       }
@@ -246,8 +252,8 @@ absl::StatusOr<std::string> ReadCarEntry(const std::string& car_path,
     int r = archive_read_next_header(a.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          car_path, ": damaged archive: ", ArchiveError(a.get())));
+      return absl::InvalidArgumentError(
+          absl::StrCat(car_path, ": damaged archive: ", ArchiveError(a.get())));
     }
     const char* name = archive_entry_pathname(entry);
     if (name == nullptr || entry_name != name) continue;

@@ -9,10 +9,10 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace pitstop {
 
@@ -36,8 +36,7 @@ absl::Status CheckEntryName(absl::string_view name);
 // Errors: NOT_FOUND (no archive), INVALID_ARGUMENT (a bad or hostile
 // archive, naming the entry), ALREADY_EXISTS (dest_dir exists), INTERNAL
 // (I/O).
-absl::Status UnpackCar(const std::string& car_path,
-                       const std::string& dest_dir,
+absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
                        const UnpackLimits& limits = {});
 
 // Returns the content of one entry, e.g. "META-INF/driver.yaml", without

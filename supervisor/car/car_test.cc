@@ -93,8 +93,8 @@ TEST_CASE("a packed CAR unpacks to the same files with safe modes", "[car]") {
   REQUIRE(UnpackCar(car.string(), out.string()).ok());
   REQUIRE(ReadFile(out / "META-INF/driver.yaml") == kYaml);
   REQUIRE(ReadFile(out / "resources/messages.properties") == "a=b\n");
-  REQUIRE((fs::status(out / "bin/demo").permissions() & fs::perms::owner_exec) !=
-          fs::perms::none);
+  REQUIRE((fs::status(out / "bin/demo").permissions() &
+           fs::perms::owner_exec) != fs::perms::none);
   REQUIRE((fs::status(out / "lib/libx.so").permissions() &
            fs::perms::owner_exec) == fs::perms::none);
   // A second unpack into the same place is refused, not merged.
@@ -143,7 +143,8 @@ TEST_CASE("hostile archives are refused and leave nothing behind", "[car]") {
       {"case-folded duplicate",
        {{"bin/Tool", "a"}, {"bin/tool", "b"}},
        "duplicate name"},
-      {"exact duplicate", {{"bin/tool", "a"}, {"bin/tool", "b"}},
+      {"exact duplicate",
+       {{"bin/tool", "a"}, {"bin/tool", "b"}},
        "duplicate name"},
   };
   for (const Case& c : cases) {

@@ -42,7 +42,8 @@ time_t EntryTime() {
 
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
+  if (!in)
+    return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
@@ -61,8 +62,8 @@ absl::Status AddEntry(archive* a, const std::string& name,
       (!content.empty() &&
        archive_write_data(a, content.data(), content.size()) !=
            static_cast<la_ssize_t>(content.size()))) {
-    return absl::InternalError(absl::StrCat("writing entry ", name, ": ",
-                                            archive_error_string(a)));
+    return absl::InternalError(
+        absl::StrCat("writing entry ", name, ": ", archive_error_string(a)));
   }
   return absl::OkStatus();
 }
@@ -74,16 +75,15 @@ absl::Status PackCar(const std::string& source_dir,
   const fs::path root(source_dir);
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat(source_dir, " is not a directory"));
+    return absl::NotFoundError(absl::StrCat(source_dir, " is not a directory"));
   }
   const fs::path yaml = root / "META-INF" / "driver.yaml";
   ASSIGN_OR_RETURN(DriverManifest manifest, LoadDriverManifest(yaml.string()));
   const fs::path entrypoint = root / manifest.entrypoint;
   if (::access(entrypoint.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        yaml.string(), ": entrypoint ", manifest.entrypoint,
-        " is missing or not executable in ", source_dir));
+    return absl::FailedPreconditionError(
+        absl::StrCat(yaml.string(), ": entrypoint ", manifest.entrypoint,
+                     " is missing or not executable in ", source_dir));
   }
 
   // Collect and check every file before writing anything.
@@ -126,8 +126,8 @@ absl::Status PackCar(const std::string& source_dir,
   archive_write_set_format_zip(a.get());
   archive_write_set_options(a.get(), "zip:compression=deflate");
   if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) {
-    return absl::InternalError(absl::StrCat(
-        "cannot create ", tmp, ": ", archive_error_string(a.get())));
+    return absl::InternalError(absl::StrCat("cannot create ", tmp, ": ",
+                                            archive_error_string(a.get())));
   }
   bool done = false;
   absl::Cleanup remove_tmp = [&] {
@@ -141,13 +141,13 @@ absl::Status PackCar(const std::string& source_dir,
     RETURN_IF_ERROR(AddEntry(a.get(), name, content, exec ? 0755 : 0644, when));
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return absl::InternalError(absl::StrCat("finishing ", tmp, ": ",
-                                            archive_error_string(a.get())));
+    return absl::InternalError(
+        absl::StrCat("finishing ", tmp, ": ", archive_error_string(a.get())));
   }
   fs::rename(tmp, out, ec);
   if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot move ", tmp, " to ", out_path, ": ", ec.message()));
+    return absl::InternalError(absl::StrCat("cannot move ", tmp, " to ",
+                                            out_path, ": ", ec.message()));
   }
   done = true;
   return absl::OkStatus();

@@ -50,10 +50,10 @@ class Reader {
                                  absl::string_view field) const {
     uint32_t value = 0;
     if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value)) {
-      return Error(node, absl::StrCat("'", field,
-                                      "' must be a non-negative integer (got '",
-                                      node.IsScalar() ? node.Scalar() : "?",
-                                      "')"));
+      return Error(
+          node,
+          absl::StrCat("'", field, "' must be a non-negative integer (got '",
+                       node.IsScalar() ? node.Scalar() : "?", "')"));
     }
     return value;
   }
@@ -63,11 +63,11 @@ class Reader {
     absl::Duration d;
     if (!node.IsScalar() || !absl::ParseDuration(node.Scalar(), &d) ||
         d <= absl::ZeroDuration()) {
-      return Error(node, absl::StrCat("'", field,
-                                      "' must be a positive duration such as "
-                                      "10s or 500ms (got '",
-                                      node.IsScalar() ? node.Scalar() : "?",
-                                      "')"));
+      return Error(node,
+                   absl::StrCat("'", field,
+                                "' must be a positive duration such as "
+                                "10s or 500ms (got '",
+                                node.IsScalar() ? node.Scalar() : "?", "')"));
     }
     return d;
   }
@@ -87,17 +87,18 @@ class Reader {
 
   // Rejects keys other than `allowed`, so that a typo is an error rather
   // than a silently ignored field.
-  absl::Status OnlyKeys(const YAML::Node& map, absl::string_view what,
-                        std::initializer_list<absl::string_view> allowed) const {
+  absl::Status OnlyKeys(
+      const YAML::Node& map, absl::string_view what,
+      std::initializer_list<absl::string_view> allowed) const {
     for (const auto& entry : map) {
       const std::string& key = entry.first.Scalar();
       bool known = false;
       for (absl::string_view a : allowed) known = known || key == a;
       if (!known) {
-        return Error(entry.first,
-                     absl::StrCat("unknown field '", key, "' in ", what,
-                                  " (allowed: ", absl::StrJoin(allowed, ", "),
-                                  ")"));
+        return Error(
+            entry.first,
+            absl::StrCat("unknown field '", key, "' in ", what,
+                         " (allowed: ", absl::StrJoin(allowed, ", "), ")"));
       }
     }
     return absl::OkStatus();
@@ -116,8 +117,9 @@ class Reader {
       case PropertyType::kNumber: {
         double d = 0;
         if (!absl::SimpleAtod(text, &d)) {
-          return Error(node, absl::StrCat("'", field, "' must be a number (got '",
-                                          text, "')"));
+          return Error(
+              node, absl::StrCat("'", field, "' must be a number (got '", text,
+                                 "')"));
         }
         return PropertyScalar(d);
       }
@@ -162,10 +164,10 @@ absl::StatusOr<PropertyType> ParsePropertyType(const Reader& r,
 absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
                                            const YAML::Node& node) {
   if (!node.IsMap()) return r.Error(node, "each property must be a map");
-  RETURN_IF_ERROR(r.OnlyKeys(node, "a property",
-                             {"key", "label_key", "description_key", "type",
-                              "required", "max_length", "secret", "default",
-                              "allowed_values"}));
+  RETURN_IF_ERROR(
+      r.OnlyKeys(node, "a property",
+                 {"key", "label_key", "description_key", "type", "required",
+                  "max_length", "secret", "default", "allowed_values"}));
   PropertySpec p;
   p.line = node.Mark().line + 1;
   if (!node["key"]) return r.Error(node, "property without 'key'");
@@ -184,9 +186,10 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
   }
   std::string field_prefix = absl::StrCat("property '", p.key, "': ");
   if (!node["type"]) {
-    return r.Error(node, absl::StrCat(field_prefix, "missing 'type' (one of "
-                                                    "string, date, number, "
-                                                    "boolean)"));
+    return r.Error(node, absl::StrCat(field_prefix,
+                                      "missing 'type' (one of "
+                                      "string, date, number, "
+                                      "boolean)"));
   }
   ASSIGN_OR_RETURN(p.type, ParsePropertyType(r, node["type"], p.key));
   if (node["label_key"]) {
@@ -217,12 +220,12 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
   }
   if (node["allowed_values"]) {
     if (!node["allowed_values"].IsSequence()) {
-      return r.Error(node["allowed_values"],
-                     absl::StrCat(field_prefix, "allowed_values must be a list"));
+      return r.Error(
+          node["allowed_values"],
+          absl::StrCat(field_prefix, "allowed_values must be a list"));
     }
     for (const YAML::Node& v : node["allowed_values"]) {
-      ASSIGN_OR_RETURN(PropertyScalar s,
-                       r.Scalar(v, p.type, "allowed_values"));
+      ASSIGN_OR_RETURN(PropertyScalar s, r.Scalar(v, p.type, "allowed_values"));
       p.allowed_values.push_back(std::move(s));
     }
   }
@@ -235,12 +238,12 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
   RETURN_IF_ERROR(r.OnlyKeys(
       root, "driver.yaml",
       {"name", "version", "category", "vendor", "description_key", "protocol",
-       "entrypoint", "requires", "resource_types", "capabilities",
-       "properties", "limits", "permissions", "timeouts"}));
+       "entrypoint", "requires", "resource_types", "capabilities", "properties",
+       "limits", "permissions", "timeouts"}));
   for (const char* required : {"name", "version", "category", "entrypoint"}) {
     if (!root[required]) {
-      return r.Error(root, absl::StrCat("missing required field '", required,
-                                        "'"));
+      return r.Error(root,
+                     absl::StrCat("missing required field '", required, "'"));
     }
   }
   DriverManifest m;
@@ -338,8 +341,8 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
     for (const YAML::Node& node : root["properties"]) {
       ASSIGN_OR_RETURN(PropertySpec p, ParseProperty(r, node));
       if (!keys.insert(p.key).second) {
-        return r.Error(node, absl::StrCat("property '", p.key,
-                                          "' is declared twice"));
+        return r.Error(
+            node, absl::StrCat("property '", p.key, "' is declared twice"));
       }
       m.properties.push_back(std::move(p));
     }
@@ -381,14 +384,14 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
     if (!t.IsMap()) return r.Error(t, "'timeouts' must be a map");
     RETURN_IF_ERROR(r.OnlyKeys(t, "timeouts", {"start", "drain", "stop"}));
     if (t["start"]) {
-    ASSIGN_OR_RETURN(m.timeouts.start, r.Duration(t["start"], "start"));
-  }
+      ASSIGN_OR_RETURN(m.timeouts.start, r.Duration(t["start"], "start"));
+    }
     if (t["drain"]) {
-    ASSIGN_OR_RETURN(m.timeouts.drain, r.Duration(t["drain"], "drain"));
-  }
+      ASSIGN_OR_RETURN(m.timeouts.drain, r.Duration(t["drain"], "drain"));
+    }
     if (t["stop"]) {
-    ASSIGN_OR_RETURN(m.timeouts.stop, r.Duration(t["stop"], "stop"));
-  }
+      ASSIGN_OR_RETURN(m.timeouts.stop, r.Duration(t["stop"], "stop"));
+    }
   }
   return m;
 }

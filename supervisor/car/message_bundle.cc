@@ -47,8 +47,7 @@ std::string Unescape(absl::string_view s) {
         break;
       case 'u': {
         uint32_t cp = 0;
-        if (i + 4 < s.size() &&
-            absl::SimpleHexAtoi(s.substr(i + 1, 4), &cp)) {
+        if (i + 4 < s.size() && absl::SimpleHexAtoi(s.substr(i + 1, 4), &cp)) {
           AppendUtf8(out, cp);
           i += 4;
         } else {
@@ -74,8 +73,8 @@ MessageBundle MessageBundle::Parse(absl::string_view text) {
   bool continuing = false;
   for (absl::string_view raw : absl::StrSplit(text, '\n')) {
     if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-    absl::string_view line = continuing ? absl::StripLeadingAsciiWhitespace(raw)
-                                       : raw;
+    absl::string_view line =
+        continuing ? absl::StripLeadingAsciiWhitespace(raw) : raw;
     size_t slashes = 0;
     while (slashes < line.size() && line[line.size() - 1 - slashes] == '\\') {
       ++slashes;

@@ -61,9 +61,10 @@ int ComparePrerelease(absl::string_view a, absl::string_view b) {
 
 absl::StatusOr<SemVer> SemVer::Parse(absl::string_view text) {
   auto invalid = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", text, "' is not a semantic version (expected MAJOR.MINOR.PATCH, "
-        "e.g. 1.4.2)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text,
+                     "' is not a semantic version (expected MAJOR.MINOR.PATCH, "
+                     "e.g. 1.4.2)"));
   };
   SemVer v;
   absl::string_view rest = text;

@@ -5,10 +5,10 @@
 // `requires`, e.g. ">=1.0.0 <2.0.0".
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace pitstop {
 

@@ -105,7 +105,8 @@ Value DriverToJson(const sv1::Driver& d) {
     pf["required"].set_bool_value(p.required());
     pf["secret"].set_bool_value(p.secret());
     if (p.max_length() > 0) pf["max_length"] = Num(p.max_length());
-    if (p.has_default_value()) pf["default"] = PropertyValueJson(p.default_value());
+    if (p.has_default_value())
+      pf["default"] = PropertyValueJson(p.default_value());
     if (p.allowed_values_size() > 0) {
       auto* allowed = pf["allowed_values"].mutable_list_value();
       for (const auto& a : p.allowed_values()) {
@@ -118,6 +119,14 @@ Value DriverToJson(const sv1::Driver& d) {
   }
   f["properties"] = props;
   return v;
+}
+
+std::string PropertyValueText(const dv1::PropertyValue& value) {
+  Value v = PropertyValueJson(value);
+  if (v.has_string_value()) return v.string_value();
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(v, &out);
+  return out;
 }
 
 std::string JsonText(const Value& value) {
@@ -141,7 +150,8 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
     }
     out += line + "\n";
   }

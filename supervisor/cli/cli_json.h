@@ -23,6 +23,9 @@ std::string CategoryLabel(pitstop::driver::v1::Category category);
 google::protobuf::Value DriverToJson(
     const pitstop::supervisor::v1::Driver& driver);
 
+// A property value as text: 100, true, "abc" shown as abc, dates RFC 3339.
+std::string PropertyValueText(const pitstop::driver::v1::PropertyValue& value);
+
 // Pretty-printed JSON text, ending in a newline.
 std::string JsonText(const google::protobuf::Value& value);
 

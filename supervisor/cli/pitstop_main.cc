@@ -7,9 +7,10 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/proto_buffer_reader.h>
-#include <grpcpp/impl/codegen/proto_utils.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -52,19 +53,30 @@ int Error(absl::string_view message) {
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {
-      "OK",           "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* kNames[] = {"OK",
+                                 "CANCELLED",
+                                 "UNKNOWN",
+                                 "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND",
+                                 "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED",
+                                 "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION",
+                                 "ABORTED",
+                                 "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED",
+                                 "INTERNAL",
+                                 "UNAVAILABLE",
+                                 "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
   int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : absl::StrCat("CODE_", i);
 }
 
 int RpcError(const Options& o, const grpc::Status& status) {
-  std::string message = absl::StrCat(CodeName(status.error_code()), ": ",
-                                     status.error_message());
+  std::string message =
+      absl::StrCat(CodeName(status.error_code()), ": ", status.error_message());
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
       status.error_message().find("failed to connect") != std::string::npos) {
     absl::StrAppend(&message, "\n  is pitstopd running and serving on ",
@@ -77,14 +89,14 @@ class Client {
  public:
   explicit Client(const Options& o)
       : options_(o),
-        channel_(grpc::CreateChannel(o.address,
-                                     grpc::InsecureChannelCredentials())),
+        channel_(
+            grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials())),
         admin_(sv1::AdminService::NewStub(channel_)) {}
 
   void Prepare(grpc::ClientContext& ctx) const {
     ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(
-                         static_cast<int64_t>(options_.timeout_seconds * 1000)));
+                     std::chrono::milliseconds(static_cast<int64_t>(
+                         options_.timeout_seconds * 1000)));
   }
 
   sv1::AdminService::Stub& admin() { return *admin_; }
@@ -137,7 +149,8 @@ void PrintDriver(const sv1::Driver& d) {
             << pb::util::TimeUtil::ToString(d.state_since()) << "\n"
             << "Pid:          " << PidText(d) << "\n"
             << "Restarts:     " << d.restarts() << "\n";
-  if (!d.message().empty()) std::cout << "Message:      " << d.message() << "\n";
+  if (!d.message().empty())
+    std::cout << "Message:      " << d.message() << "\n";
   if (!d.last_exit().empty()) {
     std::cout << "Last exit:    " << d.last_exit() << "\n";
   }
@@ -155,15 +168,12 @@ void PrintDriver(const sv1::Driver& d) {
       {"  KEY", "TYPE", "REQUIRED", "DEFAULT", "LABEL"}};
   for (const auto& p : d.properties()) {
     std::string type = sv1::PropertyType_Name(p.type()).substr(14);
-    std::string def;
-    if (p.has_default_value()) {
-      std::string json;
-      (void)pb::util::MessageToJsonString(p.default_value(), &json);
-      def = json;
-    }
-    rows.push_back({"  " + p.key(), absl::AsciiStrToLower(type) +
-                                        (p.secret() ? " (secret)" : ""),
-                    p.required() ? "yes" : "no", def, p.label()});
+    std::string def =
+        p.has_default_value() ? PropertyValueText(p.default_value()) : "";
+    rows.push_back(
+        {"  " + p.key(),
+         absl::AsciiStrToLower(type) + (p.secret() ? " (secret)" : ""),
+         p.required() ? "yes" : "no", def, p.label()});
   }
   std::cout << FormatTable(rows);
 }
@@ -270,15 +280,14 @@ int Call(const Options& o, const CallArgs& a) {
     for (int i = 0; service && i < service->method_count(); ++i) {
       names.push_back(service->method(i)->name());
     }
-    return Error(absl::StrCat("driver ", a.driver, " is a ",
-                              CategoryLabel(driver.category()),
-                              " driver with no operation '", a.operation,
-                              "'; its operations: ", absl::StrJoin(names, ", ")));
+    return Error(absl::StrCat(
+        "driver ", a.driver, " is a ", CategoryLabel(driver.category()),
+        " driver with no operation '", a.operation,
+        "'; its operations: ", absl::StrJoin(names, ", ")));
   }
-  std::unique_ptr<pb::Message> request(
-      pb::MessageFactory::generated_factory()
-          ->GetPrototype(method->input_type())
-          ->New());
+  std::unique_ptr<pb::Message> request(pb::MessageFactory::generated_factory()
+                                           ->GetPrototype(method->input_type())
+                                           ->New());
   if (!a.json.empty()) {
     auto s = pb::util::JsonStringToMessage(a.json, request.get());
     if (!s.ok()) {
@@ -286,14 +295,15 @@ int Call(const Options& o, const CallArgs& a) {
                                 ": ", s.message().as_string()));
     }
   }
-  auto* context = dynamic_cast<dv1::CallContext*>(
-      request->GetReflection()->MutableMessage(
+  auto* context =
+      dynamic_cast<dv1::CallContext*>(request->GetReflection()->MutableMessage(
           request.get(), method->input_type()->FindFieldByNumber(1)));
   if (context == nullptr) {
     return Error("internal: field 1 of the request is not a CallContext");
   }
   if (!a.resource.empty()) {
-    if (auto s = ParseResource(a.resource, context->mutable_resource()); !s.ok()) {
+    if (auto s = ParseResource(a.resource, context->mutable_resource());
+        !s.ok()) {
       return Error(s.message());
     }
   }
@@ -305,20 +315,21 @@ int Call(const Options& o, const CallArgs& a) {
     context->set_operation_id(a.operation_id);
   } else if (context->operation_id().empty()) {
     std::random_device rd;
-    context->set_operation_id(
-        absl::StrCat("cli-", absl::ToUnixMillis(absl::Now()), "-", rd() % 100000));
+    context->set_operation_id(absl::StrCat(
+        "cli-", absl::ToUnixMillis(absl::Now()), "-", rd() % 100000));
   }
   if (!a.caller.empty()) {
     context->set_caller(a.caller);
   } else if (context->caller().empty()) {
-    const char* user = std::getenv("USER");
-    context->set_caller(absl::StrCat("pitstop-cli:", user ? user : "unknown"));
+    const passwd* user = ::getpwuid(::getuid());
+    context->set_caller(
+        absl::StrCat("pitstop-cli:", user ? user->pw_name : "unknown"));
   }
 
   grpc::ByteBuffer request_bytes;
   bool own = false;
-  if (!grpc::SerializationTraits<pb::Message>::Serialize(
-           *request, &request_bytes, &own)
+  if (!grpc::SerializationTraits<pb::Message>::Serialize(*request,
+                                                         &request_bytes, &own)
            .ok()) {
     return Error("internal: cannot serialize the request");
   }
@@ -329,7 +340,8 @@ int Call(const Options& o, const CallArgs& a) {
   grpc::ByteBuffer response_bytes;
   grpc::Status status;
   absl::Notification done;
-  stub.UnaryCall(&ctx, absl::StrCat("/", service->full_name(), "/", method->name()),
+  stub.UnaryCall(&ctx,
+                 absl::StrCat("/", service->full_name(), "/", method->name()),
                  grpc::StubOptions(), &request_bytes, &response_bytes,
                  [&](grpc::Status s) {
                    status = std::move(s);
@@ -372,7 +384,8 @@ int Main(int argc, char** argv) {
                  "pitstopd's address: unix:/PATH or HOST:PORT "
                  "(default $PITSTOP_ADDRESS or " +
                      std::string(kDefaultAddress) + ")");
-  app.add_option("--timeout", o.timeout_seconds, "seconds to wait for an answer")
+  app.add_option("--timeout", o.timeout_seconds,
+                 "seconds to wait for an answer")
       ->check(CLI::PositiveNumber);
   const auto add_output = [&](CLI::App* cmd) {
     cmd->add_option("--output,-o", o.output, "table or json")
@@ -399,8 +412,9 @@ int Main(int argc, char** argv) {
 
   CallArgs call_args;
   CLI::App* call = app.add_subcommand(
-      "call", "invoke a driver operation through pitstopd; prints the response "
-              "as JSON");
+      "call",
+      "invoke a driver operation through pitstopd; prints the response "
+      "as JSON");
   call->add_option("NAME", call_args.driver, "driver name")->required();
   call->add_option("OPERATION", call_args.operation,
                    "operation, e.g. CreateVolume")
@@ -409,8 +423,9 @@ int Main(int argc, char** argv) {
                    "the resource the call is about: TYPE/ID, e.g. volume/v1");
   call->add_option("--prop", call_args.props,
                    "a property of the bag: KEY=VALUE (repeatable)");
-  call->add_option("--json", call_args.json,
-                   "request fields as JSON, e.g. '{\"size_bytes\": 1073741824}'");
+  call->add_option(
+      "--json", call_args.json,
+      "request fields as JSON, e.g. '{\"size_bytes\": 1073741824}'");
   call->add_option("--operation-id", call_args.operation_id,
                    "idempotency key (default: generated)");
   call->add_option("--caller", call_args.caller, "who is calling, for audit");
@@ -419,10 +434,13 @@ int Main(int argc, char** argv) {
   CLI::App* car = app.add_subcommand("car", "work with driver archives");
   car->require_subcommand(1);
   std::string pack_dir, pack_out;
-  CLI::App* pack = car->add_subcommand("pack", "pack a driver directory into a CAR");
-  pack->add_option("DIR", pack_dir, "directory with META-INF/driver.yaml and bin/")
+  CLI::App* pack =
+      car->add_subcommand("pack", "pack a driver directory into a CAR");
+  pack->add_option("DIR", pack_dir,
+                   "directory with META-INF/driver.yaml and bin/")
       ->required();
-  pack->add_option("-o,--output", pack_out, "the CAR file to write")->required();
+  pack->add_option("-o,--output", pack_out, "the CAR file to write")
+      ->required();
   pack->callback([&] { rc = Pack(pack_dir, pack_out); });
 
   try {

@@ -11,7 +11,8 @@ namespace pitstop {
 namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
 
-absl::Status ParseResource(const std::string& text, dv1::ResourceRef* resource) {
+absl::Status ParseResource(const std::string& text,
+                           dv1::ResourceRef* resource) {
   const size_t slash = text.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -28,8 +29,9 @@ absl::Status ParseProperties(
   for (const std::string& arg : args) {
     const size_t eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--prop '", arg, "' must be KEY=VALUE, e.g. management_vip=10.0.0.5"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--prop '", arg,
+                       "' must be KEY=VALUE, e.g. management_vip=10.0.0.5"));
     }
     const std::string key = arg.substr(0, eq);
     const std::string value = arg.substr(eq + 1);
@@ -47,9 +49,8 @@ absl::Status ParseProperties(
     }
     dv1::PropertyValue& out = (*properties)[key];
     const auto bad = [&](absl::string_view expected) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--prop ", key, ": expected ", expected, ", got '",
-                       value, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--prop ", key, ": expected ", expected, ", got '", value, "'"));
     };
     switch (schema->type()) {
       case sv1::PROPERTY_TYPE_NUMBER: {

@@ -43,7 +43,8 @@ TEST_CASE("bad --prop and --resource arguments name what is wrong", "[cli]") {
   REQUIRE(s.message().find("management_vip, default_min_iops") !=
           std::string::npos);
   s = ParseProperties({"default_min_iops=lots"}, Schema(), &props);
-  REQUIRE(s.message() == "--prop default_min_iops: expected a number, got 'lots'");
+  REQUIRE(s.message() ==
+          "--prop default_min_iops: expected a number, got 'lots'");
   REQUIRE(!ParseProperties({"verify_tls=yes"}, Schema(), &props).ok());
   REQUIRE(!ParseProperties({"novalue"}, Schema(), &props).ok());
 

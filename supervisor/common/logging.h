@@ -10,8 +10,9 @@
 
 #include <initializer_list>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
+
+#include "absl/strings/string_view.h"
 
 namespace pitstop {
 
@@ -37,6 +38,13 @@ inline void LogError(absl::string_view source, absl::string_view message,
                      std::initializer_list<LogField> fields = {}) {
   Log(LogLevel::kError, source, message, fields);
 }
+
+// Reads a line a driver wrote in the same style ("[timestamp] level=warning
+// msg=..." with the message quoted or bare), so that the daemon can re-log
+// it at the driver's level with its own fields. Returns false, leaving the
+// outputs untouched, for any other line.
+bool ParseLogLine(absl::string_view line, LogLevel* level,
+                  std::string* message);
 
 // Formats one log line without writing it (exposed for tests).
 std::string FormatLogLine(LogLevel level, absl::string_view source,

@@ -12,12 +12,12 @@
 #define PITSTOP_CONCAT_INNER(a, b) a##b
 #define PITSTOP_CONCAT(a, b) PITSTOP_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::absl::Status pitstop_status_ = (expr);     \
-    if (!pitstop_status_.ok()) {                 \
-      return pitstop_status_;                    \
-    }                                            \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::absl::Status pitstop_status_ = (expr); \
+    if (!pitstop_status_.ok()) {             \
+      return pitstop_status_;                \
+    }                                        \
   } while (false)
 
 #define PITSTOP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -27,8 +27,8 @@
   }                                                   \
   lhs = std::move(tmp).value()
 
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  PITSTOP_ASSIGN_OR_RETURN_IMPL(    \
-      PITSTOP_CONCAT(pitstop_statusor_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr)                                          \
+  PITSTOP_ASSIGN_OR_RETURN_IMPL(PITSTOP_CONCAT(pitstop_statusor_, __LINE__), \
+                                lhs, expr)
 
 #endif  // PITSTOP_SUPERVISOR_COMMON_STATUS_MACROS_H_

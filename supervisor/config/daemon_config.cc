@@ -12,7 +12,8 @@
 
 namespace pitstop {
 
-const char kDefaultDaemonConfig[] = R"(# pitstopd configuration (the embedded defaults)
+const char kDefaultDaemonConfig[] =
+    R"(# pitstopd configuration (the embedded defaults)
 listen: unix:/run/pitstop/pitstopd.sock
 state_dir: /var/lib/pitstop
 drivers_dir: /var/lib/pitstop/cars
@@ -35,13 +36,15 @@ absl::Status CheckListenAddress(absl::string_view address) {
   if (absl::StartsWith(address, "unix:")) {
     absl::string_view path = address.substr(5);
     if (path.empty() || path[0] != '/') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "listen address '", address,
-          "': a Unix socket needs an absolute path, e.g. unix:/run/pitstop/pitstopd.sock"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen address '", address,
+                       "': a Unix socket needs an absolute path, e.g. "
+                       "unix:/run/pitstop/pitstopd.sock"));
     }
     if (path.size() > 107) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "listen address '", address, "': Unix socket paths are limited to 107 bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen address '", address,
+                       "': Unix socket paths are limited to 107 bytes"));
     }
     return absl::OkStatus();
   }
@@ -69,12 +72,14 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
         absl::StrCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
   }
   if (root.IsNull()) return config;
-  if (!root.IsMap()) return Error(source, root, "the configuration must be a map");
+  if (!root.IsMap())
+    return Error(source, root, "the configuration must be a map");
   for (const auto& entry : root) {
     const std::string key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     if (!value.IsScalar()) {
-      return Error(source, value, absl::StrCat("'", key, "' must be a single value"));
+      return Error(source, value,
+                   absl::StrCat("'", key, "' must be a single value"));
     }
     const std::string& text = value.Scalar();
     if (key == "listen") {
@@ -128,8 +133,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
 
 absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path) {
   ASSIGN_OR_RETURN(DaemonConfig config,
-                   ParseDaemonConfig(kDefaultDaemonConfig, "<embedded defaults>",
-                                     DaemonConfig{}));
+                   ParseDaemonConfig(kDefaultDaemonConfig,
+                                     "<embedded defaults>", DaemonConfig{}));
   if (path.empty()) return config;
   std::ifstream in(path);
   if (!in) {

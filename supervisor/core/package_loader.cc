@@ -25,12 +25,13 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
           .string();
   fs::remove_all(staging, ec);
   RETURN_IF_ERROR(UnpackCar(car_path, staging));
-  auto manifest =
-      LoadDriverManifest((fs::path(staging) / "META-INF" / "driver.yaml").string());
+  auto manifest = LoadDriverManifest(
+      (fs::path(staging) / "META-INF" / "driver.yaml").string());
   if (!manifest.ok()) {
     fs::remove_all(staging, ec);
-    return absl::Status(manifest.status().code(),
-                        absl::StrCat(car_path, ": ", manifest.status().message()));
+    return absl::Status(
+        manifest.status().code(),
+        absl::StrCat(car_path, ": ", manifest.status().message()));
   }
   const fs::path entry = fs::path(staging) / manifest->entrypoint;
   if (!fs::is_regular_file(entry, ec)) {
@@ -60,9 +61,9 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
 absl::StatusOr<std::vector<std::string>> ListCars(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat(
-        "drivers directory ", dir,
-        " does not exist; create it or pass --drivers-dir"));
+    return absl::NotFoundError(
+        absl::StrCat("drivers directory ", dir,
+                     " does not exist; create it or pass --drivers-dir"));
   }
   std::vector<std::string> cars;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {

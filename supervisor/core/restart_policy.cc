@@ -14,10 +14,11 @@ RestartPolicy::Decision RestartPolicy::OnExit(absl::Time now) {
     recent_.pop_front();
   }
   recent_.push_back(now);
-  if (recent_.size() > options_.max_restarts) return {true, absl::ZeroDuration()};
+  if (recent_.size() > options_.max_restarts)
+    return {true, absl::ZeroDuration()};
   absl::Duration delay = next_backoff_;
-  next_backoff_ = std::min(next_backoff_ * options_.multiplier,
-                           options_.max_backoff);
+  next_backoff_ =
+      std::min(next_backoff_ * options_.multiplier, options_.max_backoff);
   return {false, delay};
 }
 

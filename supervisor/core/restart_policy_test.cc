@@ -14,7 +14,8 @@ TEST_CASE("restart policy backs off exponentially up to its cap", "[core]") {
   o.max_restarts = 100;
   RestartPolicy p(o);
   std::vector<absl::Duration> delays;
-  for (int i = 0; i < 5; ++i) delays.push_back(p.OnExit(t0 + absl::Seconds(i)).delay);
+  for (int i = 0; i < 5; ++i)
+    delays.push_back(p.OnExit(t0 + absl::Seconds(i)).delay);
   REQUIRE(delays == std::vector<absl::Duration>{
                         absl::Milliseconds(100), absl::Milliseconds(200),
                         absl::Milliseconds(400), absl::Milliseconds(500),

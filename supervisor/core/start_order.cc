@@ -8,7 +8,8 @@
 
 namespace pitstop {
 
-StartOrder ComputeStartOrder(const std::vector<const DriverManifest*>& drivers) {
+StartOrder ComputeStartOrder(
+    const std::vector<const DriverManifest*>& drivers) {
   StartOrder result;
   std::map<std::string, const DriverManifest*> by_name;
   for (const DriverManifest* m : drivers) by_name[m->name] = m;
@@ -18,9 +19,9 @@ StartOrder ComputeStartOrder(const std::vector<const DriverManifest*>& drivers) 
     for (const DriverRequirement& req : m->requires_) {
       auto it = by_name.find(req.name);
       if (it == by_name.end()) {
-        result.unresolved[name] = absl::StrCat(
-            "requires driver '", req.name, "' (", req.versions.text(),
-            "), which is not installed");
+        result.unresolved[name] =
+            absl::StrCat("requires driver '", req.name, "' (",
+                         req.versions.text(), "), which is not installed");
       } else if (it->second->category != m->category) {
         result.unresolved[name] = absl::StrCat(
             "requires '", req.name, "', a ", CategoryName(it->second->category),
@@ -86,20 +87,19 @@ StartOrder ComputeStartOrder(const std::vector<const DriverManifest*>& drivers) 
       if (result.unresolved.count(name)) continue;
       for (const DriverRequirement& req : m->requires_) {
         if (result.unresolved.count(req.name)) {
-          result.unresolved[name] = absl::StrCat(
-              "requires '", req.name, "', which cannot start");
+          result.unresolved[name] =
+              absl::StrCat("requires '", req.name, "', which cannot start");
           changed = true;
           break;
         }
       }
     }
   }
-  result.order.erase(
-      std::remove_if(result.order.begin(), result.order.end(),
-                     [&](const std::string& n) {
-                       return result.unresolved.count(n) > 0;
-                     }),
-      result.order.end());
+  result.order.erase(std::remove_if(result.order.begin(), result.order.end(),
+                                    [&](const std::string& n) {
+                                      return result.unresolved.count(n) > 0;
+                                    }),
+                     result.order.end());
   return result;
 }
 

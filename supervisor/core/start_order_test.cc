@@ -5,9 +5,10 @@
 namespace pitstop {
 namespace {
 
-DriverManifest Driver(const std::string& name, DriverCategory category,
-                      std::vector<std::pair<std::string, std::string>> reqs = {},
-                      const std::string& version = "1.0.0") {
+DriverManifest Driver(
+    const std::string& name, DriverCategory category,
+    std::vector<std::pair<std::string, std::string>> reqs = {},
+    const std::string& version = "1.0.0") {
   DriverManifest m;
   m.name = name;
   m.category = category;

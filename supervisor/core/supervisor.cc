@@ -181,8 +181,8 @@ Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
   const DriverManifest& m = r.package->manifest;
   auto inst = std::make_unique<Instance>();
   inst->id = next_instance_id_++;
-  inst->dir = (fs::path(options_.run_dir) / name / std::to_string(inst->id))
-                  .string();
+  inst->dir =
+      (fs::path(options_.run_dir) / name / std::to_string(inst->id)).string();
   inst->socket_path = (fs::path(inst->dir) / "driver.sock").string();
   inst->start_deadline = now + m.timeouts.start;
   inst->next_probe = now;
@@ -210,10 +210,10 @@ Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
   };
   if (inst->socket_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     inst->exited = true;
-    inst->failure = absl::StrCat(
-        "socket path ", inst->socket_path, " is longer than ",
-        sizeof(sockaddr_un{}.sun_path) - 1,
-        " bytes; choose a shorter --state-dir");
+    inst->failure =
+        absl::StrCat("socket path ", inst->socket_path, " is longer than ",
+                     sizeof(sockaddr_un{}.sun_path) - 1,
+                     " bytes; choose a shorter --state-dir");
   }
   r.message.clear();
   r.instance = std::move(inst);
@@ -251,9 +251,9 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
         SetStateLocked(name, r, DriverState::kFailed, now);
       } else {
         r.backoff_until = now + d.delay;
-        r.message = absl::StrCat(was_starting ? "failed to start: " : "died: ",
-                                 how, "; restarting in ",
-                                 ShortDuration(d.delay));
+        r.message =
+            absl::StrCat(was_starting ? "failed to start: " : "died: ", how,
+                         "; restarting in ", ShortDuration(d.delay));
         SetStateLocked(name, r, DriverState::kBackoff, now);
       }
     }
@@ -336,14 +336,13 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
       actions.replies.emplace_back(std::move(w.done), std::move(route));
     } else if (r.state == DriverState::kFailed) {
       actions.replies.emplace_back(
-          std::move(w.done),
-          absl::UnavailableError(absl::StrCat("driver ", name,
-                                              " has FAILED: ", r.message)));
+          std::move(w.done), absl::UnavailableError(absl::StrCat(
+                                 "driver ", name, " has FAILED: ", r.message)));
     } else if (!r.unresolved.empty()) {
       actions.replies.emplace_back(
           std::move(w.done),
-          absl::FailedPreconditionError(absl::StrCat(
-              "driver ", name, " cannot start: ", r.unresolved)));
+          absl::FailedPreconditionError(
+              absl::StrCat("driver ", name, " cannot start: ", r.unresolved)));
     } else if (!r.want_running && r.state == DriverState::kStopped) {
       actions.replies.emplace_back(
           std::move(w.done),
@@ -353,11 +352,12 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
     } else if (now >= w.deadline) {
       actions.replies.emplace_back(
           std::move(w.done),
-          absl::DeadlineExceededError(absl::StrCat(
-              "driver ", name, " did not become ready before the call's "
-              "deadline (state ",
-              DriverStateName(r.state), r.message.empty() ? "" : ": ",
-              r.message, ")")));
+          absl::DeadlineExceededError(
+              absl::StrCat("driver ", name,
+                           " did not become ready before the call's "
+                           "deadline (state ",
+                           DriverStateName(r.state),
+                           r.message.empty() ? "" : ": ", r.message, ")")));
     } else {
       next = std::min(next, w.deadline);
       if (ready) next = std::min(next, w.avoid_until);
@@ -382,11 +382,15 @@ void Supervisor::Execute(Actions actions) {
     auto pid = launcher_.Launch(
         l.spec,
         [driver, id_text](OutputStream stream, absl::string_view line) {
-          Log(LogLevel::kInfo, "driver", line,
+          LogLevel level = LogLevel::kInfo;
+          std::string message;
+          if (!ParseLogLine(line, &level, &message))
+            message = std::string(line);
+          Log(level, "driver", message,
               {{"driver", driver},
                {"instance", id_text},
-               {"stream", stream == OutputStream::kStderr ? "stderr"
-                                                          : "stdout"}});
+               {"stream",
+                stream == OutputStream::kStderr ? "stderr" : "stdout"}});
         },
         [this, driver, id](const ExitInfo& exit) { OnExit(driver, id, exit); });
     OnLaunched(driver, id, std::move(pid), std::move(endpoint));
@@ -456,8 +460,8 @@ void Supervisor::OnProbe(const std::string& driver, uint64_t instance_id,
     r->message.clear();
     SetStateLocked(driver, *r, DriverState::kReady, now);
   } else {
-    inst.probe_message = result.ok() ? result->message
-                                     : std::string(result.status().message());
+    inst.probe_message =
+        result.ok() ? result->message : std::string(result.status().message());
     inst.next_probe = now + options_.probe_interval;
   }
   WakeLocked();
@@ -471,10 +475,10 @@ Supervisor::Record* Supervisor::FindLocked(absl::string_view name) {
 absl::Status Supervisor::UnknownDriverLocked(absl::string_view name) {
   std::vector<std::string> known;
   for (const auto& [n, r] : drivers_) known.push_back(n);
-  return absl::NotFoundError(absl::StrCat(
-      "no driver named '", name, "' is installed (installed: ",
-      known.empty() ? "none" : absl::StrJoin(known, ", "),
-      "); list them with `pitstop drivers`"));
+  return absl::NotFoundError(
+      absl::StrCat("no driver named '", name, "' is installed (installed: ",
+                   known.empty() ? "none" : absl::StrJoin(known, ", "),
+                   "); list them with `pitstop drivers`"));
 }
 
 DriverStatus Supervisor::SnapshotLocked(const Record& r) const {
@@ -639,8 +643,8 @@ void Supervisor::StopAll() {
       Record& r = drivers_.find(name)->second;
       r.want_running = false;
       r.restart_requested = false;
-      deadline = absl::Now() + r.package->manifest.timeouts.stop +
-                 absl::Seconds(5);
+      deadline =
+          absl::Now() + r.package->manifest.timeouts.stop + absl::Seconds(5);
       WakeLocked();
     }
     absl::MutexLock lock(&mu_);
@@ -658,7 +662,8 @@ void Supervisor::AcquireRoute(absl::string_view driver, absl::Time deadline,
     absl::MutexLock lock(&mu_);
     Record* r = FindLocked(driver);
     if (r == nullptr) {
-      actions.replies.emplace_back(std::move(done), UnknownDriverLocked(driver));
+      actions.replies.emplace_back(std::move(done),
+                                   UnknownDriverLocked(driver));
     } else {
       const absl::Time now = clock_.Now();
       Waiter w;

@@ -43,7 +43,14 @@
 
 namespace pitstop {
 
-enum class DriverState { kStopped, kStarting, kReady, kBackoff, kStopping, kFailed };
+enum class DriverState {
+  kStopped,
+  kStarting,
+  kReady,
+  kBackoff,
+  kStopping,
+  kFailed
+};
 
 // "STOPPED", "STARTING", "READY", "BACKOFF", "STOPPING", "FAILED".
 absl::string_view DriverStateName(DriverState state);
@@ -187,8 +194,8 @@ class Supervisor {
     };
     std::vector<Launch> launches;
     std::vector<std::pair<pid_t, int>> signals;
-    std::vector<std::tuple<std::string, uint64_t, std::shared_ptr<DriverEndpoint>,
-                           absl::Time>>
+    std::vector<std::tuple<std::string, uint64_t,
+                           std::shared_ptr<DriverEndpoint>, absl::Time>>
         probes;
     std::vector<std::pair<RouteCallback, absl::StatusOr<Route>>> replies;
     std::vector<std::string> remove_dirs;
@@ -197,8 +204,8 @@ class Supervisor {
   void Execute(Actions actions) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Time ReconcileLocked(absl::Time now, Actions& actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReconcileDriverLocked(const std::string& name, Record& r,
-                             absl::Time now, Actions& actions)
+  void ReconcileDriverLocked(const std::string& name, Record& r, absl::Time now,
+                             Actions& actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResolveWaitersLocked(const std::string& name, Record& r, absl::Time now,
                             Actions& actions, absl::Time& next)
@@ -215,7 +222,8 @@ class Supervisor {
   Record* FindLocked(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UnknownDriverLocked(absl::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::vector<std::string> StartOrderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> StartOrderLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Event handlers, called from other threads.

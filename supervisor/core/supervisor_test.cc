@@ -116,8 +116,7 @@ struct Fixture {
   FakeClock clock;
   FakeLauncher launcher;
   FakeEndpoints endpoints;
-  Supervisor supervisor{launcher, endpoints, clock,
-                        Options()};
+  Supervisor supervisor{launcher, endpoints, clock, Options()};
 
   DriverState State(const std::string& name) {
     return supervisor.Get(name)->state;
@@ -326,15 +325,15 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
   REQUIRE(results.back()->instance_id != old_instance);
 }
 
-TEST_CASE("a driver waits for the drivers it requires to be READY",
-          "[core]") {
+TEST_CASE("a driver waits for the drivers it requires to be READY", "[core]") {
   Fixture f;
   REQUIRE(f.supervisor
               .AddDriver(Package("flashpool", DriverCategory::kStorage,
                                  {"iscsi-base"}))
               .ok());
   REQUIRE(f.supervisor.AddDriver(Package("iscsi-base")).ok());
-  REQUIRE(f.supervisor.AddDriver(Package("nvp", DriverCategory::kNetwork)).ok());
+  REQUIRE(
+      f.supervisor.AddDriver(Package("nvp", DriverCategory::kNetwork)).ok());
   REQUIRE(f.supervisor.StartOrder() ==
           std::vector<std::string>{"nvp", "iscsi-base", "flashpool"});
   REQUIRE(f.supervisor.Start("flashpool").ok());

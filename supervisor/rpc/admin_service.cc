@@ -110,7 +110,8 @@ sv1::Driver ToProto(const DriverStatus& status) {
     for (const PropertyScalar& v : spec.allowed_values) {
       *s->add_allowed_values() = ToProto(v);
     }
-    if (!spec.label_key.empty()) s->set_label(p.messages.Lookup(spec.label_key));
+    if (!spec.label_key.empty())
+      s->set_label(p.messages.Lookup(spec.label_key));
     if (!spec.description_key.empty()) {
       s->set_description(p.messages.Lookup(spec.description_key));
     }
@@ -151,8 +152,8 @@ grpc::Status AdminService::ActAndWait(grpc::ServerContext* context,
   auto current = supervisor_.Get(name);
   if (!current.ok()) return ToGrpcStatus(current.status());
   const DriverManifest& m = current->package->manifest;
-  absl::Time deadline = absl::Now() + m.timeouts.start + m.timeouts.stop +
-                        absl::Seconds(2);
+  absl::Time deadline =
+      absl::Now() + m.timeouts.start + m.timeouts.stop + absl::Seconds(2);
   const auto client_deadline = context->deadline();
   if (client_deadline != std::chrono::system_clock::time_point::max()) {
     deadline = std::min(deadline, absl::FromChrono(client_deadline));
@@ -173,8 +174,8 @@ grpc::Status AdminService::StartDriver(grpc::ServerContext* context,
 grpc::Status AdminService::StopDriver(grpc::ServerContext* context,
                                       const sv1::StopDriverRequest* request,
                                       sv1::Driver* response) {
-  return ActAndWait(context, request->name(),
-                    supervisor_.Stop(request->name()), response);
+  return ActAndWait(context, request->name(), supervisor_.Stop(request->name()),
+                    response);
 }
 
 grpc::Status AdminService::RestartDriver(

@@ -22,16 +22,18 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::ListDriversRequest* request,
       pitstop::supervisor::v1::ListDriversResponse* response) override;
-  grpc::Status GetDriver(grpc::ServerContext* context,
-                         const pitstop::supervisor::v1::GetDriverRequest* request,
-                         pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status GetDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::GetDriverRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
   grpc::Status StartDriver(
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::StartDriverRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
-  grpc::Status StopDriver(grpc::ServerContext* context,
-                          const pitstop::supervisor::v1::StopDriverRequest* request,
-                          pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status StopDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::StopDriverRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
   grpc::Status RestartDriver(
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::RestartDriverRequest* request,

@@ -15,7 +15,7 @@ grpc::ByteBuffer Serialize(const google::protobuf::Message& m) {
   grpc::ByteBuffer buffer;
   bool own = false;
   REQUIRE(grpc::SerializationTraits<google::protobuf::Message>::Serialize(
-                  m, &buffer, &own)
+              m, &buffer, &own)
               .ok());
   return buffer;
 }
@@ -50,7 +50,8 @@ TEST_CASE("a request without a context reads as an empty context", "[rpc]") {
 }
 
 TEST_CASE("bytes that are not a request are refused", "[rpc]") {
-  std::string junk = "\x0a\xff\xff\xff\xff\x0f garbage";  // field 1, huge length
+  std::string junk =
+      "\x0a\xff\xff\xff\xff\x0f garbage";  // field 1, huge length
   grpc::Slice slice(junk);
   grpc::ByteBuffer buffer(&slice, 1);
   v1::CallContext read;

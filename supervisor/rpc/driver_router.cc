@@ -106,9 +106,9 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
             m.resource_types.end()) {
       Finish(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("driver ", driver_, " has no resource type '", type,
-                       "' (it declares: ",
-                       absl::StrJoin(m.resource_types, ", "), ")")));
+          absl::StrCat(
+              "driver ", driver_, " has no resource type '", type,
+              "' (it declares: ", absl::StrJoin(m.resource_types, ", "), ")")));
       return;
     }
     route_ = *std::move(route);
@@ -149,13 +149,13 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
       }
       Finish(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("driver ", driver_, " (pid ", route_.pid,
-                       ") became unavailable during the call: ",
-                       status.error_message(),
-                       context_.operation_id().empty()
-                           ? "; the call had no operation id, so it was not "
-                             "resent: retry it"
-                           : "; it was resent once and failed again")));
+          absl::StrCat(
+              "driver ", driver_, " (pid ", route_.pid,
+              ") became unavailable during the call: ", status.error_message(),
+              context_.operation_id().empty()
+                  ? "; the call had no operation id, so it was not "
+                    "resent: retry it"
+                  : "; it was resent once and failed again")));
       return;
     }
     Finish(status);

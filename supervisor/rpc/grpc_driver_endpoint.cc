@@ -51,17 +51,17 @@ void GrpcDriverEndpoint::Probe(
   call->context.set_deadline(absl::ToChronoTime(deadline));
   // Wait for the socket to come up rather than fail at once.
   call->context.set_wait_for_ready(true);
-  identity_->async()->Probe(&call->context, &call->request, &call->response,
-                            [call](grpc::Status status) {
-                              std::unique_ptr<ProbeCall> owned(call);
-                              if (!status.ok()) {
-                                owned->done(FromGrpcStatus(status));
-                              } else {
-                                owned->done(ProbeResult{
-                                    owned->response.ready(),
-                                    owned->response.message()});
-                              }
-                            });
+  identity_->async()->Probe(
+      &call->context, &call->request, &call->response,
+      [call](grpc::Status status) {
+        std::unique_ptr<ProbeCall> owned(call);
+        if (!status.ok()) {
+          owned->done(FromGrpcStatus(status));
+        } else {
+          owned->done(
+              ProbeResult{owned->response.ready(), owned->response.message()});
+        }
+      });
 }
 
 std::shared_ptr<DriverEndpoint> GrpcDriverEndpointFactory::Connect(

@@ -88,7 +88,8 @@ class ChildProcessManager::Impl {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
-      for (auto& [pid, child] : children_) PidfdSendSignal(child->pidfd, SIGKILL);
+      for (auto& [pid, child] : children_)
+        PidfdSendSignal(child->pidfd, SIGKILL);
     }
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
@@ -131,7 +132,8 @@ class ChildProcessManager::Impl {
               // Nothing but stdio crosses exec: Boost's own limit_handles
               // also closes the pipe it uses to report exec failures.
               if (::close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
-                for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+                for (int fd = 3; fd < 4096; ++fd)
+                  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
               }
               ::setsid();
               ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -175,7 +177,8 @@ class ChildProcessManager::Impl {
   absl::Status Signal(pid_t pid, int signal) {
     absl::MutexLock lock(&mu_);
     auto it = children_.find(pid);
-    if (it == children_.end() || PidfdSendSignal(it->second->pidfd, signal) != 0) {
+    if (it == children_.end() ||
+        PidfdSendSignal(it->second->pidfd, signal) != 0) {
       return absl::NotFoundError(absl::StrCat("process ", pid, " is gone"));
     }
     return absl::OkStatus();
@@ -253,8 +256,10 @@ class ChildProcessManager::Impl {
     Drain(*c, OutputStream::kStderr);
     // Output still held by a grandchild is not waited for: the exit is
     // reported now and the pipes are closed.
-    if (!c->out_partial.empty()) Emit(*c, OutputStream::kStdout, c->out_partial);
-    if (!c->err_partial.empty()) Emit(*c, OutputStream::kStderr, c->err_partial);
+    if (!c->out_partial.empty())
+      Emit(*c, OutputStream::kStdout, c->out_partial);
+    if (!c->err_partial.empty())
+      Emit(*c, OutputStream::kStderr, c->err_partial);
     std::error_code ec;
     c->process.wait(ec);
     int raw = c->process.native_exit_code();

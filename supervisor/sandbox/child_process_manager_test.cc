@@ -21,8 +21,9 @@ struct Observed {
   ProcessLauncher::OutputHandler Output() {
     return [this](OutputStream s, absl::string_view line) {
       absl::MutexLock lock(&mu);
-      lines.push_back(std::string(s == OutputStream::kStdout ? "out:" : "err:") +
-                      std::string(line));
+      lines.push_back(
+          std::string(s == OutputStream::kStdout ? "out:" : "err:") +
+          std::string(line));
     };
   }
   ProcessLauncher::ExitHandler Exit() {
