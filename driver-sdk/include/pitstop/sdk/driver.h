@@ -2,7 +2,7 @@
 #define PITSTOP_SDK_DRIVER_H_
 
 // The C++ driver SDK: everything a driver's main() needs to honour the
-// driver process contract (docs/driver-protocol.md).
+// driver process contract (docs/protocol.md).
 //
 //   int main(int argc, char** argv) {
 //     auto runtime = pitstop::sdk::DriverRuntime::FromArgs(argc, argv);
