@@ -115,29 +115,26 @@ class Reader {
       case PropertyType::kString:
         return PropertyScalar(text);
       case PropertyType::kNumber: {
-        double d = 0;
-        if (!absl::SimpleAtod(text, &d)) {
-          return Error(
-              node, absl::StrCat("'", field, "' must be a number (got '", text,
-                                 "')"));
+        auto d = Decimal::Parse(text);
+        if (!d.ok()) {
+          return Error(node, absl::StrCat("'", field, "': ", d.status().message()));
         }
-        return PropertyScalar(d);
+        return PropertyScalar(*std::move(d));
       }
       case PropertyType::kBoolean: {
-        ASSIGN_OR_RETURN(bool b, Bool(node, field));
-        return PropertyScalar(b);
-      }
-      case PropertyType::kDate: {
-        absl::Time t;
-        std::string err;
-        if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
-            !absl::ParseTime("%Y-%m-%d", text, &t, &err)) {
+        if (text != "true" && text != "false") {
           return Error(node, absl::StrCat("'", field,
-                                          "' must be a date such as 2026-01-31 "
-                                          "or 2026-01-31T12:00:00Z (got '",
+                                          "' must be true or false (got '",
                                           text, "')"));
         }
-        return PropertyScalar(t);
+        return PropertyScalar(text == "true");
+      }
+      case PropertyType::kDate: {
+        auto d = ParseIsoDate(text);
+        if (!d.ok()) {
+          return Error(node, absl::StrCat("'", field, "': ", d.status().message()));
+        }
+        return PropertyScalar(*std::move(d));
       }
     }
     return Error(node, "unknown property type");
@@ -167,7 +164,8 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
   RETURN_IF_ERROR(
       r.OnlyKeys(node, "a property",
                  {"key", "label_key", "description_key", "type", "required",
-                  "max_length", "secret", "default", "allowed_values"}));
+                  "max_length", "secret", "default", "allowed_values",
+                  "minimum", "maximum"}));
   PropertySpec p;
   p.line = node.Mark().line + 1;
   if (!node["key"]) return r.Error(node, "property without 'key'");
@@ -214,6 +212,22 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
     }
     ASSIGN_OR_RETURN(p.max_length, r.Count(node["max_length"], "max_length"));
   }
+  for (const char* bound : {"minimum", "maximum"}) {
+    if (!node[bound]) continue;
+    if (p.type != PropertyType::kNumber) {
+      return r.Error(node[bound], absl::StrCat(field_prefix, bound,
+                                               " applies to number properties "
+                                               "only"));
+    }
+    ASSIGN_OR_RETURN(PropertyScalar v, r.Scalar(node[bound], p.type, bound));
+    (std::string(bound) == "minimum" ? p.minimum : p.maximum) =
+        std::get<Decimal>(v);
+  }
+  if (p.minimum && p.maximum && *p.maximum < *p.minimum) {
+    return r.Error(node["maximum"],
+                   absl::StrCat(field_prefix, "maximum ", p.maximum->ToString(),
+                                " is below minimum ", p.minimum->ToString()));
+  }
   if (node["default"]) {
     ASSIGN_OR_RETURN(p.default_value,
                      r.Scalar(node["default"], p.type, "default"));
@@ -229,6 +243,34 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
       p.allowed_values.push_back(std::move(s));
     }
   }
+  if (p.default_value) {
+    const PropertyScalar& d = *p.default_value;
+    const std::string text = PropertyScalarText(d);
+    if (p.max_length && std::holds_alternative<std::string>(d) &&
+        std::get<std::string>(d).size() > *p.max_length) {
+      return r.Error(node["default"], absl::StrCat(field_prefix,
+                                                   "default is longer than "
+                                                   "max_length"));
+    }
+    if (const Decimal* n = std::get_if<Decimal>(&d)) {
+      if ((p.minimum && *n < *p.minimum) || (p.maximum && *n > *p.maximum)) {
+        return r.Error(node["default"],
+                       absl::StrCat(field_prefix, "default ", text,
+                                    " is outside minimum..maximum"));
+      }
+    }
+    if (!p.allowed_values.empty()) {
+      bool found = false;
+      for (const PropertyScalar& a : p.allowed_values) {
+        found = found || PropertyScalarText(a) == text;
+      }
+      if (!found) {
+        return r.Error(node["default"],
+                       absl::StrCat(field_prefix, "default ", text,
+                                    " is not one of allowed_values"));
+      }
+    }
+  }
   return p;
 }
 
@@ -239,7 +281,7 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
       root, "driver.yaml",
       {"name", "version", "category", "vendor", "description_key", "protocol",
        "entrypoint", "requires", "resource_types", "capabilities", "properties",
-       "limits", "permissions", "timeouts"}));
+       "allow_unknown_properties", "limits", "permissions", "timeouts"}));
   for (const char* required : {"name", "version", "category", "entrypoint"}) {
     if (!root[required]) {
       return r.Error(root,
@@ -347,6 +389,11 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
       m.properties.push_back(std::move(p));
     }
   }
+  if (root["allow_unknown_properties"]) {
+    ASSIGN_OR_RETURN(m.allow_unknown_properties,
+                     r.Bool(root["allow_unknown_properties"],
+                            "allow_unknown_properties"));
+  }
   if (const YAML::Node limits = root["limits"]) {
     if (!limits.IsMap()) return r.Error(limits, "'limits' must be a map");
     RETURN_IF_ERROR(
@@ -434,6 +481,13 @@ absl::string_view PropertyTypeName(PropertyType type) {
       return "date";
   }
   return "unknown";
+}
+
+std::string PropertyScalarText(const PropertyScalar& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) return *s;
+  if (const auto* d = std::get_if<Decimal>(&value)) return d->ToString();
+  if (const auto* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+  return std::get<IsoDate>(value).canonical;
 }
 
 bool IsValidDriverName(absl::string_view name) {

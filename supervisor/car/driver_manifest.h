@@ -14,6 +14,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "supervisor/car/semver.h"
+#include "supervisor/common/decimal.h"
+#include "supervisor/common/iso_date.h"
 
 namespace pitstop {
 
@@ -29,9 +31,11 @@ enum class PropertyType { kString, kNumber, kBoolean, kDate };
 
 absl::string_view PropertyTypeName(PropertyType type);
 
-// A typed property value. Dates are instants (a YAML date "2026-01-31" is
-// midnight UTC).
-using PropertyScalar = std::variant<std::string, double, bool, absl::Time>;
+// A typed property value: string, number (exact decimal), boolean, date.
+using PropertyScalar = std::variant<std::string, Decimal, bool, IsoDate>;
+
+// The canonical text of a value: "abc", "1500", "true", "2026-01-31".
+std::string PropertyScalarText(const PropertyScalar& value);
 
 struct PropertySpec {
   std::string key;
@@ -43,6 +47,9 @@ struct PropertySpec {
   bool secret = false;
   std::optional<PropertyScalar> default_value;
   std::vector<PropertyScalar> allowed_values;
+  // Inclusive bounds, numbers only.
+  std::optional<Decimal> minimum;
+  std::optional<Decimal> maximum;
   int line = 0;  // In driver.yaml, for error messages.
 };
 
@@ -77,6 +84,9 @@ struct DriverManifest {
   std::vector<std::string> resource_types;
   std::vector<std::string> capabilities;
   std::vector<PropertySpec> properties;
+  // Accept bag keys the schema does not declare (forward compatibility)
+  // instead of refusing them.
+  bool allow_unknown_properties = false;
   DriverLimits limits;
   NetworkPermission network = NetworkPermission::kNone;
   DriverTimeouts timeouts;

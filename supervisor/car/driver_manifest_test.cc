@@ -47,7 +47,7 @@ TEST_CASE("a complete driver.yaml parses into its manifest", "[car]") {
   REQUIRE(m->properties.size() == 3);
   REQUIRE(m->properties[0].max_length == 255u);
   REQUIRE(m->properties[1].secret);
-  REQUIRE(std::get<double>(*m->properties[2].default_value) == 100);
+  REQUIRE(PropertyScalarText(*m->properties[2].default_value) == "100");
   REQUIRE(m->limits.memory_mb == 128);
   REQUIRE(m->network == NetworkPermission::kOutbound);
   REQUIRE(m->timeouts.start == absl::Seconds(3));
@@ -81,13 +81,32 @@ TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {
        "number, boolean (got 'int')"},
       {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
        "properties:\n  - key: a\n    type: number\n    default: lots\n",
-       "driver.yaml:8: 'default' must be a number (got 'lots')"},
+       "driver.yaml:8: 'default': 'lots' is not a decimal number"},
       {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
        "properties:\n  - {key: a, type: string}\n  - {key: a, type: string}\n",
        "driver.yaml:7: property 'a' is declared twice"},
       {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
        "timeouts: {start: soon}\n",
        "driver.yaml:5: 'start' must be a positive duration"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: string, minimum: 1}\n",
+       "driver.yaml:6: property 'a': minimum applies to number properties"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: number, minimum: 10, maximum: 5}\n",
+       "maximum 5 is below minimum 10"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: number, maximum: 5, default: 6}\n",
+       "default 6 is outside minimum..maximum"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: date, default: 2026-02-30}\n",
+       "has no day 30"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: string, allowed_values: [x, y], "
+       "default: z}\n",
+       "default z is not one of allowed_values"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: boolean, default: yes}\n",
+       "'default' must be true or false (got 'yes')"},
       {"name: [unclosed\n", "driver.yaml:"},
   };
   for (const Case& c : cases) {

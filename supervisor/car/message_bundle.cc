@@ -2,11 +2,14 @@
 
 #include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -121,6 +124,62 @@ absl::StatusOr<MessageBundle> MessageBundle::Load(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return Parse(text.str());
+}
+
+std::optional<std::string> MessageBundle::Find(absl::string_view key) const {
+  auto it = messages_.find(key);
+  if (it == messages_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<MessageCatalog> MessageCatalog::Load(
+    const std::string& resources_dir) {
+  MessageCatalog catalog;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(resources_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!absl::EndsWith(name, ".properties") ||
+        !absl::StartsWith(name, "messages")) {
+      continue;
+    }
+    absl::string_view stem(name);
+    stem.remove_suffix(strlen(".properties"));
+    stem.remove_prefix(strlen("messages"));
+    if (!stem.empty() && stem[0] != '_') continue;
+    auto bundle = MessageBundle::Load(entry.path().string());
+    if (!bundle.ok()) return bundle.status();
+    if (stem.empty()) {
+      catalog.default_ = *std::move(bundle);
+    } else {
+      catalog.by_locale_[std::string(stem.substr(1))] = *std::move(bundle);
+    }
+  }
+  return catalog;
+}
+
+std::string MessageCatalog::Lookup(absl::string_view key,
+                                   absl::string_view locale) const {
+  if (!locale.empty()) {
+    auto it = by_locale_.find(locale);
+    if (it != by_locale_.end()) {
+      if (auto m = it->second.Find(key)) return *m;
+    }
+    const size_t sep = locale.find_first_of("_-");
+    if (sep != absl::string_view::npos) {
+      it = by_locale_.find(locale.substr(0, sep));
+      if (it != by_locale_.end()) {
+        if (auto m = it->second.Find(key)) return *m;
+      }
+    }
+  }
+  return default_.Lookup(key);
+}
+
+std::vector<std::string> MessageCatalog::locales() const {
+  std::vector<std::string> out;
+  for (const auto& [locale, bundle] : by_locale_) out.push_back(locale);
+  return out;
 }
 
 std::string MessageBundle::Lookup(absl::string_view key) const {

@@ -23,5 +23,21 @@ TEST_CASE("message bundles read Java properties syntax", "[car]") {
   REQUIRE(b.Lookup("missing.key") == "missing.key");
 }
 
+TEST_CASE("locale bundles fall back to the language, the default, the key",
+          "[car]") {
+  MessageCatalog c;
+  c.SetDefaultForTest(MessageBundle::Parse("a=Default A\nb=Default B\n"));
+  c.AddLocaleForTest("de", MessageBundle::Parse("a=Deutsch A\n"));
+  c.AddLocaleForTest("pt_BR", MessageBundle::Parse("b=Brasil B\n"));
+  REQUIRE(c.Lookup("a") == "Default A");
+  REQUIRE(c.Lookup("a", "de") == "Deutsch A");
+  REQUIRE(c.Lookup("a", "de_AT") == "Deutsch A");
+  REQUIRE(c.Lookup("b", "de") == "Default B");
+  REQUIRE(c.Lookup("b", "pt_BR") == "Brasil B");
+  REQUIRE(c.Lookup("b", "fr") == "Default B");
+  REQUIRE(c.Lookup("zzz", "de") == "zzz");
+  REQUIRE(c.locales() == std::vector<std::string>{"de", "pt_BR"});
+}
+
 }  // namespace
 }  // namespace pitstop

@@ -13,7 +13,7 @@ namespace pitstop {
 struct DriverPackage {
   DriverManifest manifest;
   std::string install_dir;  // the unpacked CAR
-  MessageBundle messages;   // resources/messages.properties
+  MessageCatalog messages;  // resources/messages*.properties
 };
 
 }  // namespace pitstop

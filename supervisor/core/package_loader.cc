@@ -53,8 +53,7 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
   package.manifest = *std::move(manifest);
   package.install_dir = dest.string();
   ASSIGN_OR_RETURN(package.messages,
-                   MessageBundle::Load(
-                       (dest / "resources" / "messages.properties").string()));
+                   MessageCatalog::Load((dest / "resources").string()));
   return package;
 }
 
