@@ -1,6 +1,8 @@
 #include "flashpool_service.h"
 
-#include <cmath>
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pitstop/sdk/log.h"
+#include "pitstop/sdk/properties.h"
 #include "pitstop/sdk/status.h"
 
 namespace pitstop::flashpool {
@@ -24,6 +27,8 @@ constexpr char kSnapshot[] = "snapshot";
 constexpr uint64_t kFallbackMinIops = 100;
 constexpr uint64_t kFallbackMaxIops = 15000;
 constexpr uint64_t kFallbackBurstPercent = 150;
+// Larger IOPS properties are surely a typo.
+constexpr int64_t kMaxIopsProperty = 1000000000000000;  // 1e15
 constexpr uint32_t kIscsiPort = 3260;
 
 #define FP_RETURN_IF_ERROR(expr)       \
@@ -37,17 +42,18 @@ constexpr uint32_t kIscsiPort = 3260;
 absl::Status RequireArrayProperties(const v1::CallContext& context) {
   static const char* const kRequired[] = {"management_vip", "storage_vip",
                                           "admin_username", "admin_password"};
+  const sdk::Properties properties(context);
   for (const char* key : kRequired) {
-    auto it = context.properties().find(key);
-    if (it == context.properties().end()) {
+    absl::StatusOr<std::string> value = properties.GetString(key);
+    if (absl::IsNotFound(value.status())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "property '", key,
           "' is missing: flashpool needs management_vip, storage_vip, "
           "admin_username and admin_password to know which array to talk "
           "to; add it to the driver's property bag"));
     }
-    if (it->second.value_case() != v1::PropertyValue::kStringValue ||
-        it->second.string_value().empty()) {
+    if (!value.ok()) return value.status();
+    if (value->empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("property '", key, "' must be a non-empty string"));
     }
@@ -55,25 +61,27 @@ absl::Status RequireArrayProperties(const v1::CallContext& context) {
   return absl::OkStatus();
 }
 
-std::string StringProperty(const v1::CallContext& context,
-                           const std::string& key) {
-  auto it = context.properties().find(key);
-  if (it == context.properties().end() ||
-      it->second.value_case() != v1::PropertyValue::kStringValue) {
-    return "";
-  }
-  return it->second.string_value();
+// Only called once RequireArrayProperties has passed.
+std::string StorageVip(const v1::CallContext& context) {
+  return sdk::Properties(context).GetString("storage_vip").value_or("");
 }
 
-uint64_t NumberProperty(const v1::CallContext& context, const std::string& key,
-                        uint64_t fallback) {
-  auto it = context.properties().find(key);
-  if (it == context.properties().end() ||
-      it->second.value_case() != v1::PropertyValue::kNumberValue ||
-      !(it->second.number_value() >= 0) || it->second.number_value() > 1e15) {
-    return fallback;
+// An IOPS-related number property, `fallback` when absent (the daemon fills
+// in driver.yaml's defaults, but a driver run standalone may get none).
+absl::StatusOr<uint64_t> IopsProperty(const v1::CallContext& context,
+                                      absl::string_view key,
+                                      uint64_t fallback) {
+  absl::StatusOr<int64_t> value = sdk::Properties(context).GetIntegerOr(
+      key, static_cast<int64_t>(fallback));
+  // Beyond int64 is OUT_OF_RANGE to the SDK, but to the caller it is a bad
+  // property bag like any other.
+  if (!value.ok()) return absl::InvalidArgumentError(value.status().message());
+  if (*value < 0 || *value > kMaxIopsProperty) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "property '", key, "' is ", *value, "; it must be from 0 to ",
+        kMaxIopsProperty, " (0 means the built-in default)"));
   }
-  return static_cast<uint64_t>(std::llround(it->second.number_value()));
+  return static_cast<uint64_t>(*value);
 }
 
 absl::StatusOr<std::string> RequireResource(const v1::CallContext& context,
@@ -147,12 +155,20 @@ absl::StatusOr<Iops> ResolveIops(const v1::CallContext& context,
                                  const std::string& volume_id,
                                  uint64_t min_iops, uint64_t max_iops) {
   Iops iops;
-  iops.min = min_iops != 0 ? min_iops
-                           : NumberProperty(context, "default_min_iops",
-                                            kFallbackMinIops);
-  iops.max = max_iops != 0 ? max_iops
-                           : NumberProperty(context, "default_max_iops",
-                                            kFallbackMaxIops);
+  iops.min = min_iops;
+  iops.max = max_iops;
+  if (iops.min == 0) {
+    absl::StatusOr<uint64_t> value =
+        IopsProperty(context, "default_min_iops", kFallbackMinIops);
+    if (!value.ok()) return value.status();
+    iops.min = *value;
+  }
+  if (iops.max == 0) {
+    absl::StatusOr<uint64_t> value =
+        IopsProperty(context, "default_max_iops", kFallbackMaxIops);
+    if (!value.ok()) return value.status();
+    iops.max = *value;
+  }
   if (iops.min == 0) iops.min = kFallbackMinIops;
   if (iops.max == 0) iops.max = kFallbackMaxIops;
   if (iops.min > iops.max) {
@@ -162,9 +178,18 @@ absl::StatusOr<Iops> ResolveIops(const v1::CallContext& context,
         "; lower the min IOPS or raise the max IOPS (defaults come from the "
         "default_min_iops and default_max_iops properties)"));
   }
-  const uint64_t percent =
-      NumberProperty(context, "burst_iops_percent", kFallbackBurstPercent);
-  iops.burst = std::max(iops.max, iops.max * percent / 100);
+  absl::StatusOr<uint64_t> percent =
+      IopsProperty(context, "burst_iops_percent", kFallbackBurstPercent);
+  if (!percent.ok()) return percent.status();
+  // max * percent / 100 without wrapping around for a huge max IOPS:
+  // saturates only when the burst itself does not fit.
+  const uint64_t hundreds = iops.max / 100;
+  const uint64_t rest = (iops.max % 100) * *percent / 100;
+  const uint64_t limit = std::numeric_limits<uint64_t>::max();
+  const uint64_t burst = *percent != 0 && hundreds > (limit - rest) / *percent
+                             ? limit
+                             : hundreds * *percent + rest;
+  iops.burst = std::max(iops.max, burst);
   return iops;
 }
 
@@ -218,8 +243,7 @@ void FillVolumeDetails(const VolumeRecord& volume,
   (*out)["min_iops"] = absl::StrCat(volume.min_iops);
   (*out)["max_iops"] = absl::StrCat(volume.max_iops);
   (*out)["burst_iops"] = absl::StrCat(volume.burst_iops);
-  (*out)["target_portal"] =
-      absl::StrCat(StringProperty(context, "storage_vip"), ":", kIscsiPort);
+  (*out)["target_portal"] = absl::StrCat(StorageVip(context), ":", kIscsiPort);
   if (!volume.source_snapshot_id.empty()) {
     (*out)["source_snapshot_id"] = volume.source_snapshot_id;
   }
@@ -347,7 +371,7 @@ grpc::Status FlashpoolService::InitializePool(
         pool.capacity_iops = request->capacity_iops();
         pool.tags.assign(request->tags().begin(), request->tags().end());
         state.pools[id] = pool;
-        response->set_host(StringProperty(context, "storage_vip"));
+        response->set_host(StorageVip(context));
         response->set_port(kIscsiPort);
         response->set_path(absl::StrCat("/", id));
         (*response->mutable_details())["capacity_bytes"] =

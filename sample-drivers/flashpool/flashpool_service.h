@@ -33,15 +33,16 @@
 //                   unknown pool NOT_FOUND; size_bytes > 0 (a clone may pass
 //                   0 for its snapshot's size, and not less than it);
 //                   min/max IOPS 0 means the default_min_iops /
-//                   default_max_iops properties (else 100 / 15000); min <=
-//                   max; burst = max * burst_iops_percent (default 150) /
-//                   100. RESOURCE_EXHAUSTED when the pool lacks bytes or
-//                   guaranteed (min) IOPS. ALREADY_EXISTS for an existing
-//                   volume id. snapshot_id clones a snapshot into the
-//                   snapshot's pool (another pool_id is INVALID_ARGUMENT);
-//                   template_id is UNIMPLEMENTED. Returns the IQN
-//                   "iqn.2010-01.com.flashpool:<pool>.<volume>" and a stable
-//                   numeric vendor volume id.
+//                   default_max_iops properties (absent or 0: 100 / 15000);
+//                   min <= max; burst = max * burst_iops_percent (absent:
+//                   150) / 100. These properties must be whole numbers from
+//                   0 to 1e15 (INVALID_ARGUMENT otherwise). RESOURCE_EXHAUSTED
+//                   when the pool lacks bytes or guaranteed (min) IOPS.
+//                   ALREADY_EXISTS for an existing volume id. snapshot_id
+//                   clones a snapshot into the snapshot's pool (another pool_id
+//                   is INVALID_ARGUMENT); template_id is UNIMPLEMENTED. Returns
+//                   the IQN "iqn.2010-01.com.flashpool:<pool>.<volume>" and a
+//                   stable numeric vendor volume id.
 //   DeleteVolume    NOT_FOUND if absent; FAILED_PRECONDITION while the volume
 //                   has snapshots (delete them first) or access grants
 //                   (revoke them first: a host may still use it).

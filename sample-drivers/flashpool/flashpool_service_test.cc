@@ -1,6 +1,8 @@
 #include "flashpool_service.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -104,9 +106,9 @@ TEST_CASE(
   v1::CreateVolumeRequest request;
   *request.mutable_context() = Context("volume", "vol-1");
   (*request.mutable_context()->mutable_properties())["default_min_iops"]
-      .set_number_value(200);
+      .set_number_value("200");
   (*request.mutable_context()->mutable_properties())["default_max_iops"]
-      .set_number_value(2000);
+      .set_number_value("2000");
   request.set_size_bytes(10 * kGiB);
   v1::CreateVolumeResponse response;
   grpc::Status status =
@@ -131,7 +133,7 @@ TEST_CASE(
   v1::CreateVolumeRequest request;
   *request.mutable_context() = Context("volume", "vol-1");
   (*request.mutable_context()->mutable_properties())["burst_iops_percent"]
-      .set_number_value(200);
+      .set_number_value("200");
   request.set_size_bytes(kGiB);
   v1::CreateVolumeResponse response;
   REQUIRE(
@@ -139,6 +141,97 @@ TEST_CASE(
   CHECK(response.details().at("min_iops") == "100");
   CHECK(response.details().at("max_iops") == "15000");
   CHECK(response.details().at("burst_iops") == "30000");
+}
+
+TEST_CASE(
+    "CreateVolume reads IOPS properties in any decimal notation and "
+    "refuses bad ones",
+    "[flashpool]") {
+  Fixture f;
+  struct Case {
+    const char* key;
+    const char* text;
+    grpc::StatusCode code;
+  };
+  const Case cases[] = {
+      {"default_max_iops", "2e3", grpc::StatusCode::OK},
+      {"default_max_iops", "2000.0", grpc::StatusCode::OK},
+      {"default_max_iops", "2000.5", grpc::StatusCode::INVALID_ARGUMENT},
+      {"default_min_iops", "-5", grpc::StatusCode::INVALID_ARGUMENT},
+      {"default_min_iops", "1e16", grpc::StatusCode::INVALID_ARGUMENT},
+      {"burst_iops_percent", "1e30", grpc::StatusCode::INVALID_ARGUMENT},
+      {"burst_iops_percent", "lots", grpc::StatusCode::INVALID_ARGUMENT},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    INFO(c.key << " = " << c.text);
+    const std::string id = "vol-" + std::to_string(++n);
+    v1::CreateVolumeRequest request;
+    *request.mutable_context() = Context("volume", id);
+    (*request.mutable_context()->mutable_properties())[c.key].set_number_value(
+        c.text);
+    request.set_size_bytes(kGiB);
+    v1::CreateVolumeResponse response;
+    grpc::Status status =
+        f.service().CreateVolume(&f.server_context_, &request, &response);
+    INFO(status.error_message());
+    CHECK(status.error_code() == c.code);
+    if (status.ok()) {
+      CHECK(response.details().at("max_iops") == "2000");
+    } else {
+      CHECK_THAT(status.error_message(),
+                 Catch::Matchers::Contains(std::string("'") + c.key + "'"));
+    }
+  }
+
+  // A property of the wrong type is refused, not silently defaulted.
+  v1::CreateVolumeRequest request;
+  *request.mutable_context() = Context("volume", "vol-typed");
+  (*request.mutable_context()->mutable_properties())["default_max_iops"]
+      .set_string_value("2000");
+  request.set_size_bytes(kGiB);
+  v1::CreateVolumeResponse response;
+  grpc::Status status =
+      f.service().CreateVolume(&f.server_context_, &request, &response);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(),
+             Catch::Matchers::Contains("is a string, not a number"));
+
+  (*request.mutable_context()->mutable_properties())["admin_username"]
+      .set_bool_value(true);
+  status = f.service().CreateVolume(&f.server_context_, &request, &response);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(),
+             Catch::Matchers::Contains("'admin_username' is a boolean"));
+}
+
+TEST_CASE("burst IOPS are exact for huge max IOPS and saturate, not wrap",
+          "[flashpool]") {
+  Fixture f;
+  struct Case {
+    uint64_t max_iops;
+    std::string burst;
+  };
+  const Case cases[] = {
+      {uint64_t{1} << 63, "13835058055282163712"},  // 1.5 * 2^63, exactly.
+      {std::numeric_limits<uint64_t>::max(),
+       std::to_string(std::numeric_limits<uint64_t>::max())},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    INFO(c.max_iops);
+    v1::CreateVolumeRequest request;
+    *request.mutable_context() =
+        Context("volume", "vol-" + std::to_string(++n));
+    request.set_size_bytes(kGiB);
+    request.set_max_iops(c.max_iops);
+    v1::CreateVolumeResponse response;
+    grpc::Status status =
+        f.service().CreateVolume(&f.server_context_, &request, &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    CHECK(response.details().at("burst_iops") == c.burst);
+  }
 }
 
 TEST_CASE("CreateVolume with the same operation id returns the same result",
