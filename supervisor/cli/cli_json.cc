@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 
 namespace pitstop {
 
@@ -56,15 +57,22 @@ Value PropertyValueJson(const dv1::PropertyValue& p) {
     case dv1::PropertyValue::kStringValue:
       v.set_string_value(p.string_value());
       break;
-    case dv1::PropertyValue::kNumberValue:
-      v.set_number_value(p.number_value());
+    case dv1::PropertyValue::kNumberValue: {
+      // Exact text becomes a JSON number when a double holds it exactly
+      // enough for display; the text itself is what the driver receives.
+      double d = 0;
+      if (absl::SimpleAtod(p.number_value(), &d)) {
+        v.set_number_value(d);
+      } else {
+        v.set_string_value(p.number_value());
+      }
       break;
+    }
     case dv1::PropertyValue::kBoolValue:
       v.set_bool_value(p.bool_value());
       break;
     case dv1::PropertyValue::kDateValue:
-      v.set_string_value(
-          google::protobuf::util::TimeUtil::ToString(p.date_value()));
+      v.set_string_value(p.date_value());
       break;
     default:
       v.set_null_value(google::protobuf::NULL_VALUE);
@@ -105,6 +113,8 @@ Value DriverToJson(const sv1::Driver& d) {
     pf["required"].set_bool_value(p.required());
     pf["secret"].set_bool_value(p.secret());
     if (p.max_length() > 0) pf["max_length"] = Num(p.max_length());
+    if (!p.minimum().empty()) pf["minimum"] = Str(p.minimum());
+    if (!p.maximum().empty()) pf["maximum"] = Str(p.maximum());
     if (p.has_default_value())
       pf["default"] = PropertyValueJson(p.default_value());
     if (p.allowed_values_size() > 0) {
@@ -118,6 +128,7 @@ Value DriverToJson(const sv1::Driver& d) {
     *list->add_values() = pv;
   }
   f["properties"] = props;
+  f["allow_unknown_properties"].set_bool_value(d.allow_unknown_properties());
   return v;
 }
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -165,8 +166,17 @@ void PrintDriver(const sv1::Driver& d) {
   }
   std::cout << "Properties:\n";
   std::vector<std::vector<std::string>> rows = {
-      {"  KEY", "TYPE", "REQUIRED", "DEFAULT", "LABEL"}};
+      {"  KEY", "TYPE", "REQUIRED", "DEFAULT", "RULES", "LABEL"}};
   for (const auto& p : d.properties()) {
+    std::vector<std::string> rules;
+    if (p.max_length() > 0) rules.push_back(absl::StrCat("<= ", p.max_length(), " chars"));
+    if (!p.minimum().empty()) rules.push_back(">= " + p.minimum());
+    if (!p.maximum().empty()) rules.push_back("<= " + p.maximum());
+    if (p.allowed_values_size() > 0) {
+      std::vector<std::string> allowed;
+      for (const auto& a : p.allowed_values()) allowed.push_back(PropertyValueText(a));
+      rules.push_back("one of " + absl::StrJoin(allowed, "|"));
+    }
     std::string type = sv1::PropertyType_Name(p.type()).substr(14);
     std::string def =
         p.has_default_value() ? PropertyValueText(p.default_value()) : "";
@@ -178,12 +188,14 @@ void PrintDriver(const sv1::Driver& d) {
   std::cout << FormatTable(rows);
 }
 
-int Describe(const Options& o, const std::string& name) {
+int Describe(const Options& o, const std::string& name,
+             const std::string& locale) {
   Client client(o);
   grpc::ClientContext ctx;
   client.Prepare(ctx);
   sv1::GetDriverRequest request;
   request.set_name(name);
+  request.set_locale(locale);
   sv1::Driver d;
   grpc::Status s = client.admin().GetDriver(&ctx, request, &d);
   if (!s.ok()) return RpcError(o, s);
@@ -191,6 +203,50 @@ int Describe(const Options& o, const std::string& name) {
     std::cout << JsonText(DriverToJson(d));
   } else {
     PrintDriver(d);
+  }
+  return 0;
+}
+
+int Validate(const Options& o, const std::string& name,
+             const std::vector<std::string>& props) {
+  sv1::ValidatePropertiesRequest request;
+  request.set_name(name);
+  if (auto s = ParseProperties(props, request.mutable_properties()); !s.ok()) {
+    return Error(s.message());
+  }
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::ValidatePropertiesResponse response;
+  grpc::Status s = client.admin().ValidateProperties(&ctx, request, &response);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::string json;
+    pb::util::JsonPrintOptions print;
+    print.add_whitespace = true;
+    print.always_print_primitive_fields = true;
+    print.preserve_proto_field_names = true;
+    (void)pb::util::MessageToJsonString(response, &json, print);
+    std::cout << json;
+  } else if (response.valid()) {
+    std::cout << "valid; driver " << name << " would receive:\n";
+    std::vector<std::vector<std::string>> rows = {{"  KEY", "VALUE"}};
+    std::map<std::string, std::string> sorted;
+    for (const auto& [key, value] : response.properties()) {
+      sorted[key] = PropertyValueText(value);
+    }
+    for (const auto& [key, value] : sorted) rows.push_back({"  " + key, value});
+    std::cout << FormatTable(rows);
+  }
+  if (!response.valid()) {
+    if (o.output != "json") {
+      for (const auto& v : response.violations()) {
+        std::cerr << "pitstop: " << v.message() << "\n";
+      }
+    }
+    return Error(absl::StrCat("the property bag is not valid for ", name, " (",
+                              response.violations_size(), " problem",
+                              response.violations_size() == 1 ? "" : "s", ")"));
   }
   return 0;
 }
@@ -307,7 +363,7 @@ int Call(const Options& o, const CallArgs& a) {
       return Error(s.message());
     }
   }
-  if (auto s = ParseProperties(a.props, driver, context->mutable_properties());
+  if (auto s = ParseProperties(a.props, context->mutable_properties());
       !s.ok()) {
     return Error(s.message());
   }
@@ -398,10 +454,23 @@ int Main(int argc, char** argv) {
   drivers->callback([&] { rc = Drivers(o); });
 
   std::string name;
+  std::string locale;
   CLI::App* describe = app.add_subcommand("describe", "show one driver");
   describe->add_option("NAME", name, "driver name")->required();
+  describe->add_option("--locale", locale,
+                       "show labels in this locale, e.g. de or pt_BR");
   add_output(describe);
-  describe->callback([&] { rc = Describe(o, name); });
+  describe->callback([&] { rc = Describe(o, name, locale); });
+
+  std::vector<std::string> validate_props;
+  CLI::App* validate = app.add_subcommand(
+      "validate", "check a property bag against a driver's schema without "
+                  "calling the driver");
+  validate->add_option("NAME", name, "driver name")->required();
+  validate->add_option("--prop", validate_props,
+                       "a property of the bag: KEY=VALUE (repeatable)");
+  add_output(validate);
+  validate->callback([&] { rc = Validate(o, name, validate_props); });
 
   for (const char* verb : {"start", "stop", "restart"}) {
     CLI::App* cmd = app.add_subcommand(verb, std::string(verb) + " a driver");

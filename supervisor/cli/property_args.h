@@ -9,7 +9,6 @@
 
 #include "absl/status/status.h"
 #include "pitstop/driver/v1/context.pb.h"
-#include "pitstop/supervisor/v1/admin.pb.h"
 
 namespace pitstop {
 
@@ -17,12 +16,11 @@ namespace pitstop {
 absl::Status ParseResource(const std::string& text,
                            pitstop::driver::v1::ResourceRef* resource);
 
-// Adds each KEY=VALUE to `properties`, typed by the schema in `driver`:
-// numbers, booleans (true/false) and dates (2026-01-31 or RFC 3339).
-// INVALID_ARGUMENT naming the key for an unknown key or a bad value.
+// Adds each KEY=VALUE to `properties` as text (string_value): the daemon
+// checks it against the driver's schema and converts it to the declared
+// type. INVALID_ARGUMENT for an argument without '='.
 absl::Status ParseProperties(
     const std::vector<std::string>& args,
-    const pitstop::supervisor::v1::Driver& driver,
     google::protobuf::Map<std::string, pitstop::driver::v1::PropertyValue>*
         properties);
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/rpc/status_conversion.h"
+#include "supervisor/schema/property_validator.h"
 
 namespace pitstop {
 namespace {
@@ -68,19 +69,19 @@ dv1::PropertyValue ToProto(const PropertyScalar& v) {
   dv1::PropertyValue out;
   if (const auto* s = std::get_if<std::string>(&v)) {
     out.set_string_value(*s);
-  } else if (const auto* d = std::get_if<double>(&v)) {
-    out.set_number_value(*d);
+  } else if (const auto* d = std::get_if<Decimal>(&v)) {
+    out.set_number_value(d->ToString());
   } else if (const auto* b = std::get_if<bool>(&v)) {
     out.set_bool_value(*b);
-  } else if (const auto* t = std::get_if<absl::Time>(&v)) {
-    *out.mutable_date_value() = ToTimestamp(*t);
+  } else {
+    out.set_date_value(std::get<IsoDate>(v).canonical);
   }
   return out;
 }
 
 }  // namespace
 
-sv1::Driver ToProto(const DriverStatus& status) {
+sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   const DriverPackage& p = *status.package;
   const DriverManifest& m = p.manifest;
   sv1::Driver d;
@@ -92,7 +93,7 @@ sv1::Driver ToProto(const DriverStatus& status) {
   d.set_restarts(status.restarts);
   d.set_vendor(m.vendor);
   if (!m.description_key.empty()) {
-    d.set_description(p.messages.Lookup(m.description_key));
+    d.set_description(p.messages.Lookup(m.description_key, locale));
   }
   for (const std::string& t : m.resource_types) d.add_resource_types(t);
   for (const PropertySpec& spec : m.properties) {
@@ -123,14 +124,16 @@ sv1::Driver ToProto(const DriverStatus& status) {
   for (const std::string& v : m.protocol) d.add_protocol_versions(v);
   for (const std::string& c : m.capabilities) d.add_capabilities(c);
   d.set_message(status.message);
+  d.set_allow_unknown_properties(m.allow_unknown_properties);
+  d.set_locale(locale);
   return d;
 }
 
 grpc::Status AdminService::ListDrivers(grpc::ServerContext*,
-                                       const sv1::ListDriversRequest*,
+                                       const sv1::ListDriversRequest* request,
                                        sv1::ListDriversResponse* response) {
   for (const DriverStatus& s : supervisor_.List()) {
-    *response->add_drivers() = ToProto(s);
+    *response->add_drivers() = ToProto(s, request->locale());
   }
   return grpc::Status::OK;
 }
@@ -140,7 +143,26 @@ grpc::Status AdminService::GetDriver(grpc::ServerContext*,
                                      sv1::Driver* response) {
   auto status = supervisor_.Get(request->name());
   if (!status.ok()) return ToGrpcStatus(status.status());
-  *response = ToProto(*status);
+  *response = ToProto(*status, request->locale());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ValidateProperties(
+    grpc::ServerContext*, const sv1::ValidatePropertiesRequest* request,
+    sv1::ValidatePropertiesResponse* response) {
+  auto status = supervisor_.Get(request->name());
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  const DriverManifest& m = status->package->manifest;
+  ValidatedBag result = ValidatePropertyBag(m, request->properties());
+  response->set_valid(result.violations.empty());
+  for (const PropertyViolation& v : result.violations) {
+    sv1::PropertyViolation* out = response->add_violations();
+    out->set_key(v.key);
+    out->set_rule(v.rule);
+    out->set_message(v.message);
+  }
+  RedactSecrets(m, &result.properties);
+  *response->mutable_properties() = std::move(result.properties);
   return grpc::Status::OK;
 }
 
@@ -160,7 +182,7 @@ grpc::Status AdminService::ActAndWait(grpc::ServerContext* context,
   }
   auto settled = supervisor_.AwaitSettled(name, deadline);
   if (!settled.ok()) return ToGrpcStatus(settled.status());
-  *response = ToProto(*settled);
+  *response = ToProto(*settled, "");
   return grpc::Status::OK;
 }
 

@@ -10,8 +10,10 @@
 
 namespace pitstop {
 
-// The API view of one driver, with labels resolved from its message bundle.
-pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status);
+// The API view of one driver, with labels resolved from its message bundles
+// for `locale` ("" for the default bundle). Secret defaults show as "***".
+pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status,
+                                        const std::string& locale);
 
 class AdminService final
     : public pitstop::supervisor::v1::AdminService::Service {
@@ -38,6 +40,10 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::RestartDriverRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status ValidateProperties(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::ValidatePropertiesRequest* request,
+      pitstop::supervisor::v1::ValidatePropertiesResponse* response) override;
 
  private:
   // Runs `action`, then waits for the driver to settle.

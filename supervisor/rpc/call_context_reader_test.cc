@@ -30,7 +30,7 @@ TEST_CASE("the call context is read from any operation request", "[rpc]") {
   ctx->set_operation_id("op-7");
   ctx->set_caller("admin");
   (*ctx->mutable_properties())["management_vip"].set_string_value("10.0.0.1");
-  (*ctx->mutable_properties())["default_min_iops"].set_number_value(200);
+  (*ctx->mutable_properties())["default_min_iops"].set_number_value("200");
 
   v1::CallContext read;
   REQUIRE(ReadCallContext(Serialize(req), &read).ok());
@@ -38,7 +38,7 @@ TEST_CASE("the call context is read from any operation request", "[rpc]") {
   REQUIRE(read.resource().id() == "v1");
   REQUIRE(read.operation_id() == "op-7");
   REQUIRE(read.caller() == "admin");
-  REQUIRE(read.properties().at("default_min_iops").number_value() == 200);
+  REQUIRE(read.properties().at("default_min_iops").number_value() == "200");
 }
 
 TEST_CASE("a request without a context reads as an empty context", "[rpc]") {

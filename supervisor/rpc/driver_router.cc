@@ -13,6 +13,7 @@
 #include "supervisor/rpc/call_context_reader.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/rpc/status_conversion.h"
+#include "supervisor/schema/property_validator.h"
 
 namespace pitstop {
 namespace {
@@ -111,6 +112,16 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
               "' (it declares: ", absl::StrJoin(m.resource_types, ", "), ")")));
       return;
     }
+    if (!validated_) {
+      // The bag is checked once, before the first attempt.
+      validated_ = true;
+      ValidatedBag bag = ValidatePropertyBag(m, context_.properties());
+      if (!bag.violations.empty()) {
+        Finish(ToGrpcStatus(ViolationsStatus(driver_, bag.violations)));
+        return;
+      }
+      if (bag.changed) AppendProperties(std::move(bag.properties));
+    }
     route_ = *std::move(route);
     client_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
     if (deadline_ == absl::InfiniteFuture()) {
@@ -123,6 +134,28 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
         client_.get(), std::string(ctx_->method()), grpc::StubOptions(),
         &request_, &response_,
         [this](grpc::Status status) { OnForwarded(std::move(status)); });
+  }
+
+  // Hands the driver the validated bag without re-encoding the request:
+  // a second occurrence of field 1 merges into the first, and a repeated map
+  // key replaces the earlier value (the protobuf rule for maps).
+  void AppendProperties(PropertyBag properties) {
+    v1::CallContext patch;
+    *patch.mutable_properties() = std::move(properties);
+    const std::string body = patch.SerializeAsString();
+    std::string framed;
+    framed.push_back('\x0a');  // field 1, length-delimited
+    uint32_t n = static_cast<uint32_t>(body.size());
+    while (n >= 0x80) {
+      framed.push_back(static_cast<char>((n & 0x7f) | 0x80));
+      n >>= 7;
+    }
+    framed.push_back(static_cast<char>(n));
+    framed += body;
+    std::vector<grpc::Slice> slices;
+    (void)request_.Dump(&slices);
+    slices.emplace_back(framed);
+    request_ = grpc::ByteBuffer(slices.data(), slices.size());
   }
 
   void OnForwarded(grpc::Status status) {
@@ -175,6 +208,7 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
   absl::Time deadline_;
   Route route_;
   std::unique_ptr<grpc::ClientContext> client_;
+  bool validated_ = false;
   int connect_retries_ = 0;
   bool resent_after_loss_ = false;
 };

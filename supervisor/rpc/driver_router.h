@@ -6,12 +6,17 @@
 // each call it reads the driver name from the `pitstop-driver` metadata key
 // and the CallContext (field 1) from the request, asks the Supervisor for a
 // READY instance (waiting, without holding a thread, up to the call's
-// deadline), forwards the request bytes unchanged over the instance's
-// channel and relays the response bytes and status.
+// deadline), checks the property bag against the driver's schema
+// (INVALID_ARGUMENT listing every violation), forwards the request bytes
+// over the instance's channel — unchanged, but for the validated bag
+// appended as a second field 1 when defaults or conversions changed it —
+// and relays the response bytes and status.
 //
-// A call that could not reach an instance because its process had just died
-// is sent again, to the replacement instance, at most twice; a call that may
-// have reached the driver is never sent twice.
+// A call that could not reach an instance (connection refused: its process
+// had just died) is sent again, to the replacement instance, at most twice.
+// A call whose connection broke while it ran is sent once more only when it
+// carries an operation id, which drivers must apply at most once; otherwise
+// it fails with UNAVAILABLE naming the driver.
 //
 // Thread-safe.
 
