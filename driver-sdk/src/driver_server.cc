@@ -228,12 +228,30 @@ void DriverServer::Shutdown(absl::Duration grace) {
   static char shutdown_tag;
   grpc_server_shutdown_and_notify(server->c_server(), cq->cq(), &shutdown_tag);
   in_flight_->AwaitZero(deadline);
-  grpc_server_cancel_all_calls(server->c_server());
+  // A finished call's status may still sit in the transport's write buffer,
+  // and forcing the connections closed would lose it ("Broken pipe" at the
+  // client). So give the transports a short while to flush and close on
+  // their own (clients that poll their connection do close after GOAWAY)
+  // before forcing them closed.
+  const absl::Time flush_deadline =
+      std::min(deadline, absl::Now() + absl::Milliseconds(250));
   grpc_event event;
-  do {
+  bool done = false;
+  while (!done) {
+    event = grpc_completion_queue_next(
+        cq->cq(),
+        gpr_time_from_nanos(absl::ToUnixNanos(flush_deadline),
+                            GPR_CLOCK_REALTIME),
+        nullptr);
+    if (event.type == GRPC_QUEUE_TIMEOUT) break;
+    done = event.type == GRPC_OP_COMPLETE && event.tag == &shutdown_tag;
+  }
+  grpc_server_cancel_all_calls(server->c_server());
+  while (!done) {
     event = grpc_completion_queue_next(
         cq->cq(), gpr_inf_future(GPR_CLOCK_REALTIME), nullptr);
-  } while (event.type != GRPC_OP_COMPLETE || event.tag != &shutdown_tag);
+    done = event.type == GRPC_OP_COMPLETE && event.tag == &shutdown_tag;
+  }
   // The core is down; this finishes the C++ layer's own bookkeeping.
   server->Shutdown(std::chrono::system_clock::now());
   server->Wait();

@@ -219,6 +219,7 @@ TEST_CASE("shutdown lets an in-flight call finish and refuses new ones",
 
   storage.release_.Notify();
   slow.join();
+  INFO(slow_status.error_message());
   CHECK(slow_status.ok());
   CHECK(slow_response.capacity_bytes() == 42);
   REQUIRE(stopped.WaitForNotificationWithTimeout(kTimeout));

@@ -276,9 +276,9 @@ void LogOutcome(absl::string_view method, const v1::CallContext& context,
 // remembers its response.
 template <typename Response>
 grpc::Status Mutate(
-    FlashpoolStore& store, absl::string_view method,
-    const v1::CallContext& context, absl::string_view resource_type,
-    Response* response,
+    FlashpoolStore& store, std::atomic<int64_t>& calls_handled,
+    absl::string_view method, const v1::CallContext& context,
+    absl::string_view resource_type, Response* response,
     absl::FunctionRef<absl::Status(ArrayState&, const std::string&)> apply) {
   bool replayed = false;
   absl::Status status = [&]() -> absl::Status {
@@ -327,6 +327,7 @@ grpc::Status Mutate(
       return absl::OkStatus();
     });
   }();
+  calls_handled.fetch_add(1, std::memory_order_relaxed);
   LogOutcome(method, context, status, replayed);
   return sdk::ToGrpcStatus(status);
 }
@@ -350,7 +351,7 @@ grpc::Status FlashpoolService::InitializePool(
     v1::InitializePoolResponse* response) {
   const v1::CallContext& context = request->context();
   return Mutate(
-      *store_, "InitializePool", context, kPool, response,
+      *store_, calls_handled_, "InitializePool", context, kPool, response,
       [&](ArrayState& state, const std::string& id) -> absl::Status {
         if (state.pools.count(id)) {
           return absl::AlreadyExistsError(absl::StrCat(
@@ -386,8 +387,8 @@ grpc::Status FlashpoolService::AttachPool(grpc::ServerContext*,
                                           const v1::AttachPoolRequest* request,
                                           v1::AttachPoolResponse* response) {
   return Mutate(
-      *store_, "AttachPool", request->context(), kPool, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "AttachPool", request->context(), kPool,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
         if (!pool.ok()) return pool.status();
         std::string scope;
@@ -424,7 +425,8 @@ grpc::Status FlashpoolService::AttachPool(grpc::ServerContext*,
 grpc::Status FlashpoolService::MaintainPool(
     grpc::ServerContext*, const v1::MaintainPoolRequest* request,
     v1::MaintainPoolResponse* response) {
-  return Mutate(*store_, "MaintainPool", request->context(), kPool, response,
+  return Mutate(*store_, calls_handled_, "MaintainPool", request->context(),
+                kPool, response,
                 [&](ArrayState& state, const std::string& id) -> absl::Status {
                   absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
                   if (!pool.ok()) return pool.status();
@@ -436,7 +438,8 @@ grpc::Status FlashpoolService::MaintainPool(
 grpc::Status FlashpoolService::CancelMaintain(
     grpc::ServerContext*, const v1::CancelMaintainRequest* request,
     v1::CancelMaintainResponse* response) {
-  return Mutate(*store_, "CancelMaintain", request->context(), kPool, response,
+  return Mutate(*store_, calls_handled_, "CancelMaintain", request->context(),
+                kPool, response,
                 [&](ArrayState& state, const std::string& id) -> absl::Status {
                   absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
                   if (!pool.ok()) return pool.status();
@@ -449,8 +452,8 @@ grpc::Status FlashpoolService::DeletePool(grpc::ServerContext*,
                                           const v1::DeletePoolRequest* request,
                                           v1::DeletePoolResponse* response) {
   return Mutate(
-      *store_, "DeletePool", request->context(), kPool, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "DeletePool", request->context(), kPool,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<PoolRecord*> pool = FindPool(state, id);
         if (!pool.ok()) return pool.status();
         if (id == kDefaultPoolId) {
@@ -483,7 +486,7 @@ grpc::Status FlashpoolService::CreateVolume(
     v1::CreateVolumeResponse* response) {
   const v1::CallContext& context = request->context();
   return Mutate(
-      *store_, "CreateVolume", context, kVolume, response,
+      *store_, calls_handled_, "CreateVolume", context, kVolume, response,
       [&](ArrayState& state, const std::string& id) -> absl::Status {
         if (state.volumes.count(id)) {
           return absl::AlreadyExistsError(absl::StrCat(
@@ -560,8 +563,8 @@ grpc::Status FlashpoolService::DeleteVolume(
     grpc::ServerContext*, const v1::DeleteVolumeRequest* request,
     v1::DeleteVolumeResponse* response) {
   return Mutate(
-      *store_, "DeleteVolume", request->context(), kVolume, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "DeleteVolume", request->context(), kVolume,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
         if (!volume.ok()) return volume.status();
         std::vector<std::string> snapshots;
@@ -594,7 +597,7 @@ grpc::Status FlashpoolService::ResizeVolume(
     v1::ResizeVolumeResponse* response) {
   const v1::CallContext& context = request->context();
   return Mutate(
-      *store_, "ResizeVolume", context, kVolume, response,
+      *store_, calls_handled_, "ResizeVolume", context, kVolume, response,
       [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<VolumeRecord*> found = FindVolume(state, id);
         if (!found.ok()) return found.status();
@@ -637,8 +640,8 @@ grpc::Status FlashpoolService::TakeSnapshot(
     grpc::ServerContext*, const v1::TakeSnapshotRequest* request,
     v1::TakeSnapshotResponse* response) {
   return Mutate(
-      *store_, "TakeSnapshot", request->context(), kSnapshot, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "TakeSnapshot", request->context(), kSnapshot,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         if (request->volume_id().empty()) {
           return absl::InvalidArgumentError(
               absl::StrCat("snapshot '", id,
@@ -677,8 +680,8 @@ grpc::Status FlashpoolService::DeleteSnapshot(
     grpc::ServerContext*, const v1::DeleteSnapshotRequest* request,
     v1::DeleteSnapshotResponse* response) {
   return Mutate(
-      *store_, "DeleteSnapshot", request->context(), kSnapshot, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "DeleteSnapshot", request->context(), kSnapshot,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<SnapshotRecord*> snapshot = FindSnapshot(state, id);
         if (!snapshot.ok()) return snapshot.status();
         state.snapshots.erase(id);
@@ -690,8 +693,8 @@ grpc::Status FlashpoolService::RevertSnapshot(
     grpc::ServerContext*, const v1::RevertSnapshotRequest* request,
     v1::RevertSnapshotResponse* response) {
   return Mutate(
-      *store_, "RevertSnapshot", request->context(), kVolume, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "RevertSnapshot", request->context(), kVolume,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
         if (!volume.ok()) return volume.status();
         if (request->snapshot_id().empty()) {
@@ -722,8 +725,8 @@ grpc::Status FlashpoolService::GrantAccess(
     grpc::ServerContext*, const v1::GrantAccessRequest* request,
     v1::GrantAccessResponse* response) {
   return Mutate(
-      *store_, "GrantAccess", request->context(), kVolume, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "GrantAccess", request->context(), kVolume,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
         if (!volume.ok()) return volume.status();
         if (request->host().empty() || request->initiator().empty()) {
@@ -741,8 +744,8 @@ grpc::Status FlashpoolService::RevokeAccess(
     grpc::ServerContext*, const v1::RevokeAccessRequest* request,
     v1::RevokeAccessResponse* response) {
   return Mutate(
-      *store_, "RevokeAccess", request->context(), kVolume, response,
-      [&](ArrayState& state, const std::string& id) -> absl::Status {
+      *store_, calls_handled_, "RevokeAccess", request->context(), kVolume,
+      response, [&](ArrayState& state, const std::string& id) -> absl::Status {
         absl::StatusOr<VolumeRecord*> volume = FindVolume(state, id);
         if (!volume.ok()) return volume.status();
         if (request->host().empty() || request->initiator().empty()) {
@@ -801,6 +804,7 @@ grpc::Status FlashpoolService::GetStats(grpc::ServerContext*,
     return result;
   }();
   if (!status.ok()) response->Clear();
+  calls_handled_.fetch_add(1, std::memory_order_relaxed);
   LogOutcome("GetStats", context, status, false);
   return sdk::ToGrpcStatus(status);
 }
@@ -812,6 +816,8 @@ grpc::Status FlashpoolService::GetCapabilities(
   caps["STORAGE_SYSTEM_SNAPSHOT"] = "true";
   caps["CAN_REVERT_VOLUME_TO_SNAPSHOT"] = "true";
   caps["CAN_CREATE_VOLUME_FROM_SNAPSHOT"] = "true";
+  caps["calls_handled"] = std::to_string(
+      calls_handled_.fetch_add(1, std::memory_order_relaxed) + 1);
   LogOutcome("GetCapabilities", request->context(), absl::OkStatus(), false);
   return grpc::Status::OK;
 }

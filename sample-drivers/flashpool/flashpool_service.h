@@ -66,6 +66,8 @@
 //
 // Thread-safe: calls may run concurrently; the store serializes changes.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -149,6 +151,11 @@ class FlashpoolService final
 
   // Constant after construction.
   const std::unique_ptr<FlashpoolStore> store_;
+
+  // Operations this process handled, whatever their outcome; reported by
+  // GetCapabilities as "calls_handled" so tests can tell whether a call
+  // reached the driver.
+  std::atomic<int64_t> calls_handled_{0};
 };
 
 }  // namespace pitstop::flashpool
