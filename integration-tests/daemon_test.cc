@@ -50,7 +50,7 @@ TEST_CASE("the daemon lists the sample driver as READY with its process",
   REQUIRE(d.category() == dv1::CATEGORY_STORAGE);
   REQUIRE(d.pid() > 0);
   REQUIRE(::kill(d.pid(), 0) == 0);
-  REQUIRE(d.properties_size() == 7);
+  REQUIRE(d.properties_size() == 9);
   REQUIRE(d.properties(0).key() == "management_vip");
   REQUIRE(!d.properties(0).label().empty());
   REQUIRE(d.properties(0).label() != d.properties(0).label_key());

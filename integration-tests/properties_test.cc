@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -132,6 +133,36 @@ TEST_CASE("the driver receives defaults and typed values", "[integration]") {
   REQUIRE(resp.details().at("min_iops") == "100");
   REQUIRE(resp.details().at("max_iops") == "2500");
   REQUIRE(resp.details().at("burst_iops") == "3750");
+}
+
+TEST_CASE("the schema comes with labels for the requested locale",
+          "[integration]") {
+  Daemon daemon;
+  grpc::ClientContext ctx;
+  sv1::GetDriverRequest req;
+  req.set_name("flashpool");
+  req.set_locale("de_AT");
+  sv1::Driver d;
+  REQUIRE(daemon.admin().GetDriver(&ctx, req, &d).ok());
+  REQUIRE(d.locale() == "de_AT");
+  std::map<std::string, const sv1::PropertySchema*> by_key;
+  for (const auto& p : d.properties()) by_key[p.key()] = &p;
+  // From messages_de (through the language), from the default bundle when
+  // the German one lacks the key.
+  REQUIRE(by_key["admin_username"]->label() == "Administrator-Benutzername");
+  REQUIRE(by_key["admin_username"]->description() ==
+          "Cluster administrator account used to manage the array.");
+  REQUIRE(by_key["default_min_iops"]->minimum() == "100");
+  REQUIRE(by_key["default_min_iops"]->maximum() == "15000");
+  REQUIRE(by_key["qos_tier"]->allowed_values_size() == 3);
+
+  CommandResult describe =
+      RunCommand({PITSTOP_CLI_PATH, "--address", daemon.address(), "describe",
+                  "flashpool", "--locale", "de"});
+  REQUIRE(describe.exit_code == 0);
+  REQUIRE(describe.out.find("Standard-Mindest-IOPS") != std::string::npos);
+  REQUIRE(describe.out.find(">= 100, <= 15000") != std::string::npos);
+  REQUIRE(describe.out.find("one of bronze|silver|gold") != std::string::npos);
 }
 
 std::string ReadAll(const fs::path& p) {

@@ -169,12 +169,14 @@ void PrintDriver(const sv1::Driver& d) {
       {"  KEY", "TYPE", "REQUIRED", "DEFAULT", "RULES", "LABEL"}};
   for (const auto& p : d.properties()) {
     std::vector<std::string> rules;
-    if (p.max_length() > 0) rules.push_back(absl::StrCat("<= ", p.max_length(), " chars"));
+    if (p.max_length() > 0)
+      rules.push_back(absl::StrCat("<= ", p.max_length(), " chars"));
     if (!p.minimum().empty()) rules.push_back(">= " + p.minimum());
     if (!p.maximum().empty()) rules.push_back("<= " + p.maximum());
     if (p.allowed_values_size() > 0) {
       std::vector<std::string> allowed;
-      for (const auto& a : p.allowed_values()) allowed.push_back(PropertyValueText(a));
+      for (const auto& a : p.allowed_values())
+        allowed.push_back(PropertyValueText(a));
       rules.push_back("one of " + absl::StrJoin(allowed, "|"));
     }
     std::string type = sv1::PropertyType_Name(p.type()).substr(14);
@@ -183,7 +185,8 @@ void PrintDriver(const sv1::Driver& d) {
     rows.push_back(
         {"  " + p.key(),
          absl::AsciiStrToLower(type) + (p.secret() ? " (secret)" : ""),
-         p.required() ? "yes" : "no", def, p.label()});
+         p.required() ? "yes" : "no", def,
+         rules.empty() ? "-" : absl::StrJoin(rules, ", "), p.label()});
   }
   std::cout << FormatTable(rows);
 }
@@ -464,8 +467,9 @@ int Main(int argc, char** argv) {
 
   std::vector<std::string> validate_props;
   CLI::App* validate = app.add_subcommand(
-      "validate", "check a property bag against a driver's schema without "
-                  "calling the driver");
+      "validate",
+      "check a property bag against a driver's schema without "
+      "calling the driver");
   validate->add_option("NAME", name, "driver name")->required();
   validate->add_option("--prop", validate_props,
                        "a property of the bag: KEY=VALUE (repeatable)");

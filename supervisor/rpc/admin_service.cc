@@ -107,14 +107,18 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
     s->set_secret(spec.secret);
     if (spec.default_value) {
       *s->mutable_default_value() = ToProto(*spec.default_value);
+      if (spec.secret) s->mutable_default_value()->set_string_value("***");
     }
     for (const PropertyScalar& v : spec.allowed_values) {
       *s->add_allowed_values() = ToProto(v);
     }
-    if (!spec.label_key.empty())
-      s->set_label(p.messages.Lookup(spec.label_key));
+    if (spec.minimum) s->set_minimum(spec.minimum->ToString());
+    if (spec.maximum) s->set_maximum(spec.maximum->ToString());
+    if (!spec.label_key.empty()) {
+      s->set_label(p.messages.Lookup(spec.label_key, locale));
+    }
     if (!spec.description_key.empty()) {
-      s->set_description(p.messages.Lookup(spec.description_key));
+      s->set_description(p.messages.Lookup(spec.description_key, locale));
     }
   }
   *d.mutable_state_since() = ToTimestamp(status.state_since);
