@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 
 namespace pitstop::sdk {
 namespace {
@@ -97,6 +98,9 @@ absl::Duration GracePeriodForStopTimeout(absl::Duration stop_timeout) {
 }
 
 DriverRuntime DriverRuntime::FromArgs(int argc, char** argv) {
+  // Debian's Abseil records a stack trace on every Mutex lock to detect
+  // deadlocks; that is a large share of a small call's CPU time.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before anything can start a thread: every thread inherits this mask, so
   // the stop signals stay pending until Serve() sigwaits for them.
   const sigset_t stop_signals = StopSignals();

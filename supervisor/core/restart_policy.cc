@@ -16,6 +16,9 @@ RestartPolicy::Decision RestartPolicy::OnExit(absl::Time now) {
   recent_.push_back(now);
   if (recent_.size() > options_.max_restarts)
     return {true, absl::ZeroDuration()};
+  // The first exit in a while is restarted at once: most crashes are
+  // one-offs, and calls are waiting. Only repeated exits back off.
+  if (recent_.size() == 1) return {false, absl::ZeroDuration()};
   absl::Duration delay = next_backoff_;
   next_backoff_ =
       std::min(next_backoff_ * options_.multiplier, options_.max_backoff);

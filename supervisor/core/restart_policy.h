@@ -1,9 +1,11 @@
 #ifndef PITSTOP_SUPERVISOR_CORE_RESTART_POLICY_H_
 #define PITSTOP_SUPERVISOR_CORE_RESTART_POLICY_H_
 
-// When to restart a driver that died: exponential backoff, reset after the
-// driver stayed READY long enough, and a restart intensity limit (more than
-// max_restarts within `window` gives up: FAILED until an operator acts).
+// When to restart a driver that died: at once after a first exit, then with
+// exponential backoff (initial_backoff doubling up to max_backoff), reset
+// after the driver stayed READY long enough, and a restart intensity limit
+// (more than max_restarts within `window` gives up: FAILED until an
+// operator acts).
 // Not thread-safe: owned by one driver record under the supervisor's lock.
 
 #include <cstdint>

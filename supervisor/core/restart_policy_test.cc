@@ -7,19 +7,23 @@ namespace {
 
 const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
 
-TEST_CASE("restart policy backs off exponentially up to its cap", "[core]") {
+TEST_CASE(
+    "restart policy restarts a first crash at once, then backs off "
+    "exponentially up to its cap",
+    "[core]") {
   RestartPolicyOptions o;
   o.initial_backoff = absl::Milliseconds(100);
   o.max_backoff = absl::Milliseconds(500);
   o.max_restarts = 100;
   RestartPolicy p(o);
   std::vector<absl::Duration> delays;
-  for (int i = 0; i < 5; ++i)
+  for (int i = 0; i < 6; ++i) {
     delays.push_back(p.OnExit(t0 + absl::Seconds(i)).delay);
+  }
   REQUIRE(delays == std::vector<absl::Duration>{
-                        absl::Milliseconds(100), absl::Milliseconds(200),
-                        absl::Milliseconds(400), absl::Milliseconds(500),
-                        absl::Milliseconds(500)});
+                        absl::ZeroDuration(), absl::Milliseconds(100),
+                        absl::Milliseconds(200), absl::Milliseconds(400),
+                        absl::Milliseconds(500), absl::Milliseconds(500)});
 }
 
 TEST_CASE("restart policy gives up past its intensity within the window",
@@ -45,12 +49,12 @@ TEST_CASE("staying ready long enough resets the backoff", "[core]") {
   RestartPolicy p(o);
   p.OnExit(t0);
   p.OnExit(t0 + absl::Seconds(1));
-  REQUIRE(p.OnExit(t0 + absl::Seconds(2)).delay == absl::Milliseconds(400));
+  REQUIRE(p.OnExit(t0 + absl::Seconds(2)).delay == absl::Milliseconds(200));
   p.OnReady(t0 + absl::Seconds(3));
-  REQUIRE(p.OnExit(t0 + absl::Seconds(100)).delay == absl::Milliseconds(100));
+  REQUIRE(p.OnExit(t0 + absl::Seconds(100)).delay == absl::ZeroDuration());
   // Ready only briefly: no reset.
   p.OnReady(t0 + absl::Seconds(101));
-  REQUIRE(p.OnExit(t0 + absl::Seconds(102)).delay == absl::Milliseconds(200));
+  REQUIRE(p.OnExit(t0 + absl::Seconds(102)).delay == absl::Milliseconds(100));
 }
 
 }  // namespace

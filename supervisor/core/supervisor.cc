@@ -251,9 +251,11 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
         SetStateLocked(name, r, DriverState::kFailed, now);
       } else {
         r.backoff_until = now + d.delay;
-        r.message =
-            absl::StrCat(was_starting ? "failed to start: " : "died: ", how,
-                         "; restarting in ", ShortDuration(d.delay));
+        r.message = absl::StrCat(
+            was_starting ? "failed to start: " : "died: ", how,
+            d.delay == absl::ZeroDuration()
+                ? "; restarting now"
+                : absl::StrCat("; restarting in ", ShortDuration(d.delay)));
         SetStateLocked(name, r, DriverState::kBackoff, now);
       }
     }

@@ -61,7 +61,7 @@ struct SupervisorOptions {
   std::string run_dir;
   // Per-driver data that survives restarts and upgrades: <data_dir>/<driver>/.
   std::string data_dir;
-  absl::Duration probe_interval = absl::Milliseconds(20);
+  absl::Duration probe_interval = absl::Milliseconds(5);
   absl::Duration probe_timeout = absl::Seconds(1);
   // How long a routed call without a deadline waits for a READY instance.
   absl::Duration max_route_wait = absl::Seconds(30);

@@ -161,7 +161,8 @@ TEST_CASE("a started driver becomes READY once its probe says so", "[core]") {
           absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_CASE("a driver that dies is restarted after its backoff", "[core]") {
+TEST_CASE("a driver that dies is restarted at once, then after a backoff",
+          "[core]") {
   Fixture f;
   REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
   f.StartReady("flashpool");
@@ -169,15 +170,24 @@ TEST_CASE("a driver that dies is restarted after its backoff", "[core]") {
   f.launcher.Exit(first, ExitInfo{0, SIGKILL});
   f.supervisor.Step();
   auto status = f.supervisor.Get("flashpool");
-  REQUIRE(status->state == DriverState::kBackoff);
   REQUIRE(status->restarts == 1);
   REQUIRE(status->last_exit == "killed by signal 9 (Killed)");
+  REQUIRE(f.launcher.children.size() == 2);  // restarted in the same pass
+  REQUIRE(status->state == DriverState::kStarting);
+
+  // A second exit soon after backs off.
+  f.supervisor.Step();
+  f.endpoints.Answer(true);
+  f.launcher.Exit(f.launcher.last_pid, ExitInfo{1, 0});
+  f.supervisor.Step();
+  status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kBackoff);
   REQUIRE(status->message.find("restarting in 100ms") != std::string::npos);
   f.supervisor.Step();
-  REQUIRE(f.launcher.children.size() == 1);  // still waiting
+  REQUIRE(f.launcher.children.size() == 2);  // still waiting
   f.clock.Advance(absl::Milliseconds(100));
   f.supervisor.Step();
-  REQUIRE(f.launcher.children.size() == 2);
+  REQUIRE(f.launcher.children.size() == 3);
   REQUIRE(f.State("flashpool") == DriverState::kStarting);
 }
 
@@ -249,7 +259,9 @@ TEST_CASE("a driver that never becomes ready is killed at its start timeout",
   f.launcher.Exit(pid, ExitInfo{0, SIGKILL});
   f.supervisor.Step();
   auto status = f.supervisor.Get("flashpool");
-  REQUIRE(status->state == DriverState::kBackoff);
+  REQUIRE(status->state == DriverState::kStarting);  // a new instance
+  REQUIRE(f.launcher.last_pid != pid);
+  REQUIRE(status->restarts == 1);
   REQUIRE(status->last_exit.find("did not become ready within 10s") !=
           std::string::npos);
   REQUIRE(status->last_exit.find("loading firmware") != std::string::npos);
@@ -348,15 +360,18 @@ TEST_CASE("a driver waits for the drivers it requires to be READY", "[core]") {
   REQUIRE(f.State("flashpool") == DriverState::kStarting);
 }
 
-TEST_CASE("a driver whose executable cannot start backs off", "[core]") {
+TEST_CASE("a driver whose executable cannot start is retried", "[core]") {
   Fixture f;
   REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
   f.launcher.fail_next = true;
   REQUIRE(f.supervisor.Start("flashpool").ok());
   f.supervisor.Step();
+  REQUIRE(f.launcher.children.empty());
   f.supervisor.Step();
   auto status = f.supervisor.Get("flashpool");
-  REQUIRE(status->state == DriverState::kBackoff);
+  REQUIRE(status->state == DriverState::kStarting);
+  REQUIRE(f.launcher.children.size() == 1);
+  REQUIRE(status->restarts == 1);
   REQUIRE(status->last_exit.find("cannot start /opt/drivers/flashpool") !=
           std::string::npos);
 }

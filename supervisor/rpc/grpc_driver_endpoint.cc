@@ -3,6 +3,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -39,13 +40,21 @@ struct ProbeCall {
 }  // namespace
 
 GrpcDriverEndpoint::GrpcDriverEndpoint(const std::string& socket_path)
-    : channel_(MakeChannel(socket_path)),
+    : socket_path_(socket_path),
+      channel_(MakeChannel(socket_path)),
       generic_stub_(channel_),
       identity_(v1::IdentityService::NewStub(channel_)) {}
 
 void GrpcDriverEndpoint::Probe(
     absl::Time deadline,
     std::function<void(absl::StatusOr<ProbeResult>)> done) {
+  // Until the driver has created its socket, connecting would only fail and
+  // push the channel into gRPC's reconnect backoff (which does not go below
+  // 100 ms here); the supervisor probes again shortly instead.
+  if (::access(socket_path_.c_str(), F_OK) != 0) {
+    done(ProbeResult{false, "not listening on its socket yet"});
+    return;
+  }
   auto* call = new ProbeCall;
   call->done = std::move(done);
   call->context.set_deadline(absl::ToChronoTime(deadline));

@@ -28,6 +28,7 @@ class GrpcDriverEndpoint final : public DriverEndpoint {
 
  private:
   // Constant after construction
+  const std::string socket_path_;
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub generic_stub_;
   std::unique_ptr<pitstop::driver::v1::IdentityService::Stub> identity_;

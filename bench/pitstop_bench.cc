@@ -1,0 +1,535 @@
+// pitstop-bench: measures the daemon's cost against a baseline measured in
+// the same run, and prints one JSON object per line:
+//   {"metric": "call_p50_ratio", "value": 1.9, "unit": "ratio", ...}
+// docs/performance.md explains every metric and holds a full run's figures.
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "pitstop/driver/v1/identity.grpc.pb.h"
+#include "pitstop/driver/v1/storage.grpc.pb.h"
+#include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/car/car_writer.h"
+#include "supervisor/core/package_loader.h"
+#include "supervisor/sandbox/child_process_manager.h"
+
+namespace pitstop {
+namespace {
+
+namespace fs = std::filesystem;
+namespace dv1 = pitstop::driver::v1;
+namespace sv1 = pitstop::supervisor::v1;
+
+struct Settings {
+  bool quick = false;
+  int latency_calls = 20000;
+  absl::Duration throughput_time = absl::Seconds(5);
+  int cold_starts = 20;
+  int crashes = 10;
+  int many_drivers = 100;
+  int car_megabytes = 50;
+};
+
+void Emit(absl::string_view metric, double value, absl::string_view unit,
+          const std::string& extra = "") {
+  std::ostringstream line;
+  line.precision(4);
+  line << std::fixed;
+  line << "{\"metric\": \"" << metric << "\", \"value\": " << value
+       << ", \"unit\": \"" << unit << "\"" << extra << "}";
+  std::cout << line.str() << std::endl;
+}
+
+std::string Detail(absl::string_view key, double value) {
+  std::ostringstream s;
+  s.precision(4);
+  s << std::fixed << ", \"" << key << "\": " << value;
+  return s.str();
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string t =
+        (fs::temp_directory_path() / "pitstop-bench-XXXXXX").string();
+    path_ = ::mkdtemp(t.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  fs::path path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Packs a bench-driver CAR named `name` into `cars_dir`, optionally with a
+// large incompressible resource.
+void MakeBenchCar(const fs::path& cars_dir, const std::string& name,
+                  size_t blob_bytes = 0) {
+  TempDir stage;
+  fs::create_directories(stage.path() / "META-INF");
+  fs::create_directories(stage.path() / "bin");
+  std::string yaml = absl::StrReplaceAll(ReadFile(BENCH_DRIVER_YAML),
+                                         {{"name: bench", "name: " + name}});
+  std::ofstream(stage.path() / "META-INF" / "driver.yaml") << yaml;
+  fs::copy_file(BENCH_DRIVER_PATH, stage.path() / "bin" / "bench-driver");
+  if (blob_bytes > 0) {
+    fs::create_directories(stage.path() / "resources");
+    std::ofstream blob(stage.path() / "resources" / "blob.bin",
+                       std::ios::binary);
+    std::mt19937_64 rng(42);
+    std::vector<uint64_t> chunk(1 << 16);
+    for (size_t written = 0; written < blob_bytes;
+         written += chunk.size() * sizeof(uint64_t)) {
+      for (auto& x : chunk) x = rng();
+      blob.write(reinterpret_cast<const char*>(chunk.data()),
+                 chunk.size() * sizeof(uint64_t));
+    }
+  }
+  fs::create_directories(cars_dir);
+  absl::Status s =
+      PackCar(stage.path().string(), (cars_dir / (name + ".car")).string());
+  if (!s.ok()) {
+    std::cerr << "pitstop-bench: " << s.message() << "\n";
+    std::exit(1);
+  }
+}
+
+std::shared_ptr<grpc::Channel> UnixChannel(const std::string& path) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("unix:" + path,
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+// A running pitstopd over a drivers directory.
+class Daemon {
+ public:
+  Daemon(ChildProcessManager& launcher, const fs::path& dir,
+         const fs::path& cars)
+      : launcher_(launcher), socket_((dir / "pitstopd.sock").string()) {
+    auto pid = launcher_.Launch(
+        LaunchSpec{PITSTOPD_PATH,
+                   {"--listen", "unix:" + socket_, "--state-dir",
+                    (dir / "state").string(), "--drivers-dir", cars.string(),
+                    "--log-level", "warning"},
+                   {"PATH=/usr/bin:/bin"},
+                   dir.string()},
+        [](OutputStream, absl::string_view line) {
+          std::cerr << "pitstopd: " << line << "\n";
+        },
+        [this](const ExitInfo&) {
+          absl::MutexLock lock(&mu_);
+          exited_ = true;
+        });
+    if (!pid.ok()) {
+      std::cerr << "pitstop-bench: " << pid.status().message() << "\n";
+      std::exit(1);
+    }
+    pid_ = *pid;
+    channel_ = UnixChannel(socket_);
+    admin_ = sv1::AdminService::NewStub(channel_);
+  }
+  ~Daemon() {
+    (void)launcher_.Signal(pid_, SIGTERM);
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&exited_), absl::Seconds(60));
+  }
+
+  // Waits until `count` drivers are READY.
+  void AwaitReady(int count, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      grpc::ClientContext ctx;
+      ctx.set_wait_for_ready(true);
+      ctx.set_deadline(absl::ToChronoTime(deadline));
+      sv1::ListDriversResponse list;
+      if (admin_->ListDrivers(&ctx, {}, &list).ok()) {
+        int ready = 0;
+        for (const auto& d : list.drivers()) {
+          ready += d.state() == sv1::DRIVER_STATE_READY;
+        }
+        if (ready >= count) return;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    std::cerr << "pitstop-bench: drivers did not become READY\n";
+    std::exit(1);
+  }
+
+  sv1::Driver Get(const std::string& name) {
+    grpc::ClientContext ctx;
+    sv1::GetDriverRequest req;
+    req.set_name(name);
+    sv1::Driver d;
+    (void)admin_->GetDriver(&ctx, req, &d);
+    return d;
+  }
+
+  pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
+  sv1::AdminService::Stub& admin() { return *admin_; }
+
+ private:
+  ChildProcessManager& launcher_;
+  std::string socket_;
+  pid_t pid_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<sv1::AdminService::Stub> admin_;
+  absl::Mutex mu_;
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// One caller's view of the bench driver: directly or through the daemon.
+class Caller {
+ public:
+  Caller(const std::string& socket, std::string driver)
+      : stub_(dv1::StorageService::NewStub(UnixChannel(socket))),
+        driver_(std::move(driver)) {}
+
+  // With `operation_id`, as a management server sends its calls.
+  bool Call(absl::Duration timeout = absl::Seconds(10),
+            const std::string& operation_id = "") {
+    grpc::ClientContext ctx;
+    if (!driver_.empty()) ctx.AddMetadata("pitstop-driver", driver_);
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    dv1::GetStorageCapabilitiesRequest req;
+    if (!operation_id.empty()) {
+      req.mutable_context()->set_operation_id(operation_id);
+    }
+    dv1::GetStorageCapabilitiesResponse resp;
+    return stub_->GetCapabilities(&ctx, req, &resp).ok();
+  }
+
+ private:
+  std::unique_ptr<dv1::StorageService::Stub> stub_;
+  std::string driver_;
+};
+
+// Latencies in microseconds of `calls` sequential calls, alternating blocks
+// between the two callers so that drift hits both alike.
+void MeasureLatency(Caller& direct, Caller& routed, int calls,
+                    std::vector<double>* direct_us,
+                    std::vector<double>* routed_us) {
+  for (int i = 0; i < 500; ++i) {
+    direct.Call();
+    routed.Call();
+  }
+  constexpr int kBlock = 500;
+  for (int done = 0; done < calls; done += kBlock) {
+    for (auto [caller, out] :
+         {std::pair{&direct, direct_us}, std::pair{&routed, routed_us}}) {
+      for (int i = 0; i < kBlock; ++i) {
+        const absl::Time start = absl::Now();
+        if (!caller->Call()) {
+          std::cerr << "pitstop-bench: a call failed\n";
+          std::exit(1);
+        }
+        out->push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
+      }
+    }
+  }
+}
+
+// Calls per second with `threads` concurrent callers, each on its own
+// connection.
+double MeasureThroughput(const std::string& socket, const std::string& driver,
+                         int threads, absl::Duration duration) {
+  std::vector<std::unique_ptr<Caller>> callers;
+  for (int i = 0; i < threads; ++i) {
+    callers.push_back(std::make_unique<Caller>(socket, driver));
+    for (int w = 0; w < 50; ++w) callers.back()->Call();
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> total{0};
+  std::vector<std::thread> workers;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      int64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) n += callers[i]->Call();
+      total += n;
+    });
+  }
+  absl::SleepFor(duration);
+  stop = true;
+  for (auto& w : workers) w.join();
+  return total.load() / Seconds(absl::Now() - start);
+}
+
+struct Latency {
+  double direct_p50, routed_p50, direct_p99, routed_p99;
+};
+
+Latency MeasureCalls(const Settings& s, Daemon& daemon,
+                     const std::string& name) {
+  const sv1::Driver d = daemon.Get(name);
+  Caller direct(d.socket_path(), "");
+  Caller routed(daemon.socket(), name);
+  std::vector<double> direct_us, routed_us;
+  MeasureLatency(direct, routed, s.latency_calls, &direct_us, &routed_us);
+  return {Percentile(direct_us, 0.5), Percentile(routed_us, 0.5),
+          Percentile(direct_us, 0.99), Percentile(routed_us, 0.99)};
+}
+
+double RssMegabytes(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stod(line.substr(6)) / 1024.0;
+    }
+  }
+  return 0;
+}
+
+// One driver: latency, throughput, cold start, crash recovery.
+void SingleDriver(const Settings& s, ChildProcessManager& launcher) {
+  TempDir dir;
+  MakeBenchCar(dir.path() / "cars", "bench");
+  Daemon daemon(launcher, dir.path(), dir.path() / "cars");
+  daemon.AwaitReady(1, absl::Seconds(30));
+
+  const Latency l = MeasureCalls(s, daemon, "bench");
+  Emit("call_p50_us_direct", l.direct_p50, "us");
+  Emit("call_p50_us_routed", l.routed_p50, "us");
+  Emit("call_p50_ratio", l.routed_p50 / l.direct_p50, "ratio",
+       Detail("goal_max", 2.2));
+  Emit("call_p99_us_direct", l.direct_p99, "us");
+  Emit("call_p99_us_routed", l.routed_p99, "us");
+  Emit("call_p99_ratio", l.routed_p99 / l.direct_p99, "ratio");
+
+  const std::string direct_socket = daemon.Get("bench").socket_path();
+  const double direct_tp =
+      MeasureThroughput(direct_socket, "", 8, s.throughput_time);
+  const double routed_tp =
+      MeasureThroughput(daemon.socket(), "bench", 8, s.throughput_time);
+  Emit("throughput_direct", direct_tp, "calls/s", Detail("callers", 8));
+  Emit("throughput_routed", routed_tp, "calls/s", Detail("callers", 8));
+  Emit("throughput_ratio", routed_tp / direct_tp, "ratio",
+       Detail("goal_min", 0.75));
+
+  // Cold start through the daemon: StartDriver returns once READY.
+  std::vector<double> managed_ms;
+  for (int i = 0; i < s.cold_starts; ++i) {
+    grpc::ClientContext stop_ctx;
+    sv1::StopDriverRequest stop;
+    stop.set_name("bench");
+    sv1::Driver out;
+    (void)daemon.admin().StopDriver(&stop_ctx, stop, &out);
+    grpc::ClientContext start_ctx;
+    sv1::StartDriverRequest start;
+    start.set_name("bench");
+    const absl::Time t0 = absl::Now();
+    grpc::Status st = daemon.admin().StartDriver(&start_ctx, start, &out);
+    if (!st.ok() || out.state() != sv1::DRIVER_STATE_READY) {
+      std::cerr << "pitstop-bench: start failed: " << st.error_message()
+                << "\n";
+      std::exit(1);
+    }
+    managed_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+  }
+  // The same binary started bare, until its probe answers ready.
+  std::vector<double> bare_ms;
+  for (int i = 0; i < s.cold_starts; ++i) {
+    const std::string sock =
+        (dir.path() / absl::StrCat("bare-", i, ".sock")).string();
+    absl::Mutex mu;
+    bool exited = false;
+    const absl::Time t0 = absl::Now();
+    auto pid = launcher.Launch(
+        LaunchSpec{BENCH_DRIVER_PATH,
+                   {"--listen", "unix:" + sock, "--manifest", BENCH_DRIVER_YAML,
+                    "--state-dir", (dir.path() / "bare-state").string()},
+                   {"PATH=/usr/bin:/bin"},
+                   dir.path().string()},
+        nullptr, [&](const ExitInfo&) {
+          absl::MutexLock lock(&mu);
+          exited = true;
+        });
+    if (!pid.ok()) std::exit(1);
+    // Wait for the socket as the supervisor does, then probe.
+    while (::access(sock.c_str(), F_OK) != 0) {
+      absl::SleepFor(absl::Microseconds(200));
+    }
+    auto identity = dv1::IdentityService::NewStub(UnixChannel(sock));
+    while (true) {
+      grpc::ClientContext ctx;
+      ctx.set_wait_for_ready(true);
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+      dv1::ProbeResponse resp;
+      if (identity->Probe(&ctx, {}, &resp).ok() && resp.ready()) break;
+    }
+    bare_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+    (void)launcher.Signal(*pid, SIGTERM);
+    absl::MutexLock lock(&mu);
+    mu.AwaitWithTimeout(absl::Condition(&exited), absl::Seconds(10));
+  }
+  const double managed = Percentile(managed_ms, 0.5);
+  const double bare = Percentile(bare_ms, 0.5);
+  Emit("cold_start_ms_p50", managed, "ms",
+       Detail("goal_max", 30) + Detail("bare_ms_p50", bare) +
+           ", \"sandbox\": \"none yet\"");
+  Emit("cold_start_ratio", managed / bare, "ratio", Detail("goal_max", 1.5));
+
+  // SIGKILL of the driver until the next routed call succeeds. An operator
+  // restart between samples resets the restart policy to its default state.
+  std::vector<double> crash_ms;
+  Caller routed(daemon.socket(), "bench");
+  for (int i = 0; i < s.crashes; ++i) {
+    grpc::ClientContext ctx;
+    sv1::RestartDriverRequest req;
+    req.set_name("bench");
+    sv1::Driver d;
+    (void)daemon.admin().RestartDriver(&ctx, req, &d);
+    routed.Call();
+    const absl::Time t0 = absl::Now();
+    ::kill(d.pid(), SIGKILL);
+    if (!routed.Call(absl::Seconds(10), absl::StrCat("crash-", i))) {
+      std::cerr << "pitstop-bench: no call succeeded after a crash\n";
+      std::exit(1);
+    }
+    crash_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+  }
+  Emit("crash_to_serving_ms_p50", Percentile(crash_ms, 0.5), "ms",
+       Detail("goal_max", 100));
+}
+
+// Many drivers on one daemon: memory and routed latency against one driver.
+void ManyDrivers(const Settings& s, ChildProcessManager& launcher) {
+  double one_p50 = 0;
+  {
+    TempDir dir;
+    MakeBenchCar(dir.path() / "cars", "bench-000");
+    Daemon daemon(launcher, dir.path(), dir.path() / "cars");
+    daemon.AwaitReady(1, absl::Seconds(30));
+    one_p50 = MeasureCalls(s, daemon, "bench-000").routed_p50;
+  }
+  TempDir dir;
+  for (int i = 0; i < s.many_drivers; ++i) {
+    MakeBenchCar(dir.path() / "cars", absl::StrCat("bench-",
+                                                   i < 10    ? "00"
+                                                   : i < 100 ? "0"
+                                                             : "",
+                                                   i));
+  }
+  const absl::Time t0 = absl::Now();
+  Daemon daemon(launcher, dir.path(), dir.path() / "cars");
+  daemon.AwaitReady(s.many_drivers, absl::Seconds(120));
+  const double start_s = Seconds(absl::Now() - t0);
+  const double many_p50 = MeasureCalls(s, daemon, "bench-000").routed_p50;
+  Emit(absl::StrCat("supervisor_rss_mb_", s.many_drivers, "_drivers"),
+       RssMegabytes(daemon.pid()), "MB",
+       Detail("goal_max", 64) + Detail("all_ready_s", start_s));
+  Emit(absl::StrCat("call_p50_ratio_", s.many_drivers, "_drivers"),
+       many_p50 / one_p50, "ratio",
+       Detail("goal_max", 1.1) + Detail("routed_p50_us_1_driver", one_p50) +
+           Detail("routed_p50_us_many", many_p50));
+}
+
+// Installing a large CAR against unzip of the same file.
+void CarInstall(const Settings& s) {
+  TempDir dir;
+  MakeBenchCar(dir.path() / "cars", "bigcar",
+               static_cast<size_t>(s.car_megabytes) << 20);
+  const std::string car = (dir.path() / "cars" / "bigcar.car").string();
+  std::vector<double> install_ms, unzip_ms;
+  for (int i = 0; i < 3; ++i) {
+    const std::string packages = (dir.path() / absl::StrCat("p", i)).string();
+    absl::Time t0 = absl::Now();
+    auto installed = InstallCar(car, packages);
+    if (!installed.ok()) {
+      std::cerr << "pitstop-bench: " << installed.status().message() << "\n";
+      std::exit(1);
+    }
+    install_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+    const std::string out = (dir.path() / absl::StrCat("u", i)).string();
+    t0 = absl::Now();
+    const std::string cmd = absl::StrCat("unzip -q -o ", car, " -d ", out);
+    if (std::system(cmd.c_str()) != 0) {
+      std::cerr << "pitstop-bench: `unzip` failed (is it installed?)\n";
+      return;
+    }
+    unzip_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+  }
+  const double install = Percentile(install_ms, 0.5);
+  const double unzip = Percentile(unzip_ms, 0.5);
+  Emit("car_install_ratio", install / unzip, "ratio",
+       Detail("goal_max", 1.5) + Detail("install_ms", install) +
+           Detail("unzip_ms", unzip) + Detail("car_mb", s.car_megabytes) +
+           ", \"verified\": false");
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"pitstop-bench: the daemon's cost against same-run baselines"};
+  Settings s;
+  std::string only;
+  app.add_flag("--quick", s.quick, "about one minute instead of several");
+  app.add_option("--only", only,
+                 "one group: calls (latency, throughput, starts, crashes), "
+                 "many, car");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (s.quick) {
+    s.latency_calls = 3000;
+    s.throughput_time = absl::Seconds(2);
+    s.cold_starts = 5;
+    s.crashes = 5;
+    s.many_drivers = 100;
+    s.car_megabytes = 50;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  ChildProcessManager launcher;
+  if (only.empty() || only == "calls") SingleDriver(s, launcher);
+  if (only.empty() || only == "many") ManyDrivers(s, launcher);
+  if (only.empty() || only == "car") CarInstall(s);
+  return 0;
+}
+
+}  // namespace
+}  // namespace pitstop
+
+int main(int argc, char** argv) { return pitstop::Main(argc, argv); }
