@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -185,7 +186,8 @@ int Run(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(&admin);
-  builder.RegisterCallbackGenericService(&router);
+  router.Register(
+      builder, std::max(2, static_cast<int>(std::thread::hardware_concurrency())));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
     return Fail(absl::StrCat("cannot listen on ", config.listen,
@@ -197,6 +199,7 @@ int Run(int argc, char** argv) {
     address =
         absl::StrCat(address.substr(0, address.rfind(':')), ":", selected_port);
   }
+  router.Start();
   LogInfo("pitstopd", "serving",
           {{"address", address}, {"state_dir", config.state_dir}});
 
@@ -217,7 +220,10 @@ int Run(int argc, char** argv) {
                "routed calls still running after 2s; cancelling them");
   }
   server->Shutdown(absl::ToChronoTime(absl::Now()));
+  // Calls still parked waiting for a driver are answered as drivers stop;
+  // the router's queues run until then.
   supervisor.StopAll();
+  router.Stop();
   LogInfo("pitstopd", "stopped",
           {{"children", std::to_string(launcher.LiveChildren())}});
   return 0;

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,10 @@ namespace {
 
 namespace v1 = pitstop::driver::v1;
 
+// Calls requested ahead on each completion queue, so that bursts of new
+// calls find one waiting.
+constexpr int kRequestsPerQueue = 8;
+
 absl::string_view ServiceOf(DriverCategory category) {
   switch (category) {
     case DriverCategory::kNetwork:
@@ -32,31 +37,81 @@ absl::string_view ServiceOf(DriverCategory category) {
   return "";
 }
 
-// Answers a call the router cannot take at all.
-class RejectReactor final : public grpc::ServerGenericBidiReactor {
+// One routed call, from the moment gRPC hands it over until its status is
+// sent. Exactly one operation of a call is in flight at a time (the request
+// read, the route wait, the forwarded call, the final write), so the call's
+// members are touched by one thread at a time. Deletes itself.
+class RoutedCall {
  public:
-  explicit RejectReactor(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
-// One routed call. Deletes itself when gRPC is done with it.
-class ForwardReactor final : public grpc::ServerGenericBidiReactor {
- public:
-  ForwardReactor(DriverRouter& router, grpc::GenericCallbackServerContext* ctx,
-                 DriverCategory category)
-      : router_(router), ctx_(ctx), category_(category) {
-    StartRead(&request_);
+  RoutedCall(DriverRouter& router, grpc::ServerCompletionQueue* cq)
+      : router_(router), cq_(cq), stream_(&server_ctx_) {
+    router_.service().RequestCall(&server_ctx_, &stream_, cq_, cq_, this);
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "the call carried no request message"));
+  ~RoutedCall() {
+    if (counted_) router_.CallEnded();
+  }
+
+  // Runs on the completion queue's thread when the operation in flight
+  // completes.
+  void Proceed(bool ok) {
+    switch (state_) {
+      case State::kRequested:
+        if (!ok) {  // the server is shutting down
+          delete this;
+          return;
+        }
+        new RoutedCall(router_, cq_);  // keep accepting
+        OnArrived();
+        return;
+      case State::kReading:
+        if (!ok) {
+          FinishWith(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "the call carried no request message"));
+          return;
+        }
+        OnRequest();
+        return;
+      case State::kForwarding:
+        OnForwarded();
+        return;
+      case State::kFinishing:
+        delete this;
+        return;
+    }
+  }
+
+ private:
+  enum class State { kRequested, kReading, kForwarding, kFinishing };
+
+  void OnArrived() {
+    counted_ = router_.CallStarted();
+    if (!counted_) {
+      FinishWith(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          "pitstopd is shutting down; retry against its replacement"));
       return;
     }
-    auto md = ctx_->client_metadata().find(kDriverMetadataKey);
-    if (md == ctx_->client_metadata().end() || md->second.empty()) {
-      Finish(grpc::Status(
+    auto it = router_.methods().find(server_ctx_.method());
+    if (it == router_.methods().end()) {
+      FinishWith(grpc::Status(
+          grpc::StatusCode::UNIMPLEMENTED,
+          absl::StrCat("unknown method ", server_ctx_.method(),
+                       "; pitstopd serves pitstop.driver.v1.StorageService, "
+                       "NetworkService and HypervisorService (routed to "
+                       "drivers), pitstop.supervisor.v1.AdminService, "
+                       "grpc.health.v1.Health and server reflection")));
+      return;
+    }
+    category_ = it->second;
+    state_ = State::kReading;
+    stream_.Read(&request_, this);
+  }
+
+  void OnRequest() {
+    auto md = server_ctx_.client_metadata().find(kDriverMetadataKey);
+    if (md == server_ctx_.client_metadata().end() || md->second.empty()) {
+      FinishWith(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("missing gRPC metadata key '", kDriverMetadataKey,
                        "' naming the driver to call (e.g. flashpool)")));
@@ -64,23 +119,18 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
     }
     driver_.assign(md->second.data(), md->second.size());
     if (absl::Status s = ReadCallContext(request_, &context_); !s.ok()) {
-      Finish(ToGrpcStatus(s));
+      FinishWith(ToGrpcStatus(s));
       return;
     }
-    const auto deadline = ctx_->deadline();
+    const auto deadline = server_ctx_.deadline();
     deadline_ = deadline == std::chrono::system_clock::time_point::max()
                     ? absl::InfiniteFuture()
                     : absl::FromChrono(deadline);
     Acquire(0);
   }
 
-  void OnDone() override {
-    router_.CallEnded();
-    delete this;
-  }
-
- private:
   void Acquire(uint64_t avoid_instance) {
+    // The answer comes on this thread or on the supervisor's.
     router_.supervisor().AcquireRoute(
         driver_, deadline_,
         [this](absl::StatusOr<Route> route) { OnRoute(std::move(route)); },
@@ -89,12 +139,12 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
 
   void OnRoute(absl::StatusOr<Route> route) {
     if (!route.ok()) {
-      Finish(ToGrpcStatus(route.status()));
+      FinishWith(ToGrpcStatus(route.status()));
       return;
     }
     const DriverManifest& m = route->package->manifest;
     if (m.category != category_) {
-      Finish(grpc::Status(
+      FinishWith(grpc::Status(
           grpc::StatusCode::FAILED_PRECONDITION,
           absl::StrCat("driver ", driver_, " is a ", CategoryName(m.category),
                        " driver: call ", ServiceOf(m.category), ", not ",
@@ -105,11 +155,11 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
     if (!type.empty() && !m.resource_types.empty() &&
         std::find(m.resource_types.begin(), m.resource_types.end(), type) ==
             m.resource_types.end()) {
-      Finish(grpc::Status(
+      FinishWith(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat(
-              "driver ", driver_, " has no resource type '", type,
-              "' (it declares: ", absl::StrJoin(m.resource_types, ", "), ")")));
+          absl::StrCat("driver ", driver_, " has no resource type '", type,
+                       "' (it declares: ",
+                       absl::StrJoin(m.resource_types, ", "), ")")));
       return;
     }
     if (!validated_) {
@@ -117,23 +167,26 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
       validated_ = true;
       ValidatedBag bag = ValidatePropertyBag(m, context_.properties());
       if (!bag.violations.empty()) {
-        Finish(ToGrpcStatus(ViolationsStatus(driver_, bag.violations)));
+        FinishWith(ToGrpcStatus(ViolationsStatus(driver_, bag.violations)));
         return;
       }
       if (bag.changed) AppendProperties(std::move(bag.properties));
     }
     route_ = *std::move(route);
-    client_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
+    client_ = grpc::ClientContext::FromServerContext(server_ctx_);
     if (deadline_ == absl::InfiniteFuture()) {
       client_->set_deadline(
           absl::ToChronoTime(absl::Now() + router_.default_call_timeout()));
     }
     auto& endpoint = static_cast<GrpcDriverEndpoint&>(*route_.endpoint);
     response_.Clear();
-    endpoint.generic_stub().UnaryCall(
-        client_.get(), std::string(ctx_->method()), grpc::StubOptions(),
-        &request_, &response_,
-        [this](grpc::Status status) { OnForwarded(std::move(status)); });
+    state_ = State::kForwarding;
+    forwarded_ = endpoint.generic_stub().PrepareUnaryCall(
+        client_.get(), server_ctx_.method(), request_, cq_);
+    forwarded_->StartCall();
+    // Last touch of this call on this thread: the completion may run at once
+    // on the queue's thread.
+    forwarded_->Finish(&response_, &forward_status_, this);
   }
 
   // Hands the driver the validated bag without re-encoding the request:
@@ -158,9 +211,13 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
     request_ = grpc::ByteBuffer(slices.data(), slices.size());
   }
 
-  void OnForwarded(grpc::Status status) {
+  void OnForwarded() {
+    grpc::Status status = std::move(forward_status_);
+    forwarded_.reset();
+    client_.reset();
     if (status.ok()) {
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
+      state_ = State::kFinishing;
+      stream_.WriteAndFinish(response_, grpc::WriteOptions(), status, this);
       return;
     }
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
@@ -180,27 +237,35 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
         Acquire(route_.instance_id);
         return;
       }
-      Finish(grpc::Status(
+      FinishWith(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat(
-              "driver ", driver_, " (pid ", route_.pid,
-              ") became unavailable during the call: ", status.error_message(),
-              context_.operation_id().empty()
-                  ? "; the call had no operation id, so it was not "
-                    "resent: retry it"
-                  : "; it was resent once and failed again")));
+          absl::StrCat("driver ", driver_, " (pid ", route_.pid,
+                       ") became unavailable during the call: ",
+                       status.error_message(),
+                       context_.operation_id().empty()
+                           ? "; the call had no operation id, so it was not "
+                             "resent: retry it"
+                           : "; it was resent once and failed again")));
       return;
     }
-    Finish(status);
+    FinishWith(status);
+  }
+
+  void FinishWith(grpc::Status status) {
+    state_ = State::kFinishing;
+    stream_.Finish(status, this);
   }
 
   // Constant after construction
   DriverRouter& router_;
-  grpc::GenericCallbackServerContext* const ctx_;
-  const DriverCategory category_;
+  grpc::ServerCompletionQueue* const cq_;
 
-  // Touched by one callback at a time: gRPC and the supervisor call this
-  // reactor in sequence, never concurrently.
+  // Touched by one thread at a time (see the class comment).
+  grpc::GenericServerContext server_ctx_;
+  grpc::GenericServerAsyncReaderWriter stream_;
+  State state_ = State::kRequested;
+  bool counted_ = false;
+  DriverCategory category_ = DriverCategory::kStorage;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::string driver_;
@@ -208,6 +273,8 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
   absl::Time deadline_;
   Route route_;
   std::unique_ptr<grpc::ClientContext> client_;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> forwarded_;
+  grpc::Status forward_status_;
   bool validated_ = false;
   int connect_retries_ = 0;
   bool resent_after_loss_ = false;
@@ -240,6 +307,44 @@ DriverRouter::DriverRouter(Supervisor& supervisor,
   }
 }
 
+DriverRouter::~DriverRouter() { Stop(); }
+
+void DriverRouter::Register(grpc::ServerBuilder& builder, int threads) {
+  builder.RegisterAsyncGenericService(&service_);
+  for (int i = 0; i < threads; ++i) {
+    queues_.push_back(builder.AddCompletionQueue());
+  }
+}
+
+void DriverRouter::Start() {
+  for (auto& queue : queues_) {
+    grpc::ServerCompletionQueue* cq = queue.get();
+    for (int i = 0; i < kRequestsPerQueue; ++i) new RoutedCall(*this, cq);
+    threads_.emplace_back([cq] {
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq->Next(&tag, &ok)) static_cast<RoutedCall*>(tag)->Proceed(ok);
+    });
+  }
+}
+
+void DriverRouter::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& queue : queues_) queue->Shutdown();
+  if (threads_.empty()) {
+    // Never started: drain the queues here (gRPC requires it).
+    for (auto& queue : queues_) {
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue->Next(&tag, &ok)) {
+      }
+    }
+  }
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
 void DriverRouter::BeginShutdown() {
   absl::MutexLock lock(&mu_);
   shutting_down_ = true;
@@ -253,36 +358,16 @@ bool DriverRouter::AwaitIdle(absl::Time deadline) {
   return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
 
+bool DriverRouter::CallStarted() {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return false;
+  ++in_flight_;
+  return true;
+}
+
 void DriverRouter::CallEnded() {
   absl::MutexLock lock(&mu_);
   --in_flight_;
-}
-
-grpc::ServerGenericBidiReactor* DriverRouter::CreateReactor(
-    grpc::GenericCallbackServerContext* context) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (shutting_down_) {
-      return new RejectReactor(grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          "pitstopd is shutting down; retry against its replacement"));
-    }
-  }
-  auto it = methods_.find(context->method());
-  if (it == methods_.end()) {
-    return new RejectReactor(grpc::Status(
-        grpc::StatusCode::UNIMPLEMENTED,
-        absl::StrCat("unknown method ", context->method(),
-                     "; pitstopd serves pitstop.driver.v1.StorageService, "
-                     "NetworkService and HypervisorService (routed to "
-                     "drivers), pitstop.supervisor.v1.AdminService, "
-                     "grpc.health.v1.Health and server reflection")));
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    ++in_flight_;
-  }
-  return new ForwardReactor(*this, context, it->second);
 }
 
 }  // namespace pitstop

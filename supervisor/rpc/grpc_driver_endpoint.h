@@ -8,7 +8,9 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include <atomic>
 #include <memory>
+#include <vector>
 
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "supervisor/core/driver_endpoint.h"
@@ -22,16 +24,22 @@ class GrpcDriverEndpoint final : public DriverEndpoint {
   void Probe(absl::Time deadline,
              std::function<void(absl::StatusOr<ProbeResult>)> done) override;
 
-  // For forwarding calls without knowing their types.
-  grpc::GenericStub& generic_stub() { return generic_stub_; }
-  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  // For forwarding calls without knowing their types. Calls are spread
+  // over a few connections: one HTTP/2 connection serializes its reads and
+  // writes, and would cap the throughput of concurrent callers.
+  grpc::GenericStub& generic_stub() {
+    return *stubs_[next_.fetch_add(1, std::memory_order_relaxed) %
+                   stubs_.size()];
+  }
 
  private:
   // Constant after construction
   const std::string socket_path_;
-  std::shared_ptr<grpc::Channel> channel_;
-  grpc::GenericStub generic_stub_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   std::unique_ptr<pitstop::driver::v1::IdentityService::Stub> identity_;
+
+  std::atomic<uint32_t> next_{0};
 };
 
 class GrpcDriverEndpointFactory final : public DriverEndpointFactory {
