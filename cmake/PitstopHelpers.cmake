@@ -21,14 +21,20 @@ function(pitstop_test name)
 endfunction()
 
 # pitstop_add_car(TARGET <target> NAME <car-name> ROOT <dir>
-#                 EXECUTABLES <exe-target>...)
+#                 EXECUTABLES <exe-target>... [OUTPUT_DIR <dir>])
 # Packs a CAR into build/cars/<car-name>.car with `pitstop car pack`: the
 # files under ROOT (META-INF/driver.yaml, META-INF/LICENSE, resources/...)
-# plus each executable target copied into bin/.
+# plus each executable target copied into bin/. OUTPUT_DIR puts the CAR
+# elsewhere (default ${PITSTOP_CAR_DIR}, the directory the demo loads whole),
+# e.g. for test-only drivers.
 function(pitstop_add_car)
-  cmake_parse_arguments(ARG "" "TARGET;NAME;ROOT" "EXECUTABLES" ${ARGN})
+  cmake_parse_arguments(ARG "" "TARGET;NAME;ROOT;OUTPUT_DIR" "EXECUTABLES"
+                        ${ARGN})
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR ${PITSTOP_CAR_DIR})
+  endif()
   set(stage ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}-car)
-  set(out ${PITSTOP_CAR_DIR}/${ARG_NAME}.car)
+  set(out ${ARG_OUTPUT_DIR}/${ARG_NAME}.car)
   file(GLOB_RECURSE root_files CONFIGURE_DEPENDS ${ARG_ROOT}/*)
   set(copy_exes)
   foreach(exe IN LISTS ARG_EXECUTABLES)
@@ -39,7 +45,7 @@ function(pitstop_add_car)
     OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E rm -rf ${stage}
     COMMAND ${CMAKE_COMMAND} -E copy_directory ${ARG_ROOT} ${stage}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/bin ${PITSTOP_CAR_DIR}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/bin ${ARG_OUTPUT_DIR}
     ${copy_exes}
     COMMAND $<TARGET_FILE:pitstop> car pack ${stage} -o ${out}
     DEPENDS ${root_files} ${ARG_EXECUTABLES} pitstop
