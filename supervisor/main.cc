@@ -146,7 +146,8 @@ int Run(int argc, char** argv) {
   options.run_dir = (fs::path(config.state_dir) / "run").string();
   options.data_dir = (fs::path(config.state_dir) / "data").string();
   options.max_route_wait = config.max_route_wait;
-  Supervisor supervisor(launcher, endpoints, clock, options);
+  EventLog events(clock);
+  Supervisor supervisor(launcher, endpoints, clock, events, options);
 
   auto cars = ListCars(config.drivers_dir);
   if (!cars.ok()) {
@@ -177,7 +178,7 @@ int Run(int argc, char** argv) {
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  AdminService admin(supervisor);
+  AdminService admin(supervisor, events);
   DriverRouter router(supervisor, config.default_call_timeout);
   grpc::ServerBuilder builder;
   int selected_port = 0;
@@ -187,7 +188,8 @@ int Run(int argc, char** argv) {
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(&admin);
   router.Register(
-      builder, std::max(2, static_cast<int>(std::thread::hardware_concurrency())));
+      builder,
+      std::max(2, static_cast<int>(std::thread::hardware_concurrency())));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
     return Fail(absl::StrCat("cannot listen on ", config.listen,

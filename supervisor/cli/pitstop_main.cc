@@ -254,6 +254,83 @@ int Validate(const Options& o, const std::string& name,
   return 0;
 }
 
+int Order(const Options& o) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::GetStartOrderResponse response;
+  grpc::Status s = client.admin().GetStartOrder(&ctx, {}, &response);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    pb::Value list;
+    list.mutable_list_value();
+    for (const auto& e : response.drivers()) {
+      pb::Value v;
+      auto& f = *v.mutable_struct_value()->mutable_fields();
+      f["name"].set_string_value(e.name());
+      f["category"].set_string_value(CategoryLabel(e.category()));
+      f["level"].set_number_value(e.level());
+      auto* reqs = f["requires"].mutable_list_value();
+      for (const auto& r : e.requires())
+        reqs->add_values()->set_string_value(r);
+      f["startable"].set_bool_value(e.startable());
+      f["reason"].set_string_value(e.reason());
+      *list.mutable_list_value()->add_values() = v;
+    }
+    std::cout << JsonText(list);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"#", "NAME", "CATEGORY", "REQUIRES", "WHY"}};
+  int n = 0;
+  for (const auto& e : response.drivers()) {
+    rows.push_back(
+        {e.startable() ? std::to_string(++n) : "-", e.name(),
+         CategoryLabel(e.category()),
+         e.requires().empty() ? "-" : absl::StrJoin(e.requires(), ","),
+         e.reason()});
+  }
+  std::cout << FormatTable(rows)
+            << "Drivers stop in exactly the reverse order.\n";
+  return 0;
+}
+
+int Events(const Options& o, bool follow, const std::string& driver) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  if (!follow) client.Prepare(ctx);
+  sv1::WatchEventsRequest request;
+  request.set_follow(follow);
+  request.set_driver(driver);
+  auto reader = client.admin().WatchEvents(&ctx, request);
+  sv1::Event e;
+  while (reader->Read(&e)) {
+    if (o.output == "json") {
+      std::string json;
+      pb::util::JsonPrintOptions print;
+      print.preserve_proto_field_names = true;
+      print.always_print_primitive_fields = true;
+      (void)pb::util::MessageToJsonString(e, &json, print);
+      std::cout << json << std::endl;
+      continue;
+    }
+    std::string what =
+        e.kind() == "state"
+            ? absl::StrCat(StateName(e.from()), " -> ", StateName(e.to()))
+            : e.kind();
+    std::cout << pb::util::TimeUtil::ToString(e.time()) << "  " << e.driver()
+              << "  " << what;
+    if (e.pid()) std::cout << "  pid " << e.pid();
+    if (!e.reason().empty()) std::cout << "  " << e.reason();
+    std::cout << std::endl;
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+    return RpcError(o, s);
+  }
+  return 0;
+}
+
 int Act(const Options& o, const std::string& verb, const std::string& name) {
   Client client(o);
   grpc::ClientContext ctx;
@@ -268,6 +345,10 @@ int Act(const Options& o, const std::string& verb, const std::string& name) {
     sv1::StopDriverRequest r;
     r.set_name(name);
     s = client.admin().StopDriver(&ctx, r, &d);
+  } else if (verb == "reset") {
+    sv1::ResetDriverRequest r;
+    r.set_name(name);
+    s = client.admin().ResetDriver(&ctx, r, &d);
   } else {
     sv1::RestartDriverRequest r;
     r.set_name(name);
@@ -476,12 +557,29 @@ int Main(int argc, char** argv) {
   add_output(validate);
   validate->callback([&] { rc = Validate(o, name, validate_props); });
 
-  for (const char* verb : {"start", "stop", "restart"}) {
-    CLI::App* cmd = app.add_subcommand(verb, std::string(verb) + " a driver");
+  for (const char* verb : {"start", "stop", "restart", "reset"}) {
+    CLI::App* cmd = app.add_subcommand(
+        verb, std::string(verb) == "reset"
+                  ? "clear a FAILED driver's mark and start it again"
+                  : std::string(verb) + " a driver");
     cmd->add_option("NAME", name, "driver name")->required();
     add_output(cmd);
     cmd->callback([&, verb] { rc = Act(o, verb, name); });
   }
+
+  CLI::App* order = app.add_subcommand(
+      "order", "the computed start order and why (stop is the reverse)");
+  add_output(order);
+  order->callback([&] { rc = Order(o); });
+
+  bool follow = false;
+  std::string events_driver;
+  CLI::App* events = app.add_subcommand(
+      "events", "recent state transitions and actions; --follow for live ones");
+  events->add_flag("--follow,-f", follow, "keep printing new events");
+  events->add_option("--driver", events_driver, "only this driver's events");
+  add_output(events);
+  events->callback([&] { rc = Events(o, follow, events_driver); });
 
   CallArgs call_args;
   CLI::App* call = app.add_subcommand(

@@ -45,10 +45,11 @@ absl::string_view DriverStateName(DriverState state) {
 
 Supervisor::Supervisor(ProcessLauncher& launcher,
                        DriverEndpointFactory& endpoints, Clock& clock,
-                       SupervisorOptions options)
+                       EventLog& events, SupervisorOptions options)
     : launcher_(launcher),
       endpoints_(endpoints),
       clock_(clock),
+      events_(events),
       options_(std::move(options)) {}
 
 Supervisor::~Supervisor() {
@@ -71,6 +72,9 @@ absl::Status Supervisor::AddDriver(DriverPackage package) {
   r.package = std::make_shared<const DriverPackage>(std::move(package));
   r.policy = RestartPolicy(options_.restart);
   r.state_since = clock_.Now();
+  NoteLocked(name, r, "installed",
+             absl::StrCat("version ", r.package->manifest.version.ToString(),
+                          " in ", r.package->install_dir));
 
   // Recompute the order and who cannot start.
   std::vector<const DriverManifest*> manifests;
@@ -159,9 +163,30 @@ void Supervisor::SetStateLocked(const std::string& name, Record& r,
       {{"driver", name},
        {"from", DriverStateName(r.state)},
        {"to", DriverStateName(state)}});
+  DriverEvent event;
+  event.driver = name;
+  event.kind = "state";
+  event.from = r.state;
+  event.to = state;
+  event.reason = r.message;
+  event.pid = r.instance && r.instance->launched ? r.instance->pid : 0;
+  events_.Append(std::move(event));
   r.state = state;
   r.state_since = now;
   changed_.SignalAll();
+}
+
+void Supervisor::NoteLocked(const std::string& name, const Record& r,
+                            absl::string_view kind, std::string reason,
+                            pid_t pid) {
+  DriverEvent event;
+  event.driver = name;
+  event.kind = std::string(kind);
+  event.from = r.state;
+  event.to = r.state;
+  event.reason = std::move(reason);
+  event.pid = pid;
+  events_.Append(std::move(event));
 }
 
 bool Supervisor::DependenciesReadyLocked(const Record& r,
@@ -231,6 +256,7 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
     std::string how =
         inst.failure.empty() ? inst.exit.Describe() : inst.failure;
     r.last_exit = how;
+    NoteLocked(name, r, "process", absl::StrCat("process ", how), inst.pid);
     const bool expected = r.state == DriverState::kStopping;
     const bool was_starting = r.state == DriverState::kStarting;
     actions.remove_dirs.push_back(inst.dir);
@@ -430,6 +456,7 @@ void Supervisor::OnLaunched(const std::string& driver, uint64_t instance_id,
     inst.endpoint = std::move(endpoint);
     inst.launched = true;
     inst.next_probe = clock_.Now();
+    NoteLocked(driver, *r, "process", "process started", *pid);
     Log(LogLevel::kInfo, "supervisor", "driver process started",
         {{"driver", driver},
          {"pid", std::to_string(*pid)},
@@ -521,10 +548,66 @@ absl::StatusOr<DriverStatus> Supervisor::Get(absl::string_view name) {
   return SnapshotLocked(*r);
 }
 
+absl::Status Supervisor::Reset(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  if (r->state != DriverState::kFailed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", name, " is ", DriverStateName(r->state),
+        ", not FAILED: there is nothing to reset (use `pitstop restart ", name,
+        "` to restart it)"));
+  }
+  NoteLocked(std::string(name), *r, "operator", "reset requested");
+  r->want_running = true;
+  r->restarts = 0;
+  r->policy.Reset();
+  r->message.clear();
+  SetStateLocked(std::string(name), *r, DriverState::kStopped, clock_.Now());
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+std::vector<Supervisor::OrderEntry> Supervisor::StartOrderDetails() {
+  absl::MutexLock lock(&mu_);
+  static const char* kLevels[] = {"network", "storage", "hypervisor"};
+  std::vector<OrderEntry> out;
+  for (const std::string& name : start_order_) {
+    const Record& r = drivers_.find(name)->second;
+    const DriverManifest& m = r.package->manifest;
+    OrderEntry e;
+    e.name = name;
+    e.category = m.category;
+    e.level = StartLevel(m.category);
+    for (const DriverRequirement& req : m.requires_) {
+      e.requires_.push_back(req.name);
+    }
+    e.startable = r.unresolved.empty();
+    if (!e.startable) {
+      e.reason = absl::StrCat("cannot start: ", r.unresolved);
+    } else {
+      e.reason = absl::StrCat(
+          kLevels[e.level], " level",
+          e.level > 0
+              ? absl::StrCat(", after every ", kLevels[e.level - 1], " driver")
+              : "");
+      absl::StrAppend(
+          &e.reason,
+          e.requires_.empty()
+              ? "; requires nothing"
+              : absl::StrCat("; after ", absl::StrJoin(e.requires_, ", "),
+                             " (requires)"));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 absl::Status Supervisor::Start(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
+  NoteLocked(std::string(name), *r, "operator", "start requested");
   if (!r->unresolved.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("driver ", name, " cannot start: ", r->unresolved));
@@ -547,6 +630,7 @@ absl::Status Supervisor::Stop(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
+  NoteLocked(std::string(name), *r, "operator", "stop requested");
   r->want_running = false;
   r->restart_requested = false;
   if (!r->instance && r->state != DriverState::kStopped) {
@@ -560,6 +644,7 @@ absl::Status Supervisor::Restart(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
+  NoteLocked(std::string(name), *r, "operator", "restart requested");
   if (!r->unresolved.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("driver ", name, " cannot start: ", r->unresolved));

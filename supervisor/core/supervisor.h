@@ -38,22 +38,12 @@
 #include "supervisor/common/clock.h"
 #include "supervisor/core/driver_endpoint.h"
 #include "supervisor/core/driver_package.h"
+#include "supervisor/core/driver_state.h"
+#include "supervisor/core/event_log.h"
 #include "supervisor/core/restart_policy.h"
 #include "supervisor/sandbox/process_launcher.h"
 
 namespace pitstop {
-
-enum class DriverState {
-  kStopped,
-  kStarting,
-  kReady,
-  kBackoff,
-  kStopping,
-  kFailed
-};
-
-// "STOPPED", "STARTING", "READY", "BACKOFF", "STOPPING", "FAILED".
-absl::string_view DriverStateName(DriverState state);
 
 struct SupervisorOptions {
   // Per-instance private directories: <run_dir>/<driver>/<instance>/, holding
@@ -94,7 +84,7 @@ class Supervisor {
   using RouteCallback = std::function<void(absl::StatusOr<Route>)>;
 
   Supervisor(ProcessLauncher& launcher, DriverEndpointFactory& endpoints,
-             Clock& clock, SupervisorOptions options);
+             Clock& clock, EventLog& events, SupervisorOptions options);
   // Stops the control loop. Drivers still running are left to the launcher,
   // which kills them; call StopAll first for a graceful stop.
   ~Supervisor();
@@ -129,6 +119,20 @@ class Supervisor {
   absl::Status Start(absl::string_view name);
   absl::Status Stop(absl::string_view name);
   absl::Status Restart(absl::string_view name);
+  // Clears a FAILED driver's mark and counters and starts it.
+  // FAILED_PRECONDITION when the driver is not FAILED.
+  absl::Status Reset(absl::string_view name);
+
+  // The start order with the reason for each place.
+  struct OrderEntry {
+    std::string name;
+    DriverCategory category = DriverCategory::kStorage;
+    int level = 0;
+    std::vector<std::string> requires_;
+    std::string reason;
+    bool startable = true;
+  };
+  std::vector<OrderEntry> StartOrderDetails();
 
   // Blocks until the driver is READY, FAILED or STOPPED, or until `deadline`
   // (real time), and returns its status then.
@@ -212,6 +216,10 @@ class Supervisor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetStateLocked(const std::string& name, Record& r, DriverState state,
                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records an event other than a transition.
+  void NoteLocked(const std::string& name, const Record& r,
+                  absl::string_view kind, std::string reason, pid_t pid = 0)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool DependenciesReadyLocked(const Record& r, std::string* waiting_for)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Actions::Launch PrepareLaunchLocked(const std::string& name, Record& r,
@@ -242,6 +250,7 @@ class Supervisor {
   ProcessLauncher& launcher_;
   DriverEndpointFactory& endpoints_;
   Clock& clock_;
+  EventLog& events_;
   const SupervisorOptions options_;
 
   absl::Mutex mu_;

@@ -116,7 +116,8 @@ struct Fixture {
   FakeClock clock;
   FakeLauncher launcher;
   FakeEndpoints endpoints;
-  Supervisor supervisor{launcher, endpoints, clock, Options()};
+  EventLog events{clock};
+  Supervisor supervisor{launcher, endpoints, clock, events, Options()};
 
   DriverState State(const std::string& name) {
     return supervisor.Get(name)->state;
@@ -197,7 +198,8 @@ TEST_CASE("a driver that keeps dying ends FAILED until restarted", "[core]") {
   FakeEndpoints endpoints;
   SupervisorOptions options = Options();
   options.restart.max_restarts = 2;
-  Supervisor supervisor(launcher, endpoints, clock, options);
+  EventLog events(clock);
+  Supervisor supervisor(launcher, endpoints, clock, events, options);
   REQUIRE(supervisor.AddDriver(Package("flashpool")).ok());
   REQUIRE(supervisor.Start("flashpool").ok());
   for (int i = 0; i < 3; ++i) {
@@ -215,6 +217,30 @@ TEST_CASE("a driver that keeps dying ends FAILED until restarted", "[core]") {
   clock.Advance(absl::Seconds(60));
   supervisor.Step();
   REQUIRE(launcher.children.size() == launches);
+  // Every transition was recorded with its reason.
+  auto history = events.Since(0, "flashpool");
+  REQUIRE(history.front().kind == "installed");
+  REQUIRE(history.back().kind == "state");
+  REQUIRE(history.back().to == DriverState::kFailed);
+  REQUIRE(history.back().reason.find("exited with status 1") !=
+          std::string::npos);
+  // Reset revives a FAILED driver, and only a FAILED one.
+  REQUIRE(supervisor.Reset("flashpool").ok());
+  REQUIRE(supervisor.Reset("flashpool").code() ==
+          absl::StatusCode::kFailedPrecondition);
+  supervisor.Step();
+  REQUIRE(launcher.children.size() == launches + 1);
+  REQUIRE(supervisor.Get("flashpool")->restarts == 0);
+  launcher.Exit(launcher.last_pid, ExitInfo{1, 0});
+  supervisor.Step();
+  launcher.Exit(launcher.last_pid, ExitInfo{1, 0});
+  supervisor.Step();
+  clock.Advance(absl::Seconds(1));
+  supervisor.Step();
+  launcher.Exit(launcher.last_pid, ExitInfo{1, 0});
+  supervisor.Step();
+  REQUIRE(supervisor.Get("flashpool")->state == DriverState::kFailed);
+  launches = launcher.children.size();
   REQUIRE(supervisor.Restart("flashpool").ok());
   supervisor.Step();
   REQUIRE(launcher.children.size() == launches + 1);
@@ -348,6 +374,13 @@ TEST_CASE("a driver waits for the drivers it requires to be READY", "[core]") {
       f.supervisor.AddDriver(Package("nvp", DriverCategory::kNetwork)).ok());
   REQUIRE(f.supervisor.StartOrder() ==
           std::vector<std::string>{"nvp", "iscsi-base", "flashpool"});
+  auto details = f.supervisor.StartOrderDetails();
+  REQUIRE(details[2].name == "flashpool");
+  REQUIRE(details[2].level == 1);
+  REQUIRE(details[2].reason ==
+          "storage level, after every network driver; after iscsi-base "
+          "(requires)");
+  REQUIRE(details[0].reason == "network level; requires nothing");
   REQUIRE(f.supervisor.Start("flashpool").ok());
   REQUIRE(f.supervisor.Start("iscsi-base").ok());
   f.supervisor.Step();

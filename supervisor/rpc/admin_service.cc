@@ -151,6 +151,55 @@ grpc::Status AdminService::GetDriver(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::ResetDriver(grpc::ServerContext* context,
+                                       const sv1::ResetDriverRequest* request,
+                                       sv1::Driver* response) {
+  return ActAndWait(context, request->name(),
+                    supervisor_.Reset(request->name()), response);
+}
+
+grpc::Status AdminService::GetStartOrder(grpc::ServerContext*,
+                                         const sv1::GetStartOrderRequest*,
+                                         sv1::GetStartOrderResponse* response) {
+  for (const Supervisor::OrderEntry& e : supervisor_.StartOrderDetails()) {
+    sv1::StartOrderEntry* out = response->add_drivers();
+    out->set_name(e.name);
+    out->set_category(ToProto(e.category));
+    out->set_level(e.level);
+    for (const std::string& r : e.requires_) out->add_requires(r);
+    out->set_reason(e.reason);
+    out->set_startable(e.startable);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
+                                       const sv1::WatchEventsRequest* request,
+                                       grpc::ServerWriter<sv1::Event>* writer) {
+  uint64_t since = request->since_sequence();
+  while (true) {
+    for (const DriverEvent& e : events_.Since(since, request->driver())) {
+      sv1::Event out;
+      out.set_sequence(e.sequence);
+      *out.mutable_time() = ToTimestamp(e.time);
+      out.set_driver(e.driver);
+      out.set_kind(e.kind);
+      out.set_from(ToProto(e.from));
+      out.set_to(ToProto(e.to));
+      out.set_reason(e.reason);
+      out.set_pid(e.pid);
+      if (!writer->Write(out)) return grpc::Status::OK;  // caller went away
+      since = e.sequence;
+    }
+    if (!request->follow()) return grpc::Status::OK;
+    // Wake now and then to notice a cancelled caller.
+    while (!context->IsCancelled() &&
+           !events_.AwaitAfter(since, absl::Now() + absl::Milliseconds(250))) {
+    }
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  }
+}
+
 grpc::Status AdminService::ValidateProperties(
     grpc::ServerContext*, const sv1::ValidatePropertiesRequest* request,
     sv1::ValidatePropertiesResponse* response) {

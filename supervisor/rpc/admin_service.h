@@ -18,7 +18,8 @@ pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status,
 class AdminService final
     : public pitstop::supervisor::v1::AdminService::Service {
  public:
-  explicit AdminService(Supervisor& supervisor) : supervisor_(supervisor) {}
+  AdminService(Supervisor& supervisor, EventLog& events)
+      : supervisor_(supervisor), events_(events) {}
 
   grpc::Status ListDrivers(
       grpc::ServerContext* context,
@@ -44,6 +45,20 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::ValidatePropertiesRequest* request,
       pitstop::supervisor::v1::ValidatePropertiesResponse* response) override;
+  grpc::Status ResetDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::ResetDriverRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status GetStartOrder(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::GetStartOrderRequest* request,
+      pitstop::supervisor::v1::GetStartOrderResponse* response) override;
+  // Holds a sync-server thread while following; returns when the caller
+  // cancels or the server shuts down.
+  grpc::Status WatchEvents(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::WatchEventsRequest* request,
+      grpc::ServerWriter<pitstop::supervisor::v1::Event>* writer) override;
 
  private:
   // Runs `action`, then waits for the driver to settle.
@@ -52,6 +67,7 @@ class AdminService final
                           pitstop::supervisor::v1::Driver* response);
 
   Supervisor& supervisor_;
+  EventLog& events_;
 };
 
 }  // namespace pitstop

@@ -1,0 +1,63 @@
+#ifndef PITSTOP_SUPERVISOR_CORE_EVENT_LOG_H_
+#define PITSTOP_SUPERVISOR_CORE_EVENT_LOG_H_
+
+// The daemon's recent history: every state transition, installation,
+// process start and end, and operator action, numbered in order. Keeps the
+// last `capacity` events; watchers read what they missed by sequence number
+// and wait for new ones. Thread-safe; never calls out while locked.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "supervisor/common/clock.h"
+#include "supervisor/core/driver_state.h"
+
+namespace pitstop {
+
+struct DriverEvent {
+  uint64_t sequence = 0;  // assigned by Append, from 1
+  absl::Time time;        // assigned by Append
+  std::string driver;
+  std::string kind;  // "state", "installed", "operator", "process"
+  DriverState from = DriverState::kStopped;
+  DriverState to = DriverState::kStopped;
+  std::string reason;
+  pid_t pid = 0;
+};
+
+class EventLog {
+ public:
+  explicit EventLog(Clock& clock, size_t capacity = 1000)
+      : clock_(clock), capacity_(capacity) {}
+
+  // Stamps, numbers and keeps `event`; returns its sequence number.
+  uint64_t Append(DriverEvent event) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Kept events with a sequence number above `since`, of `driver` only
+  // unless it is empty, oldest first.
+  std::vector<DriverEvent> Since(uint64_t since, const std::string& driver = "")
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocks until an event above `since` exists or `deadline` (real time)
+  // passes; true if one exists.
+  bool AwaitAfter(uint64_t since, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  Clock& clock_;
+  const size_t capacity_;
+
+  absl::Mutex mu_;
+  std::deque<DriverEvent> events_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CORE_EVENT_LOG_H_
