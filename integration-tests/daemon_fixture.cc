@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -17,16 +18,25 @@ namespace fs = std::filesystem;
 namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
 
-Daemon::Daemon() {
-  std::string t = (fs::temp_directory_path() / "pitstop-it-XXXXXX").string();
-  dir_ = ::mkdtemp(t.data());
+Daemon::Daemon(DaemonSpec spec) {
+  if (spec.dir.empty()) {
+    std::string t = (fs::temp_directory_path() / "pitstop-it-XXXXXX").string();
+    dir_ = ::mkdtemp(t.data());
+  } else {
+    dir_ = spec.dir;
+    own_dir_ = false;
+  }
   socket_ = dir_ + "/pitstopd.sock";
+  std::vector<std::string> args = {"--listen",      "unix:" + socket_,
+                                   "--state-dir",   dir_ + "/state",
+                                   "--drivers-dir", spec.cars_dir};
+  if (!spec.config_yaml.empty()) {
+    std::ofstream(dir_ + "/pitstopd.yaml") << spec.config_yaml;
+    args.push_back("--config");
+    args.push_back(dir_ + "/pitstopd.yaml");
+  }
   auto pid = launcher_.Launch(
-      LaunchSpec{PITSTOPD_PATH,
-                 {"--listen", "unix:" + socket_, "--state-dir", dir_ + "/state",
-                  "--drivers-dir", PITSTOP_CARS_DIR},
-                 {"PATH=/usr/bin:/bin"},
-                 dir_},
+      LaunchSpec{PITSTOPD_PATH, args, {"PATH=/usr/bin:/bin"}, dir_},
       [this](OutputStream, absl::string_view line) {
         absl::MutexLock lock(&mu_);
         log_.emplace_back(line);
@@ -41,7 +51,15 @@ Daemon::Daemon() {
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
   admin_ = sv1::AdminService::NewStub(channel_);
   storage_ = dv1::StorageService::NewStub(channel_);
-  AwaitReady("flashpool", 0, absl::Seconds(30));
+  if (!spec.await_ready.empty()) {
+    AwaitReady(spec.await_ready, 0, absl::Seconds(30));
+  }
+}
+
+void Daemon::Kill() {
+  (void)launcher_.Signal(pid_, SIGKILL);
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&exited_));
 }
 
 Daemon::~Daemon() {
@@ -52,7 +70,7 @@ Daemon::~Daemon() {
   }
   if (!exited) Terminate();
   std::error_code ec;
-  fs::remove_all(dir_, ec);
+  if (own_dir_) fs::remove_all(dir_, ec);
 }
 
 std::unique_ptr<grpc::ClientContext> Daemon::Routed(const std::string& driver,
@@ -65,6 +83,7 @@ std::unique_ptr<grpc::ClientContext> Daemon::Routed(const std::string& driver,
 
 sv1::Driver Daemon::GetDriver(const std::string& name) {
   grpc::ClientContext ctx;
+  ctx.set_wait_for_ready(true);  // the daemon may still be starting
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   sv1::GetDriverRequest req;
   req.set_name(name);

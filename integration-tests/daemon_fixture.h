@@ -19,13 +19,29 @@
 
 namespace pitstop {
 
+struct DaemonSpec {
+  // The drivers directory.
+  std::string cars_dir = PITSTOP_CARS_DIR;
+  // A configuration file's content, when not empty.
+  std::string config_yaml;
+  // Wait until this driver is READY ("": do not wait).
+  std::string await_ready = "flashpool";
+  // Run in this directory, which the test owns and which keeps the state
+  // across daemons; empty: a fresh directory removed with the daemon.
+  std::string dir;
+};
+
 class Daemon {
  public:
-  // Starts pitstopd and waits until every driver is READY (or fails the
-  // test after 30 seconds, printing the daemon's log).
-  Daemon();
-  // Stops the daemon if it still runs, removes the directory.
+  // Starts pitstopd on the sample CARs and waits until flashpool is READY
+  // (or fails the test after 30 seconds, printing the daemon's log).
+  Daemon() : Daemon(DaemonSpec{}) {}
+  explicit Daemon(DaemonSpec spec);
+  // Stops the daemon if it still runs, removes a directory it created.
   ~Daemon();
+
+  // SIGKILL, as a crash would; waits for the exit.
+  void Kill();
 
   const std::string& dir() const { return dir_; }
   std::string address() const { return "unix:" + socket_; }
@@ -54,6 +70,7 @@ class Daemon {
 
  private:
   std::string dir_;
+  bool own_dir_ = true;
   std::string socket_;
   ChildProcessManager launcher_;
   pid_t pid_ = 0;

@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -30,6 +31,7 @@
 #include "supervisor/rpc/driver_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
+#include "supervisor/store/sqlite_state_store.h"
 
 namespace pitstop {
 namespace {
@@ -57,6 +59,30 @@ absl::StatusOr<int> LockStateDir(const std::string& state_dir) {
         " is locked); stop it or choose another --state-dir"));
   }
   return fd;
+}
+
+// Kills processes that a previous daemon on this state directory started and
+// that are still alive: each instance directory holds its pid, and a process
+// counts only if its executable lies under <state-dir>/packages.
+void KillLeftovers(const std::string& state_dir) {
+  std::error_code ec;
+  const std::string packages =
+      fs::weakly_canonical(fs::path(state_dir) / "packages", ec).string();
+  for (auto it =
+           fs::recursive_directory_iterator(fs::path(state_dir) / "run", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() != "pid") continue;
+    std::ifstream in(it->path());
+    pid_t pid = 0;
+    if (!(in >> pid) || pid <= 1) continue;
+    std::error_code exe_ec;
+    const std::string exe =
+        fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), exe_ec).string();
+    if (exe_ec || !absl::StartsWith(exe, packages)) continue;
+    LogWarning("pitstopd", "killing a driver process left by an earlier daemon",
+               {{"pid", std::to_string(pid)}, {"exe", exe}});
+    ::kill(pid, SIGKILL);
+  }
 }
 
 int Run(int argc, char** argv) {
@@ -133,11 +159,17 @@ int Run(int argc, char** argv) {
   ::chmod((fs::path(config.state_dir) / "run").c_str(), 0700);
   auto lock = LockStateDir(config.state_dir);
   if (!lock.ok()) return Fail(lock.status().message());
-  // Instance directories of an earlier run are stale.
+  // Instance directories of an earlier run are stale; any process still
+  // alive from it (its parent-death signal should have ended it) is killed.
+  KillLeftovers(config.state_dir);
   for (const auto& entry :
        fs::directory_iterator(fs::path(config.state_dir) / "run", ec)) {
     fs::remove_all(entry.path(), ec);
   }
+
+  auto store = SqliteStateStore::Open(
+      (fs::path(config.state_dir) / "pitstopd.db").string());
+  if (!store.ok()) return Fail(store.status().message());
 
   ChildProcessManager launcher;
   GrpcDriverEndpointFactory endpoints;
@@ -146,8 +178,13 @@ int Run(int argc, char** argv) {
   options.run_dir = (fs::path(config.state_dir) / "run").string();
   options.data_dir = (fs::path(config.state_dir) / "data").string();
   options.max_route_wait = config.max_route_wait;
+  options.restart.max_restarts = config.restart_max;
+  options.restart.window = config.restart_window;
+  options.restart.initial_backoff = config.restart_initial_backoff;
+  options.restart.max_backoff = config.restart_max_backoff;
   EventLog events(clock);
   Supervisor supervisor(launcher, endpoints, clock, events, options);
+  supervisor.SetStore(store->get());
 
   auto cars = ListCars(config.drivers_dir);
   if (!cars.ok()) {
@@ -172,6 +209,10 @@ int Run(int argc, char** argv) {
               {{"driver", name}, {"version", version}, {"car", car}});
     }
   }
+
+  auto saved = (*store)->Load();
+  if (!saved.ok()) return Fail(saved.status().message());
+  supervisor.RestoreDesiredState(*saved);
 
   if (absl::StartsWith(config.listen, "unix:")) {
     fs::create_directories(fs::path(config.listen.substr(5)).parent_path(), ec);

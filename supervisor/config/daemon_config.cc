@@ -20,6 +20,10 @@ drivers_dir: /var/lib/pitstop/cars
 log_level: info            # debug | info | warning | error
 max_route_wait: 30s        # a routed call without deadline waits this long for READY
 default_call_timeout: 60s  # deadline of a forwarded call that has none
+restart_max: 10            # more exits than this within restart_window: FAILED
+restart_window: 60s
+restart_initial_backoff: 100ms  # repeated exits wait this, doubling...
+restart_max_backoff: 30s        # ...up to this
 )";
 
 namespace {
@@ -109,6 +113,27 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                   "error (got '",
                                   text, "')"));
       }
+    } else if (key == "restart_max") {
+      if (!absl::SimpleAtoi(text, &config.restart_max) ||
+          config.restart_max == 0) {
+        return Error(
+            source, value,
+            absl::StrCat("restart_max must be a positive integer (got '", text,
+                         "')"));
+      }
+    } else if (key == "restart_window" || key == "restart_initial_backoff" ||
+               key == "restart_max_backoff") {
+      absl::Duration d;
+      if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+        return Error(source, value,
+                     absl::StrCat("'", key,
+                                  "' must be a duration such as 100ms or 30s "
+                                  "(got '",
+                                  text, "')"));
+      }
+      (key == "restart_window"            ? config.restart_window
+       : key == "restart_initial_backoff" ? config.restart_initial_backoff
+                                          : config.restart_max_backoff) = d;
     } else if (key == "max_route_wait" || key == "default_call_timeout") {
       absl::Duration d;
       if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
@@ -125,7 +150,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                    absl::StrCat("unknown key '", key,
                                 "' (known: listen, state_dir, drivers_dir, "
                                 "log_level, max_route_wait, "
-                                "default_call_timeout)"));
+                                "default_call_timeout, restart_max, "
+                                "restart_window, restart_initial_backoff, "
+                                "restart_max_backoff)"));
     }
   }
   return config;

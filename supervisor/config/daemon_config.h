@@ -26,6 +26,13 @@ struct DaemonConfig {
   absl::Duration max_route_wait = absl::Seconds(30);
   // The deadline given to a forwarded call that has none.
   absl::Duration default_call_timeout = absl::Seconds(60);
+  // Restart policy for every driver: more than restart_max exits within
+  // restart_window gives up (FAILED); repeated exits wait from
+  // restart_initial_backoff, doubling up to restart_max_backoff.
+  uint32_t restart_max = 10;
+  absl::Duration restart_window = absl::Seconds(60);
+  absl::Duration restart_initial_backoff = absl::Milliseconds(100);
+  absl::Duration restart_max_backoff = absl::Seconds(30);
 };
 
 // The configuration used when no file is given, as YAML.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -90,6 +91,28 @@ absl::Status Supervisor::AddDriver(DriverPackage package) {
   return absl::OkStatus();
 }
 
+void Supervisor::SetStore(DesiredStateStore* store) { store_ = store; }
+
+void Supervisor::RestoreDesiredState(
+    const std::map<std::string, DesiredDriverState>& saved) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, state] : saved) {
+    Record* r = FindLocked(name);
+    if (r == nullptr) continue;
+    r->enabled = state.enabled;
+    if (!state.enabled) {
+      NoteLocked(name, *r, "operator",
+                 "stays stopped, as before the daemon restarted");
+    }
+    if (state.failed) {
+      r->message = absl::StrCat(
+          "FAILED before pitstopd restarted: ", state.failed_reason,
+          ". Fix the cause, then run `pitstop reset ", name, "`");
+      SetStateLocked(name, *r, DriverState::kFailed, clock_.Now());
+    }
+  }
+}
+
 void Supervisor::Run() {
   CHECK(!thread_.joinable());
   thread_ = std::thread([this] { Loop(); });
@@ -134,6 +157,14 @@ absl::Time Supervisor::ReconcileLocked(absl::Time now, Actions& actions) {
   absl::Time next = absl::InfiniteFuture();
   for (auto& [name, r] : drivers_) {
     ReconcileDriverLocked(name, r, now, actions);
+    if (r.persist_pending) {
+      r.persist_pending = false;
+      DesiredDriverState d;
+      d.enabled = r.enabled;
+      d.failed = r.state == DriverState::kFailed;
+      d.failed_reason = d.failed ? r.last_exit : "";
+      actions.persist.emplace_back(name, std::move(d));
+    }
     if (r.state == DriverState::kBackoff && !r.instance) {
       next = std::min(next, r.backoff_until);
     }
@@ -275,6 +306,7 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
             ShortDuration(r.policy.options().window), "; last: ", how,
             ". Fix the cause, then run `pitstop restart ", name, "`");
         SetStateLocked(name, r, DriverState::kFailed, now);
+        r.persist_pending = true;
       } else {
         r.backoff_until = now + d.delay;
         r.message = absl::StrCat(
@@ -421,6 +453,10 @@ void Supervisor::Execute(Actions actions) {
                 stream == OutputStream::kStderr ? "stderr" : "stdout"}});
         },
         [this, driver, id](const ExitInfo& exit) { OnExit(driver, id, exit); });
+    if (pid.ok()) {
+      // So that a daemon restarted after a crash can find this process.
+      std::ofstream(fs::path(l.dir) / "pid") << *pid << "\n";
+    }
     OnLaunched(driver, id, std::move(pid), std::move(endpoint));
   }
   for (auto [pid, sig] : actions.signals) {
@@ -435,6 +471,13 @@ void Supervisor::Execute(Actions actions) {
     });
   }
   for (auto& [done, result] : actions.replies) done(std::move(result));
+  for (const auto& [driver, desired] : actions.persist) {
+    if (store_ == nullptr) continue;
+    if (absl::Status st = store_->Save(driver, desired); !st.ok()) {
+      // The daemon keeps serving; the intent is lost only if it restarts.
+      LogError("supervisor", st.message(), {{"driver", driver}});
+    }
+  }
   for (const std::string& dir : actions.remove_dirs) {
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -521,6 +564,10 @@ DriverStatus Supervisor::SnapshotLocked(const Record& r) const {
   s.restarts = r.restarts;
   s.last_exit = r.last_exit;
   s.message = r.message;
+  if (s.message.empty() && r.state == DriverState::kStarting && r.instance &&
+      !r.instance->probe_message.empty()) {
+    s.message = absl::StrCat("not ready yet: ", r.instance->probe_message);
+  }
   s.socket_path = r.instance ? r.instance->socket_path : "";
   return s;
 }
@@ -559,6 +606,8 @@ absl::Status Supervisor::Reset(absl::string_view name) {
         "` to restart it)"));
   }
   NoteLocked(std::string(name), *r, "operator", "reset requested");
+  r->enabled = true;
+  r->persist_pending = true;
   r->want_running = true;
   r->restarts = 0;
   r->policy.Reset();
@@ -608,6 +657,8 @@ absl::Status Supervisor::Start(absl::string_view name) {
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
   NoteLocked(std::string(name), *r, "operator", "start requested");
+  r->enabled = true;
+  r->persist_pending = true;
   if (!r->unresolved.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("driver ", name, " cannot start: ", r->unresolved));
@@ -631,6 +682,8 @@ absl::Status Supervisor::Stop(absl::string_view name) {
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
   NoteLocked(std::string(name), *r, "operator", "stop requested");
+  r->enabled = false;
+  r->persist_pending = true;
   r->want_running = false;
   r->restart_requested = false;
   if (!r->instance && r->state != DriverState::kStopped) {
@@ -645,6 +698,8 @@ absl::Status Supervisor::Restart(absl::string_view name) {
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
   NoteLocked(std::string(name), *r, "operator", "restart requested");
+  r->enabled = true;
+  r->persist_pending = true;
   if (!r->unresolved.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("driver ", name, " cannot start: ", r->unresolved));
@@ -697,6 +752,14 @@ void Supervisor::StartAll() {
       if (!r.unresolved.empty()) {
         Log(LogLevel::kError, "supervisor",
             absl::StrCat("driver ", name, " cannot start: ", r.unresolved),
+            {{"driver", name}});
+        continue;
+      }
+      if (!r.enabled || r.state == DriverState::kFailed) {
+        LogInfo(
+            "supervisor",
+            absl::StrCat("driver ", name, " is not started: ",
+                         r.enabled ? "it is FAILED" : "an operator stopped it"),
             {{"driver", name}});
         continue;
       }

@@ -36,6 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "supervisor/common/clock.h"
+#include "supervisor/core/desired_state.h"
 #include "supervisor/core/driver_endpoint.h"
 #include "supervisor/core/driver_package.h"
 #include "supervisor/core/driver_state.h"
@@ -93,6 +94,15 @@ class Supervisor {
   // Call before Run.
   absl::Status AddDriver(DriverPackage package);
 
+  // Where operator intent and FAILED marks are saved (not owned; may be
+  // null). Call before Run.
+  void SetStore(DesiredStateStore* store);
+  // Applies what was saved before a restart of the daemon: stopped drivers
+  // stay stopped, FAILED ones stay FAILED. Unknown names are ignored. Call
+  // after AddDriver and before StartAll.
+  void RestoreDesiredState(
+      const std::map<std::string, DesiredDriverState>& saved);
+
   // Starts the control loop on its own thread.
   void Run();
 
@@ -102,8 +112,9 @@ class Supervisor {
   // Names in start order (unresolvable drivers last, by name).
   std::vector<std::string> StartOrder();
 
-  // Starts every driver level by level (network, storage, hypervisor); each
-  // level waits until its drivers are READY or have failed. Blocks.
+  // Starts every enabled, not FAILED driver level by level (network,
+  // storage, hypervisor); each level waits until its drivers are READY or
+  // have failed. Blocks.
   void StartAll();
 
   // Stops every driver in exact reverse start order, one at a time, each
@@ -176,6 +187,10 @@ class Supervisor {
   struct Record {
     std::shared_ptr<const DriverPackage> package;
     bool want_running = false;
+    // Operator intent, persisted: false after `pitstop stop`.
+    bool enabled = true;
+    // Intent or FAILED mark changed and is not saved yet.
+    bool persist_pending = false;
     bool restart_requested = false;
     DriverState state = DriverState::kStopped;
     absl::Time state_since;
@@ -203,6 +218,7 @@ class Supervisor {
         probes;
     std::vector<std::pair<RouteCallback, absl::StatusOr<Route>>> replies;
     std::vector<std::string> remove_dirs;
+    std::vector<std::pair<std::string, DesiredDriverState>> persist;
   };
 
   void Execute(Actions actions) ABSL_LOCKS_EXCLUDED(mu_);
@@ -252,6 +268,7 @@ class Supervisor {
   Clock& clock_;
   EventLog& events_;
   const SupervisorOptions options_;
+  DesiredStateStore* store_ = nullptr;  // set before Run
 
   absl::Mutex mu_;
   std::map<std::string, Record, std::less<>> drivers_ ABSL_GUARDED_BY(mu_);

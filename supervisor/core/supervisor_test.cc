@@ -409,5 +409,53 @@ TEST_CASE("a driver whose executable cannot start is retried", "[core]") {
           std::string::npos);
 }
 
+// Keeps what the supervisor saves.
+class FakeStore final : public DesiredStateStore {
+ public:
+  absl::StatusOr<std::map<std::string, DesiredDriverState>> Load() override {
+    return saved;
+  }
+  absl::Status Save(const std::string& driver,
+                    const DesiredDriverState& state) override {
+    saved[driver] = state;
+    return absl::OkStatus();
+  }
+  std::map<std::string, DesiredDriverState> saved;
+};
+
+TEST_CASE("operator intent and FAILED marks are saved and restored", "[core]") {
+  FakeStore store;
+  {
+    Fixture f;
+    f.supervisor.SetStore(&store);
+    REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
+    REQUIRE(f.supervisor.AddDriver(Package("iscsi-base")).ok());
+    f.StartReady("flashpool");
+    REQUIRE(f.supervisor.Stop("flashpool").ok());
+    f.supervisor.Step();
+    REQUIRE(!store.saved.at("flashpool").enabled);
+  }
+  store.saved["iscsi-base"] = {true, true, "exited with status 3"};
+  Fixture f;
+  f.supervisor.SetStore(&store);
+  REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
+  REQUIRE(f.supervisor.AddDriver(Package("iscsi-base")).ok());
+  f.supervisor.RestoreDesiredState(*store.Load());
+  auto failed = f.supervisor.Get("iscsi-base");
+  REQUIRE(failed->state == DriverState::kFailed);
+  REQUIRE(failed->message.find("exited with status 3") != std::string::npos);
+  REQUIRE(failed->message.find("pitstop reset iscsi-base") !=
+          std::string::npos);
+  // Starting everything leaves the stopped and the FAILED driver alone
+  // (StartAll would wait for them; the reconcile pass shows the same).
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children.empty());
+  REQUIRE(f.supervisor.Reset("iscsi-base").ok());
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children.size() == 1);
+  REQUIRE(store.saved.at("iscsi-base").enabled);
+  REQUIRE(!store.saved.at("iscsi-base").failed);
+}
+
 }  // namespace
 }  // namespace pitstop

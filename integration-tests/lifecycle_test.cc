@@ -1,0 +1,227 @@
+// Ordering, restart policy, hung drivers, events and recovery after a crash
+// of the daemon, with the real daemon, the sample drivers and fault drivers.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "integration-tests/daemon_fixture.h"
+
+namespace pitstop {
+namespace {
+
+namespace sv1 = pitstop::supervisor::v1;
+namespace fs = std::filesystem;
+
+std::string TestCars(const std::string& name) {
+  return std::string(PITSTOP_TEST_CARS_DIR) + "/" + name;
+}
+
+// Polls the daemon's own state until `done` holds or `timeout` passes.
+sv1::Driver AwaitDriver(Daemon& daemon, const std::string& name,
+                        const std::function<bool(const sv1::Driver&)>& done,
+                        absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  sv1::Driver d;
+  while (absl::Now() < deadline) {
+    d = daemon.GetDriver(name);
+    if (done(d)) return d;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  INFO(daemon.Log());
+  FAIL("driver " << name << " never reached the expected state; last: "
+                 << d.ShortDebugString());
+  return d;
+}
+
+TEST_CASE(
+    "drivers start network, storage (dependencies first), hypervisor, "
+    "and stop in exact reverse",
+    "[integration]") {
+  Daemon daemon;
+  daemon.AwaitReady("proxkvm");
+  grpc::ClientContext ctx;
+  sv1::GetStartOrderResponse order;
+  REQUIRE(daemon.admin().GetStartOrder(&ctx, {}, &order).ok());
+  std::vector<std::string> names;
+  for (const auto& e : order.drivers()) names.push_back(e.name());
+  REQUIRE(names == std::vector<std::string>{"nvpnet", "iscsi-base", "flashpool",
+                                            "proxkvm"});
+  REQUIRE(order.drivers(2).reason().find("after iscsi-base (requires)") !=
+          std::string::npos);
+
+  REQUIRE(daemon.Terminate().Clean());
+  // The order of the transitions in the daemon's log.
+  std::vector<std::string> started, stopped;
+  for (absl::string_view line : absl::StrSplit(daemon.Log(), '\n')) {
+    for (const std::string& n : names) {
+      if (line.find(" driver=" + n + " ") == absl::string_view::npos) continue;
+      if (line.find("to=READY") != absl::string_view::npos)
+        started.push_back(n);
+      if (line.find("to=STOPPING") != absl::string_view::npos)
+        stopped.push_back(n);
+    }
+  }
+  REQUIRE(started == names);
+  std::reverse(names.begin(), names.end());
+  REQUIRE(stopped == names);
+}
+
+TEST_CASE(
+    "a crash loop ends in FAILED after the configured count, and reset "
+    "revives the driver",
+    "[integration]") {
+  DaemonSpec spec;
+  spec.cars_dir = TestCars("fault-crashloop");
+  spec.config_yaml = "restart_max: 3\nrestart_initial_backoff: 10ms\n";
+  spec.await_ready = "";
+  Daemon daemon(spec);
+  sv1::Driver d =
+      AwaitDriver(daemon, "fault-crashloop", [](const sv1::Driver& d) {
+        return d.state() == sv1::DRIVER_STATE_FAILED;
+      });
+  REQUIRE(d.restarts() == 4);
+  REQUIRE(d.message().find("gave up after 4 exits") != std::string::npos);
+  REQUIRE(d.last_exit() == "exited with status 3");
+  REQUIRE(d.pid() == 0);
+
+  grpc::ClientContext ctx;
+  sv1::ResetDriverRequest req;
+  req.set_name("fault-crashloop");
+  sv1::Driver revived;
+  grpc::Status s = daemon.admin().ResetDriver(&ctx, req, &revived);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  REQUIRE(revived.state() == sv1::DRIVER_STATE_READY);
+  REQUIRE(revived.restarts() == 0);
+
+  CommandResult events =
+      RunCommand({PITSTOP_CLI_PATH, "--address", daemon.address(), "events",
+                  "--driver", "fault-crashloop"});
+  REQUIRE(events.exit_code == 0);
+  REQUIRE(events.out.find("-> FAILED") != std::string::npos);
+  REQUIRE(events.out.find("reset requested") != std::string::npos);
+}
+
+TEST_CASE("a hung driver is killed at its start timeout and replaced",
+          "[integration]") {
+  DaemonSpec spec;
+  spec.cars_dir = TestCars("fault-hang");
+  spec.await_ready = "";
+  Daemon daemon(spec);
+  const int first_pid =
+      AwaitDriver(daemon, "fault-hang", [](const sv1::Driver& d) {
+        return d.pid() != 0;
+      }).pid();
+  sv1::Driver d = AwaitDriver(daemon, "fault-hang", [&](const sv1::Driver& d) {
+    return d.restarts() >= 1 && d.pid() != 0 && d.pid() != first_pid;
+  });
+  REQUIRE(d.last_exit().find("did not become ready within 2s") !=
+          std::string::npos);
+  // The hung process ignores SIGTERM; the daemon still stops cleanly.
+  REQUIRE(daemon.Terminate().Clean());
+  REQUIRE(::kill(d.pid(), 0) == -1);
+}
+
+TEST_CASE("watchers see transitions live", "[integration]") {
+  Daemon daemon;
+  grpc::ClientContext watch_ctx;
+  sv1::WatchEventsRequest req;
+  req.set_follow(true);
+  req.set_driver("flashpool");
+  // Skip the backlog: only what happens from now on.
+  {
+    grpc::ClientContext ctx;
+    sv1::WatchEventsRequest backlog;
+    auto reader = daemon.admin().WatchEvents(&ctx, backlog);
+    sv1::Event e;
+    while (reader->Read(&e)) req.set_since_sequence(e.sequence());
+    REQUIRE(reader->Finish().ok());
+  }
+  auto reader = daemon.admin().WatchEvents(&watch_ctx, req);
+  std::thread restart([&] {
+    grpc::ClientContext ctx;
+    sv1::RestartDriverRequest r;
+    r.set_name("flashpool");
+    sv1::Driver out;
+    (void)daemon.admin().RestartDriver(&ctx, r, &out);
+  });
+  std::vector<std::string> seen;
+  sv1::Event e;
+  while (reader->Read(&e)) {
+    if (e.kind() != "state") continue;
+    seen.push_back(sv1::DriverState_Name(e.to()));
+    if (e.to() == sv1::DRIVER_STATE_READY) break;
+  }
+  watch_ctx.TryCancel();
+  (void)reader->Finish();
+  restart.join();
+  REQUIRE(seen == std::vector<std::string>{
+                      "DRIVER_STATE_STOPPING", "DRIVER_STATE_STOPPED",
+                      "DRIVER_STATE_STARTING", "DRIVER_STATE_READY"});
+}
+
+std::vector<int> DriverPids(Daemon& daemon) {
+  grpc::ClientContext ctx;
+  sv1::ListDriversResponse list;
+  REQUIRE(daemon.admin().ListDrivers(&ctx, {}, &list).ok());
+  std::vector<int> pids;
+  for (const auto& d : list.drivers()) {
+    if (d.pid() != 0) pids.push_back(d.pid());
+  }
+  return pids;
+}
+
+TEST_CASE(
+    "after SIGKILL of pitstopd and a restart, drivers are back to the "
+    "desired state and no driver process is left over",
+    "[integration]") {
+  std::string t = (fs::temp_directory_path() / "pitstop-crash-XXXXXX").string();
+  const std::string dir = ::mkdtemp(t.data());
+  DaemonSpec spec;
+  spec.dir = dir;
+  std::vector<int> old_pids;
+  {
+    Daemon first(spec);
+    first.AwaitReady("proxkvm");
+    grpc::ClientContext ctx;
+    sv1::StopDriverRequest stop;
+    stop.set_name("proxkvm");
+    sv1::Driver stopped;
+    REQUIRE(first.admin().StopDriver(&ctx, stop, &stopped).ok());
+    REQUIRE(stopped.state() == sv1::DRIVER_STATE_STOPPED);
+    old_pids = DriverPids(first);
+    REQUIRE(old_pids.size() == 3);
+    first.Kill();
+  }
+  // The children die with the daemon (parent-death signal).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  auto alive = [&] {
+    int n = 0;
+    for (int pid : old_pids) n += ::kill(pid, 0) == 0;
+    return n;
+  };
+  while (alive() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  REQUIRE(alive() == 0);
+
+  Daemon second(spec);
+  for (const char* name : {"nvpnet", "iscsi-base", "flashpool"}) {
+    second.AwaitReady(name);
+  }
+  REQUIRE(second.GetDriver("proxkvm").state() == sv1::DRIVER_STATE_STOPPED);
+  for (int pid : DriverPids(second)) {
+    REQUIRE(std::find(old_pids.begin(), old_pids.end(), pid) == old_pids.end());
+  }
+  REQUIRE(second.Terminate().Clean());
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pitstop

@@ -1,0 +1,36 @@
+#ifndef PITSTOP_SUPERVISOR_CORE_DESIRED_STATE_H_
+#define PITSTOP_SUPERVISOR_CORE_DESIRED_STATE_H_
+
+// What the operator wants of each driver, kept across restarts of the
+// daemon. The supervisor writes it on every operator action and FAILED
+// mark; the daemon reads it at start-up. store/ implements it with SQLite.
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace pitstop {
+
+struct DesiredDriverState {
+  // False after `pitstop stop`: the driver stays stopped, also after a
+  // restart of the daemon, until `pitstop start`.
+  bool enabled = true;
+  // Gave up restarting; sticky until `pitstop reset` (or restart/start).
+  bool failed = false;
+  std::string failed_reason;
+};
+
+class DesiredStateStore {
+ public:
+  virtual ~DesiredStateStore() = default;
+  // Every driver with a saved state.
+  virtual absl::StatusOr<std::map<std::string, DesiredDriverState>> Load() = 0;
+  // Replaces one driver's state atomically.
+  virtual absl::Status Save(const std::string& driver,
+                            const DesiredDriverState& state) = 0;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CORE_DESIRED_STATE_H_

@@ -1,0 +1,119 @@
+#include "supervisor/store/sqlite_state_store.h"
+
+#include <sqlite3.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace pitstop {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE IF NOT EXISTS drivers (
+  name          TEXT PRIMARY KEY,
+  enabled       INTEGER NOT NULL,
+  failed        INTEGER NOT NULL,
+  failed_reason TEXT NOT NULL,
+  updated_at    TEXT NOT NULL
+);
+)sql";
+
+struct StatementDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
+    const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(
+          path.c_str(), &db,
+          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+          nullptr) != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError(
+        absl::StrCat("cannot open the state database ", path, ": ", why));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string why = error ? error : "unknown error";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    return absl::DataLossError(
+        absl::StrCat("the state database ", path, " is unusable: ", why,
+                     "; move it aside to start with every driver enabled"));
+  }
+  return std::unique_ptr<SqliteStateStore>(new SqliteStateStore(path, db));
+}
+
+SqliteStateStore::~SqliteStateStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close(db_);
+}
+
+absl::Status SqliteStateStore::Error(const char* what) {
+  return absl::InternalError(
+      absl::StrCat(what, " in ", path_, ": ", sqlite3_errmsg(db_)));
+}
+
+absl::StatusOr<std::map<std::string, DesiredDriverState>>
+SqliteStateStore::Load() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT name, enabled, failed, failed_reason FROM "
+                         "drivers",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    return Error("reading the desired state");
+  }
+  Statement stmt(raw);
+  std::map<std::string, DesiredDriverState> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    DesiredDriverState s;
+    const auto* name = sqlite3_column_text(stmt.get(), 0);
+    s.enabled = sqlite3_column_int(stmt.get(), 1) != 0;
+    s.failed = sqlite3_column_int(stmt.get(), 2) != 0;
+    const auto* reason = sqlite3_column_text(stmt.get(), 3);
+    s.failed_reason = reason ? reinterpret_cast<const char*>(reason) : "";
+    out[name ? reinterpret_cast<const char*>(name) : ""] = std::move(s);
+  }
+  if (rc != SQLITE_DONE) return Error("reading the desired state");
+  return out;
+}
+
+absl::Status SqliteStateStore::Save(const std::string& driver,
+                                    const DesiredDriverState& state) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(
+          db_,
+          "INSERT INTO drivers (name, enabled, failed, failed_reason, "
+          "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO "
+          "UPDATE SET enabled = ?2, failed = ?3, failed_reason = ?4, "
+          "updated_at = ?5",
+          -1, &raw, nullptr) != SQLITE_OK) {
+    return Error("saving the desired state");
+  }
+  Statement stmt(raw);
+  const std::string now =
+      absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
+  sqlite3_bind_text(stmt.get(), 1, driver.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(stmt.get(), 2, state.enabled ? 1 : 0);
+  sqlite3_bind_int(stmt.get(), 3, state.failed ? 1 : 0);
+  sqlite3_bind_text(stmt.get(), 4, state.failed_reason.c_str(), -1,
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 5, now.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+    return Error("saving the desired state");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pitstop
