@@ -128,6 +128,29 @@ TEST_CASE("a hung driver is killed at its start timeout and replaced",
   REQUIRE(::kill(d.pid(), 0) == -1);
 }
 
+TEST_CASE("a driver that stops answering is DEGRADED, then replaced",
+          "[integration]") {
+  DaemonSpec spec;
+  spec.cars_dir = TestCars("fault-normal");
+  spec.config_yaml =
+      "health_interval: 100ms\nhealth_failures: 2\ndegraded_grace: 1s\n";
+  spec.await_ready = "fault-normal";
+  Daemon daemon(spec);
+  const int pid = daemon.GetDriver("fault-normal").pid();
+  // A process that no longer runs: as hung as a process gets.
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  sv1::Driver d = AwaitDriver(daemon, "fault-normal", [](const sv1::Driver& d) {
+    return d.state() == sv1::DRIVER_STATE_DEGRADED;
+  });
+  REQUIRE(d.message().find("probes failed in a row") != std::string::npos);
+  d = AwaitDriver(daemon, "fault-normal", [&](const sv1::Driver& d) {
+    return d.state() == sv1::DRIVER_STATE_READY && d.pid() != pid;
+  });
+  REQUIRE(d.last_exit().find("stopped answering its probe") !=
+          std::string::npos);
+  REQUIRE(::kill(pid, 0) == -1);  // the hung process was killed and reaped
+}
+
 TEST_CASE("watchers see transitions live", "[integration]") {
   Daemon daemon;
   grpc::ClientContext watch_ctx;

@@ -182,6 +182,9 @@ int Run(int argc, char** argv) {
   options.restart.window = config.restart_window;
   options.restart.initial_backoff = config.restart_initial_backoff;
   options.restart.max_backoff = config.restart_max_backoff;
+  options.health_interval = config.health_interval;
+  options.health_failures = config.health_failures;
+  options.degraded_grace = config.degraded_grace;
   EventLog events(clock);
   Supervisor supervisor(launcher, endpoints, clock, events, options);
   supervisor.SetStore(store->get());

@@ -24,6 +24,9 @@ restart_max: 10            # more exits than this within restart_window: FAILED
 restart_window: 60s
 restart_initial_backoff: 100ms  # repeated exits wait this, doubling...
 restart_max_backoff: 30s        # ...up to this
+health_interval: 1s        # serving drivers are probed this often...
+health_failures: 3         # ...this many failures in a row: DEGRADED (no new calls)
+degraded_grace: 5s         # DEGRADED this long: killed and restarted
 )";
 
 namespace {
@@ -113,14 +116,25 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                   "error (got '",
                                   text, "')"));
       }
-    } else if (key == "restart_max") {
-      if (!absl::SimpleAtoi(text, &config.restart_max) ||
-          config.restart_max == 0) {
-        return Error(
-            source, value,
-            absl::StrCat("restart_max must be a positive integer (got '", text,
-                         "')"));
+    } else if (key == "restart_max" || key == "health_failures") {
+      uint32_t& target =
+          key == "restart_max" ? config.restart_max : config.health_failures;
+      if (!absl::SimpleAtoi(text, &target) || target == 0) {
+        return Error(source, value,
+                     absl::StrCat(key, " must be a positive integer (got '",
+                                  text, "')"));
       }
+    } else if (key == "health_interval" || key == "degraded_grace") {
+      absl::Duration d;
+      if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+        return Error(source, value,
+                     absl::StrCat("'", key,
+                                  "' must be a positive duration such as 1s "
+                                  "(got '",
+                                  text, "')"));
+      }
+      (key == "health_interval" ? config.health_interval
+                                : config.degraded_grace) = d;
     } else if (key == "restart_window" || key == "restart_initial_backoff" ||
                key == "restart_max_backoff") {
       absl::Duration d;
@@ -152,7 +166,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                 "log_level, max_route_wait, "
                                 "default_call_timeout, restart_max, "
                                 "restart_window, restart_initial_backoff, "
-                                "restart_max_backoff)"));
+                                "restart_max_backoff, health_interval, "
+                                "health_failures, degraded_grace)"));
     }
   }
   return config;

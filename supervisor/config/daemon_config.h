@@ -33,6 +33,10 @@ struct DaemonConfig {
   absl::Duration restart_window = absl::Seconds(60);
   absl::Duration restart_initial_backoff = absl::Milliseconds(100);
   absl::Duration restart_max_backoff = absl::Seconds(30);
+  // Health of serving drivers (see SupervisorOptions).
+  absl::Duration health_interval = absl::Seconds(1);
+  uint32_t health_failures = 3;
+  absl::Duration degraded_grace = absl::Seconds(5);
 };
 
 // The configuration used when no file is given, as YAML.

@@ -12,10 +12,14 @@ enum class DriverState {
   kReady,
   kBackoff,
   kStopping,
-  kFailed
+  kFailed,
+  // READY, but its probe failed several times in a row: no new calls are
+  // routed to it; it is replaced unless it recovers within a grace period.
+  kDegraded
 };
 
-// "STOPPED", "STARTING", "READY", "BACKOFF", "STOPPING", "FAILED".
+// "STOPPED", "STARTING", "READY", "BACKOFF", "STOPPING", "FAILED",
+// "DEGRADED".
 absl::string_view DriverStateName(DriverState state);
 
 }  // namespace pitstop

@@ -40,6 +40,8 @@ absl::string_view DriverStateName(DriverState state) {
       return "STOPPING";
     case DriverState::kFailed:
       return "FAILED";
+    case DriverState::kDegraded:
+      return "DEGRADED";
   }
   return "UNKNOWN";
 }
@@ -176,6 +178,14 @@ absl::Time Supervisor::ReconcileLocked(absl::Time now, Actions& actions) {
         }
       }
       if (!inst->kill_sent) next = std::min(next, inst->kill_at);
+      if ((r.state == DriverState::kReady ||
+           r.state == DriverState::kDegraded) &&
+          !inst->probe_in_flight) {
+        next = std::min(next, inst->next_probe);
+      }
+      if (r.state == DriverState::kDegraded) {
+        next = std::min(next, r.state_since + options_.degraded_grace);
+      }
     }
     ResolveWaitersLocked(name, r, now, actions, next);
   }
@@ -347,7 +357,8 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
   Instance& inst = *r.instance;
   const bool should_stop = !r.want_running || r.restart_requested;
   if (should_stop && inst.launched &&
-      (r.state == DriverState::kStarting || r.state == DriverState::kReady)) {
+      (r.state == DriverState::kStarting || r.state == DriverState::kReady ||
+       r.state == DriverState::kDegraded)) {
     actions.signals.emplace_back(inst.pid, SIGTERM);
     inst.kill_at = now + m.timeouts.stop;
     SetStateLocked(name, r, DriverState::kStopping, now);
@@ -373,6 +384,26 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
       actions.probes.emplace_back(
           name, inst.id, inst.endpoint,
           std::min(now + options_.probe_timeout, inst.start_deadline));
+    }
+  }
+  // Health: a serving instance is probed now and then; one that keeps
+  // failing is DEGRADED, then replaced (a hung driver).
+  if ((r.state == DriverState::kReady || r.state == DriverState::kDegraded) &&
+      inst.launched && !inst.kill_sent) {
+    if (r.state == DriverState::kDegraded &&
+        now - r.state_since >= options_.degraded_grace) {
+      inst.failure = absl::StrCat(
+          "stopped answering its probe for ",
+          ShortDuration(now - r.state_since +
+                        options_.health_interval * options_.health_failures),
+          " (last probe: ", inst.probe_message, ")");
+      actions.signals.emplace_back(inst.pid, SIGKILL);
+      inst.kill_sent = true;
+    } else if (!inst.probe_in_flight && now >= inst.next_probe) {
+      inst.probe_in_flight = true;
+      actions.probes.emplace_back(
+          name, inst.id, inst.endpoint,
+          now + std::min(options_.probe_timeout, options_.health_interval));
     }
   }
 }
@@ -526,15 +557,37 @@ void Supervisor::OnProbe(const std::string& driver, uint64_t instance_id,
   Instance& inst = *r->instance;
   inst.probe_in_flight = false;
   const absl::Time now = clock_.Now();
-  if (result.ok() && result->ready && r->state == DriverState::kStarting &&
-      !inst.exited) {
-    r->policy.OnReady(now);
-    r->message.clear();
-    SetStateLocked(driver, *r, DriverState::kReady, now);
-  } else {
+  const bool ready = result.ok() && result->ready;
+  if (!ready) {
     inst.probe_message =
         result.ok() ? result->message : std::string(result.status().message());
-    inst.next_probe = now + options_.probe_interval;
+  }
+  if (r->state == DriverState::kStarting) {
+    if (ready && !inst.exited) {
+      r->policy.OnReady(now);
+      r->message.clear();
+      inst.next_probe = now + options_.health_interval;
+      SetStateLocked(driver, *r, DriverState::kReady, now);
+    } else {
+      inst.next_probe = now + options_.probe_interval;
+    }
+  } else if (r->state == DriverState::kReady ||
+             r->state == DriverState::kDegraded) {
+    inst.next_probe = now + options_.health_interval;
+    if (ready) {
+      inst.health_failures = 0;
+      if (r->state == DriverState::kDegraded) {
+        r->message = "recovered: its probe answers again";
+        SetStateLocked(driver, *r, DriverState::kReady, now);
+        r->message.clear();
+      }
+    } else if (++inst.health_failures >= options_.health_failures &&
+               r->state == DriverState::kReady) {
+      r->message =
+          absl::StrCat(inst.health_failures, " probes failed in a row (",
+                       inst.probe_message, "); no new calls go to it");
+      SetStateLocked(driver, *r, DriverState::kDegraded, now);
+    }
   }
   WakeLocked();
 }

@@ -54,6 +54,12 @@ struct SupervisorOptions {
   std::string data_dir;
   absl::Duration probe_interval = absl::Milliseconds(5);
   absl::Duration probe_timeout = absl::Seconds(1);
+  // Health of serving drivers: a probe every health_interval; after
+  // health_failures failures in a row the driver is DEGRADED (no new calls),
+  // and replaced if it does not recover within degraded_grace.
+  absl::Duration health_interval = absl::Seconds(1);
+  uint32_t health_failures = 3;
+  absl::Duration degraded_grace = absl::Seconds(5);
   // How long a routed call without a deadline waits for a READY instance.
   absl::Duration max_route_wait = absl::Seconds(30);
   RestartPolicyOptions restart;
@@ -177,6 +183,7 @@ class Supervisor {
     absl::Time kill_at = absl::InfiniteFuture();
     bool kill_sent = false;
     std::string probe_message;
+    uint32_t health_failures = 0;
   };
   struct Waiter {
     absl::Time deadline;

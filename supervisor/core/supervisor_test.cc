@@ -409,6 +409,62 @@ TEST_CASE("a driver whose executable cannot start is retried", "[core]") {
           std::string::npos);
 }
 
+TEST_CASE(
+    "a serving driver whose probe keeps failing is DEGRADED, recovers "
+    "or is replaced",
+    "[core]") {
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
+  f.StartReady("flashpool");
+  const pid_t pid = f.launcher.last_pid;
+  auto fail_probe = [&] {
+    f.clock.Advance(absl::Seconds(1));
+    f.supervisor.Step();
+    REQUIRE(f.endpoints.pending.size() == 1);
+    auto done = std::move(f.endpoints.pending[0]);
+    f.endpoints.pending.clear();
+    done(absl::DeadlineExceededError("probe timed out"));
+  };
+  fail_probe();
+  fail_probe();
+  REQUIRE(f.State("flashpool") == DriverState::kReady);
+  fail_probe();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kDegraded);
+  REQUIRE(status->message.find("3 probes failed in a row (probe timed out)") !=
+          std::string::npos);
+  // No new call is routed to it meanwhile.
+  std::vector<absl::StatusOr<Route>> routes;
+  f.supervisor.AcquireRoute(
+      "flashpool", f.clock.Now() + absl::Seconds(30),
+      [&](absl::StatusOr<Route> r) { routes.push_back(r); });
+  REQUIRE(routes.empty());
+  // A good answer brings it back.
+  f.clock.Advance(absl::Seconds(1));
+  f.supervisor.Step();
+  f.endpoints.Answer(true);
+  REQUIRE(f.State("flashpool") == DriverState::kReady);
+  f.supervisor.Step();
+  REQUIRE(routes.size() == 1);
+  REQUIRE(routes[0].ok());
+  // Failing again past the grace period: killed and replaced.
+  fail_probe();
+  fail_probe();
+  fail_probe();
+  REQUIRE(f.State("flashpool") == DriverState::kDegraded);
+  for (int i = 0; i < 4; ++i) fail_probe();
+  REQUIRE(f.launcher.children[pid].signals.empty());
+  f.clock.Advance(absl::Seconds(1));  // 5 s DEGRADED: the grace is over
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[pid].signals == std::vector<int>{SIGKILL});
+  f.launcher.Exit(pid, ExitInfo{0, SIGKILL});
+  f.supervisor.Step();
+  status = f.supervisor.Get("flashpool");
+  REQUIRE(status->last_exit.find("stopped answering its probe") !=
+          std::string::npos);
+  REQUIRE(f.launcher.last_pid != pid);
+}
+
 // Keeps what the supervisor saves.
 class FakeStore final : public DesiredStateStore {
  public:

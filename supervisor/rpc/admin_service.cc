@@ -39,6 +39,8 @@ sv1::DriverState ToProto(DriverState s) {
       return sv1::DRIVER_STATE_STOPPING;
     case DriverState::kFailed:
       return sv1::DRIVER_STATE_FAILED;
+    case DriverState::kDegraded:
+      return sv1::DRIVER_STATE_DEGRADED;
   }
   return sv1::DRIVER_STATE_UNSPECIFIED;
 }
