@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
@@ -151,9 +152,65 @@ TEST_CASE("a driver that stops answering is DEGRADED, then replaced",
   REQUIRE(::kill(pid, 0) == -1);  // the hung process was killed and reaped
 }
 
+TEST_CASE("a graceful restart under continuous calls fails no call",
+          "[integration]") {
+  Daemon daemon;
+  const int old_pid = daemon.GetDriver("flashpool").pid();
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::string> errors;
+  absl::Mutex mu;
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      auto stub =
+          pitstop::driver::v1::StorageService::NewStub(daemon.channel());
+      while (!stop.load()) {
+        // No operation id: the daemon may not resend these.
+        pitstop::driver::v1::GetStorageCapabilitiesRequest req;
+        AddFlashpoolProperties(req.mutable_context());
+        pitstop::driver::v1::GetStorageCapabilitiesResponse resp;
+        auto ctx = daemon.Routed("flashpool");
+        grpc::Status s = stub->GetCapabilities(ctx.get(), req, &resp);
+        if (s.ok()) {
+          ++ok;
+        } else {
+          ++failed;
+          absl::MutexLock lock(&mu);
+          errors.push_back(s.error_message());
+        }
+      }
+    });
+  }
+  // Calls are flowing before, during and after the restart.
+  while (ok.load() < 50) absl::SleepFor(absl::Milliseconds(1));
+  grpc::ClientContext ctx;
+  sv1::RestartDriverRequest req;
+  req.set_name("flashpool");
+  sv1::Driver restarted;
+  grpc::Status s = daemon.admin().RestartDriver(&ctx, req, &restarted);
+  const int before = ok.load();
+  while (ok.load() < before + 50) absl::SleepFor(absl::Milliseconds(1));
+  stop = true;
+  for (auto& c : callers) c.join();
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  REQUIRE(restarted.state() == sv1::DRIVER_STATE_READY);
+  REQUIRE(restarted.pid() != old_pid);
+  INFO((errors.empty() ? std::string() : errors[0]));
+  REQUIRE(failed.load() == 0);
+  // The old process drained and was stopped.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (::kill(old_pid, 0) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  REQUIRE(::kill(old_pid, 0) == -1);
+}
+
 TEST_CASE("watchers see transitions live", "[integration]") {
   Daemon daemon;
   grpc::ClientContext watch_ctx;
+  watch_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
   sv1::WatchEventsRequest req;
   req.set_follow(true);
   req.set_driver("flashpool");
@@ -171,6 +228,7 @@ TEST_CASE("watchers see transitions live", "[integration]") {
     grpc::ClientContext ctx;
     sv1::RestartDriverRequest r;
     r.set_name("flashpool");
+    r.set_force(true);  // stop, then start: every state in turn
     sv1::Driver out;
     (void)daemon.admin().RestartDriver(&ctx, r, &out);
   });

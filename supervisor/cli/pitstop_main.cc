@@ -331,7 +331,8 @@ int Events(const Options& o, bool follow, const std::string& driver) {
   return 0;
 }
 
-int Act(const Options& o, const std::string& verb, const std::string& name) {
+int Act(const Options& o, const std::string& verb, const std::string& name,
+        bool force) {
   Client client(o);
   grpc::ClientContext ctx;
   client.Prepare(ctx);
@@ -352,6 +353,7 @@ int Act(const Options& o, const std::string& verb, const std::string& name) {
   } else {
     sv1::RestartDriverRequest r;
     r.set_name(name);
+    r.set_force(force);
     s = client.admin().RestartDriver(&ctx, r, &d);
   }
   if (!s.ok()) return RpcError(o, s);
@@ -557,14 +559,20 @@ int Main(int argc, char** argv) {
   add_output(validate);
   validate->callback([&] { rc = Validate(o, name, validate_props); });
 
+  bool force_restart = false;
   for (const char* verb : {"start", "stop", "restart", "reset"}) {
     CLI::App* cmd = app.add_subcommand(
         verb, std::string(verb) == "reset"
                   ? "clear a FAILED driver's mark and start it again"
                   : std::string(verb) + " a driver");
     cmd->add_option("NAME", name, "driver name")->required();
+    if (std::string(verb) == "restart") {
+      cmd->add_flag("--force", force_restart,
+                    "stop the process at once instead of starting the new "
+                    "one first and draining the old");
+    }
     add_output(cmd);
-    cmd->callback([&, verb] { rc = Act(o, verb, name); });
+    cmd->callback([&, verb] { rc = Act(o, verb, name, force_restart); });
   }
 
   CLI::App* order = app.add_subcommand(

@@ -187,6 +187,14 @@ absl::Time Supervisor::ReconcileLocked(absl::Time now, Actions& actions) {
         next = std::min(next, r.state_since + options_.degraded_grace);
       }
     }
+    if (Instance* s = r.successor.get()) {
+      next = std::min(next, s->start_deadline);
+      if (!s->probe_in_flight && s->launched)
+        next = std::min(next, s->next_probe);
+    }
+    if (Instance* o = r.retiring.get()) {
+      next = std::min(next, o->term_sent ? o->kill_at : o->drain_deadline);
+    }
     ResolveWaitersLocked(name, r, now, actions, next);
   }
   return next;
@@ -242,8 +250,9 @@ bool Supervisor::DependenciesReadyLocked(const Record& r,
   return true;
 }
 
-Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
-    const std::string& name, Record& r, absl::Time now) {
+std::unique_ptr<Supervisor::Instance> Supervisor::NewInstanceLocked(
+    const std::string& name, const Record& r, absl::Time now,
+    Actions::Launch* out) {
   const DriverManifest& m = r.package->manifest;
   auto inst = std::make_unique<Instance>();
   inst->id = next_instance_id_++;
@@ -281,15 +290,128 @@ Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
                      sizeof(sockaddr_un{}.sun_path) - 1,
                      " bytes; choose a shorter --state-dir");
   }
+  *out = std::move(launch);
+  return inst;
+}
+
+Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
+    const std::string& name, Record& r, absl::Time now) {
+  Actions::Launch launch;
+  r.instance = NewInstanceLocked(name, r, now, &launch);
   r.message.clear();
-  r.instance = std::move(inst);
   SetStateLocked(name, r, DriverState::kStarting, now);
   return launch;
+}
+
+Supervisor::Instance* Supervisor::FindInstance(Record& r, uint64_t id) {
+  for (Instance* inst :
+       {r.instance.get(), r.successor.get(), r.retiring.get()}) {
+    if (inst != nullptr && inst->id == id) return inst;
+  }
+  return nullptr;
+}
+
+void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
+                                          absl::Time now, Actions& actions) {
+  const DriverManifest& m = r.package->manifest;
+  if (r.graceful_requested && !r.successor) {
+    if (r.want_running && r.state == DriverState::kReady && r.instance) {
+      Actions::Launch launch;
+      r.successor = NewInstanceLocked(name, r, now, &launch);
+      r.message = "graceful restart: a new instance is starting";
+      NoteLocked(name, r, "process",
+                 "graceful restart: starting a new instance beside the "
+                 "serving one");
+      if (!r.successor->exited) actions.launches.push_back(std::move(launch));
+    } else {
+      // Nothing serves: stopping and starting is as good.
+      r.graceful_requested = false;
+      r.restart_requested = r.instance != nullptr;
+    }
+  }
+  if (!r.successor) return;
+  Instance& s = *r.successor;
+  if (s.exited) {
+    const std::string how = s.failure.empty() ? s.exit.Describe() : s.failure;
+    r.message = absl::StrCat("graceful restart failed: the new instance ", how,
+                             "; the old one keeps serving");
+    NoteLocked(name, r, "process", r.message, s.pid);
+    actions.remove_dirs.push_back(s.dir);
+    r.successor.reset();
+    r.graceful_requested = false;
+    changed_.SignalAll();
+    return;
+  }
+  if (!s.launched) return;
+  if (!r.want_running && !s.kill_sent) {
+    // It never served: no need to be gentle.
+    actions.signals.emplace_back(s.pid, SIGKILL);
+    s.kill_sent = true;
+    return;
+  }
+  if (s.ready && r.instance) {
+    // Cut over: new calls go to the successor from now on.
+    r.retiring = std::move(r.instance);
+    r.retiring->retiring->store(true);
+    r.retiring->drain_deadline = now + m.timeouts.drain;
+    r.instance = std::move(r.successor);
+    r.instance->next_probe = now + options_.health_interval;
+    r.graceful_requested = false;
+    r.message.clear();
+    r.policy.OnReady(now);
+    NoteLocked(name, r, "process",
+               absl::StrCat("graceful restart: pid ", r.instance->pid,
+                            " serves; pid ", r.retiring->pid, " drains"),
+               r.instance->pid);
+    changed_.SignalAll();
+    return;
+  }
+  if (now >= s.start_deadline && !s.kill_sent) {
+    s.failure = absl::StrCat("did not become ready within ",
+                             ShortDuration(m.timeouts.start));
+    actions.signals.emplace_back(s.pid, SIGKILL);
+    s.kill_sent = true;
+  } else if (!s.probe_in_flight && now >= s.next_probe && !s.kill_sent) {
+    s.probe_in_flight = true;
+    actions.probes.emplace_back(
+        name, s.id, s.endpoint,
+        std::min(now + options_.probe_timeout, s.start_deadline));
+  }
+}
+
+void Supervisor::ReconcileRetiringLocked(const std::string& name, Record& r,
+                                         absl::Time now, Actions& actions) {
+  if (!r.retiring) return;
+  Instance& o = *r.retiring;
+  if (o.exited) {
+    NoteLocked(name, r, "process",
+               absl::StrCat("the replaced instance ended: ",
+                            o.failure.empty() ? o.exit.Describe() : o.failure),
+               o.pid);
+    actions.remove_dirs.push_back(o.dir);
+    r.retiring.reset();
+    changed_.SignalAll();
+    return;
+  }
+  const DriverManifest& m = r.package->manifest;
+  if (!o.term_sent &&
+      (o.calls->load() == 0 || now >= o.drain_deadline || !r.want_running)) {
+    actions.signals.emplace_back(o.pid, SIGTERM);
+    o.term_sent = true;
+    o.kill_at = now + m.timeouts.stop;
+  } else if (o.term_sent && !o.kill_sent && now >= o.kill_at) {
+    actions.signals.emplace_back(o.pid, SIGKILL);
+    o.kill_sent = true;
+  }
 }
 
 void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
                                        absl::Time now, Actions& actions) {
   const DriverManifest& m = r.package->manifest;
+
+  // 0. The processes beside the serving one.
+  ReconcileSuccessorLocked(name, r, now, actions);
+  ReconcileRetiringLocked(name, r, now, actions);
 
   // 1. A process that ended.
   if (r.instance && r.instance->exited) {
@@ -303,6 +425,19 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
     actions.remove_dirs.push_back(inst.dir);
     r.instance.reset();
     changed_.SignalAll();
+    if (r.successor && r.want_running) {
+      // It died during a graceful restart: the new instance takes over.
+      r.instance = std::move(r.successor);
+      r.graceful_requested = false;
+      r.message = absl::StrCat("died during a graceful restart: ", how,
+                               "; the new instance takes over");
+      SetStateLocked(
+          name, r,
+          r.instance->ready ? DriverState::kReady : DriverState::kStarting,
+          now);
+      if (r.instance->ready) r.instance->next_probe = now;
+      return;
+    }
     if (expected || !r.want_running) {
       r.message = r.restart_requested ? "restarting" : "";
       r.restart_requested = false;
@@ -424,6 +559,16 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
       route.pid = inst->pid;
       route.package = r.package;
       route.endpoint = inst->endpoint;
+      inst->calls->fetch_add(1, std::memory_order_relaxed);
+      route.lease = std::shared_ptr<void>(
+          nullptr,
+          [this, calls = inst->calls, retiring = inst->retiring](void*) {
+            // The last call of an instance being replaced lets it stop.
+            if (calls->fetch_sub(1) == 1 && retiring->load()) {
+              absl::MutexLock lock(&mu_);
+              WakeLocked();
+            }
+          });
       actions.replies.emplace_back(std::move(w.done), std::move(route));
     } else if (r.state == DriverState::kFailed) {
       actions.replies.emplace_back(
@@ -520,8 +665,9 @@ void Supervisor::OnLaunched(const std::string& driver, uint64_t instance_id,
                             std::shared_ptr<DriverEndpoint> endpoint) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(driver);
-  if (r == nullptr || !r->instance || r->instance->id != instance_id) return;
-  Instance& inst = *r->instance;
+  Instance* found = r == nullptr ? nullptr : FindInstance(*r, instance_id);
+  if (found == nullptr) return;
+  Instance& inst = *found;
   if (!pid.ok()) {
     inst.exited = true;
     inst.failure = std::string(pid.status().message());
@@ -543,9 +689,10 @@ void Supervisor::OnExit(const std::string& driver, uint64_t instance_id,
                         const ExitInfo& exit) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(driver);
-  if (r == nullptr || !r->instance || r->instance->id != instance_id) return;
-  r->instance->exited = true;
-  r->instance->exit = exit;
+  Instance* found = r == nullptr ? nullptr : FindInstance(*r, instance_id);
+  if (found == nullptr) return;
+  found->exited = true;
+  found->exit = exit;
   WakeLocked();
 }
 
@@ -553,8 +700,9 @@ void Supervisor::OnProbe(const std::string& driver, uint64_t instance_id,
                          absl::StatusOr<ProbeResult> result) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(driver);
-  if (r == nullptr || !r->instance || r->instance->id != instance_id) return;
-  Instance& inst = *r->instance;
+  Instance* found = r == nullptr ? nullptr : FindInstance(*r, instance_id);
+  if (found == nullptr) return;
+  Instance& inst = *found;
   inst.probe_in_flight = false;
   const absl::Time now = clock_.Now();
   const bool ready = result.ok() && result->ready;
@@ -562,7 +710,14 @@ void Supervisor::OnProbe(const std::string& driver, uint64_t instance_id,
     inst.probe_message =
         result.ok() ? result->message : std::string(result.status().message());
   }
-  if (r->state == DriverState::kStarting) {
+  if (&inst != r->instance.get()) {
+    // The successor of a graceful restart (a retiring one is not probed).
+    if (ready) {
+      inst.ready = true;
+    } else {
+      inst.next_probe = now + options_.probe_interval;
+    }
+  } else if (r->state == DriverState::kStarting) {
     if (ready && !inst.exited) {
       r->policy.OnReady(now);
       r->message.clear();
@@ -746,7 +901,7 @@ absl::Status Supervisor::Stop(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::Status Supervisor::Restart(absl::string_view name) {
+absl::Status Supervisor::Restart(absl::string_view name, bool force) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
@@ -760,7 +915,9 @@ absl::Status Supervisor::Restart(absl::string_view name) {
   r->want_running = true;
   r->restarts = 0;
   r->policy.Reset();
-  if (r->instance) {
+  if (!force && r->instance && r->state == DriverState::kReady) {
+    r->graceful_requested = true;
+  } else if (r->instance) {
     r->restart_requested = true;
   } else if (r->state != DriverState::kStopped) {
     SetStateLocked(std::string(name), *r, DriverState::kStopped, clock_.Now());
@@ -770,6 +927,7 @@ absl::Status Supervisor::Restart(absl::string_view name) {
 }
 
 bool Supervisor::SettledLocked(const Record& r) const {
+  if (r.graceful_requested || r.successor) return false;
   if (r.restart_requested || !r.unresolved.empty()) {
     return !r.unresolved.empty();
   }
@@ -852,7 +1010,9 @@ void Supervisor::StopAll() {
     }
     absl::MutexLock lock(&mu_);
     Record& r = drivers_.find(name)->second;
-    while ((r.instance || r.state == DriverState::kBackoff) && !shutdown_) {
+    while ((r.instance || r.successor || r.retiring ||
+            r.state == DriverState::kBackoff) &&
+           !shutdown_) {
       if (changed_.WaitWithDeadline(&mu_, deadline)) break;
     }
   }

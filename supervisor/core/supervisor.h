@@ -21,6 +21,7 @@
 // Thread-safe. Never calls the launcher, an endpoint or a route callback
 // while holding its lock.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -84,6 +85,9 @@ struct Route {
   pid_t pid = 0;
   std::shared_ptr<const DriverPackage> package;
   std::shared_ptr<DriverEndpoint> endpoint;
+  // Counts the call as in flight on the instance until released: an
+  // instance being replaced drains before it is stopped.
+  std::shared_ptr<void> lease;
 };
 
 class Supervisor {
@@ -135,7 +139,14 @@ class Supervisor {
   // Restart reset the restart counters and skip any backoff.
   absl::Status Start(absl::string_view name);
   absl::Status Stop(absl::string_view name);
-  absl::Status Restart(absl::string_view name);
+  //
+  // Restart without `force` of a READY driver is graceful: a new instance is
+  // started beside the serving one; once it is READY it takes all new calls,
+  // and the old one finishes the calls it has (up to timeouts.drain) before
+  // it is stopped. No call fails. If the new instance fails to start, the
+  // old one keeps serving. With `force`, or when the driver is not READY,
+  // the process is stopped, then started.
+  absl::Status Restart(absl::string_view name, bool force = false);
   // Clears a FAILED driver's mark and counters and starts it.
   // FAILED_PRECONDITION when the driver is not FAILED.
   absl::Status Reset(absl::string_view name);
@@ -184,6 +195,16 @@ class Supervisor {
     bool kill_sent = false;
     std::string probe_message;
     uint32_t health_failures = 0;
+    // Graceful restart: the successor has answered its probe.
+    bool ready = false;
+    // Retiring: SIGTERM sent after draining.
+    bool term_sent = false;
+    absl::Time drain_deadline = absl::InfiniteFuture();
+    // Calls routed to this instance and not finished (see Route::lease).
+    std::shared_ptr<std::atomic<int>> calls =
+        std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<std::atomic<bool>> retiring =
+        std::make_shared<std::atomic<bool>>(false);
   };
   struct Waiter {
     absl::Time deadline;
@@ -201,7 +222,13 @@ class Supervisor {
     bool restart_requested = false;
     DriverState state = DriverState::kStopped;
     absl::Time state_since;
+    // The serving (or starting) process.
     std::unique_ptr<Instance> instance;
+    // Graceful restart: a new process starting beside `instance`.
+    std::unique_ptr<Instance> successor;
+    bool graceful_requested = false;
+    // Replaced by its successor: finishing its calls, then stopped.
+    std::unique_ptr<Instance> retiring;
     RestartPolicy policy;
     uint32_t restarts = 0;
     absl::Time backoff_until;
@@ -248,6 +275,17 @@ class Supervisor {
   Actions::Launch PrepareLaunchLocked(const std::string& name, Record& r,
                                       absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::unique_ptr<Instance> NewInstanceLocked(const std::string& name,
+                                              const Record& r, absl::Time now,
+                                              Actions::Launch* launch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconcileSuccessorLocked(const std::string& name, Record& r,
+                                absl::Time now, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconcileRetiringLocked(const std::string& name, Record& r,
+                               absl::Time now, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static Instance* FindInstance(Record& r, uint64_t id);
   DriverStatus SnapshotLocked(const Record& r) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Record* FindLocked(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

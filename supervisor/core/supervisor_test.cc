@@ -293,13 +293,13 @@ TEST_CASE("a driver that never becomes ready is killed at its start timeout",
   REQUIRE(status->last_exit.find("loading firmware") != std::string::npos);
 }
 
-TEST_CASE("an operator restart replaces the process without backoff",
+TEST_CASE("a forced restart stops the process, then starts a new one",
           "[core]") {
   Fixture f;
   REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
   f.StartReady("flashpool");
   pid_t first = f.launcher.last_pid;
-  REQUIRE(f.supervisor.Restart("flashpool").ok());
+  REQUIRE(f.supervisor.Restart("flashpool", /*force=*/true).ok());
   f.supervisor.Step();
   REQUIRE(f.launcher.children[first].signals == std::vector<int>{SIGTERM});
   f.launcher.Exit(first, ExitInfo{0, 0});
@@ -463,6 +463,70 @@ TEST_CASE(
   REQUIRE(status->last_exit.find("stopped answering its probe") !=
           std::string::npos);
   REQUIRE(f.launcher.last_pid != pid);
+}
+
+TEST_CASE(
+    "a graceful restart starts the new instance first, cuts over, "
+    "then drains and stops the old one",
+    "[core]") {
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
+  f.StartReady("flashpool");
+  const pid_t old_pid = f.launcher.last_pid;
+  // A call in flight on the old instance.
+  std::vector<absl::StatusOr<Route>> routes;
+  auto collect = [&](absl::StatusOr<Route> r) { routes.push_back(r); };
+  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+                            collect);
+  REQUIRE(routes.size() == 1);
+  REQUIRE(routes[0]->pid == old_pid);
+
+  REQUIRE(f.supervisor.Restart("flashpool").ok());
+  f.supervisor.Step();
+  const pid_t new_pid = f.launcher.last_pid;
+  REQUIRE(new_pid != old_pid);
+  REQUIRE(f.launcher.children[old_pid].signals.empty());
+  // The old instance still takes calls until the new one is READY.
+  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+                            collect);
+  REQUIRE(routes.back()->pid == old_pid);
+  f.supervisor.Step();
+  f.endpoints.Answer(true);  // the successor's probe
+  f.supervisor.Step();       // cut over
+  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+                            collect);
+  REQUIRE(routes.back()->pid == new_pid);
+  REQUIRE(f.supervisor.Get("flashpool")->state == DriverState::kReady);
+  REQUIRE(f.supervisor.Get("flashpool")->pid == new_pid);
+  // Two calls still hold the old instance: it drains.
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[old_pid].signals.empty());
+  routes[0] = absl::CancelledError("done");
+  routes[1] = absl::CancelledError("done");
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[old_pid].signals == std::vector<int>{SIGTERM});
+  f.launcher.Exit(old_pid, ExitInfo{0, 0});
+  f.supervisor.Step();
+  REQUIRE(f.launcher.Running() == 1);
+  REQUIRE(f.supervisor.Get("flashpool")->restarts == 0);
+}
+
+TEST_CASE("a graceful restart whose new instance fails keeps the old one",
+          "[core]") {
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
+  f.StartReady("flashpool");
+  const pid_t old_pid = f.launcher.last_pid;
+  REQUIRE(f.supervisor.Restart("flashpool").ok());
+  f.supervisor.Step();
+  f.launcher.Exit(f.launcher.last_pid, ExitInfo{2, 0});
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kReady);
+  REQUIRE(status->pid == old_pid);
+  REQUIRE(status->message.find("graceful restart failed: the new instance "
+                               "exited with status 2") != std::string::npos);
+  REQUIRE(f.launcher.children[old_pid].signals.empty());
 }
 
 // Keeps what the supervisor saves.

@@ -259,7 +259,8 @@ grpc::Status AdminService::RestartDriver(
     grpc::ServerContext* context, const sv1::RestartDriverRequest* request,
     sv1::Driver* response) {
   return ActAndWait(context, request->name(),
-                    supervisor_.Restart(request->name()), response);
+                    supervisor_.Restart(request->name(), request->force()),
+                    response);
 }
 
 }  // namespace pitstop
