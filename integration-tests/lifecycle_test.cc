@@ -207,6 +207,24 @@ TEST_CASE("a graceful restart under continuous calls fails no call",
   REQUIRE(::kill(old_pid, 0) == -1);
 }
 
+TEST_CASE("a call runs no longer than the driver's call timeout",
+          "[integration]") {
+  DaemonSpec spec;
+  spec.cars_dir = TestCars("fault-normal");  // timeouts.call: 1s
+  spec.await_ready = "fault-normal";
+  Daemon daemon(spec);
+  pitstop::driver::v1::GetStatsRequest req;
+  req.mutable_context()->mutable_resource()->set_type("volume");
+  req.mutable_context()->mutable_resource()->set_id("v");
+  (*req.mutable_context()->mutable_properties())["delay_ms"].set_number_value(
+      "20000");
+  pitstop::driver::v1::GetStatsResponse resp;
+  auto ctx = daemon.Routed("fault-normal", absl::Seconds(30));
+  grpc::Status s = daemon.storage().GetStats(ctx.get(), req, &resp);
+  INFO(s.error_message());
+  REQUIRE(s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
 TEST_CASE("watchers see transitions live", "[integration]") {
   Daemon daemon;
   grpc::ClientContext watch_ctx;

@@ -117,22 +117,24 @@ class Reader {
       case PropertyType::kNumber: {
         auto d = Decimal::Parse(text);
         if (!d.ok()) {
-          return Error(node, absl::StrCat("'", field, "': ", d.status().message()));
+          return Error(node,
+                       absl::StrCat("'", field, "': ", d.status().message()));
         }
         return PropertyScalar(*std::move(d));
       }
       case PropertyType::kBoolean: {
         if (text != "true" && text != "false") {
-          return Error(node, absl::StrCat("'", field,
-                                          "' must be true or false (got '",
-                                          text, "')"));
+          return Error(
+              node, absl::StrCat("'", field, "' must be true or false (got '",
+                                 text, "')"));
         }
         return PropertyScalar(text == "true");
       }
       case PropertyType::kDate: {
         auto d = ParseIsoDate(text);
         if (!d.ok()) {
-          return Error(node, absl::StrCat("'", field, "': ", d.status().message()));
+          return Error(node,
+                       absl::StrCat("'", field, "': ", d.status().message()));
         }
         return PropertyScalar(*std::move(d));
       }
@@ -161,11 +163,10 @@ absl::StatusOr<PropertyType> ParsePropertyType(const Reader& r,
 absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
                                            const YAML::Node& node) {
   if (!node.IsMap()) return r.Error(node, "each property must be a map");
-  RETURN_IF_ERROR(
-      r.OnlyKeys(node, "a property",
-                 {"key", "label_key", "description_key", "type", "required",
-                  "max_length", "secret", "default", "allowed_values",
-                  "minimum", "maximum"}));
+  RETURN_IF_ERROR(r.OnlyKeys(
+      node, "a property",
+      {"key", "label_key", "description_key", "type", "required", "max_length",
+       "secret", "default", "allowed_values", "minimum", "maximum"}));
   PropertySpec p;
   p.line = node.Mark().line + 1;
   if (!node["key"]) return r.Error(node, "property without 'key'");
@@ -390,9 +391,9 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
     }
   }
   if (root["allow_unknown_properties"]) {
-    ASSIGN_OR_RETURN(m.allow_unknown_properties,
-                     r.Bool(root["allow_unknown_properties"],
-                            "allow_unknown_properties"));
+    ASSIGN_OR_RETURN(
+        m.allow_unknown_properties,
+        r.Bool(root["allow_unknown_properties"], "allow_unknown_properties"));
   }
   if (const YAML::Node limits = root["limits"]) {
     if (!limits.IsMap()) return r.Error(limits, "'limits' must be a map");
@@ -429,7 +430,8 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
   }
   if (const YAML::Node t = root["timeouts"]) {
     if (!t.IsMap()) return r.Error(t, "'timeouts' must be a map");
-    RETURN_IF_ERROR(r.OnlyKeys(t, "timeouts", {"start", "drain", "stop"}));
+    RETURN_IF_ERROR(
+        r.OnlyKeys(t, "timeouts", {"start", "drain", "stop", "call"}));
     if (t["start"]) {
       ASSIGN_OR_RETURN(m.timeouts.start, r.Duration(t["start"], "start"));
     }
@@ -438,6 +440,9 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
     }
     if (t["stop"]) {
       ASSIGN_OR_RETURN(m.timeouts.stop, r.Duration(t["stop"], "stop"));
+    }
+    if (t["call"]) {
+      ASSIGN_OR_RETURN(m.timeouts.call, r.Duration(t["call"], "call"));
     }
   }
   return m;

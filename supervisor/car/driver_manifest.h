@@ -70,6 +70,9 @@ struct DriverTimeouts {
   absl::Duration start = absl::Seconds(10);
   absl::Duration drain = absl::Seconds(30);
   absl::Duration stop = absl::Seconds(5);
+  // The longest a single call may run: a caller's longer deadline is cut
+  // to this.
+  absl::Duration call = absl::Seconds(60);
 };
 
 struct DriverManifest {

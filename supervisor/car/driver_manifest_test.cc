@@ -31,7 +31,7 @@ properties:
     default: 100
 limits: {memory_mb: 128, pids: 32, open_files: 64}
 permissions: {network: outbound}
-timeouts: {start: 3s, drain: 30s, stop: 500ms}
+timeouts: {start: 3s, drain: 30s, stop: 500ms, call: 2m}
 )";
 
 TEST_CASE("a complete driver.yaml parses into its manifest", "[car]") {
@@ -52,6 +52,7 @@ TEST_CASE("a complete driver.yaml parses into its manifest", "[car]") {
   REQUIRE(m->network == NetworkPermission::kOutbound);
   REQUIRE(m->timeouts.start == absl::Seconds(3));
   REQUIRE(m->timeouts.stop == absl::Milliseconds(500));
+  REQUIRE(m->timeouts.call == absl::Minutes(2));
 }
 
 TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {

@@ -157,9 +157,9 @@ class RoutedCall {
             m.resource_types.end()) {
       FinishWith(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("driver ", driver_, " has no resource type '", type,
-                       "' (it declares: ",
-                       absl::StrJoin(m.resource_types, ", "), ")")));
+          absl::StrCat(
+              "driver ", driver_, " has no resource type '", type,
+              "' (it declares: ", absl::StrJoin(m.resource_types, ", "), ")")));
       return;
     }
     if (!validated_) {
@@ -174,9 +174,14 @@ class RoutedCall {
     }
     route_ = *std::move(route);
     client_ = grpc::ClientContext::FromServerContext(server_ctx_);
+    // Every forwarded call has a deadline: the caller's, cut to the
+    // driver's timeouts.call; the daemon's default when the caller has none.
+    const absl::Time cap = absl::Now() + m.timeouts.call;
     if (deadline_ == absl::InfiniteFuture()) {
-      client_->set_deadline(
-          absl::ToChronoTime(absl::Now() + router_.default_call_timeout()));
+      client_->set_deadline(absl::ToChronoTime(
+          std::min(cap, absl::Now() + router_.default_call_timeout())));
+    } else if (deadline_ > cap) {
+      client_->set_deadline(absl::ToChronoTime(cap));
     }
     auto& endpoint = static_cast<GrpcDriverEndpoint&>(*route_.endpoint);
     response_.Clear();
@@ -239,13 +244,13 @@ class RoutedCall {
       }
       FinishWith(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("driver ", driver_, " (pid ", route_.pid,
-                       ") became unavailable during the call: ",
-                       status.error_message(),
-                       context_.operation_id().empty()
-                           ? "; the call had no operation id, so it was not "
-                             "resent: retry it"
-                           : "; it was resent once and failed again")));
+          absl::StrCat(
+              "driver ", driver_, " (pid ", route_.pid,
+              ") became unavailable during the call: ", status.error_message(),
+              context_.operation_id().empty()
+                  ? "; the call had no operation id, so it was not "
+                    "resent: retry it"
+                  : "; it was resent once and failed again")));
       return;
     }
     FinishWith(status);
