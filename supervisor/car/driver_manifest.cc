@@ -278,11 +278,12 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
 absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
                                          const YAML::Node& root) {
   if (!root.IsMap()) return r.Error(root, "driver.yaml must be a map");
-  RETURN_IF_ERROR(r.OnlyKeys(
-      root, "driver.yaml",
-      {"name", "version", "category", "vendor", "description_key", "protocol",
-       "entrypoint", "requires", "resource_types", "capabilities", "properties",
-       "allow_unknown_properties", "limits", "permissions", "timeouts"}));
+  RETURN_IF_ERROR(
+      r.OnlyKeys(root, "driver.yaml",
+                 {"name", "version", "category", "vendor", "description_key",
+                  "protocol", "entrypoint", "requires", "resource_types",
+                  "capabilities", "properties", "allow_unknown_properties",
+                  "limits", "permissions", "timeouts", "restart"}));
   for (const char* required : {"name", "version", "category", "entrypoint"}) {
     if (!root[required]) {
       return r.Error(root,
@@ -426,6 +427,27 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
                                     "outbound (got '",
                                     net, "')"));
       }
+    }
+  }
+  if (const YAML::Node p = root["restart"]) {
+    if (!p.IsMap()) return r.Error(p, "'restart' must be a map");
+    RETURN_IF_ERROR(r.OnlyKeys(
+        p, "restart",
+        {"max_restarts", "window", "initial_backoff", "max_backoff"}));
+    if (p["max_restarts"]) {
+      ASSIGN_OR_RETURN(m.restart.max_restarts,
+                       r.Count(p["max_restarts"], "max_restarts"));
+    }
+    if (p["window"]) {
+      ASSIGN_OR_RETURN(m.restart.window, r.Duration(p["window"], "window"));
+    }
+    if (p["initial_backoff"]) {
+      ASSIGN_OR_RETURN(m.restart.initial_backoff,
+                       r.Duration(p["initial_backoff"], "initial_backoff"));
+    }
+    if (p["max_backoff"]) {
+      ASSIGN_OR_RETURN(m.restart.max_backoff,
+                       r.Duration(p["max_backoff"], "max_backoff"));
     }
   }
   if (const YAML::Node t = root["timeouts"]) {

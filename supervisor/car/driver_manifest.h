@@ -75,6 +75,15 @@ struct DriverTimeouts {
   absl::Duration call = absl::Seconds(60);
 };
 
+// A driver's own restart policy; each field overrides the daemon's within
+// the operator's limits (see docs/lifecycle.md).
+struct DriverRestartPolicy {
+  std::optional<uint32_t> max_restarts;
+  std::optional<absl::Duration> window;
+  std::optional<absl::Duration> initial_backoff;
+  std::optional<absl::Duration> max_backoff;
+};
+
 struct DriverManifest {
   std::string name;
   SemVer version;
@@ -93,6 +102,7 @@ struct DriverManifest {
   DriverLimits limits;
   NetworkPermission network = NetworkPermission::kNone;
   DriverTimeouts timeouts;
+  DriverRestartPolicy restart;
 };
 
 // Parses and validates driver.yaml text. `source` names the file in errors,

@@ -32,6 +32,7 @@ properties:
 limits: {memory_mb: 128, pids: 32, open_files: 64}
 permissions: {network: outbound}
 timeouts: {start: 3s, drain: 30s, stop: 500ms, call: 2m}
+restart: {max_restarts: 3, window: 2m}
 )";
 
 TEST_CASE("a complete driver.yaml parses into its manifest", "[car]") {
@@ -53,6 +54,9 @@ TEST_CASE("a complete driver.yaml parses into its manifest", "[car]") {
   REQUIRE(m->timeouts.start == absl::Seconds(3));
   REQUIRE(m->timeouts.stop == absl::Milliseconds(500));
   REQUIRE(m->timeouts.call == absl::Minutes(2));
+  REQUIRE(m->restart.max_restarts == 3u);
+  REQUIRE(m->restart.window == absl::Minutes(2));
+  REQUIRE(!m->restart.max_backoff);
 }
 
 TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {

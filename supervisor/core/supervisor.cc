@@ -26,6 +26,24 @@ std::string ShortDuration(absl::Duration d) {
 
 }  // namespace
 
+RestartPolicyOptions EffectiveRestartPolicy(const RestartPolicyOptions& daemon,
+                                            const DriverRestartPolicy& driver) {
+  // A driver may be stricter than the operator allows, never looser: fewer
+  // restarts, a longer window, shorter waits.
+  RestartPolicyOptions out = daemon;
+  if (driver.max_restarts) {
+    out.max_restarts = std::min(*driver.max_restarts, daemon.max_restarts);
+  }
+  if (driver.window) out.window = std::max(*driver.window, daemon.window);
+  if (driver.max_backoff) {
+    out.max_backoff = std::min(*driver.max_backoff, daemon.max_backoff);
+  }
+  if (driver.initial_backoff) {
+    out.initial_backoff = std::min(*driver.initial_backoff, out.max_backoff);
+  }
+  return out;
+}
+
 absl::string_view DriverStateName(DriverState state) {
   switch (state) {
     case DriverState::kStopped:
@@ -73,7 +91,8 @@ absl::Status Supervisor::AddDriver(DriverPackage package) {
   }
   Record& r = drivers_[name];
   r.package = std::make_shared<const DriverPackage>(std::move(package));
-  r.policy = RestartPolicy(options_.restart);
+  r.policy = RestartPolicy(
+      EffectiveRestartPolicy(options_.restart, r.package->manifest.restart));
   r.state_since = clock_.Now();
   NoteLocked(name, r, "installed",
              absl::StrCat("version ", r.package->manifest.version.ToString(),

@@ -47,6 +47,12 @@
 
 namespace pitstop {
 
+// The restart policy of a driver: the daemon's, with the driver's own
+// overrides where they are stricter (fewer restarts, a longer window,
+// shorter backoff).
+RestartPolicyOptions EffectiveRestartPolicy(const RestartPolicyOptions& daemon,
+                                            const DriverRestartPolicy& driver);
+
 struct SupervisorOptions {
   // Per-instance private directories: <run_dir>/<driver>/<instance>/, holding
   // the instance's socket.

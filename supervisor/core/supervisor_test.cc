@@ -529,6 +529,27 @@ TEST_CASE("a graceful restart whose new instance fails keeps the old one",
   REQUIRE(f.launcher.children[old_pid].signals.empty());
 }
 
+TEST_CASE("a driver's own restart policy applies only where it is stricter",
+          "[core]") {
+  RestartPolicyOptions daemon;
+  daemon.max_restarts = 10;
+  daemon.window = absl::Seconds(60);
+  daemon.max_backoff = absl::Seconds(30);
+  DriverRestartPolicy strict{3, absl::Seconds(120), absl::Milliseconds(10),
+                             absl::Seconds(5)};
+  RestartPolicyOptions out = EffectiveRestartPolicy(daemon, strict);
+  REQUIRE(out.max_restarts == 3);
+  REQUIRE(out.window == absl::Seconds(120));
+  REQUIRE(out.initial_backoff == absl::Milliseconds(10));
+  REQUIRE(out.max_backoff == absl::Seconds(5));
+  DriverRestartPolicy loose{50, absl::Seconds(1), std::nullopt,
+                            absl::Minutes(10)};
+  out = EffectiveRestartPolicy(daemon, loose);
+  REQUIRE(out.max_restarts == 10);
+  REQUIRE(out.window == absl::Seconds(60));
+  REQUIRE(out.max_backoff == absl::Seconds(30));
+}
+
 // Keeps what the supervisor saves.
 class FakeStore final : public DesiredStateStore {
  public:
