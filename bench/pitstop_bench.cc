@@ -442,8 +442,11 @@ void ManyDrivers(const Settings& s, ChildProcessManager& launcher) {
   Daemon one(launcher, one_dir.path(), one_dir.path() / "cars");
   TempDir dir;
   for (int i = 0; i < s.many_drivers; ++i) {
-    MakeBenchCar(dir.path() / "cars",
-                 absl::StrCat("bench-", i < 10 ? "00" : i < 100 ? "0" : "", i));
+    MakeBenchCar(dir.path() / "cars", absl::StrCat("bench-",
+                                                   i < 10    ? "00"
+                                                   : i < 100 ? "0"
+                                                             : "",
+                                                   i));
   }
   const absl::Time t0 = absl::Now();
   Daemon many(launcher, dir.path(), dir.path() / "cars");

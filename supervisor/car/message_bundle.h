@@ -8,8 +8,8 @@
 
 #include <map>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -45,7 +45,8 @@ class MessageCatalog {
 
   // Looks `key` up in the locale ("pt_BR"), then its language ("pt"), then
   // the default bundle; falls back to the key itself.
-  std::string Lookup(absl::string_view key, absl::string_view locale = "") const;
+  std::string Lookup(absl::string_view key,
+                     absl::string_view locale = "") const;
 
   // The locales that have a bundle, sorted.
   std::vector<std::string> locales() const;

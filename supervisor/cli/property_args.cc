@@ -24,8 +24,9 @@ absl::Status ParseProperties(
   for (const std::string& arg : args) {
     const size_t eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--prop '", arg, "' must be KEY=VALUE, e.g. management_vip=10.0.0.5"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--prop '", arg,
+                       "' must be KEY=VALUE, e.g. management_vip=10.0.0.5"));
     }
     (*properties)[arg.substr(0, eq)].set_string_value(arg.substr(eq + 1));
   }

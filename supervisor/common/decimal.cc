@@ -112,7 +112,8 @@ int Decimal::Compare(const Decimal& o) const {
   if (sign == 0) return 0;
   // Same sign: compare magnitudes, then flip for negatives.
   const int64_t mag = exponent_ + static_cast<int64_t>(digits_.size());
-  const int64_t other_mag = o.exponent_ + static_cast<int64_t>(o.digits_.size());
+  const int64_t other_mag =
+      o.exponent_ + static_cast<int64_t>(o.digits_.size());
   int c = 0;
   if (mag != other_mag) {
     c = mag < other_mag ? -1 : 1;

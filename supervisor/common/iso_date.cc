@@ -29,10 +29,11 @@ int DaysInMonth(int year, int month) {
 
 absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
   const auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", text, "' is not an ISO 8601 date (e.g. 2026-01-31 or "
-        "2026-01-31T12:00:00Z): ",
-        why));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text,
+                     "' is not an ISO 8601 date (e.g. 2026-01-31 or "
+                     "2026-01-31T12:00:00Z): ",
+                     why));
   };
   int year, month, day;
   if (!Digits(text, 0, 4, &year) || text.size() < 10 || text[4] != '-' ||
@@ -47,15 +48,15 @@ absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
   IsoDate out;
   if (text.size() == 10) {
     out.canonical = std::string(text);
-    out.instant = absl::FromCivil(absl::CivilDay(year, month, day),
-                                  absl::UTCTimeZone());
+    out.instant =
+        absl::FromCivil(absl::CivilDay(year, month, day), absl::UTCTimeZone());
     return out;
   }
   if (text[10] != 'T') return bad("expected 'T' between date and time");
   int hour, minute, second = 0;
   size_t i = 11;
-  if (!Digits(text, i, 2, &hour) || i + 2 >= text.size() || text[i + 2] != ':' ||
-      !Digits(text, i + 3, 2, &minute)) {
+  if (!Digits(text, i, 2, &hour) || i + 2 >= text.size() ||
+      text[i + 2] != ':' || !Digits(text, i + 3, 2, &minute)) {
     return bad("expected HH:MM after 'T'");
   }
   i += 5;
@@ -93,9 +94,9 @@ absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
   }
   if (i != text.size()) return bad("unexpected text after the time zone");
 
-  absl::Time local = absl::FromCivil(
-      absl::CivilSecond(year, month, day, hour, minute, second),
-      absl::UTCTimeZone());
+  absl::Time local =
+      absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
+                      absl::UTCTimeZone());
   out.instant = local - absl::Minutes(offset_minutes);
   if (!fraction.empty()) {
     int64_t nanos = 0;
@@ -107,10 +108,10 @@ absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
   out.has_time = true;
   const absl::CivilSecond utc =
       absl::ToCivilSecond(out.instant, absl::UTCTimeZone());
-  out.canonical = absl::StrFormat(
-      "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", utc.year(), utc.month(), utc.day(),
-      utc.hour(), utc.minute(), utc.second(), fraction.empty() ? "" : ".",
-      fraction);
+  out.canonical =
+      absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", utc.year(),
+                      utc.month(), utc.day(), utc.hour(), utc.minute(),
+                      utc.second(), fraction.empty() ? "" : ".", fraction);
   return out;
 }
 

@@ -20,7 +20,8 @@ TEST_CASE("decimals parse exactly and print canonically", "[common]") {
            Case{"1.5e3", "1500"},
            Case{"2E-2", "0.02"},
            Case{"1e+2", "100"},
-           Case{"12345678901234567890.123456789", "12345678901234567890.123456789"},
+           Case{"12345678901234567890.123456789",
+                "12345678901234567890.123456789"},
            Case{"1e40", "1e+40"},
            Case{"-1.25e-40", "-1.25e-40"},
            Case{"0.000", "0"},
@@ -33,8 +34,7 @@ TEST_CASE("decimals parse exactly and print canonically", "[common]") {
   }
 }
 
-TEST_CASE("text that is not a decimal is refused with the reason",
-          "[common]") {
+TEST_CASE("text that is not a decimal is refused with the reason", "[common]") {
   struct Case {
     const char* text;
     const char* reason;

@@ -17,8 +17,11 @@ bool ValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const unsigned char c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                                : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
@@ -106,15 +109,17 @@ class Checker {
         text = v.date_value();
         break;
       case dv1::PropertyValue::kBoolValue:
-        if (spec.type != PropertyType::kBoolean) return WrongType(spec, v, want);
+        if (spec.type != PropertyType::kBoolean)
+          return WrongType(spec, v, want);
         return PropertyScalar(v.bool_value());
       default:
         Add(spec, "type", absl::StrCat("has no value; expected ", want));
         return std::nullopt;
     }
     if (!ValidUtf8(text)) {
-      Add(spec, "utf8", absl::StrCat("value ", Shown(text, spec.secret),
-                                     " is not valid UTF-8"));
+      Add(spec, "utf8",
+          absl::StrCat("value ", Shown(text, spec.secret),
+                       " is not valid UTF-8"));
       return std::nullopt;
     }
     switch (spec.type) {
@@ -124,9 +129,10 @@ class Checker {
         if (text == "true" || text == "false") {
           return PropertyScalar(text == "true");
         }
-        Add(spec, "type", absl::StrCat("value ", Shown(text, spec.secret),
-                                       " is not a boolean: write true or "
-                                       "false"));
+        Add(spec, "type",
+            absl::StrCat("value ", Shown(text, spec.secret),
+                         " is not a boolean: write true or "
+                         "false"));
         return std::nullopt;
       case PropertyType::kNumber: {
         auto d = Decimal::Parse(text);
@@ -181,8 +187,7 @@ class Checker {
       }
       if (!found) {
         Add(spec, "allowed_values",
-            absl::StrCat("value ", Shown(text, spec.secret),
-                         " is not one of ",
+            absl::StrCat("value ", Shown(text, spec.secret), " is not one of ",
                          spec.secret ? "the allowed values"
                                      : absl::StrJoin(allowed, ", ")));
       }
@@ -253,16 +258,17 @@ ValidatedBag ValidatePropertyBag(const DriverManifest& manifest,
   return out;
 }
 
-absl::Status ViolationsStatus(const std::string& driver,
-                              const std::vector<PropertyViolation>& violations) {
+absl::Status ViolationsStatus(
+    const std::string& driver,
+    const std::vector<PropertyViolation>& violations) {
   if (violations.empty()) return absl::OkStatus();
   std::vector<std::string> lines;
   for (const PropertyViolation& v : violations) lines.push_back(v.message);
   return absl::InvalidArgumentError(absl::StrCat(
       "the property bag for driver ", driver, " has ", violations.size(),
       violations.size() == 1 ? " problem: " : " problems: ",
-      absl::StrJoin(lines, "; "),
-      ". See `pitstop describe ", driver, "` for its properties"));
+      absl::StrJoin(lines, "; "), ". See `pitstop describe ", driver,
+      "` for its properties"));
 }
 
 void RedactSecrets(const DriverManifest& manifest, PropertyBag* bag) {

@@ -154,7 +154,7 @@ TEST_CASE("all violations are listed together, secrets never shown",
   bag["colour"] = Str("blue");
   ValidatedBag out = ValidatePropertyBag(Schema(), bag);
   REQUIRE(out.violations.size() == 4);
-  REQUIRE(out.violations[0].rule == "required");  // vip
+  REQUIRE(out.violations[0].rule == "required");    // vip
   REQUIRE(out.violations[1].rule == "max_length");  // password
   REQUIRE(out.violations[2].rule == "minimum");
   REQUIRE(out.violations[3].rule == "unknown");
