@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <system_error>
@@ -110,38 +111,29 @@ absl::Status CheckEntryName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
-                       const UnpackLimits& limits) {
-  std::error_code ec;
-  if (fs::exists(dest_dir, ec)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("cannot unpack into ", dest_dir, ": it already exists"));
-  }
+namespace {
+
+// What WalkCar reports. Each callback may stop the walk with an error.
+struct EntrySink {
+  std::function<absl::Status(const std::string& name)> on_directory;
+  std::function<absl::Status(const std::string& name)> on_file_start;
+  std::function<absl::Status(const std::string& name, absl::string_view)>
+      on_data;
+  std::function<absl::Status(const std::string& name)> on_file_end;
+};
+
+// Reads every entry of `car_path` through all the checks of the unpacking
+// rules (types, names, duplicates, sizes counted on the bytes produced,
+// warnings as errors) and hands names and bytes to `sink`.
+absl::Status WalkCar(const std::string& car_path, const UnpackLimits& limits,
+                     const EntrySink& sink) {
   ASSIGN_OR_RETURN(ArchivePtr a, OpenZip(car_path));
+  std::error_code ec;
   const uint64_t archive_bytes = fs::file_size(car_path, ec);
-
-  fs::path dest(dest_dir);
-  fs::create_directories(dest.parent_path(), ec);
-  std::string staging_template =
-      (dest.parent_path() /
-       absl::StrCat(".staging-", dest.filename().string(), "-XXXXXX"))
-          .string();
-  if (::mkdtemp(staging_template.data()) == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("cannot create a staging directory beside ", dest_dir,
-                     ": ", std::strerror(errno)));
-  }
-  const fs::path staging(staging_template);
-  bool committed = false;
-  absl::Cleanup remove_staging = [&] {
-    if (!committed) fs::remove_all(staging, ec);
-  };
-
   auto bad = [&](absl::string_view entry, absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
         car_path, ": entry '", absl::CHexEscape(entry), "': ", why));
   };
-
   std::set<std::string> seen;  // case-folded names
   uint64_t total = 0;
   uint32_t entries = 0;
@@ -173,10 +165,8 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
       return bad(name, "duplicate name (names must differ after case folding)");
     }
     const mode_t type = archive_entry_filetype(entry);
-    const fs::path target = staging / trimmed;
     if (type == AE_IFDIR) {
-      fs::create_directories(target, ec);
-      if (ec) return bad(name, absl::StrCat("cannot create: ", ec.message()));
+      RETURN_IF_ERROR(sink.on_directory(trimmed));
       continue;
     }
     if (type != AE_IFREG) {
@@ -187,16 +177,7 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
     if (archive_entry_hardlink(entry) != nullptr) {
       return bad(name, "hardlinks are not allowed");
     }
-    fs::create_directories(target.parent_path(), ec);
-    if (ec)
-      return bad(name, absl::StrCat("cannot create folder: ", ec.message()));
-    const mode_t mode = absl::StartsWith(name, "bin/") ? 0755 : 0644;
-    int fd = ::open(target.c_str(),
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) {
-      return bad(name, absl::StrCat("cannot create: ", std::strerror(errno)));
-    }
-    absl::Cleanup close_fd = [fd] { ::close(fd); };
+    RETURN_IF_ERROR(sink.on_file_start(name));
     uint64_t file_bytes = 0;
     while (true) {
       la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
@@ -220,18 +201,93 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
                                       limits.max_expansion_ratio,
                                       " times (a zip bomb?)"));
       }
-      for (la_ssize_t off = 0; off < n;) {
-        ssize_t w = ::write(fd, buffer.data() + off, n - off);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          return absl::InternalError(absl::StrCat("writing ", target.string(),
-                                                  ": ", std::strerror(errno)));
-        }
-        off += w;
-      }
+      RETURN_IF_ERROR(
+          sink.on_data(name, absl::string_view(buffer.data(), n)));
     }
-    ::fchmod(fd, mode);  // Not subject to the umask.
+    RETURN_IF_ERROR(sink.on_file_end(name));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
+                       const UnpackLimits& limits) {
+  std::error_code ec;
+  if (fs::exists(dest_dir, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("cannot unpack into ", dest_dir, ": it already exists"));
+  }
+  if (::access(car_path.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "cannot read CAR ", car_path, ": no such file or not readable"));
+  }
+  fs::path dest(dest_dir);
+  fs::create_directories(dest.parent_path(), ec);
+  std::string staging_template =
+      (dest.parent_path() /
+       absl::StrCat(".staging-", dest.filename().string(), "-XXXXXX"))
+          .string();
+  if (::mkdtemp(staging_template.data()) == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot create a staging directory beside ", dest_dir,
+                     ": ", std::strerror(errno)));
+  }
+  const fs::path staging(staging_template);
+  bool committed = false;
+  absl::Cleanup remove_staging = [&] {
+    if (!committed) fs::remove_all(staging, ec);
+  };
+  auto failed = [&](const std::string& name, absl::string_view why) {
+    return absl::InternalError(absl::StrCat(car_path, ": entry '", name,
+                                            "': ", why));
+  };
+
+  int fd = -1;
+  absl::Cleanup close_fd = [&fd] {
+    if (fd >= 0) ::close(fd);
+  };
+  mode_t mode = 0644;
+  EntrySink sink;
+  sink.on_directory = [&](const std::string& name) -> absl::Status {
+    fs::create_directories(staging / name, ec);
+    if (ec) return failed(name, absl::StrCat("cannot create: ", ec.message()));
+    return absl::OkStatus();
+  };
+  sink.on_file_start = [&](const std::string& name) -> absl::Status {
+    const fs::path target = staging / name;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) {
+      return failed(name, absl::StrCat("cannot create folder: ", ec.message()));
+    }
+    mode = absl::StartsWith(name, "bin/") ? 0755 : 0644;
+    fd = ::open(target.c_str(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+      return failed(name, absl::StrCat("cannot create: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  };
+  sink.on_data = [&](const std::string& name,
+                     absl::string_view chunk) -> absl::Status {
+    for (size_t off = 0; off < chunk.size();) {
+      ssize_t w = ::write(fd, chunk.data() + off, chunk.size() - off);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return failed(name, absl::StrCat("writing: ", std::strerror(errno)));
+      }
+      off += w;
+    }
+    return absl::OkStatus();
+  };
+  sink.on_file_end = [&](const std::string&) -> absl::Status {
+    ::fchmod(fd, mode);  // Not subject to the umask.
+    ::close(fd);
+    fd = -1;
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(WalkCar(car_path, limits, sink));
+
   fs::permissions(staging, fs::perms(0755), ec);
   fs::rename(staging, dest, ec);
   if (ec) {
@@ -241,6 +297,24 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
   }
   committed = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CarFile>> ReadCarFiles(const std::string& car_path,
+                                                  const UnpackLimits& limits) {
+  std::vector<CarFile> files;
+  EntrySink sink;
+  sink.on_directory = [](const std::string&) { return absl::OkStatus(); };
+  sink.on_file_start = [&](const std::string& name) {
+    files.push_back(CarFile{name, ""});
+    return absl::OkStatus();
+  };
+  sink.on_data = [&](const std::string&, absl::string_view chunk) {
+    files.back().content.append(chunk.data(), chunk.size());
+    return absl::OkStatus();
+  };
+  sink.on_file_end = [](const std::string&) { return absl::OkStatus(); };
+  RETURN_IF_ERROR(WalkCar(car_path, limits, sink));
+  return files;
 }
 
 absl::StatusOr<std::string> ReadCarEntry(const std::string& car_path,

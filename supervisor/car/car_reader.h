@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,6 +39,18 @@ absl::Status CheckEntryName(absl::string_view name);
 // (I/O).
 absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
                        const UnpackLimits& limits = {});
+
+// One file of a CAR, as its checked reader produced it.
+struct CarFile {
+  std::string name;
+  std::string content;
+};
+
+// Reads every file of `car_path` into memory, in archive order, with the same
+// checks as UnpackCar. For signing and verifying; CARs are small, and the
+// limits bound the memory.
+absl::StatusOr<std::vector<CarFile>> ReadCarFiles(
+    const std::string& car_path, const UnpackLimits& limits = {});
 
 // Returns the content of one entry, e.g. "META-INF/driver.yaml", without
 // unpacking anything. NOT_FOUND if the archive lacks it.
