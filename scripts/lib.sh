@@ -11,7 +11,8 @@ PITSTOP_PACKAGES=(
   libabsl-dev libyaml-cpp-dev libarchive-dev libboost-dev
   libboost-filesystem-dev catch2 libssl-dev libsqlite3-dev libseccomp-dev
   libcap-dev libcurl4-openssl-dev libcli11-dev
-  python3 python3-grpcio python3-protobuf unzip
+  python3 python3-grpcio python3-protobuf unzip openssl
+  openjdk-17-jdk-headless
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

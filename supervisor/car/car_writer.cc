@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "supervisor/car/car_reader.h"
@@ -118,7 +119,18 @@ absl::Status PackCar(const std::string& source_dir,
   if (fs::exists(root / kManifestPath, ec)) {
     ASSIGN_OR_RETURN(jar_manifest, ReadFile(root / kManifestPath));
   }
+  std::vector<CarFile> files;
+  files.push_back({kManifestPath, std::move(jar_manifest)});
+  for (const std::string& name : names) {
+    ASSIGN_OR_RETURN(std::string content, ReadFile(root / name));
+    files.push_back({name, std::move(content)});
+  }
+  return WriteCarFiles(files, out_path);
+}
 
+absl::Status WriteCarFiles(const std::vector<CarFile>& files,
+                           const std::string& out_path) {
+  std::error_code ec;
   fs::path out(out_path);
   if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
   const std::string tmp = out_path + ".tmp";
@@ -134,11 +146,9 @@ absl::Status PackCar(const std::string& source_dir,
     if (!done) fs::remove(tmp, ec);
   };
   const time_t when = EntryTime();
-  RETURN_IF_ERROR(AddEntry(a.get(), kManifestPath, jar_manifest, 0644, when));
-  for (const std::string& name : names) {
-    ASSIGN_OR_RETURN(std::string content, ReadFile(root / name));
-    const bool exec = ::access((root / name).c_str(), X_OK) == 0;
-    RETURN_IF_ERROR(AddEntry(a.get(), name, content, exec ? 0755 : 0644, when));
+  for (const CarFile& f : files) {
+    const mode_t mode = absl::StartsWith(f.name, "bin/") ? 0755 : 0644;
+    RETURN_IF_ERROR(AddEntry(a.get(), f.name, f.content, mode, when));
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
     return absl::InternalError(

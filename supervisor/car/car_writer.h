@@ -4,8 +4,10 @@
 // Packing a driver directory into a CAR (a JAR-compatible zip).
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "supervisor/car/car_reader.h"
 
 namespace pitstop {
 
@@ -18,6 +20,12 @@ namespace pitstop {
 // into place. Errors name the offending file.
 absl::Status PackCar(const std::string& source_dir,
                      const std::string& out_path);
+
+// Writes `files`, in this order, as a zip at `out_path` (written beside it
+// and renamed into place): files under bin/ get mode 0755, others 0644, all
+// the same fixed time.
+absl::Status WriteCarFiles(const std::vector<CarFile>& files,
+                           const std::string& out_path);
 
 }  // namespace pitstop
 

@@ -29,7 +29,9 @@
 #include "pitstop/driver/v1/network.pb.h"
 #include "pitstop/driver/v1/storage.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/car/car_signature.h"
 #include "supervisor/car/car_writer.h"
+#include "supervisor/car/code_signing_ca.h"
 #include "supervisor/cli/cli_json.h"
 #include "supervisor/cli/property_args.h"
 
@@ -509,6 +511,29 @@ int Call(const Options& o, const CallArgs& a) {
   return 0;
 }
 
+int Sign(const std::string& car, const std::string& key,
+         const std::string& cert, const std::string& chain, std::string out) {
+  if (out.empty()) out = car;
+  absl::Status s = SignCar(car, out, key, cert, chain);
+  if (!s.ok()) return Error(s.message());
+  std::cout << "signed " << out << "\n";
+  return 0;
+}
+
+int Verify(const std::string& car, const std::string& trust) {
+  auto signer = VerifyCar(car, trust);
+  if (!signer.ok()) return Error(signer.status().message());
+  std::cout << car << ": verified\n"
+            << "  signer:      " << signer->subject << "\n"
+            << "  issuer:      " << signer->issuer << "\n"
+            << "  valid until: "
+            << absl::FormatTime("%Y-%m-%d", signer->not_after,
+                                absl::UTCTimeZone())
+            << "\n"
+            << "  certificate: sha256 " << signer->certificate_sha256 << "\n";
+  return 0;
+}
+
 int Pack(const std::string& dir, const std::string& out) {
   absl::Status s = PackCar(dir, out);
   if (!s.ok()) return Error(s.message());
@@ -621,6 +646,52 @@ int Main(int argc, char** argv) {
   pack->add_option("-o,--output", pack_out, "the CAR file to write")
       ->required();
   pack->callback([&] { rc = Pack(pack_dir, pack_out); });
+
+  std::string sign_car, sign_key, sign_cert, sign_chain, sign_out;
+  CLI::App* sign = car->add_subcommand(
+      "sign",
+      "sign a CAR the way jarsigner does (MANIFEST.MF, .SF, CMS block)");
+  sign->add_option("FILE", sign_car, "the CAR")->required();
+  sign->add_option("--key", sign_key, "PEM private key (EC or RSA)")
+      ->required();
+  sign->add_option("--cert", sign_cert, "PEM code-signing certificate")
+      ->required();
+  sign->add_option("--chain", sign_chain, "PEM intermediate certificates");
+  sign->add_option("-o,--output", sign_out, "write here (default: in place)");
+  sign->callback(
+      [&] { rc = Sign(sign_car, sign_key, sign_cert, sign_chain, sign_out); });
+
+  std::string verify_car, verify_trust = "/etc/pitstop/trust";
+  CLI::App* verify = car->add_subcommand(
+      "verify", "check a CAR's signature against trusted roots");
+  verify->add_option("FILE", verify_car, "the CAR")->required();
+  verify->add_option("--trust", verify_trust,
+                     "directory of trusted root certificates (*.pem, *.crt)");
+  verify->callback([&] { rc = Verify(verify_car, verify_trust); });
+
+  CLI::App* ca = app.add_subcommand(
+      "ca", "the project's driver-signing certificate authority");
+  ca->require_subcommand(1);
+  std::string ca_dir, ca_vendor;
+  CLI::App* ca_init = ca->add_subcommand("init", "create a root CA in DIR");
+  ca_init->add_option("DIR", ca_dir, "directory for root.key and root.pem")
+      ->required();
+  ca_init->callback([&] {
+    absl::Status s = InitCodeSigningCa(ca_dir);
+    rc = s.ok() ? 0 : Error(s.message());
+    if (s.ok()) std::cout << "created " << ca_dir << "/root.pem\n";
+  });
+  CLI::App* ca_issue = ca->add_subcommand(
+      "issue", "issue a vendor code-signing certificate from the CA in DIR");
+  ca_issue->add_option("DIR", ca_dir, "the CA's directory")->required();
+  ca_issue->add_option("VENDOR", ca_vendor, "the vendor's name")->required();
+  ca_issue->callback([&] {
+    absl::Status s = IssueCodeSigningCertificate(ca_dir, ca_vendor);
+    rc = s.ok() ? 0 : Error(s.message());
+    if (s.ok()) {
+      std::cout << "issued " << ca_dir << "/" << ca_vendor << ".pem and .key\n";
+    }
+  });
 
   try {
     app.parse(argc, argv);
