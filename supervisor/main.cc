@@ -104,6 +104,12 @@ int Run(int argc, char** argv) {
   app.add_option("--drivers-dir", drivers_dir,
                  "directory whose *.car files are loaded at start-up");
   app.add_option("--log-level", log_level, "debug, info, warning or error");
+  std::string trust_dir;
+  bool require_signed = false;
+  app.add_option("--trust-dir", trust_dir,
+                 "directory of trusted root certificates for CAR signatures");
+  app.add_flag("--require-signed", require_signed,
+               "refuse CARs without a valid signature");
   app.add_flag("--print-default-config", print_config,
                "print the embedded default configuration and exit");
   try {
@@ -125,6 +131,11 @@ int Run(int argc, char** argv) {
     absl::StrAppend(&overrides, "state_dir: '",
                     fs::absolute(state_dir).lexically_normal().string(), "'\n");
   }
+  if (!trust_dir.empty()) {
+    absl::StrAppend(&overrides, "trust_dir: '",
+                    fs::absolute(trust_dir).lexically_normal().string(), "'\n");
+  }
+  if (require_signed) absl::StrAppend(&overrides, "require_signed: true\n");
   if (!drivers_dir.empty()) {
     absl::StrAppend(&overrides, "drivers_dir: '",
                     fs::absolute(drivers_dir).lexically_normal().string(),
@@ -195,7 +206,8 @@ int Run(int argc, char** argv) {
   } else {
     for (const std::string& car : *cars) {
       auto package =
-          InstallCar(car, (fs::path(config.state_dir) / "packages").string());
+          InstallCar(car, (fs::path(config.state_dir) / "packages").string(),
+                     TrustPolicy{config.require_signed, config.trust_dir});
       if (!package.ok()) {
         // One bad archive must not keep the others from running.
         LogError("pitstopd", package.status().message(), {{"car", car}});
@@ -203,13 +215,17 @@ int Run(int argc, char** argv) {
       }
       const std::string name = package->manifest.name;
       const std::string version = package->manifest.version.ToString();
+      const std::string signer = package->signer;
       if (absl::Status s = supervisor.AddDriver(*std::move(package)); !s.ok()) {
         LogError("pitstopd", absl::StrCat(car, ": ", s.message()),
                  {{"car", car}});
         continue;
       }
       LogInfo("pitstopd", "driver installed",
-              {{"driver", name}, {"version", version}, {"car", car}});
+              {{"driver", name},
+               {"version", version},
+               {"car", car},
+               {"signer", signer.empty() ? "(unsigned)" : signer}});
     }
   }
 

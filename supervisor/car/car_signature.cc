@@ -98,6 +98,24 @@ std::string NameText(const X509_NAME* name) {
 
 }  // namespace
 
+absl::StatusOr<std::string> Sha256File(const std::string& path) {
+  BioPtr bio(BIO_new_file(path.c_str(), "rb"));
+  if (!bio) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[64 * 1024];
+  int n;
+  while ((n = BIO_read(bio.get(), buf, sizeof buf)) > 0) {
+    EVP_DigestUpdate(ctx, buf, n);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<char*>(md), len));
+}
+
 absl::Status SignCar(const std::string& car_path, const std::string& out_path,
                      const std::string& key_path, const std::string& cert_path,
                      const std::string& chain_path,

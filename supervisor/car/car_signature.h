@@ -42,6 +42,9 @@ struct CarSigner {
 absl::StatusOr<CarSigner> VerifyCar(const std::string& car_path,
                                     const std::string& trust_dir);
 
+// The SHA-256 of a file's content, hex. NOT_FOUND naming the file.
+absl::StatusOr<std::string> Sha256File(const std::string& path);
+
 }  // namespace pitstop
 
 #endif  // PITSTOP_SUPERVISOR_CAR_CAR_SIGNATURE_H_

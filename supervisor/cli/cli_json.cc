@@ -99,6 +99,7 @@ Value DriverToJson(const sv1::Driver& d) {
       Str(google::protobuf::util::TimeUtil::ToString(d.state_since()));
   f["socket_path"] = Str(d.socket_path());
   f["install_dir"] = Str(d.install_dir());
+  f["signer"] = Str(d.signer());
   f["resource_types"] = StrList(d.resource_types());
   f["capabilities"] = StrList(d.capabilities());
   f["protocol_versions"] = StrList(d.protocol_versions());

@@ -162,7 +162,9 @@ void PrintDriver(const sv1::Driver& d) {
             << "Resources:    " << absl::StrJoin(d.resource_types(), ", ")
             << "\n"
             << "Capabilities: " << absl::StrJoin(d.capabilities(), ", ") << "\n"
-            << "Installed in: " << d.install_dir() << "\n";
+            << "Installed in: " << d.install_dir() << "\n"
+            << "Signed by:    "
+            << (d.signer().empty() ? "(unsigned)" : d.signer()) << "\n";
   if (!d.socket_path().empty()) {
     std::cout << "Socket:       " << d.socket_path() << "\n";
   }

@@ -27,6 +27,8 @@ restart_max_backoff: 30s        # ...up to this
 health_interval: 1s        # serving drivers are probed this often...
 health_failures: 3         # ...this many failures in a row: DEGRADED (no new calls)
 degraded_grace: 5s         # DEGRADED this long: killed and restarted
+require_signed: false      # true: refuse CARs without a valid signature
+trust_dir: ""              # directory of trusted root certificates (*.pem)
 )";
 
 namespace {
@@ -94,6 +96,20 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
         return Error(source, value, s.message());
       }
       config.listen = text;
+    } else if (key == "require_signed") {
+      if (text != "true" && text != "false") {
+        return Error(source, value,
+                     absl::StrCat("require_signed must be true or false (got '",
+                                  text, "')"));
+      }
+      config.require_signed = text == "true";
+    } else if (key == "trust_dir") {
+      if (!text.empty() && text[0] != '/') {
+        return Error(source, value,
+                     absl::StrCat("trust_dir must be an absolute path (got '",
+                                  text, "')"));
+      }
+      config.trust_dir = text;
     } else if (key == "state_dir" || key == "drivers_dir") {
       if (text.empty() || text[0] != '/') {
         return Error(source, value,
@@ -160,14 +176,16 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
       (key == "max_route_wait" ? config.max_route_wait
                                : config.default_call_timeout) = d;
     } else {
-      return Error(source, entry.first,
-                   absl::StrCat("unknown key '", key,
-                                "' (known: listen, state_dir, drivers_dir, "
-                                "log_level, max_route_wait, "
-                                "default_call_timeout, restart_max, "
-                                "restart_window, restart_initial_backoff, "
-                                "restart_max_backoff, health_interval, "
-                                "health_failures, degraded_grace)"));
+      return Error(
+          source, entry.first,
+          absl::StrCat("unknown key '", key,
+                       "' (known: listen, state_dir, drivers_dir, "
+                       "log_level, max_route_wait, "
+                       "default_call_timeout, restart_max, "
+                       "restart_window, restart_initial_backoff, "
+                       "restart_max_backoff, health_interval, "
+                       "health_failures, degraded_grace, require_signed, "
+                       "trust_dir)"));
     }
   }
   return config;

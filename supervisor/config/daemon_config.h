@@ -37,6 +37,10 @@ struct DaemonConfig {
   absl::Duration health_interval = absl::Seconds(1);
   uint32_t health_failures = 3;
   absl::Duration degraded_grace = absl::Seconds(5);
+  // Signatures: refuse unsigned CARs; the trusted roots. A signed CAR is
+  // verified whenever trust_dir is set, and refused if its signature fails.
+  bool require_signed = false;
+  std::string trust_dir;
 };
 
 // The configuration used when no file is given, as YAML.

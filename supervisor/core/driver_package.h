@@ -14,6 +14,12 @@ struct DriverPackage {
   DriverManifest manifest;
   std::string install_dir;  // the unpacked CAR
   MessageCatalog messages;  // resources/messages*.properties
+  // The verified signer ("" when the CAR is unsigned and the policy
+  // allows it).
+  std::string signer;
+  // SHA-256 (hex) of the entrypoint when installed: checked again before
+  // every start, so a binary changed on disk never runs.
+  std::string entrypoint_sha256;
 };
 
 }  // namespace pitstop

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "supervisor/car/car_reader.h"
+#include "supervisor/car/car_signature.h"
 #include "supervisor/common/status_macros.h"
 
 namespace pitstop {
@@ -14,8 +16,26 @@ namespace pitstop {
 namespace fs = std::filesystem;
 
 absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
-                                         const std::string& packages_dir) {
+                                         const std::string& packages_dir,
+                                         const TrustPolicy& trust) {
   std::error_code ec;
+  // The signature is checked before anything is unpacked.
+  std::string signer;
+  absl::StatusOr<CarSigner> verified =
+      trust.trust_dir.empty()
+          ? absl::FailedPreconditionError("no trust directory is configured")
+          : VerifyCar(car_path, trust.trust_dir);
+  if (verified.ok()) {
+    signer = verified->subject;
+  } else if (trust.require_signed) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("refusing ", car_path, ": require_signed is on and ",
+                     verified.status().message()));
+  } else if (!absl::StrContains(verified.status().message(), "not signed") &&
+             !trust.trust_dir.empty()) {
+    // Signed, but the signature does not hold: never install that.
+    return verified.status();
+  }
   fs::create_directories(packages_dir, ec);
   // Unpack under a private name first: the final name comes from driver.yaml.
   const std::string staging =
@@ -52,6 +72,9 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
   DriverPackage package;
   package.manifest = *std::move(manifest);
   package.install_dir = dest.string();
+  package.signer = signer;
+  ASSIGN_OR_RETURN(package.entrypoint_sha256,
+                   Sha256File((dest / package.manifest.entrypoint).string()));
   ASSIGN_OR_RETURN(package.messages,
                    MessageCatalog::Load((dest / "resources").string()));
   return package;

@@ -15,8 +15,18 @@ namespace pitstop {
 // Unpacks `car_path` and reads its driver.yaml and message bundle. An
 // existing installation of the same name and version is replaced, so the
 // installed files always match the CAR. Errors name the CAR.
+struct TrustPolicy {
+  // Refuse CARs without a valid signature.
+  bool require_signed = false;
+  // Trusted root certificates (*.pem, *.crt); empty: none.
+  std::string trust_dir;
+};
+
+// A signed CAR is always verified (a bad signature is refused whatever the
+// policy); an unsigned one is refused when the policy requires signatures.
 absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
-                                         const std::string& packages_dir);
+                                         const std::string& packages_dir,
+                                         const TrustPolicy& trust = {});
 
 // Every *.car file directly in `dir`, sorted by name. NOT_FOUND when `dir`
 // does not exist.

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "supervisor/car/car_signature.h"
 #include "supervisor/common/check.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/core/start_order.h"
@@ -288,6 +289,7 @@ std::unique_ptr<Supervisor::Instance> Supervisor::NewInstanceLocked(
   launch.dir = inst->dir;
   launch.spec.executable =
       (fs::path(r.package->install_dir) / m.entrypoint).string();
+  launch.expected_sha256 = r.package->entrypoint_sha256;
   launch.spec.working_dir = data_dir;
   launch.spec.env = {
       absl::StrCat("PITSTOP_SOCKET=", inst->socket_path),
@@ -634,7 +636,21 @@ void Supervisor::Execute(Actions actions) {
     const std::string driver = l.driver;
     const uint64_t id = l.instance_id;
     const std::string id_text = std::to_string(id);
-    auto pid = launcher_.Launch(
+    absl::StatusOr<pid_t> pid = absl::UnknownError("not launched");
+    if (!l.expected_sha256.empty()) {
+      // Like Vault's plugin catalog: what runs is what was installed.
+      auto digest = Sha256File(l.spec.executable);
+      if (!digest.ok() || *digest != l.expected_sha256) {
+        OnLaunched(l.driver, l.instance_id,
+                   absl::FailedPreconditionError(absl::StrCat(
+                       l.spec.executable,
+                       " changed on disk since it was installed (its SHA-256 "
+                       "no longer matches); reinstall the CAR")),
+                   nullptr);
+        continue;
+      }
+    }
+    pid = launcher_.Launch(
         l.spec,
         [driver, id_text](OutputStream stream, absl::string_view line) {
           LogLevel level = LogLevel::kInfo;

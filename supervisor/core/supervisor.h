@@ -250,6 +250,7 @@ class Supervisor {
       uint64_t instance_id;
       LaunchSpec spec;
       std::string dir;
+      std::string expected_sha256;  // of spec.executable; empty: unchecked
     };
     std::vector<Launch> launches;
     std::vector<std::pair<pid_t, int>> signals;

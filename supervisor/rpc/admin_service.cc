@@ -132,6 +132,7 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_message(status.message);
   d.set_allow_unknown_properties(m.allow_unknown_properties);
   d.set_locale(locale);
+  d.set_signer(p.signer);
   return d;
 }
 

@@ -1,0 +1,118 @@
+// Signed CARs through the real daemon: the trust policy at install, and the
+// check that what runs is what was installed.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/time/clock.h"
+#include "integration-tests/daemon_fixture.h"
+#include "supervisor/car/car_signature.h"
+#include "supervisor/car/code_signing_ca.h"
+
+namespace pitstop {
+namespace {
+
+namespace sv1 = pitstop::supervisor::v1;
+namespace fs = std::filesystem;
+
+struct SignedCars {
+  SignedCars() {
+    std::string t =
+        (fs::temp_directory_path() / "pitstop-signed-XXXXXX").string();
+    dir = ::mkdtemp(t.data());
+    REQUIRE(InitCodeSigningCa((dir / "ca").string()).ok());
+    REQUIRE(IssueCodeSigningCertificate((dir / "ca").string(), "samples").ok());
+    fs::create_directories(dir / "trust");
+    fs::copy_file(dir / "ca" / "root.pem", dir / "trust" / "root.pem");
+    fs::create_directories(dir / "cars");
+    for (const char* name : {"iscsi-base", "flashpool"}) {
+      REQUIRE(SignCar(std::string(PITSTOP_CARS_DIR) + "/" + name + ".car",
+                      (dir / "cars" / (std::string(name) + ".car")).string(),
+                      (dir / "ca" / "samples.key").string(),
+                      (dir / "ca" / "samples.pem").string(), "")
+                  .ok());
+    }
+    // Unsigned.
+    fs::copy_file(std::string(PITSTOP_CARS_DIR) + "/nvpnet.car",
+                  dir / "cars" / "nvpnet.car");
+  }
+  ~SignedCars() { fs::remove_all(dir); }
+  std::string Config(bool require) const {
+    return std::string("require_signed: ") + (require ? "true" : "false") +
+           "\ntrust_dir: " + (dir / "trust").string() + "\n";
+  }
+  fs::path dir;
+};
+
+TEST_CASE(
+    "with require_signed only CARs signed under a trusted root are "
+    "installed",
+    "[integration]") {
+  SignedCars cars;
+  DaemonSpec spec;
+  spec.cars_dir = (cars.dir / "cars").string();
+  spec.config_yaml = cars.Config(true);
+  Daemon daemon(spec);
+  sv1::Driver d = daemon.GetDriver("flashpool");
+  REQUIRE(d.signer().find("CN=samples") != std::string::npos);
+  grpc::ClientContext ctx;
+  sv1::ListDriversResponse list;
+  REQUIRE(daemon.admin().ListDrivers(&ctx, {}, &list).ok());
+  std::vector<std::string> names;
+  for (const auto& x : list.drivers()) names.push_back(x.name());
+  REQUIRE(names == std::vector<std::string>{"iscsi-base", "flashpool"});
+  REQUIRE(daemon.Log().find("require_signed is on and") != std::string::npos);
+  REQUIRE(daemon.Log().find("nvpnet.car: not signed") != std::string::npos);
+}
+
+TEST_CASE(
+    "a CAR whose signature fails is refused even when signatures are "
+    "optional",
+    "[integration]") {
+  SignedCars cars;
+  // Another CA's root: the samples' signatures no longer chain to it.
+  fs::remove(cars.dir / "trust" / "root.pem");
+  REQUIRE(InitCodeSigningCa((cars.dir / "other").string()).ok());
+  fs::copy_file(cars.dir / "other" / "root.pem",
+                cars.dir / "trust" / "root.pem");
+  DaemonSpec spec;
+  spec.cars_dir = (cars.dir / "cars").string();
+  spec.config_yaml = cars.Config(false);
+  spec.await_ready = "nvpnet";  // unsigned, allowed
+  Daemon daemon(spec);
+  grpc::ClientContext ctx;
+  sv1::ListDriversResponse list;
+  REQUIRE(daemon.admin().ListDrivers(&ctx, {}, &list).ok());
+  REQUIRE(list.drivers_size() == 1);
+  REQUIRE(list.drivers(0).name() == "nvpnet");
+  REQUIRE(list.drivers(0).signer().empty());
+  REQUIRE(daemon.Log().find("is not trusted") != std::string::npos);
+}
+
+TEST_CASE("an entrypoint changed on disk after install never runs",
+          "[integration]") {
+  Daemon daemon;
+  sv1::Driver d = daemon.GetDriver("flashpool");
+  const fs::path exe = fs::path(d.install_dir()) / "bin" / "flashpool-driver";
+  // Replace the file (the running binary cannot be written in place).
+  fs::copy_file(exe, exe.string() + ".new");
+  std::ofstream(exe.string() + ".new", std::ios::app) << "tampered";
+  fs::rename(exe.string() + ".new", exe);
+  REQUIRE(::kill(d.pid(), SIGKILL) == 0);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    d = daemon.GetDriver("flashpool");
+    if (d.last_exit().find("changed on disk") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  INFO(d.ShortDebugString());
+  REQUIRE(d.last_exit().find("changed on disk since it was installed") !=
+          std::string::npos);
+  REQUIRE(d.state() != sv1::DRIVER_STATE_READY);
+}
+
+}  // namespace
+}  // namespace pitstop
