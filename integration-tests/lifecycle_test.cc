@@ -183,14 +183,19 @@ TEST_CASE("a graceful restart under continuous calls fails no call",
     });
   }
   // Calls are flowing before, during and after the restart.
-  while (ok.load() < 50) absl::SleepFor(absl::Milliseconds(1));
+  auto await_calls = [&](int n) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (ok.load() < n && failed.load() == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  };
+  await_calls(50);
   grpc::ClientContext ctx;
   sv1::RestartDriverRequest req;
   req.set_name("flashpool");
   sv1::Driver restarted;
   grpc::Status s = daemon.admin().RestartDriver(&ctx, req, &restarted);
-  const int before = ok.load();
-  while (ok.load() < before + 50) absl::SleepFor(absl::Milliseconds(1));
+  await_calls(ok.load() + 50);
   stop = true;
   for (auto& c : callers) c.join();
   INFO(s.error_message());
