@@ -68,4 +68,34 @@ void Log(absl::string_view level, absl::string_view message) {
   }
 }
 
+std::string DescribeCall(absl::string_view method,
+                         const pitstop::driver::v1::CallContext& context,
+                         const absl::Status& status, bool replayed) {
+  std::string line(method);
+  if (!context.resource().type().empty() || !context.resource().id().empty()) {
+    absl::StrAppend(&line, " ", context.resource().type(), "=",
+                    context.resource().id());
+  }
+  if (!context.operation_id().empty()) {
+    absl::StrAppend(&line, " operation_id=", context.operation_id());
+  }
+  if (!context.caller().empty()) {
+    absl::StrAppend(&line, " caller=", context.caller());
+  }
+  if (status.ok()) {
+    absl::StrAppend(&line, replayed ? ": ok (replayed, already done)" : ": ok");
+  } else {
+    absl::StrAppend(&line, ": ", absl::StatusCodeToString(status.code()), ": ",
+                    status.message());
+  }
+  return line;
+}
+
+void LogCall(absl::string_view method,
+             const pitstop::driver::v1::CallContext& context,
+             const absl::Status& status, bool replayed) {
+  Log(status.ok() ? "info" : "warning",
+      DescribeCall(method, context, status, replayed));
+}
+
 }  // namespace pitstop::sdk

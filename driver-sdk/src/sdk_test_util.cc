@@ -1,7 +1,6 @@
 #include "sdk_test_util.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -28,25 +27,6 @@
 extern char** environ;
 
 namespace pitstop::sdk::testing {
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string templ = absl::StrCat(
-      base != nullptr && *base != '\0' ? base : "/tmp", "/sdk-XXXXXX");
-  if (mkdtemp(templ.data()) == nullptr) {
-    throw std::runtime_error("mkdtemp failed");
-  }
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  nftw(
-      path_.c_str(),
-      [](const char* p, const struct stat*, int, struct FTW*) {
-        return remove(p);
-      },
-      16, FTW_DEPTH | FTW_PHYS);
-}
 
 void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::trunc);

@@ -14,24 +14,9 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
+#include "pitstop/sdk/testing/temp_dir.h"
 
 namespace pitstop::sdk::testing {
-
-// A fresh directory under $TMPDIR or /tmp, removed with its contents on
-// destruction. Paths stay short enough for Unix sockets.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void WriteFile(const std::string& path, const std::string& contents);
 std::string ReadFile(const std::string& path);

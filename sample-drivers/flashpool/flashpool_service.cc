@@ -249,28 +249,6 @@ void FillVolumeDetails(const VolumeRecord& volume,
   }
 }
 
-void LogOutcome(absl::string_view method, const v1::CallContext& context,
-                const absl::Status& status, bool replayed) {
-  std::string line = absl::StrCat(method);
-  if (!context.resource().type().empty() || !context.resource().id().empty()) {
-    absl::StrAppend(&line, " ", context.resource().type(), "=",
-                    context.resource().id());
-  }
-  if (!context.operation_id().empty()) {
-    absl::StrAppend(&line, " operation_id=", context.operation_id());
-  }
-  if (!context.caller().empty()) {
-    absl::StrAppend(&line, " caller=", context.caller());
-  }
-  if (status.ok()) {
-    absl::StrAppend(&line, replayed ? ": ok (replayed, already done)" : ": ok");
-  } else {
-    absl::StrAppend(&line, ": ", absl::StatusCodeToString(status.code()), ": ",
-                    status.message());
-  }
-  sdk::Log(status.ok() ? "info" : "warning", line);
-}
-
 // Runs a mutating operation: checks the properties and the resource, replays
 // a remembered result for a known operation id, else applies `apply` and
 // remembers its response.
@@ -285,50 +263,14 @@ grpc::Status Mutate(
     FP_RETURN_IF_ERROR(RequireArrayProperties(context));
     absl::StatusOr<std::string> id = RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
-    return store.Update([&](ArrayState& state) -> absl::Status {
-      const std::string& operation_id = context.operation_id();
-      if (!operation_id.empty()) {
-        auto it = state.operations.find(operation_id);
-        if (it != state.operations.end()) {
-          const CompletedOperation& done = it->second;
-          if (done.method != method || done.resource_id != *id) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "operation id '", operation_id, "' was already used for ",
-                done.method, " on '", done.resource_id,
-                "'; give each new operation a new operation id"));
-          }
-          response->Clear();
-          if (!response->ParseFromString(done.response)) {
-            return absl::DataLossError(absl::StrCat(
-                "the remembered result of operation '", operation_id,
-                "' is corrupt; retry with a new operation id"));
-          }
-          replayed = true;
-          return absl::OkStatus();
-        }
-      }
-      response->Clear();
-      FP_RETURN_IF_ERROR(apply(state, *id));
-      if (!operation_id.empty()) {
-        CompletedOperation& done = state.operations[operation_id];
-        done.method = std::string(method);
-        done.resource_id = *id;
-        done.response = response->SerializeAsString();
-        done.sequence = state.next_operation_sequence++;
-        if (state.operations.size() > kMaxRememberedOperations) {
-          auto oldest = state.operations.begin();
-          for (auto it = state.operations.begin(); it != state.operations.end();
-               ++it) {
-            if (it->second.sequence < oldest->second.sequence) oldest = it;
-          }
-          state.operations.erase(oldest);
-        }
-      }
-      return absl::OkStatus();
+    return store.Update([&](ArrayState& state) {
+      return state.operations.Run(
+          context.operation_id(), method, *id, *response,
+          [&] { return apply(state, *id); }, &replayed);
     });
   }();
   calls_handled.fetch_add(1, std::memory_order_relaxed);
-  LogOutcome(method, context, status, replayed);
+  sdk::LogCall(method, context, status, replayed);
   return sdk::ToGrpcStatus(status);
 }
 
@@ -337,7 +279,7 @@ grpc::Status Mutate(
 absl::StatusOr<std::unique_ptr<FlashpoolService>> FlashpoolService::Create(
     const std::string& state_dir) {
   absl::StatusOr<std::unique_ptr<FlashpoolStore>> store =
-      FlashpoolStore::Open(state_dir);
+      OpenFlashpoolStore(state_dir);
   if (!store.ok()) return store.status();
   return std::unique_ptr<FlashpoolService>(
       new FlashpoolService(*std::move(store)));
@@ -774,14 +716,12 @@ grpc::Status FlashpoolService::GetStats(grpc::ServerContext*,
     }
     absl::StatusOr<std::string> id = RequireResource(context, type);
     if (!id.ok()) return id.status();
-    absl::Status result;
-    FP_RETURN_IF_ERROR(store_->Read([&](const ArrayState& state) {
+    return store_->Read([&](const ArrayState& state) -> absl::Status {
       if (type == kPool) {
         auto it = state.pools.find(*id);
         if (it == state.pools.end()) {
           ArrayState copy;  // FindPool's message, without mutating access.
-          result = FindPool(copy, *id).status();
-          return;
+          return FindPool(copy, *id).status();
         }
         const PoolUsage used = UsageOf(state, *id);
         response->set_capacity_bytes(it->second.capacity_bytes);
@@ -792,20 +732,19 @@ grpc::Status FlashpoolService::GetStats(grpc::ServerContext*,
         auto it = state.volumes.find(*id);
         if (it == state.volumes.end()) {
           ArrayState copy;
-          result = FindVolume(copy, *id).status();
-          return;
+          return FindVolume(copy, *id).status();
         }
         response->set_capacity_bytes(it->second.size_bytes);
         response->set_used_bytes(it->second.size_bytes);
         response->set_capacity_iops(it->second.max_iops);
         response->set_used_iops(0);
       }
-    }));
-    return result;
+      return absl::OkStatus();
+    });
   }();
   if (!status.ok()) response->Clear();
   calls_handled_.fetch_add(1, std::memory_order_relaxed);
-  LogOutcome("GetStats", context, status, false);
+  sdk::LogCall("GetStats", context, status);
   return sdk::ToGrpcStatus(status);
 }
 
@@ -818,7 +757,7 @@ grpc::Status FlashpoolService::GetCapabilities(
   caps["CAN_CREATE_VOLUME_FROM_SNAPSHOT"] = "true";
   caps["calls_handled"] = std::to_string(
       calls_handled_.fetch_add(1, std::memory_order_relaxed) + 1);
-  LogOutcome("GetCapabilities", request->context(), absl::OkStatus(), false);
+  sdk::LogCall("GetCapabilities", request->context(), absl::OkStatus());
   return grpc::Status::OK;
 }
 

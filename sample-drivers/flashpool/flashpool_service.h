@@ -81,7 +81,7 @@ class FlashpoolService final
     : public pitstop::driver::v1::StorageService::Service {
  public:
   // Opens the simulated array kept in `state_dir` (which must exist).
-  // Errors as FlashpoolStore::Open.
+  // Errors as OpenFlashpoolStore.
   static absl::StatusOr<std::unique_ptr<FlashpoolService>> Create(
       const std::string& state_dir);
 

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "flashpool_test_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "pitstop/sdk/testing/temp_dir.h"
 
 namespace pitstop::flashpool {
 namespace {
@@ -94,7 +94,7 @@ class Fixture {
   grpc::ServerContext server_context_;
 
  private:
-  testing::TempDir dir_;
+  sdk::testing::TempDir dir_;
   std::unique_ptr<FlashpoolService> service_;
 };
 

@@ -185,28 +185,6 @@ absl::Status RequireL3(const v1::CallContext& context,
       "property"));
 }
 
-void LogOutcome(absl::string_view method, const v1::CallContext& context,
-                const absl::Status& status, bool replayed) {
-  std::string line = absl::StrCat(method);
-  if (!context.resource().id().empty()) {
-    absl::StrAppend(&line, " ", context.resource().type(), "=",
-                    context.resource().id());
-  }
-  if (!context.operation_id().empty()) {
-    absl::StrAppend(&line, " operation_id=", context.operation_id());
-  }
-  if (!context.caller().empty()) {
-    absl::StrAppend(&line, " caller=", context.caller());
-  }
-  if (status.ok()) {
-    absl::StrAppend(&line, replayed ? ": ok (replayed, already done)" : ": ok");
-  } else {
-    absl::StrAppend(&line, ": ", absl::StatusCodeToString(status.code()), ": ",
-                    status.message());
-  }
-  sdk::Log(status.ok() ? "info" : "warning", line);
-}
-
 // Runs a mutating operation: checks the properties and the network, replays
 // a remembered result for a known operation id, else applies `apply` and
 // remembers its response.
@@ -221,49 +199,13 @@ grpc::Status Mutate(
     NVP_RETURN_IF_ERROR(RequireControllerProperties(context));
     absl::StatusOr<std::string> id = RequireNetwork(context);
     if (!id.ok()) return id.status();
-    return store.Update([&](ControllerState& state) -> absl::Status {
-      const std::string& operation_id = context.operation_id();
-      if (!operation_id.empty()) {
-        auto it = state.operations.find(operation_id);
-        if (it != state.operations.end()) {
-          const CompletedOperation& done = it->second;
-          if (done.method != method || done.resource_id != *id) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "operation id '", operation_id, "' was already used for ",
-                done.method, " on network '", done.resource_id,
-                "'; give each new operation a new operation id"));
-          }
-          response->Clear();
-          if (!response->ParseFromString(done.response)) {
-            return absl::DataLossError(absl::StrCat(
-                "the remembered result of operation '", operation_id,
-                "' is corrupt; retry with a new operation id"));
-          }
-          replayed = true;
-          return absl::OkStatus();
-        }
-      }
-      response->Clear();
-      NVP_RETURN_IF_ERROR(apply(state, *id));
-      if (!operation_id.empty()) {
-        CompletedOperation& done = state.operations[operation_id];
-        done.method = std::string(method);
-        done.resource_id = *id;
-        done.response = response->SerializeAsString();
-        done.sequence = state.next_operation_sequence++;
-        if (state.operations.size() > kMaxRememberedOperations) {
-          auto oldest = state.operations.begin();
-          for (auto it = state.operations.begin(); it != state.operations.end();
-               ++it) {
-            if (it->second.sequence < oldest->second.sequence) oldest = it;
-          }
-          state.operations.erase(oldest);
-        }
-      }
-      return absl::OkStatus();
+    return store.Update([&](ControllerState& state) {
+      return state.operations.Run(
+          context.operation_id(), method, *id, *response,
+          [&] { return apply(state, *id); }, &replayed);
     });
   }();
-  LogOutcome(method, context, status, replayed);
+  sdk::LogCall(method, context, status, replayed);
   return sdk::ToGrpcStatus(status);
 }
 
@@ -432,7 +374,7 @@ std::vector<std::string> PublicIpsOf(const v1::Rule& rule) {
 absl::StatusOr<std::unique_ptr<NvpnetService>> NvpnetService::Create(
     const std::string& state_dir) {
   absl::StatusOr<std::unique_ptr<NvpnetStore>> store =
-      NvpnetStore::Open(state_dir);
+      OpenNvpnetStore(state_dir);
   if (!store.ok()) return store.status();
   return std::unique_ptr<NvpnetService>(new NvpnetService(*std::move(store)));
 }
@@ -462,7 +404,7 @@ grpc::Status NvpnetService::GetCapabilities(
     lb["SupportedLBAlgorithms"] = "roundrobin,leastconn,source";
     lb["SupportedProtocols"] = "tcp,udp";
   }
-  LogOutcome("GetCapabilities", request->context(), absl::OkStatus(), false);
+  sdk::LogCall("GetCapabilities", request->context(), absl::OkStatus());
   return grpc::Status::OK;
 }
 
@@ -494,7 +436,7 @@ grpc::Status NvpnetService::VerifyServices(
     }
     return absl::OkStatus();
   }();
-  LogOutcome("VerifyServices", context, status, false);
+  sdk::LogCall("VerifyServices", context, status);
   return sdk::ToGrpcStatus(status);
 }
 

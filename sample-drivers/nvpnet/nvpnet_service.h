@@ -86,7 +86,7 @@ class NvpnetService final
     : public pitstop::driver::v1::NetworkService::Service {
  public:
   // Opens the simulated controller kept in `state_dir` (which must exist).
-  // Errors as NvpnetStore::Open.
+  // Errors as OpenNvpnetStore.
   static absl::StatusOr<std::unique_ptr<NvpnetService>> Create(
       const std::string& state_dir);
 

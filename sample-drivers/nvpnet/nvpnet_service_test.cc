@@ -1,39 +1,15 @@
 #include "nvpnet_service.h"
 
-#include <ftw.h>
-#include <stdlib.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <memory>
 #include <string>
+
+#include "pitstop/sdk/testing/temp_dir.h"
 
 namespace pitstop::nvpnet {
 namespace {
 
 namespace v1 = ::pitstop::driver::v1;
-
-// A temporary state directory removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = "/tmp/nvpnet-test-XXXXXX";
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    nftw(
-        path_.c_str(),
-        [](const char* p, const struct stat*, int, struct FTW*) {
-          return std::remove(p);
-        },
-        16, FTW_DEPTH | FTW_PHYS);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 v1::CallContext Context(const std::string& network,
                         const std::string& operation_id = "", bool l3 = true) {
@@ -128,7 +104,7 @@ class Fixture {
   }
 
  private:
-  TempDir dir_;
+  sdk::testing::TempDir dir_;
   grpc::ServerContext server_context_;
   std::unique_ptr<NvpnetService> service_;
 };

@@ -75,7 +75,7 @@ class ProxkvmService final
     : public pitstop::driver::v1::HypervisorService::Service {
  public:
   // Opens the simulated cluster kept in `state_dir` (which must exist).
-  // Errors as ProxkvmStore::Open.
+  // Errors as OpenProxkvmStore.
   static absl::StatusOr<std::unique_ptr<ProxkvmService>> Create(
       const std::string& state_dir);
 

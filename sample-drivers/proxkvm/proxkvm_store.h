@@ -2,27 +2,19 @@
 #define PITSTOP_SAMPLE_DRIVERS_PROXKVM_PROXKVM_STORE_H_
 
 // The simulated cluster's state, and its persistence in the driver's state
-// directory.
-//
-// The whole cluster is one text file, `cluster.state`, replaced atomically
-// (temporary file, fsync, rename) on every change, so a crash leaves either
-// the old or the new state. Every access takes an flock(2) on
-// `cluster.lock` and re-reads the file, so two driver processes sharing the
-// directory (old and new version during an upgrade) never lose each other's
-// updates.
+// directory: the whole state is one text file, `cluster.state`, kept by the
+// SDK's TypedStateFile (atomic replace, flock, re-read on every access).
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/functional/function_ref.h"
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "pitstop/driver/v1/hypervisor.pb.h"
+#include "pitstop/sdk/operation_log.h"
+#include "pitstop/sdk/state_file.h"
 
 namespace pitstop::proxkvm {
 
@@ -47,70 +39,27 @@ struct VmRecord {
   uint64_t boots = 0;  // Starts and reboots.
 };
 
-// A completed operation, remembered by operation id so that a retry returns
-// the same result instead of applying the operation twice.
-struct CompletedOperation {
-  std::string method;
-  std::string resource_id;
-  std::string response;  // The serialized response message.
-  uint64_t sequence = 0;
-};
-
 struct ClusterState {
-  std::map<std::string, HostRecord> hosts;               // By host id.
-  std::map<std::string, VmRecord> vms;                   // By VM id.
-  std::map<std::string, CompletedOperation> operations;  // By operation id.
+  std::map<std::string, HostRecord> hosts;  // By host id.
+  std::map<std::string, VmRecord> vms;      // By VM id.
+  sdk::OperationLog operations;
   uint64_t next_vmid = 100;
-  uint64_t next_operation_sequence = 1;
 };
 
-// At most this many completed operations are remembered; the oldest go first.
-inline constexpr size_t kMaxRememberedOperations = 4096;
-
-// The state file format: one record a line, tab-separated C-escaped fields;
-// VM specs are serialized protocol messages.
+// The state file format: the SDK's records (pitstop/sdk/records.h); VM specs
+// are serialized protocol messages.
 std::string SerializeClusterState(const ClusterState& state);
 // DATA_LOSS naming the line for a malformed file.
 absl::StatusOr<ClusterState> ParseClusterState(absl::string_view text);
 
 // Thread-safe; several instances (in several processes) may share a
 // directory.
-class ProxkvmStore {
- public:
-  // Opens (creating if needed) the state in `dir`, which must exist.
-  // Errors: UNAVAILABLE for I/O errors, DATA_LOSS for a corrupt state file.
-  static absl::StatusOr<std::unique_ptr<ProxkvmStore>> Open(
-      const std::string& dir);
-  ~ProxkvmStore();
+using ProxkvmStore = sdk::TypedStateFile<ClusterState>;
 
-  ProxkvmStore(const ProxkvmStore&) = delete;
-  ProxkvmStore& operator=(const ProxkvmStore&) = delete;
-
-  // Runs `mutate` on the current state. If it returns OK the changed state is
-  // persisted before Update returns; otherwise nothing changes and its error
-  // is returned. Blocks on disk I/O and on other processes' updates.
-  absl::Status Update(absl::FunctionRef<absl::Status(ClusterState&)> mutate)
-      ABSL_LOCKS_EXCLUDED(mu_);
-
-  // Runs `read` on the current state and returns its result.
-  absl::Status Read(absl::FunctionRef<absl::Status(const ClusterState&)> read)
-      ABSL_LOCKS_EXCLUDED(mu_);
-
- private:
-  ProxkvmStore(std::string dir, int lock_fd);
-  absl::StatusOr<ClusterState> LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status SaveLocked(const ClusterState& state)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Constant after construction.
-  const std::string dir_;
-  const std::string state_path_;
-
-  absl::Mutex mu_;
-  // The flock(2)ed file; flock is per open file, so threads of this process
-  // take mu_ first.
-  const int lock_fd_ ABSL_GUARDED_BY(mu_);
-};
+// Opens (creating if needed) the state in `dir`, which must exist.
+// Errors: UNAVAILABLE for I/O errors, DATA_LOSS for a corrupt state file.
+absl::StatusOr<std::unique_ptr<ProxkvmStore>> OpenProxkvmStore(
+    const std::string& dir);
 
 }  // namespace pitstop::proxkvm
 

@@ -6,7 +6,9 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "pitstop/driver/v1/context.pb.h"
 
 namespace pitstop::sdk {
 
@@ -23,6 +25,23 @@ void Log(absl::string_view level, absl::string_view message);
 // Formats the line Log() writes, without its trailing newline (for tests).
 std::string FormatLogLineForTest(absl::string_view level,
                                  absl::string_view message);
+
+// Logs the outcome of one call on one line, at level "info" if `status` is
+// OK and "warning" otherwise:
+//
+//   CreateVolume volume=vol-1 operation_id=op-7 caller=mgmt-1: ok
+//
+// The resource, operation id and caller appear when set; the end is "ok",
+// "ok (replayed, already done)" when `replayed`, or the error's code and
+// message. Never logs the property bag.
+void LogCall(absl::string_view method,
+             const pitstop::driver::v1::CallContext& context,
+             const absl::Status& status, bool replayed = false);
+
+// The message LogCall() logs, without the level.
+std::string DescribeCall(absl::string_view method,
+                         const pitstop::driver::v1::CallContext& context,
+                         const absl::Status& status, bool replayed);
 
 }  // namespace pitstop::sdk
 
