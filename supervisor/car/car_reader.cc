@@ -201,8 +201,7 @@ absl::Status WalkCar(const std::string& car_path, const UnpackLimits& limits,
                                       limits.max_expansion_ratio,
                                       " times (a zip bomb?)"));
       }
-      RETURN_IF_ERROR(
-          sink.on_data(name, absl::string_view(buffer.data(), n)));
+      RETURN_IF_ERROR(sink.on_data(name, absl::string_view(buffer.data(), n)));
     }
     RETURN_IF_ERROR(sink.on_file_end(name));
   }
@@ -219,8 +218,8 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
         absl::StrCat("cannot unpack into ", dest_dir, ": it already exists"));
   }
   if (::access(car_path.c_str(), R_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat(
-        "cannot read CAR ", car_path, ": no such file or not readable"));
+    return absl::NotFoundError(absl::StrCat("cannot read CAR ", car_path,
+                                            ": no such file or not readable"));
   }
   fs::path dest(dest_dir);
   fs::create_directories(dest.parent_path(), ec);
@@ -239,8 +238,8 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
     if (!committed) fs::remove_all(staging, ec);
   };
   auto failed = [&](const std::string& name, absl::string_view why) {
-    return absl::InternalError(absl::StrCat(car_path, ": entry '", name,
-                                            "': ", why));
+    return absl::InternalError(
+        absl::StrCat(car_path, ": entry '", name, "': ", why));
   };
 
   int fd = -1;
@@ -264,7 +263,8 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
     fd = ::open(target.c_str(),
                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
-      return failed(name, absl::StrCat("cannot create: ", std::strerror(errno)));
+      return failed(name,
+                    absl::StrCat("cannot create: ", std::strerror(errno)));
     }
     return absl::OkStatus();
   };
