@@ -255,6 +255,25 @@ const v1::PropertyValue* Properties::Find(absl::string_view key) const {
   return &it->second;
 }
 
+absl::Status Properties::RequireStrings(
+    std::initializer_list<absl::string_view> keys,
+    absl::string_view why) const {
+  for (absl::string_view key : keys) {
+    absl::StatusOr<std::string> value = GetString(key);
+    if (absl::IsNotFound(value.status())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("property '", key, "' is missing: ", why,
+                       "; add it to the driver's property bag"));
+    }
+    if (!value.ok()) return value.status();
+    if (value->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("property '", key, "' must be a non-empty string"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool Properties::Has(absl::string_view key) const {
   return Find(key) != nullptr;
 }

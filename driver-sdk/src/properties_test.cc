@@ -353,5 +353,25 @@ TEST_CASE("error messages never quote a string value", "[sdk]") {
   }
 }
 
+TEST_CASE("required backend properties must be present non-empty strings",
+          "[sdk]") {
+  v1::CallContext context;
+  auto& p = *context.mutable_properties();
+  p["vip"].set_string_value("10.0.0.5");
+  p["empty"].set_string_value("");
+  p["flag"].set_bool_value(true);
+  const Properties props(context);
+  REQUIRE(props.RequireStrings({"vip"}, "needed").ok());
+  absl::Status missing = props.RequireStrings({"vip", "user"}, "it needs both");
+  REQUIRE(missing.code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(std::string(missing.message()) ==
+          "property 'user' is missing: it needs both; add it to the driver's "
+          "property bag");
+  REQUIRE(std::string(props.RequireStrings({"empty"}, "x").message()) ==
+          "property 'empty' must be a non-empty string");
+  REQUIRE(props.RequireStrings({"flag"}, "x").code() ==
+          absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace pitstop::sdk

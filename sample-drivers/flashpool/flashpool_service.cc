@@ -31,33 +31,14 @@ constexpr uint64_t kFallbackBurstPercent = 150;
 constexpr int64_t kMaxIopsProperty = 1000000000000000;  // 1e15
 constexpr uint32_t kIscsiPort = 3260;
 
-#define FP_RETURN_IF_ERROR(expr)       \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
-
 // The properties naming the array; without them the driver cannot know which
 // array to talk to.
 absl::Status RequireArrayProperties(const v1::CallContext& context) {
-  static const char* const kRequired[] = {"management_vip", "storage_vip",
-                                          "admin_username", "admin_password"};
   const sdk::Properties properties(context);
-  for (const char* key : kRequired) {
-    absl::StatusOr<std::string> value = properties.GetString(key);
-    if (absl::IsNotFound(value.status())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "property '", key,
-          "' is missing: flashpool needs management_vip, storage_vip, "
-          "admin_username and admin_password to know which array to talk "
-          "to; add it to the driver's property bag"));
-    }
-    if (!value.ok()) return value.status();
-    if (value->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("property '", key, "' must be a non-empty string"));
-    }
-  }
+  PITSTOP_RETURN_IF_ERROR(properties.RequireStrings(
+      {"management_vip", "storage_vip", "admin_username", "admin_password"},
+      "flashpool needs management_vip, storage_vip, admin_username and "
+      "admin_password to know which array to talk to"));
   return absl::OkStatus();
 }
 
@@ -260,7 +241,7 @@ grpc::Status Mutate(
     absl::FunctionRef<absl::Status(ArrayState&, const std::string&)> apply) {
   bool replayed = false;
   absl::Status status = [&]() -> absl::Status {
-    FP_RETURN_IF_ERROR(RequireArrayProperties(context));
+    PITSTOP_RETURN_IF_ERROR(RequireArrayProperties(context));
     absl::StatusOr<std::string> id = RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
     return store.Update([&](ArrayState& state) {
@@ -477,11 +458,13 @@ grpc::Status FlashpoolService::CreateVolume(
         }
         absl::StatusOr<PoolRecord*> pool = FindPool(state, pool_id);
         if (!pool.ok()) return pool.status();
-        FP_RETURN_IF_ERROR(RefuseIfInMaintenance(**pool, "take new volumes"));
+        PITSTOP_RETURN_IF_ERROR(
+            RefuseIfInMaintenance(**pool, "take new volumes"));
         absl::StatusOr<Iops> iops =
             ResolveIops(context, id, request->min_iops(), request->max_iops());
         if (!iops.ok()) return iops.status();
-        FP_RETURN_IF_ERROR(CheckCapacity(state, **pool, id, size, iops->min));
+        PITSTOP_RETURN_IF_ERROR(
+            CheckCapacity(state, **pool, id, size, iops->min));
 
         VolumeRecord volume;
         volume.id = id;
@@ -567,8 +550,10 @@ grpc::Status FlashpoolService::ResizeVolume(
         if (!iops.ok()) return iops.status();
         absl::StatusOr<PoolRecord*> pool = FindPool(state, volume.pool_id);
         if (!pool.ok()) return pool.status();
-        FP_RETURN_IF_ERROR(RefuseIfInMaintenance(**pool, "resize volumes"));
-        FP_RETURN_IF_ERROR(CheckCapacity(state, **pool, id, size, iops->min));
+        PITSTOP_RETURN_IF_ERROR(
+            RefuseIfInMaintenance(**pool, "resize volumes"));
+        PITSTOP_RETURN_IF_ERROR(
+            CheckCapacity(state, **pool, id, size, iops->min));
         volume.size_bytes = size;
         volume.min_iops = iops->min;
         volume.max_iops = iops->max;
@@ -656,7 +641,7 @@ grpc::Status FlashpoolService::RevertSnapshot(
         }
         absl::StatusOr<PoolRecord*> pool = FindPool(state, (*volume)->pool_id);
         if (!pool.ok()) return pool.status();
-        FP_RETURN_IF_ERROR(CheckCapacity(
+        PITSTOP_RETURN_IF_ERROR(CheckCapacity(
             state, **pool, id, (*snapshot)->size_bytes, (*volume)->min_iops));
         (*volume)->size_bytes = (*snapshot)->size_bytes;
         return absl::OkStatus();
@@ -706,7 +691,7 @@ grpc::Status FlashpoolService::GetStats(grpc::ServerContext*,
                                         v1::GetStatsResponse* response) {
   const v1::CallContext& context = request->context();
   absl::Status status = [&]() -> absl::Status {
-    FP_RETURN_IF_ERROR(RequireArrayProperties(context));
+    PITSTOP_RETURN_IF_ERROR(RequireArrayProperties(context));
     const std::string& type = context.resource().type();
     if (type != kPool && type != kVolume) {
       return absl::InvalidArgumentError(

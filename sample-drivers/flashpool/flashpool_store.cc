@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pitstop/sdk/records.h"
+#include "pitstop/sdk/status.h"
 
 namespace pitstop::flashpool {
 namespace {
@@ -12,28 +13,22 @@ namespace {
 constexpr sdk::RecordFormat kFormat = {"flashpool state", "flashpool-state",
                                        "1"};
 
-#define FLASHPOOL_RETURN_IF_ERROR(expr) \
-  do {                                  \
-    absl::Status status_ = (expr);      \
-    if (!status_.ok()) return status_;  \
-  } while (false)
-
 absl::Status ParseRecord(const sdk::Record& r, ArrayState& state) {
   const std::string& kind = r.kind();
   if (kind == "next") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(2));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(2));
     return r.Uint(1, &state.next_vendor_id);
   }
   if (kind == "pool") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(11));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(11));
     PoolRecord p;
     p.id = r.Str(1);
     p.name = r.Str(2);
     p.url = r.Str(3);
     p.zone = r.Str(4);
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(5, &p.capacity_bytes));
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(6, &p.capacity_iops));
-    FLASHPOOL_RETURN_IF_ERROR(r.Bool(7, &p.maintenance));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(5, &p.capacity_bytes));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(6, &p.capacity_iops));
+    PITSTOP_RETURN_IF_ERROR(r.Bool(7, &p.maintenance));
     p.scope = r.Str(8);
     p.scope_id = r.Str(9);
     p.hypervisor = r.Str(10);
@@ -41,48 +36,48 @@ absl::Status ParseRecord(const sdk::Record& r, ArrayState& state) {
     return absl::OkStatus();
   }
   if (kind == "pool_tag") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(3));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(3));
     auto it = state.pools.find(r.Str(1));
     if (it == state.pools.end()) return r.Error("tag of an unknown pool");
     it->second.tags.push_back(r.Str(2));
     return absl::OkStatus();
   }
   if (kind == "volume") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(10));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(10));
     VolumeRecord v;
     v.id = r.Str(1);
     v.pool_id = r.Str(2);
     v.name = r.Str(3);
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(4, &v.vendor_id));
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(5, &v.size_bytes));
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(6, &v.min_iops));
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(7, &v.max_iops));
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(8, &v.burst_iops));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(4, &v.vendor_id));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(5, &v.size_bytes));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(6, &v.min_iops));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(7, &v.max_iops));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(8, &v.burst_iops));
     v.source_snapshot_id = r.Str(9);
     state.volumes[v.id] = std::move(v);
     return absl::OkStatus();
   }
   if (kind == "grant") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(4));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(4));
     auto it = state.volumes.find(r.Str(1));
     if (it == state.volumes.end()) return r.Error("grant on an unknown volume");
     it->second.grants.emplace(r.Str(2), r.Str(3));
     return absl::OkStatus();
   }
   if (kind == "snapshot") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(7));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(7));
     SnapshotRecord s;
     s.id = r.Str(1);
     s.volume_id = r.Str(2);
     s.pool_id = r.Str(3);
     s.name = r.Str(4);
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(5, &s.vendor_id));
-    FLASHPOOL_RETURN_IF_ERROR(r.Uint(6, &s.size_bytes));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(5, &s.vendor_id));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(6, &s.size_bytes));
     state.snapshots[s.id] = std::move(s);
     return absl::OkStatus();
   }
   if (kind == "operations") {
-    FLASHPOOL_RETURN_IF_ERROR(r.Expect(2));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(2));
     absl::StatusOr<sdk::OperationLog> log = sdk::OperationLog::Parse(r.Str(1));
     if (!log.ok()) return log.status();
     state.operations = *std::move(log);
@@ -118,7 +113,7 @@ std::string SerializeArrayState(const ArrayState& state) {
 
 absl::StatusOr<ArrayState> ParseArrayState(absl::string_view text) {
   ArrayState state;
-  FLASHPOOL_RETURN_IF_ERROR(sdk::ParseRecords(
+  PITSTOP_RETURN_IF_ERROR(sdk::ParseRecords(
       text, kFormat,
       [&](const sdk::Record& r) { return ParseRecord(r, state); }));
   return state;
@@ -129,7 +124,7 @@ absl::StatusOr<std::unique_ptr<FlashpoolStore>> OpenFlashpoolStore(
   absl::StatusOr<std::unique_ptr<FlashpoolStore>> store = FlashpoolStore::Open(
       dir, "array.state", {&SerializeArrayState, &ParseArrayState});
   if (!store.ok()) return store.status();
-  FLASHPOOL_RETURN_IF_ERROR((*store)->Update([](ArrayState& state) {
+  PITSTOP_RETURN_IF_ERROR((*store)->Update([](ArrayState& state) {
     if (!state.pools.count(kDefaultPoolId)) {
       PoolRecord pool;
       pool.id = kDefaultPoolId;

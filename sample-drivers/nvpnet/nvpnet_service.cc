@@ -29,33 +29,14 @@ namespace v1 = ::pitstop::driver::v1;
 
 constexpr char kNetwork[] = "network";
 
-#define NVP_RETURN_IF_ERROR(expr)      \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
-
 // The properties naming the controller; without them the driver cannot know
 // which controller and transport zone to use.
 absl::Status RequireControllerProperties(const v1::CallContext& context) {
-  static const char* const kRequired[] = {"controller_address", "username",
-                                          "password", "transport_zone"};
   const sdk::Properties properties(context);
-  for (const char* key : kRequired) {
-    absl::StatusOr<std::string> value = properties.GetString(key);
-    if (absl::IsNotFound(value.status())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "property '", key,
-          "' is missing: nvpnet needs controller_address, username, password "
-          "and transport_zone to know which controller to talk to; add it to "
-          "the driver's property bag"));
-    }
-    if (!value.ok()) return value.status();
-    if (value->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("property '", key, "' must be a non-empty string"));
-    }
-  }
+  PITSTOP_RETURN_IF_ERROR(properties.RequireStrings(
+      {"controller_address", "username", "password", "transport_zone"},
+      "nvpnet needs controller_address, username, password and "
+      "transport_zone to know which controller to talk to"));
   return sdk::Properties(context)
       .GetStringOr("l3_gateway_service", "")
       .status();
@@ -196,7 +177,7 @@ grpc::Status Mutate(
         apply) {
   bool replayed = false;
   absl::Status status = [&]() -> absl::Status {
-    NVP_RETURN_IF_ERROR(RequireControllerProperties(context));
+    PITSTOP_RETURN_IF_ERROR(RequireControllerProperties(context));
     absl::StatusOr<std::string> id = RequireNetwork(context);
     if (!id.ok()) return id.status();
     return store.Update([&](ControllerState& state) {
@@ -261,7 +242,7 @@ absl::Status CheckRule(const v1::CallContext& context, const SwitchRecord& sw,
   const absl::StatusOr<Cidr> cidr = ParseCidr(sw.cidr, "cidr");
   if (!cidr.ok()) return cidr.status();
   auto public_ip = [&](const std::string& ip) -> absl::Status {
-    NVP_RETURN_IF_ERROR(
+    PITSTOP_RETURN_IF_ERROR(
         ParseIpv4(ip, absl::StrCat("rule '", id, "': public IP")).status());
     if (sw.ips.count(ip)) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
@@ -280,15 +261,16 @@ absl::Status CheckRule(const v1::CallContext& context, const SwitchRecord& sw,
   };
   switch (rule.rule_case()) {
     case v1::Rule::kPortForwarding: {
-      NVP_RETURN_IF_ERROR(RequireL3(context, sw.network_id, "port forwarding"));
+      PITSTOP_RETURN_IF_ERROR(
+          RequireL3(context, sw.network_id, "port forwarding"));
       const v1::PortForwardingRule& r = rule.port_forwarding();
-      NVP_RETURN_IF_ERROR(public_ip(r.public_ip()));
-      NVP_RETURN_IF_ERROR(private_ip(r.private_ip(), "private IP"));
-      NVP_RETURN_IF_ERROR(CheckProtocol(id, r.protocol(), false));
-      NVP_RETURN_IF_ERROR(
+      PITSTOP_RETURN_IF_ERROR(public_ip(r.public_ip()));
+      PITSTOP_RETURN_IF_ERROR(private_ip(r.private_ip(), "private IP"));
+      PITSTOP_RETURN_IF_ERROR(CheckProtocol(id, r.protocol(), false));
+      PITSTOP_RETURN_IF_ERROR(
           CheckPorts(id, "public", r.public_port_start(), r.public_port_end()));
-      NVP_RETURN_IF_ERROR(CheckPorts(id, "private", r.private_port_start(),
-                                     r.private_port_end()));
+      PITSTOP_RETURN_IF_ERROR(CheckPorts(id, "private", r.private_port_start(),
+                                         r.private_port_end()));
       if (r.public_port_end() - r.public_port_start() !=
           r.private_port_end() - r.private_port_start()) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -298,34 +280,35 @@ absl::Status CheckRule(const v1::CallContext& context, const SwitchRecord& sw,
       return absl::OkStatus();
     }
     case v1::Rule::kStaticNat:
-      NVP_RETURN_IF_ERROR(RequireL3(context, sw.network_id, "static NAT"));
-      NVP_RETURN_IF_ERROR(public_ip(rule.static_nat().public_ip()));
+      PITSTOP_RETURN_IF_ERROR(RequireL3(context, sw.network_id, "static NAT"));
+      PITSTOP_RETURN_IF_ERROR(public_ip(rule.static_nat().public_ip()));
       return private_ip(rule.static_nat().private_ip(), "private IP");
     case v1::Rule::kFirewall: {
       const v1::FirewallRule& r = rule.firewall();
       if (!r.egress() || !r.public_ip().empty()) {
-        NVP_RETURN_IF_ERROR(public_ip(r.public_ip()));
+        PITSTOP_RETURN_IF_ERROR(public_ip(r.public_ip()));
       }
-      NVP_RETURN_IF_ERROR(CheckProtocol(id, r.protocol(), true));
+      PITSTOP_RETURN_IF_ERROR(CheckProtocol(id, r.protocol(), true));
       const std::string protocol = absl::AsciiStrToLower(r.protocol());
       if (protocol == "tcp" || protocol == "udp") {
-        NVP_RETURN_IF_ERROR(
+        PITSTOP_RETURN_IF_ERROR(
             CheckPorts(id, "firewall", r.port_start(), r.port_end()));
       }
       for (const std::string& source : r.source_cidrs()) {
-        NVP_RETURN_IF_ERROR(
+        PITSTOP_RETURN_IF_ERROR(
             ParseCidr(source, absl::StrCat("rule '", id, "': source CIDR"))
                 .status());
       }
       return absl::OkStatus();
     }
     case v1::Rule::kLoadBalancer: {
-      NVP_RETURN_IF_ERROR(RequireL3(context, sw.network_id, "load balancing"));
+      PITSTOP_RETURN_IF_ERROR(
+          RequireL3(context, sw.network_id, "load balancing"));
       const v1::LoadBalancerRule& r = rule.load_balancer();
-      NVP_RETURN_IF_ERROR(public_ip(r.public_ip()));
-      NVP_RETURN_IF_ERROR(
+      PITSTOP_RETURN_IF_ERROR(public_ip(r.public_ip()));
+      PITSTOP_RETURN_IF_ERROR(
           CheckPorts(id, "public", r.public_port(), r.public_port()));
-      NVP_RETURN_IF_ERROR(
+      PITSTOP_RETURN_IF_ERROR(
           CheckPorts(id, "private", r.private_port(), r.private_port()));
       const std::string algorithm = absl::AsciiStrToLower(r.algorithm());
       if (algorithm != "roundrobin" && algorithm != "leastconn" &&
@@ -339,7 +322,7 @@ absl::Status CheckRule(const v1::CallContext& context, const SwitchRecord& sw,
             "rule '", id, "': a load balancer needs at least one backend IP"));
       }
       for (const std::string& backend : r.backend_ips()) {
-        NVP_RETURN_IF_ERROR(private_ip(backend, "backend IP"));
+        PITSTOP_RETURN_IF_ERROR(private_ip(backend, "backend IP"));
       }
       return absl::OkStatus();
     }
@@ -413,7 +396,7 @@ grpc::Status NvpnetService::VerifyServices(
     v1::VerifyServicesResponse* response) {
   const v1::CallContext& context = request->context();
   absl::Status status = [&]() -> absl::Status {
-    NVP_RETURN_IF_ERROR(RequireControllerProperties(context));
+    PITSTOP_RETURN_IF_ERROR(RequireControllerProperties(context));
     absl::StatusOr<std::string> id = RequireNetwork(context);
     if (!id.ok()) return id.status();
     const std::vector<std::string> supported = SupportedServices(context);
@@ -466,7 +449,8 @@ grpc::Status NvpnetService::ImplementNetwork(
                              " is outside its cidr ", request->cidr()));
           }
         }
-        NVP_RETURN_IF_ERROR(CheckBroadcastUri(id, request->broadcast_uri()));
+        PITSTOP_RETURN_IF_ERROR(
+            CheckBroadcastUri(id, request->broadcast_uri()));
         absl::StatusOr<std::string> guest_type =
             NormalizeGuestType(id, request->guest_type());
         if (!guest_type.ok()) return guest_type.status();
@@ -606,13 +590,13 @@ grpc::Status NvpnetService::ApplyIps(grpc::ServerContext*,
         if (!sw.ok()) return sw.status();
         std::map<std::string, PublicIpRecord> ips = (*sw)->ips;
         for (const v1::PublicIp& ip : request->ips()) {
-          NVP_RETURN_IF_ERROR(
+          PITSTOP_RETURN_IF_ERROR(
               ParseIpv4(ip.ip(), absl::StrCat("network '", id, "': public IP"))
                   .status());
           switch (ip.state()) {
             case v1::IP_STATE_ALLOCATED: {
               if (ip.source_nat()) {
-                NVP_RETURN_IF_ERROR(RequireL3(context, id, "source NAT"));
+                PITSTOP_RETURN_IF_ERROR(RequireL3(context, id, "source NAT"));
               }
               PublicIpRecord& record = ips[ip.ip()];
               record = PublicIpRecord{ip.ip(), ip.cidr(), ip.vlan(),
@@ -675,7 +659,7 @@ grpc::Status NvpnetService::ApplyRules(grpc::ServerContext*,
                              "' appears twice in the rule set"));
           }
           if (rule.revoke()) continue;
-          NVP_RETURN_IF_ERROR(CheckRule(context, **sw, rule));
+          PITSTOP_RETURN_IF_ERROR(CheckRule(context, **sw, rule));
           rules.push_back(rule);
         }
         (*sw)->rules = std::move(rules);

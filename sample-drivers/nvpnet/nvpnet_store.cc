@@ -6,17 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "pitstop/sdk/records.h"
+#include "pitstop/sdk/status.h"
 
 namespace pitstop::nvpnet {
 namespace {
 
 constexpr sdk::RecordFormat kFormat = {"nvpnet state", "nvpnet-state", "1"};
-
-#define NVP_RETURN_IF_ERROR(expr)      \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
 
 absl::StatusOr<SwitchRecord*> SwitchOf(const sdk::Record& r,
                                        ControllerState& state) {
@@ -30,7 +25,7 @@ absl::StatusOr<SwitchRecord*> SwitchOf(const sdk::Record& r,
 absl::Status ParseRecord(const sdk::Record& r, ControllerState& state) {
   const std::string& kind = r.kind();
   if (kind == "switch") {
-    NVP_RETURN_IF_ERROR(r.Expect(11));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(11));
     SwitchRecord s;
     s.network_id = r.Str(1);
     s.switch_id = r.Str(2);
@@ -40,13 +35,13 @@ absl::Status ParseRecord(const sdk::Record& r, ControllerState& state) {
     s.guest_type = r.Str(6);
     s.zone = r.Str(7);
     s.transport_zone = r.Str(8);
-    NVP_RETURN_IF_ERROR(r.Bool(9, &s.up));
-    NVP_RETURN_IF_ERROR(r.Uint(10, &s.rules_generation));
+    PITSTOP_RETURN_IF_ERROR(r.Bool(9, &s.up));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(10, &s.rules_generation));
     state.switches[s.network_id] = std::move(s);
     return absl::OkStatus();
   }
   if (kind == "port") {
-    NVP_RETURN_IF_ERROR(r.Expect(8));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(8));
     absl::StatusOr<SwitchRecord*> s = SwitchOf(r, state);
     if (!s.ok()) return s.status();
     PortRecord p{r.Str(2), r.Str(3), r.Str(4), r.Str(5), r.Str(6), r.Str(7)};
@@ -54,16 +49,16 @@ absl::Status ParseRecord(const sdk::Record& r, ControllerState& state) {
     return absl::OkStatus();
   }
   if (kind == "ip") {
-    NVP_RETURN_IF_ERROR(r.Expect(7));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(7));
     absl::StatusOr<SwitchRecord*> s = SwitchOf(r, state);
     if (!s.ok()) return s.status();
     PublicIpRecord ip{r.Str(2), r.Str(3), r.Str(4), r.Str(5)};
-    NVP_RETURN_IF_ERROR(r.Bool(6, &ip.source_nat));
+    PITSTOP_RETURN_IF_ERROR(r.Bool(6, &ip.source_nat));
     (*s)->ips[ip.ip] = std::move(ip);
     return absl::OkStatus();
   }
   if (kind == "rule") {
-    NVP_RETURN_IF_ERROR(r.Expect(3));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(3));
     absl::StatusOr<SwitchRecord*> s = SwitchOf(r, state);
     if (!s.ok()) return s.status();
     pitstop::driver::v1::Rule rule;
@@ -72,7 +67,7 @@ absl::Status ParseRecord(const sdk::Record& r, ControllerState& state) {
     return absl::OkStatus();
   }
   if (kind == "operations") {
-    NVP_RETURN_IF_ERROR(r.Expect(2));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(2));
     absl::StatusOr<sdk::OperationLog> log = sdk::OperationLog::Parse(r.Str(1));
     if (!log.ok()) return log.status();
     state.operations = *std::move(log);
@@ -107,7 +102,7 @@ std::string SerializeControllerState(const ControllerState& state) {
 
 absl::StatusOr<ControllerState> ParseControllerState(absl::string_view text) {
   ControllerState state;
-  NVP_RETURN_IF_ERROR(sdk::ParseRecords(
+  PITSTOP_RETURN_IF_ERROR(sdk::ParseRecords(
       text, kFormat,
       [&](const sdk::Record& r) { return ParseRecord(r, state); }));
   return state;

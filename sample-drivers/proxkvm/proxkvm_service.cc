@@ -28,30 +28,13 @@ constexpr int64_t kMaxDiskSizeGb = 65536;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 constexpr int kMaxNics = 32;
 
-#define PROX_RETURN_IF_ERROR(expr)     \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
-
 absl::Status RequireClusterProperties(const v1::CallContext& context) {
-  static const char* const kRequired[] = {"url", "user", "token", "node"};
   const sdk::Properties properties(context);
-  for (const char* key : kRequired) {
-    absl::StatusOr<std::string> value = properties.GetString(key);
-    if (absl::IsNotFound(value.status())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "property '", key,
-          "' is missing: proxkvm needs url, user, token and node to know "
-          "which cluster to talk to; add it to the driver's property bag"));
-    }
-    if (!value.ok()) return value.status();
-    if (value->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("property '", key, "' must be a non-empty string"));
-    }
-  }
-  PROX_RETURN_IF_ERROR(properties.GetBoolOr("verify_tls", true).status());
+  PITSTOP_RETURN_IF_ERROR(properties.RequireStrings(
+      {"url", "user", "token", "node"},
+      "proxkvm needs url, user, token and node to know which cluster to "
+      "talk to"));
+  PITSTOP_RETURN_IF_ERROR(properties.GetBoolOr("verify_tls", true).status());
   absl::StatusOr<int64_t> disk =
       properties.GetIntegerOr("disk_size_gb", kFallbackDiskSizeGb);
   if (!disk.ok()) return absl::InvalidArgumentError(disk.status().message());
@@ -198,7 +181,7 @@ grpc::Status Mutate(
     absl::FunctionRef<absl::Status(ClusterState&, const std::string&)> apply) {
   bool replayed = false;
   absl::Status status = [&]() -> absl::Status {
-    PROX_RETURN_IF_ERROR(RequireClusterProperties(context));
+    PITSTOP_RETURN_IF_ERROR(RequireClusterProperties(context));
     absl::StatusOr<std::string> id = RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
     return store.Update([&](ClusterState& state) {
@@ -218,7 +201,7 @@ grpc::Status Query(
     absl::FunctionRef<absl::Status(const ClusterState&, const std::string&)>
         read) {
   absl::Status status = [&]() -> absl::Status {
-    PROX_RETURN_IF_ERROR(RequireClusterProperties(context));
+    PITSTOP_RETURN_IF_ERROR(RequireClusterProperties(context));
     absl::StatusOr<std::string> id = RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
     return store.Read(
@@ -251,7 +234,7 @@ grpc::Status ProxkvmService::ConnectHost(grpc::ServerContext*,
         const std::string url = request->url().empty()
                                     ? StringProperty(context, "url")
                                     : request->url();
-        PROX_RETURN_IF_ERROR(
+        PITSTOP_RETURN_IF_ERROR(
             UrlHost(url, absl::StrCat("host '", id, "': url")).status());
         if (absl::StartsWith(url, "http://") &&
             sdk::Properties(context)
@@ -390,7 +373,7 @@ grpc::Status ProxkvmService::StartVm(grpc::ServerContext*,
               "VM '", id, "' is already running on host '", (*vm)->host,
               "'; migrate it with MigrateVm to move it to '", host_id, "'"));
         }
-        PROX_RETURN_IF_ERROR(CheckMemory(state, **host, **vm));
+        PITSTOP_RETURN_IF_ERROR(CheckMemory(state, **host, **vm));
         (*vm)->host = host_id;
         (*vm)->running = true;
         ++(*vm)->boots;
@@ -470,7 +453,7 @@ grpc::Status ProxkvmService::MigrateVm(grpc::ServerContext*,
         }
         if ((*vm)->host == (*destination)->id) return absl::OkStatus();
         if ((*vm)->running) {
-          PROX_RETURN_IF_ERROR(CheckMemory(state, **destination, **vm));
+          PITSTOP_RETURN_IF_ERROR(CheckMemory(state, **destination, **vm));
         }
         (*vm)->host = (*destination)->id;
         return absl::OkStatus();

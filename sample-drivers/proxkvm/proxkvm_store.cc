@@ -6,53 +6,48 @@
 
 #include "absl/strings/str_cat.h"
 #include "pitstop/sdk/records.h"
+#include "pitstop/sdk/status.h"
 
 namespace pitstop::proxkvm {
 namespace {
 
 constexpr sdk::RecordFormat kFormat = {"proxkvm state", "proxkvm-state", "1"};
 
-#define PROX_RETURN_IF_ERROR(expr)     \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
-
 absl::Status ParseRecord(const sdk::Record& r, ClusterState& state) {
   const std::string& kind = r.kind();
   if (kind == "next") {
-    PROX_RETURN_IF_ERROR(r.Expect(2));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(2));
     return r.Uint(1, &state.next_vmid);
   }
   if (kind == "host") {
-    PROX_RETURN_IF_ERROR(r.Expect(7));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(7));
     HostRecord h;
     h.id = r.Str(1);
     h.url = r.Str(2);
     uint64_t cpus = 0, mhz = 0;
-    PROX_RETURN_IF_ERROR(r.Uint(3, &cpus));
-    PROX_RETURN_IF_ERROR(r.Uint(4, &mhz));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(3, &cpus));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(4, &mhz));
     h.cpus = static_cast<uint32_t>(cpus);
     h.cpu_speed_mhz = static_cast<uint32_t>(mhz);
-    PROX_RETURN_IF_ERROR(r.Uint(5, &h.memory_bytes));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(5, &h.memory_bytes));
     h.version = r.Str(6);
     state.hosts[h.id] = std::move(h);
     return absl::OkStatus();
   }
   if (kind == "vm") {
-    PROX_RETURN_IF_ERROR(r.Expect(7));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(7));
     VmRecord v;
     v.id = r.Str(1);
-    PROX_RETURN_IF_ERROR(r.Uint(2, &v.vmid));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(2, &v.vmid));
     if (!v.spec.ParseFromString(r.Str(3))) return r.Error("corrupt VM spec");
     v.host = r.Str(4);
-    PROX_RETURN_IF_ERROR(r.Bool(5, &v.running));
-    PROX_RETURN_IF_ERROR(r.Uint(6, &v.boots));
+    PITSTOP_RETURN_IF_ERROR(r.Bool(5, &v.running));
+    PITSTOP_RETURN_IF_ERROR(r.Uint(6, &v.boots));
     state.vms[v.id] = std::move(v);
     return absl::OkStatus();
   }
   if (kind == "operations") {
-    PROX_RETURN_IF_ERROR(r.Expect(2));
+    PITSTOP_RETURN_IF_ERROR(r.Expect(2));
     absl::StatusOr<sdk::OperationLog> log = sdk::OperationLog::Parse(r.Str(1));
     if (!log.ok()) return log.status();
     state.operations = *std::move(log);
@@ -80,7 +75,7 @@ std::string SerializeClusterState(const ClusterState& state) {
 
 absl::StatusOr<ClusterState> ParseClusterState(absl::string_view text) {
   ClusterState state;
-  PROX_RETURN_IF_ERROR(sdk::ParseRecords(
+  PITSTOP_RETURN_IF_ERROR(sdk::ParseRecords(
       text, kFormat,
       [&](const sdk::Record& r) { return ParseRecord(r, state); }));
   return state;

@@ -55,6 +55,13 @@ class Properties {
   // Whether `key` has a value, of any type.
   bool Has(absl::string_view key) const;
 
+  // Checks that every key in `keys` is a non-empty string, the usual test
+  // for the properties that say which backend to talk to. INVALID_ARGUMENT
+  // naming the first missing or empty one and, for a missing one, `why`
+  // (e.g. "flashpool needs them to know which array to talk to").
+  absl::Status RequireStrings(std::initializer_list<absl::string_view> keys,
+                              absl::string_view why) const;
+
   // A string_value, as is (possibly empty).
   absl::StatusOr<std::string> GetString(absl::string_view key) const;
 

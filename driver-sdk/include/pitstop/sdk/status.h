@@ -8,6 +8,16 @@
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
 
+// Returns from the enclosing function when `expr` (an absl::Status) is not
+// OK.
+#define PITSTOP_RETURN_IF_ERROR(expr)            \
+  do {                                           \
+    ::absl::Status pitstop_sdk_status_ = (expr); \
+    if (!pitstop_sdk_status_.ok()) {             \
+      return pitstop_sdk_status_;                \
+    }                                            \
+  } while (false)
+
 namespace pitstop::sdk {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
