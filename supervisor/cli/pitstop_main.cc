@@ -29,9 +29,11 @@
 #include "pitstop/driver/v1/network.pb.h"
 #include "pitstop/driver/v1/storage.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/car/car_reader.h"
 #include "supervisor/car/car_signature.h"
 #include "supervisor/car/car_writer.h"
 #include "supervisor/car/code_signing_ca.h"
+#include "supervisor/car/driver_manifest.h"
 #include "supervisor/cli/cli_json.h"
 #include "supervisor/cli/property_args.h"
 
@@ -536,6 +538,75 @@ int Verify(const std::string& car, const std::string& trust) {
   return 0;
 }
 
+int Inspect(const Options& o, const std::string& car,
+            const std::string& trust) {
+  auto files = ReadCarFiles(car);
+  if (!files.ok()) return Error(files.status().message());
+  std::string yaml;
+  for (const CarFile& f : *files) {
+    if (f.name == "META-INF/driver.yaml") yaml = f.content;
+  }
+  auto manifest =
+      ParseDriverManifest(yaml, absl::StrCat(car, "!META-INF/driver.yaml"));
+  absl::StatusOr<CarSigner> signer =
+      trust.empty()
+          ? absl::FailedPreconditionError("no --trust directory given")
+          : VerifyCar(car, trust);
+  if (o.output == "json") {
+    pb::Value v;
+    auto& f = *v.mutable_struct_value()->mutable_fields();
+    f["car"].set_string_value(car);
+    if (manifest.ok()) {
+      f["name"].set_string_value(manifest->name);
+      f["version"].set_string_value(manifest->version.ToString());
+      f["category"].set_string_value(
+          std::string(CategoryName(manifest->category)));
+      f["entrypoint"].set_string_value(manifest->entrypoint);
+    } else {
+      f["driver_yaml_error"].set_string_value(
+          std::string(manifest.status().message()));
+    }
+    auto* list = f["files"].mutable_list_value();
+    for (const CarFile& file : *files) {
+      pb::Value e;
+      auto& ef = *e.mutable_struct_value()->mutable_fields();
+      ef["name"].set_string_value(file.name);
+      ef["bytes"].set_number_value(static_cast<double>(file.content.size()));
+      *list->add_values() = e;
+    }
+    f["signature"].set_string_value(
+        signer.ok() ? "verified" : std::string(signer.status().message()));
+    if (signer.ok()) f["signer"].set_string_value(signer->subject);
+    std::cout << JsonText(v);
+    return signer.ok() || trust.empty() ? 0 : 1;
+  }
+  std::cout << car << "\n";
+  if (manifest.ok()) {
+    std::cout << "  driver:     " << manifest->name << " "
+              << manifest->version.ToString() << " ("
+              << CategoryName(manifest->category) << ")\n"
+              << "  entrypoint: " << manifest->entrypoint << "\n"
+              << "  properties: " << manifest->properties.size() << "\n";
+  } else {
+    std::cout << "  driver.yaml: INVALID: " << manifest.status().message()
+              << "\n";
+  }
+  std::cout << "  files:\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const CarFile& file : *files) {
+    rows.push_back(
+        {"    " + file.name, absl::StrCat(file.content.size(), " bytes")});
+  }
+  std::cout << FormatTable(rows);
+  if (signer.ok()) {
+    std::cout << "  signature:  verified, signed by " << signer->subject
+              << "\n";
+  } else {
+    std::cout << "  signature:  " << signer.status().message() << "\n";
+  }
+  return manifest.ok() && (signer.ok() || trust.empty()) ? 0 : 1;
+}
+
 int Pack(const std::string& dir, const std::string& out) {
   absl::Status s = PackCar(dir, out);
   if (!s.ok()) return Error(s.message());
@@ -662,6 +733,15 @@ int Main(int argc, char** argv) {
   sign->add_option("-o,--output", sign_out, "write here (default: in place)");
   sign->callback(
       [&] { rc = Sign(sign_car, sign_key, sign_cert, sign_chain, sign_out); });
+
+  std::string inspect_car, inspect_trust;
+  CLI::App* inspect = car->add_subcommand(
+      "inspect", "show a CAR's driver.yaml summary, files and signature");
+  inspect->add_option("FILE", inspect_car, "the CAR")->required();
+  inspect->add_option("--trust", inspect_trust,
+                      "check the signature against these trusted roots");
+  add_output(inspect);
+  inspect->callback([&] { rc = Inspect(o, inspect_car, inspect_trust); });
 
   std::string verify_car, verify_trust = "/etc/pitstop/trust";
   CLI::App* verify = car->add_subcommand(
