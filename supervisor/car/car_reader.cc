@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <set>
@@ -49,11 +51,123 @@ bool ValidUtf8(absl::string_view s) {
   return true;
 }
 
-absl::StatusOr<ArchivePtr> OpenZip(const std::string& path) {
+uint32_t Le32(const unsigned char* p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+// Checks the archive's frame, which libarchive does not: it finds the
+// end-of-central-directory record by searching backwards and follows the
+// offsets it holds, so bytes appended after the archive, a comment, or a
+// file prepended to it (Janus, CVE-2017-13156) would go unnoticed and
+// unsigned. A CAR starts with its first local header and ends with its
+// end-of-central-directory record, without a comment, and uses no Zip64
+// records. Returns the names the central directory lists, since libarchive
+// takes names from the local headers without comparing.
+absl::StatusOr<std::set<std::string>> CheckZipFrame(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  constexpr size_t kEocd = 22;
+  if (!in || ec) {
+    return absl::NotFoundError(absl::StrCat("cannot read CAR ", path));
+  }
+  if (size < kEocd) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": not a zip archive (", size, " bytes, too short)"));
+  }
+  // The record, plus the longest comment it could be followed by.
+  const uint64_t tail_size = std::min<uint64_t>(size, kEocd + 0xffff);
+  std::string tail(tail_size, '\0');
+  in.seekg(static_cast<std::streamoff>(size - tail_size));
+  in.read(tail.data(), static_cast<std::streamsize>(tail_size));
+  unsigned char head[4] = {};
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  if (!in) return absl::InternalError(absl::StrCat("cannot read ", path));
+  const size_t at = tail.size() - kEocd;
+  const auto* eocd = reinterpret_cast<const unsigned char*>(&tail[at]);
+  if (tail.compare(at, 4, "PK\5\6") != 0 || (eocd[20] | eocd[21]) != 0) {
+    if (tail.rfind("PK\5\6") == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path,
+          ": not a zip archive (no end-of-central-directory record; "
+          "truncated?)"));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": trailing bytes or a zip comment after the end of the archive; a "
+        "CAR must end with its end-of-central-directory record"));
+  }
+  const uint64_t eocd_offset = size - kEocd;
+  if (std::memcmp(head, "PK\3\4", 4) != 0 && eocd_offset != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": data before the first entry (something prepended to the "
+        "archive?); a CAR must start with a zip entry"));
+  }
+  const uint32_t cd_size = Le32(eocd + 12);
+  const uint32_t cd_offset = Le32(eocd + 16);
+  const bool zip64 = cd_offset == 0xffffffffu ||
+                     (at >= 20 && tail.compare(at - 20, 4, "PK\6\7") == 0);
+  if (zip64) {
+    // The limits keep a CAR far below what needs Zip64, and its records
+    // would be one more way to point libarchive somewhere else.
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": a Zip64 archive; a CAR stays below 4 GiB and 65535 entries and "
+        "must use plain zip records"));
+  }
+  std::set<std::string> names;
+  if (uint64_t{cd_offset} + cd_size != eocd_offset) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": the central directory does not end where its end record begins "
+        "(bytes hidden between them, or a damaged archive)"));
+  }
+  const auto damaged = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": damaged archive: bad central directory"));
+  };
+  std::string cd(cd_size, '\0');
+  in.seekg(cd_offset);
+  in.read(cd.data(), cd_size);
+  if (!in) return damaged();
+  const auto* c = reinterpret_cast<const unsigned char*>(cd.data());
+  const uint16_t records = eocd[10] | eocd[11] << 8;
+  size_t pos = 0;
+  for (uint16_t i = 0; i < records; ++i) {
+    if (cd.size() - pos < 46 || cd.compare(pos, 4, "PK\1\2") != 0) {
+      return damaged();
+    }
+    const size_t name_len = c[pos + 28] | c[pos + 29] << 8;
+    const size_t extra_len = c[pos + 30] | c[pos + 31] << 8;
+    const size_t comment_len = c[pos + 32] | c[pos + 33] << 8;
+    if (cd.size() - pos - 46 < name_len + extra_len + comment_len) {
+      return damaged();
+    }
+    std::string name = cd.substr(pos + 46, name_len);
+    // Checked as written, before libarchive rewrites anything (it turns a
+    // backslash into a slash, for one).
+    if (absl::Status s = CheckEntryName(name); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": central directory ", s.message()));
+    }
+    names.insert(std::move(name));
+    pos += 46 + name_len + extra_len + comment_len;
+  }
+  if (pos != cd.size()) return damaged();
+  return names;
+}
+
+// `central_names`, when given, receives the central directory's names.
+absl::StatusOr<ArchivePtr> OpenZip(
+    const std::string& path, std::set<std::string>* central_names = nullptr) {
   if (::access(path.c_str(), R_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("cannot read CAR ", path,
                                             ": no such file or not readable"));
   }
+  ASSIGN_OR_RETURN(std::set<std::string> names, CheckZipFrame(path));
+  if (central_names != nullptr) *central_names = std::move(names);
   ArchivePtr a(archive_read_new());
   // Only zip, read through its central directory; no filters.
   archive_read_support_format_zip_seekable(a.get());
@@ -127,7 +241,8 @@ struct EntrySink {
 // warnings as errors) and hands names and bytes to `sink`.
 absl::Status WalkCar(const std::string& car_path, const UnpackLimits& limits,
                      const EntrySink& sink) {
-  ASSIGN_OR_RETURN(ArchivePtr a, OpenZip(car_path));
+  std::set<std::string> central_names;
+  ASSIGN_OR_RETURN(ArchivePtr a, OpenZip(car_path, &central_names));
   std::error_code ec;
   const uint64_t archive_bytes = fs::file_size(car_path, ec);
   auto bad = [&](absl::string_view entry, absl::string_view why) {
@@ -153,6 +268,11 @@ absl::Status WalkCar(const std::string& car_path, const UnpackLimits& limits,
     if (++entries > limits.max_entries) {
       return bad(name,
                  absl::StrCat("more than ", limits.max_entries, " entries"));
+    }
+    if (!central_names.empty() && central_names.count(name) == 0) {
+      // A name other tools (jarsigner, unzip) would read differently.
+      return bad(name,
+                 "the local header's name is not in the central directory");
     }
     if (absl::Status s = CheckEntryName(name); !s.ok()) {
       return absl::InvalidArgumentError(

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -244,6 +245,13 @@ absl::StatusOr<CarSigner> VerifyCar(const std::string& car_path,
                             " does not belong to ", sf_file->name));
   }
   if (manifest_file == nullptr) return bad("no META-INF/MANIFEST.MF");
+  // The signature must cover what the driver is: without driver.yaml there
+  // is nothing to vouch for.
+  if (std::none_of(files.begin(), files.end(), [](const CarFile& f) {
+        return f.name == "META-INF/driver.yaml";
+      })) {
+    return bad("META-INF/driver.yaml is missing: a signed CAR must carry it");
+  }
 
   // 1. The CMS signature over the .SF, by exactly one signer.
   const unsigned char* p =
