@@ -92,9 +92,10 @@ TEST_CASE(
   REQUIRE(daemon.Log().find("is not trusted") != std::string::npos);
 }
 
-TEST_CASE("car inspect shows the driver, the files and the signature "
-          "verdict",
-          "[integration]") {
+TEST_CASE(
+    "car inspect shows the driver, the files and the signature "
+    "verdict",
+    "[integration]") {
   SignedCars cars;
   const std::string car = (cars.dir / "cars" / "flashpool.car").string();
   CommandResult ok = RunCommand({PITSTOP_CLI_PATH, "car", "inspect", car,
@@ -106,10 +107,10 @@ TEST_CASE("car inspect shows the driver, the files and the signature "
   REQUIRE(ok.out.find("bin/flashpool-driver") != std::string::npos);
   REQUIRE(ok.out.find("verified, signed by CN=samples") != std::string::npos);
 
-  CommandResult unsigned_car = RunCommand(
-      {PITSTOP_CLI_PATH, "car", "inspect",
-       (cars.dir / "cars" / "nvpnet.car").string(), "--trust",
-       (cars.dir / "trust").string()});
+  CommandResult unsigned_car =
+      RunCommand({PITSTOP_CLI_PATH, "car", "inspect",
+                  (cars.dir / "cars" / "nvpnet.car").string(), "--trust",
+                  (cars.dir / "trust").string()});
   REQUIRE(unsigned_car.exit_code != 0);
   REQUIRE(unsigned_car.out.find("not signed") != std::string::npos);
 }
