@@ -115,6 +115,80 @@ TEST_CASE(
   REQUIRE(unsigned_car.out.find("not signed") != std::string::npos);
 }
 
+std::vector<std::string> Listing(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_CASE("CARs are installed into and removed from a running daemon",
+          "[integration]") {
+  SignedCars cars;
+  const fs::path only = cars.dir / "only";
+  fs::create_directories(only);
+  fs::copy_file(cars.dir / "cars" / "iscsi-base.car", only / "iscsi-base.car");
+  DaemonSpec spec;
+  spec.cars_dir = only.string();
+  spec.config_yaml = cars.Config(true);
+  spec.await_ready = "iscsi-base";
+  Daemon daemon(spec);
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {PITSTOP_CLI_PATH, "--address", daemon.address()});
+    return RunCommand(args);
+  };
+
+  CommandResult installed =
+      cli({"install", (cars.dir / "cars" / "flashpool.car").string()});
+  INFO(installed.out << installed.err);
+  REQUIRE(installed.exit_code == 0);
+  REQUIRE(
+      installed.out.find("installed flashpool 1.0.0 (signed by CN=samples") !=
+      std::string::npos);
+  REQUIRE(installed.out.find("READY") != std::string::npos);
+  REQUIRE(Listing(only) ==
+          std::vector<std::string>{"flashpool-1.0.0.car", "iscsi-base.car"});
+
+  CommandResult again =
+      cli({"install", (cars.dir / "cars" / "flashpool.car").string()});
+  REQUIRE(again.exit_code != 0);
+  REQUIRE(again.err.find("ALREADY_EXISTS") != std::string::npos);
+
+  const auto packages_before =
+      Listing(fs::path(daemon.dir()) / "state" / "packages");
+  CommandResult unsigned_car =
+      cli({"install", (cars.dir / "cars" / "nvpnet.car").string()});
+  REQUIRE(unsigned_car.exit_code != 0);
+  REQUIRE(unsigned_car.err.find("PERMISSION_DENIED") != std::string::npos);
+  REQUIRE(unsigned_car.err.find("not signed") != std::string::npos);
+  REQUIRE(Listing(only) ==
+          std::vector<std::string>{"flashpool-1.0.0.car", "iscsi-base.car"});
+  REQUIRE(Listing(fs::path(daemon.dir()) / "state" / "packages") ==
+          packages_before);
+
+  CommandResult packages = cli({"packages"});
+  REQUIRE(packages.exit_code == 0);
+  REQUIRE(packages.out.find("flashpool-1.0.0.car") != std::string::npos);
+
+  CommandResult needed = cli({"remove", "iscsi-base"});
+  REQUIRE(needed.exit_code != 0);
+  REQUIRE(needed.err.find("flashpool requires iscsi-base") !=
+          std::string::npos);
+
+  const std::string install_dir = daemon.GetDriver("flashpool").install_dir();
+  CommandResult removed = cli({"remove", "flashpool"});
+  INFO(removed.err);
+  REQUIRE(removed.exit_code == 0);
+  REQUIRE(removed.out == "removed flashpool 1.0.0\n");
+  REQUIRE(Listing(only) == std::vector<std::string>{"iscsi-base.car"});
+  REQUIRE(!fs::exists(install_dir));
+  CommandResult gone = cli({"describe", "flashpool"});
+  REQUIRE(gone.err.find("NOT_FOUND") != std::string::npos);
+}
+
 TEST_CASE("an entrypoint changed on disk after install never runs",
           "[integration]") {
   Daemon daemon;

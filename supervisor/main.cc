@@ -238,7 +238,11 @@ int Run(int argc, char** argv) {
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  AdminService admin(supervisor, events);
+  AdminService admin(supervisor, events,
+                     AdminService::InstallOptions{
+                         config.drivers_dir,
+                         (fs::path(config.state_dir) / "packages").string(),
+                         TrustPolicy{config.require_signed, config.trust_dir}});
   DriverRouter router(supervisor, config.default_call_timeout);
   grpc::ServerBuilder builder;
   int selected_port = 0;

@@ -16,9 +16,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -607,6 +609,78 @@ int Inspect(const Options& o, const std::string& car,
   return manifest.ok() && (signer.ok() || trust.empty()) ? 0 : 1;
 }
 
+int Install(const Options& o, const std::string& car, bool no_start) {
+  std::ifstream in(car, std::ios::binary);
+  if (!in) return Error(absl::StrCat("cannot read ", car));
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  sv1::InstallDriverRequest request;
+  request.set_car(bytes.str());
+  request.set_start(!no_start);
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::Driver d;
+  grpc::Status s = client.admin().InstallDriver(&ctx, request, &d);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::cout << JsonText(DriverToJson(d));
+  } else {
+    std::cout << "installed " << d.name() << " " << d.version() << " ("
+              << (d.signer().empty() ? "unsigned" : "signed by " + d.signer())
+              << "): " << StateName(d.state()) << "\n";
+  }
+  return 0;
+}
+
+int Remove(const Options& o, const std::string& name) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::RemoveDriverRequest request;
+  request.set_name(name);
+  sv1::RemoveDriverResponse response;
+  grpc::Status s = client.admin().RemoveDriver(&ctx, request, &response);
+  if (!s.ok()) return RpcError(o, s);
+  std::cout << "removed " << response.name() << " " << response.version()
+            << "\n";
+  return 0;
+}
+
+int Packages(const Options& o) {
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::ListDriversResponse list;
+  grpc::Status s = client.admin().ListDrivers(&ctx, {}, &list);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    pb::Value v;
+    v.mutable_list_value();
+    for (const auto& d : list.drivers()) {
+      pb::Value e;
+      auto& f = *e.mutable_struct_value()->mutable_fields();
+      f["name"].set_string_value(d.name());
+      f["version"].set_string_value(d.version());
+      f["signer"].set_string_value(d.signer());
+      f["entrypoint_sha256"].set_string_value(d.entrypoint_sha256());
+      f["car"].set_string_value(d.car_path());
+      *v.mutable_list_value()->add_values() = e;
+    }
+    std::cout << JsonText(v);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "VERSION", "SIGNER", "ENTRYPOINT SHA-256", "CAR"}};
+  for (const auto& d : list.drivers()) {
+    rows.push_back({d.name(), d.version(),
+                    d.signer().empty() ? "(unsigned)" : d.signer(),
+                    d.entrypoint_sha256().substr(0, 16) + "...", d.car_path()});
+  }
+  std::cout << FormatTable(rows);
+  return 0;
+}
+
 int Pack(const std::string& dir, const std::string& out) {
   absl::Status s = PackCar(dir, out);
   if (!s.ok()) return Error(s.message());
@@ -672,6 +746,25 @@ int Main(int argc, char** argv) {
     add_output(cmd);
     cmd->callback([&, verb] { rc = Act(o, verb, name, force_restart); });
   }
+
+  std::string install_car;
+  bool no_start = false;
+  CLI::App* install = app.add_subcommand(
+      "install", "install a CAR into the running daemon and start it");
+  install->add_option("FILE", install_car, "the CAR")->required();
+  install->add_flag("--no-start", no_start, "install without starting it");
+  add_output(install);
+  install->callback([&] { rc = Install(o, install_car, no_start); });
+
+  CLI::App* remove = app.add_subcommand(
+      "remove", "stop a driver and remove its CAR and files");
+  remove->add_option("NAME", name, "driver name")->required();
+  remove->callback([&] { rc = Remove(o, name); });
+
+  CLI::App* packages = app.add_subcommand(
+      "packages", "installed drivers: version, signer, digest, CAR");
+  add_output(packages);
+  packages->callback([&] { rc = Packages(o); });
 
   CLI::App* order = app.add_subcommand(
       "order", "the computed start order and why (stop is the reverse)");

@@ -20,6 +20,9 @@ struct DriverPackage {
   // SHA-256 (hex) of the entrypoint when installed: checked again before
   // every start, so a binary changed on disk never runs.
   std::string entrypoint_sha256;
+  // The CAR it was installed from, kept in the drivers directory so that the
+  // daemon loads it again after a restart.
+  std::string car_path;
 };
 
 }  // namespace pitstop

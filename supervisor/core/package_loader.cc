@@ -73,6 +73,7 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
   package.manifest = *std::move(manifest);
   package.install_dir = dest.string();
   package.signer = signer;
+  package.car_path = car_path;
   ASSIGN_OR_RETURN(package.entrypoint_sha256,
                    Sha256File((dest / package.manifest.entrypoint).string()));
   ASSIGN_OR_RETURN(package.messages,

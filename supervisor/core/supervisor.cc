@@ -99,7 +99,12 @@ absl::Status Supervisor::AddDriver(DriverPackage package) {
              absl::StrCat("version ", r.package->manifest.version.ToString(),
                           " in ", r.package->install_dir));
 
-  // Recompute the order and who cannot start.
+  RecomputeOrderLocked();
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+void Supervisor::RecomputeOrderLocked() {
   std::vector<const DriverManifest*> manifests;
   for (auto& [n, rec] : drivers_) manifests.push_back(&rec.package->manifest);
   pitstop::StartOrder order = ComputeStartOrder(manifests);
@@ -109,8 +114,61 @@ absl::Status Supervisor::AddDriver(DriverPackage package) {
     rec.unresolved = it == order.unresolved.end() ? "" : it->second;
     if (it != order.unresolved.end()) start_order_.push_back(n);
   }
-  WakeLocked();
-  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveDriver(
+    absl::string_view name) {
+  absl::Time deadline;
+  {
+    absl::MutexLock lock(&mu_);
+    Record* r = FindLocked(name);
+    if (r == nullptr) return UnknownDriverLocked(name);
+    for (const auto& [other, rec] : drivers_) {
+      for (const DriverRequirement& req : rec.package->manifest.requires_) {
+        if (req.name == name && other != name) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("driver ", other, " requires ", name, "; remove ",
+                           other, " first"));
+        }
+      }
+    }
+    NoteLocked(std::string(name), *r, "operator", "remove requested");
+    r->want_running = false;
+    r->restart_requested = false;
+    r->graceful_requested = false;
+    deadline =
+        absl::Now() + r->package->manifest.timeouts.stop + absl::Seconds(5);
+    WakeLocked();
+  }
+  std::vector<Waiter> orphans;
+  std::shared_ptr<const DriverPackage> package;
+  {
+    absl::MutexLock lock(&mu_);
+    Record* r = FindLocked(name);
+    while (r != nullptr &&
+           (r->instance || r->successor || r->retiring ||
+            r->state == DriverState::kBackoff) &&
+           !shutdown_) {
+      if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+      r = FindLocked(name);
+    }
+    if (r == nullptr) return UnknownDriverLocked(name);
+    if (r->instance || r->successor || r->retiring) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("driver ", name, " did not stop in time; try again"));
+    }
+    package = r->package;
+    orphans = std::move(r->waiters);
+    NoteLocked(std::string(name), *r, "operator", "removed");
+    drivers_.erase(drivers_.find(name));
+    RecomputeOrderLocked();
+    changed_.SignalAll();
+  }
+  for (Waiter& w : orphans) {
+    w.done(absl::NotFoundError(
+        absl::StrCat("driver ", name, " was removed while the call waited")));
+  }
+  return package;
 }
 
 void Supervisor::SetStore(DesiredStateStore* store) { store_ = store; }
@@ -985,6 +1043,9 @@ absl::StatusOr<DriverStatus> Supervisor::AwaitSettled(absl::string_view name,
   if (r == nullptr) return UnknownDriverLocked(name);
   while (!SettledLocked(*r) && !shutdown_) {
     if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+    // It may have been removed meanwhile.
+    r = FindLocked(name);
+    if (r == nullptr) return UnknownDriverLocked(name);
   }
   return SnapshotLocked(*r);
 }
@@ -1017,9 +1078,10 @@ void Supervisor::StartAll() {
     {
       absl::MutexLock lock(&mu_);
       for (const std::string& name : level) {
-        Record& r = drivers_.find(name)->second;
-        r.want_running = true;
-        longest = std::max(longest, r.package->manifest.timeouts.start);
+        Record* r = FindLocked(name);  // removed meanwhile: skip
+        if (r == nullptr) continue;
+        r->want_running = true;
+        longest = std::max(longest, r->package->manifest.timeouts.start);
       }
       WakeLocked();
     }
@@ -1036,7 +1098,9 @@ void Supervisor::StopAll() {
     absl::Time deadline;
     {
       absl::MutexLock lock(&mu_);
-      Record& r = drivers_.find(name)->second;
+      Record* found = FindLocked(name);
+      if (found == nullptr) continue;  // removed meanwhile
+      Record& r = *found;
       r.want_running = false;
       r.restart_requested = false;
       deadline =
@@ -1044,11 +1108,13 @@ void Supervisor::StopAll() {
       WakeLocked();
     }
     absl::MutexLock lock(&mu_);
-    Record& r = drivers_.find(name)->second;
-    while ((r.instance || r.successor || r.retiring ||
-            r.state == DriverState::kBackoff) &&
+    Record* r = FindLocked(name);
+    while (r != nullptr &&
+           (r->instance || r->successor || r->retiring ||
+            r->state == DriverState::kBackoff) &&
            !shutdown_) {
       if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+      r = FindLocked(name);  // it may have been removed meanwhile
     }
   }
 }

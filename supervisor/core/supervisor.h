@@ -110,6 +110,12 @@ class Supervisor {
   // Call before Run.
   absl::Status AddDriver(DriverPackage package);
 
+  // Stops `name` (gracefully, bounded by its stop timeout) and forgets it;
+  // returns its package so the caller can delete its files. Blocks.
+  // FAILED_PRECONDITION when another installed driver requires it.
+  absl::StatusOr<std::shared_ptr<const DriverPackage>> RemoveDriver(
+      absl::string_view name);
+
   // Where operator intent and FAILED marks are saved (not owned; may be
   // null). Call before Run.
   void SetStore(DesiredStateStore* store);
@@ -300,6 +306,7 @@ class Supervisor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<std::string> StartOrderLocked()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecomputeOrderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Event handlers, called from other threads.

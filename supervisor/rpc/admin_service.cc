@@ -1,9 +1,16 @@
 #include "supervisor/rpc/admin_service.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
+
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "supervisor/car/car_reader.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
 
@@ -133,6 +140,8 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_allow_unknown_properties(m.allow_unknown_properties);
   d.set_locale(locale);
   d.set_signer(p.signer);
+  d.set_entrypoint_sha256(p.entrypoint_sha256);
+  d.set_car_path(p.car_path);
   return d;
 }
 
@@ -159,6 +168,88 @@ grpc::Status AdminService::ResetDriver(grpc::ServerContext* context,
                                        sv1::Driver* response) {
   return ActAndWait(context, request->name(),
                     supervisor_.Reset(request->name()), response);
+}
+
+grpc::Status AdminService::InstallDriver(
+    grpc::ServerContext* context, const sv1::InstallDriverRequest* request,
+    sv1::Driver* response) {
+  absl::MutexLock lock(&install_mu_);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(install_.drivers_dir, ec);
+  // Received into the drivers directory under a name the loader ignores.
+  std::string tmp =
+      (fs::path(install_.drivers_dir) / ".incoming-XXXXXX").string();
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat("cannot write into ", install_.drivers_dir,
+                                     ": ", std::strerror(errno)));
+  }
+  absl::Cleanup remove_tmp = [&] { fs::remove(tmp, ec); };
+  const std::string& bytes = request->car();
+  for (size_t off = 0; off < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      return grpc::Status(grpc::StatusCode::INTERNAL, "cannot store the CAR");
+    }
+    off += n;
+  }
+  ::close(fd);
+  // Name and version first: an installed driver's files are never touched.
+  auto yaml = ReadCarEntry(tmp, "META-INF/driver.yaml");
+  if (!yaml.ok()) return ToGrpcStatus(yaml.status());
+  auto manifest = ParseDriverManifest(*yaml, "META-INF/driver.yaml");
+  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
+  if (auto existing = supervisor_.Get(manifest->name); existing.ok()) {
+    return grpc::Status(
+        grpc::StatusCode::ALREADY_EXISTS,
+        absl::StrCat("driver ", manifest->name, " ",
+                     existing->package->manifest.version.ToString(),
+                     " is already installed; remove it first (`pitstop "
+                     "remove ",
+                     manifest->name, "`)"));
+  }
+  const std::string final_path =
+      (fs::path(install_.drivers_dir) /
+       absl::StrCat(manifest->name, "-", manifest->version.ToString(), ".car"))
+          .string();
+  auto package = InstallCar(tmp, install_.packages_dir, install_.trust);
+  if (!package.ok()) return ToGrpcStatus(package.status());
+  fs::rename(tmp, final_path, ec);
+  if (ec) {
+    fs::remove_all(package->install_dir, ec);
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat("cannot keep the CAR as ", final_path));
+  }
+  package->car_path = final_path;
+  const std::string name = package->manifest.name;
+  if (absl::Status s = supervisor_.AddDriver(*std::move(package)); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (request->start()) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
+  auto status = supervisor_.Get(name);
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  *response = ToProto(*status, "");
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
+                                        const sv1::RemoveDriverRequest* request,
+                                        sv1::RemoveDriverResponse* response) {
+  absl::MutexLock lock(&install_mu_);
+  auto removed = supervisor_.RemoveDriver(request->name());
+  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  std::error_code ec;
+  const DriverPackage& p = **removed;
+  std::filesystem::remove_all(p.install_dir, ec);
+  if (!p.car_path.empty()) std::filesystem::remove(p.car_path, ec);
+  response->set_name(p.manifest.name);
+  response->set_version(p.manifest.version.ToString());
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminService::GetStartOrder(grpc::ServerContext*,

@@ -5,7 +5,9 @@
 // block (on a gRPC sync-server thread) until the driver settles or the
 // call's deadline passes. Thread-safe.
 
+#include "absl/synchronization/mutex.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/core/package_loader.h"
 #include "supervisor/core/supervisor.h"
 
 namespace pitstop {
@@ -18,8 +20,17 @@ pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status,
 class AdminService final
     : public pitstop::supervisor::v1::AdminService::Service {
  public:
-  AdminService(Supervisor& supervisor, EventLog& events)
-      : supervisor_(supervisor), events_(events) {}
+  // Where installs go, and the signature policy they meet.
+  struct InstallOptions {
+    std::string drivers_dir;
+    std::string packages_dir;
+    TrustPolicy trust;
+  };
+
+  AdminService(Supervisor& supervisor, EventLog& events, InstallOptions install)
+      : supervisor_(supervisor),
+        events_(events),
+        install_(std::move(install)) {}
 
   grpc::Status ListDrivers(
       grpc::ServerContext* context,
@@ -49,6 +60,14 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::ResetDriverRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status InstallDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::InstallDriverRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status RemoveDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::RemoveDriverRequest* request,
+      pitstop::supervisor::v1::RemoveDriverResponse* response) override;
   grpc::Status GetStartOrder(
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::GetStartOrderRequest* request,
@@ -68,6 +87,9 @@ class AdminService final
 
   Supervisor& supervisor_;
   EventLog& events_;
+  const InstallOptions install_;
+  // One install or removal at a time.
+  absl::Mutex install_mu_;
 };
 
 }  // namespace pitstop
