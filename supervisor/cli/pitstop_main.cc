@@ -529,6 +529,17 @@ int Sign(const std::string& car, const std::string& key,
 int Verify(const std::string& car, const std::string& trust) {
   auto signer = VerifyCar(car, trust);
   if (!signer.ok()) return Error(signer.status().message());
+  // A good signature over a driver that cannot install is no use either.
+  auto yaml = ReadCarEntry(car, "META-INF/driver.yaml");
+  if (!yaml.ok()) return Error(yaml.status().message());
+  auto manifest =
+      ParseDriverManifest(*yaml, absl::StrCat(car, "!META-INF/driver.yaml"));
+  if (!manifest.ok()) return Error(manifest.status().message());
+  if (auto exe = ReadCarEntry(car, manifest->entrypoint, 1ull << 40);
+      !exe.ok()) {
+    return Error(absl::StrCat(car, ": the entrypoint ", manifest->entrypoint,
+                              " is not in the CAR"));
+  }
   std::cout << car << ": verified\n"
             << "  signer:      " << signer->subject << "\n"
             << "  issuer:      " << signer->issuer << "\n"
