@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -554,6 +555,25 @@ TEST_CASE(
       CHECK(!verified.ok());
       CHECK(verified.status().message().find(c.verify_error) !=
             absl::string_view::npos);
+    }
+
+    // The command an operator runs refuses it too, whatever the reason.
+    {
+      std::string out;
+      const std::string cmd = std::string(PITSTOP_CLI_PATH) + " car verify '" +
+                              car + "' --trust '" + corpus.trust_dir() +
+                              "' 2>&1";
+      FILE* p = ::popen(cmd.c_str(), "r");
+      REQUIRE(p != nullptr);
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+      const int rc = ::pclose(p);
+      INFO("pitstop car verify: " << out);
+      CHECK(rc != 0);
+      if (c.verify_error != nullptr) {
+        CHECK(out.find(c.verify_error) != std::string::npos);
+      }
     }
 
     absl::StatusOr<DriverPackage> installed =
