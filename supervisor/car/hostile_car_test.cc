@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,11 +18,14 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "supervisor/car/car_reader.h"
 #include "supervisor/car/car_signature.h"
 #include "supervisor/car/car_writer.h"
 #include "supervisor/car/code_signing_ca.h"
 #include "supervisor/core/package_loader.h"
+#include "supervisor/sandbox/child_process_manager.h"
 
 namespace pitstop {
 namespace {
@@ -594,6 +598,81 @@ TEST_CASE(
       CHECK(Snapshot(corpus.root()) == before);
     }
   }
+}
+
+std::string RunShell(const std::string& command, int* rc) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *rc = ::pclose(p);
+  return out;
+}
+
+TEST_CASE(
+    "every CAR of the hostile corpus is refused by pitstop install and leaves "
+    "the daemon's directories as they were",
+    "[car][hostile]") {
+  Corpus corpus;
+  TempDir daemon_dir;
+  const fs::path d = daemon_dir.path();
+  fs::create_directories(d / "cars");
+  const std::string address = "unix:" + (d / "s.sock").string();
+  ChildProcessManager launcher;
+  absl::Mutex mu;
+  bool exited = false;
+  auto pid = launcher.Launch(
+      LaunchSpec{PITSTOPD_PATH,
+                 {"--listen", address, "--state-dir", (d / "state").string(),
+                  "--drivers-dir", (d / "cars").string(), "--require-signed",
+                  "--trust-dir", corpus.trust_dir(), "--log-level", "error"},
+                 {"PATH=/usr/bin:/bin"},
+                 d.string()},
+      nullptr, [&](const ExitInfo&) {
+        absl::MutexLock lock(&mu);
+        exited = true;
+      });
+  REQUIRE(pid.ok());
+  const std::string cli =
+      std::string(PITSTOP_CLI_PATH) + " --address " + address;
+  // The daemon answers once it serves (polled with a deadline).
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  int rc = -1;
+  while (absl::Now() < deadline) {
+    RunShell(cli + " drivers", &rc);
+    if (rc == 0) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  REQUIRE(rc == 0);
+
+  auto daemon_files = [&] {
+    std::map<std::string, std::string> all;
+    for (const char* sub : {"cars", "state/packages", "state/run"}) {
+      for (auto& [k, v] : Snapshot(d / sub))
+        all[std::string(sub) + "/" + k] = v;
+    }
+    // Snapshot skips a top-level "cars" folder: list the drivers dir itself.
+    for (const auto& e : fs::directory_iterator(d / "cars")) {
+      all["cars/" + e.path().filename().string()] = "present";
+    }
+    return all;
+  };
+  for (const Case& c : Cases()) {
+    INFO("case: " << c.what);
+    const std::string car = corpus.Car("case");
+    fs::remove(car);
+    c.make(corpus, car);
+    const auto before = daemon_files();
+    const std::string out = RunShell(cli + " install '" + car + "'", &rc);
+    INFO("pitstop install: " << out);
+    CHECK(rc != 0);
+    CHECK(daemon_files() == before);
+  }
+  (void)launcher.Signal(*pid, SIGTERM);
+  absl::MutexLock lock(&mu);
+  REQUIRE(mu.AwaitWithTimeout(absl::Condition(&exited), absl::Seconds(30)));
 }
 
 TEST_CASE(
