@@ -255,6 +255,20 @@ const v1::PropertyValue* Properties::Find(absl::string_view key) const {
   return &it->second;
 }
 
+absl::StatusOr<std::string> RequireResource(
+    const pitstop::driver::v1::CallContext& context, absl::string_view type) {
+  if (context.resource().type() != type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this operation acts on a ", type, " but context.resource.type is '",
+        context.resource().type(), "'; set it to '", type, "'"));
+  }
+  if (context.resource().id().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "context.resource.id is empty; set it to the id of the ", type));
+  }
+  return context.resource().id();
+}
+
 absl::Status Properties::RequireStrings(
     std::initializer_list<absl::string_view> keys,
     absl::string_view why) const {

@@ -373,5 +373,20 @@ TEST_CASE("required backend properties must be present non-empty strings",
           absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("the call's resource must be of the operation's type and named",
+          "[sdk]") {
+  v1::CallContext context;
+  context.mutable_resource()->set_type("volume");
+  context.mutable_resource()->set_id("v1");
+  REQUIRE(RequireResource(context, "volume").value() == "v1");
+  REQUIRE(
+      std::string(RequireResource(context, "snapshot").status().message()) ==
+      "this operation acts on a snapshot but context.resource.type is "
+      "'volume'; set it to 'snapshot'");
+  context.mutable_resource()->clear_id();
+  REQUIRE(std::string(RequireResource(context, "volume").status().message()) ==
+          "context.resource.id is empty; set it to the id of the volume");
+}
+
 }  // namespace
 }  // namespace pitstop::sdk

@@ -65,20 +65,6 @@ absl::StatusOr<uint64_t> IopsProperty(const v1::CallContext& context,
   return static_cast<uint64_t>(*value);
 }
 
-absl::StatusOr<std::string> RequireResource(const v1::CallContext& context,
-                                            absl::string_view type) {
-  if (context.resource().type() != type) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "this operation acts on a ", type, " but context.resource.type is '",
-        context.resource().type(), "'; set it to '", type, "'"));
-  }
-  if (context.resource().id().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "context.resource.id is empty; set it to the id of the ", type));
-  }
-  return context.resource().id();
-}
-
 std::string VolumeIqn(const std::string& pool_id,
                       const std::string& volume_id) {
   return absl::StrCat("iqn.2010-01.com.flashpool:", pool_id, ".", volume_id);
@@ -242,7 +228,8 @@ grpc::Status Mutate(
   bool replayed = false;
   absl::Status status = [&]() -> absl::Status {
     PITSTOP_RETURN_IF_ERROR(RequireArrayProperties(context));
-    absl::StatusOr<std::string> id = RequireResource(context, resource_type);
+    absl::StatusOr<std::string> id =
+        sdk::RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
     return store.Update([&](ArrayState& state) {
       return state.operations.Run(
@@ -699,7 +686,7 @@ grpc::Status FlashpoolService::GetStats(grpc::ServerContext*,
                        "context.resource.type is '",
                        type, "'"));
     }
-    absl::StatusOr<std::string> id = RequireResource(context, type);
+    absl::StatusOr<std::string> id = sdk::RequireResource(context, type);
     if (!id.ok()) return id.status();
     return store_->Read([&](const ArrayState& state) -> absl::Status {
       if (type == kPool) {

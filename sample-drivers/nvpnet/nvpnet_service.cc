@@ -53,16 +53,7 @@ bool HasL3Gateway(const v1::CallContext& context) {
 }
 
 absl::StatusOr<std::string> RequireNetwork(const v1::CallContext& context) {
-  if (context.resource().type() != kNetwork) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "this operation acts on a network but context.resource.type is '",
-        context.resource().type(), "'; set it to 'network'"));
-  }
-  if (context.resource().id().empty()) {
-    return absl::InvalidArgumentError(
-        "context.resource.id is empty; set it to the id of the network");
-  }
-  return context.resource().id();
+  return sdk::RequireResource(context, kNetwork);
 }
 
 // An IPv4 address in host byte order.

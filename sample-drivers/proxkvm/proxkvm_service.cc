@@ -59,20 +59,6 @@ uint64_t DiskSizeBytes(const v1::CallContext& context) {
          kGiB;
 }
 
-absl::StatusOr<std::string> RequireResource(const v1::CallContext& context,
-                                            absl::string_view type) {
-  if (context.resource().type() != type) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "this operation acts on a ", type, " but context.resource.type is '",
-        context.resource().type(), "'; set it to '", type, "'"));
-  }
-  if (context.resource().id().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "context.resource.id is empty; set it to the id of the ", type));
-  }
-  return context.resource().id();
-}
-
 // The host part of an http(s) URL, or INVALID_ARGUMENT.
 absl::StatusOr<std::string> UrlHost(absl::string_view url,
                                     absl::string_view what) {
@@ -182,7 +168,8 @@ grpc::Status Mutate(
   bool replayed = false;
   absl::Status status = [&]() -> absl::Status {
     PITSTOP_RETURN_IF_ERROR(RequireClusterProperties(context));
-    absl::StatusOr<std::string> id = RequireResource(context, resource_type);
+    absl::StatusOr<std::string> id =
+        sdk::RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
     return store.Update([&](ClusterState& state) {
       return state.operations.Run(
@@ -202,7 +189,8 @@ grpc::Status Query(
         read) {
   absl::Status status = [&]() -> absl::Status {
     PITSTOP_RETURN_IF_ERROR(RequireClusterProperties(context));
-    absl::StatusOr<std::string> id = RequireResource(context, resource_type);
+    absl::StatusOr<std::string> id =
+        sdk::RequireResource(context, resource_type);
     if (!id.ok()) return id.status();
     return store.Read(
         [&](const ClusterState& state) { return read(state, *id); });

@@ -41,6 +41,11 @@ namespace pitstop::sdk {
 // to the bag, which must outlive it (hence no constructor from a
 // temporary). Cheap to construct per call. Thread-safe as the bag is: any
 // number of threads may read it concurrently while nobody modifies it.
+// The id of the call's resource, checking that it is of `type` (e.g.
+// "volume") and not empty. INVALID_ARGUMENT saying what to set otherwise.
+absl::StatusOr<std::string> RequireResource(
+    const pitstop::driver::v1::CallContext& context, absl::string_view type);
+
 class Properties {
  public:
   using Map =
