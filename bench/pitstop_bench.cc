@@ -153,7 +153,8 @@ class Daemon {
                     (dir / "state").string(), "--drivers-dir", cars.string(),
                     "--log-level", "warning"},
                    {"PATH=/usr/bin:/bin"},
-                   dir.string()},
+                   dir.string(),
+                   {}},
         [](OutputStream, absl::string_view line) {
           std::cerr << "pitstopd: " << line << "\n";
         },
@@ -381,7 +382,8 @@ void SingleDriver(const Settings& s, ChildProcessManager& launcher) {
                    {"--listen", "unix:" + sock, "--manifest", BENCH_DRIVER_YAML,
                     "--state-dir", (dir.path() / "bare-state").string()},
                    {"PATH=/usr/bin:/bin"},
-                   dir.path().string()},
+                   dir.path().string(),
+                   {}},
         nullptr, [&](const ExitInfo&) {
           absl::MutexLock lock(&mu);
           exited = true;

@@ -36,7 +36,7 @@ Daemon::Daemon(DaemonSpec spec) {
     args.push_back(dir_ + "/pitstopd.yaml");
   }
   auto pid = launcher_.Launch(
-      LaunchSpec{PITSTOPD_PATH, args, {"PATH=/usr/bin:/bin"}, dir_},
+      LaunchSpec{PITSTOPD_PATH, args, {"PATH=/usr/bin:/bin"}, dir_, {}},
       [this](OutputStream, absl::string_view line) {
         absl::MutexLock lock(&mu_);
         log_.emplace_back(line);
@@ -156,7 +156,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   bool done = false;
   auto pid = launcher.Launch(
       LaunchSpec{
-          argv[0], {argv.begin() + 1, argv.end()}, {"PATH=/usr/bin:/bin"}, "/"},
+          argv[0], {argv.begin() + 1, argv.end()}, {"PATH=/usr/bin:/bin"}, "/",
+          {}},
       [&](OutputStream stream, absl::string_view line) {
         absl::MutexLock lock(&mu);
         (stream == OutputStream::kStdout ? result.out : result.err)

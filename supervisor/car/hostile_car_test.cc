@@ -629,7 +629,8 @@ TEST_CASE(
                   "--drivers-dir", (d / "cars").string(), "--require-signed",
                   "--trust-dir", corpus.trust_dir(), "--log-level", "error"},
                  {"PATH=/usr/bin:/bin"},
-                 d.string()},
+                 d.string(),
+                 {}},
       nullptr, [&](const ExitInfo&) {
         absl::MutexLock lock(&mu);
         exited = true;

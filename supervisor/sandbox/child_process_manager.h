@@ -2,10 +2,13 @@
 #define PITSTOP_SUPERVISOR_SANDBOX_CHILD_PROCESS_MANAGER_H_
 
 // ChildProcessManager: the ProcessLauncher that owns the daemon's children.
-// Processes are started with Boost.Process; one monitor thread waits with
-// epoll on a pidfd per child (so a signal never reaches a recycled pid) and on
-// the children's stdout/stderr pipes, delivers output line by line, then
-// reaps each child and reports its exit.
+// Each child is created with clone3 (with a pidfd, and for a sandboxed
+// driver in new namespaces, see docs/sandbox.md); one monitor thread waits
+// with epoll on a pidfd per child (so a signal never reaches a recycled pid)
+// and on the children's stdout/stderr pipes, delivers output line by line
+// (at most kMaxLinesPerSecond a child; the rest is counted and dropped),
+// then reaps each child and reports its exit, explaining an exit caused by
+// the sandbox (memory limit, seccomp).
 //
 // Launch() must be called from a thread that lives as long as the children:
 // the kernel's parent-death signal follows the thread that forked.
@@ -13,17 +16,42 @@
 // Thread-safe. The destructor kills (SIGKILL) and reaps every child still
 // running, then stops the monitor thread.
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "supervisor/sandbox/host_sandbox.h"
 #include "supervisor/sandbox/process_launcher.h"
 
 namespace pitstop {
 
+enum class SandboxMode {
+  // A driver whose protections cannot all be applied is refused.
+  kStrict,
+  // It runs; the gaps are reported (Protections) and logged.
+  kBestEffort,
+};
+
+struct SandboxOptions {
+  SandboxMode mode = SandboxMode::kBestEffort;
+  // An empty directory to mount each private root on (inside the child's
+  // own mount namespace). Created if missing. Empty: no sandbox at all is
+  // attempted beyond what needs no directory.
+  std::string scratch_dir;
+  // Drivers run as uid = gid = uid_base + a stable index in [0, uid_count),
+  // derived from the driver's name (distinct for every driver launched).
+  uint32_t uid_base = 61000;
+  uint32_t uid_count = 1000;
+};
+
 class ChildProcessManager final : public ProcessLauncher {
  public:
-  ChildProcessManager();
+  static constexpr int kMaxLinesPerSecond = 2000;
+
+  // Detects what the host allows (DetectHostSandboxSupport) once.
+  explicit ChildProcessManager(SandboxOptions options = {});
   ~ChildProcessManager() override;
   ChildProcessManager(const ChildProcessManager&) = delete;
   ChildProcessManager& operator=(const ChildProcessManager&) = delete;
@@ -31,7 +59,9 @@ class ChildProcessManager final : public ProcessLauncher {
   absl::StatusOr<pid_t> Launch(const LaunchSpec& spec, OutputHandler on_output,
                                ExitHandler on_exit) override;
   absl::Status Signal(pid_t pid, int signal) override;
+  SandboxReport Protections(pid_t pid) override;
 
+  const HostSandboxSupport& host() const;
   // Children launched and not yet reaped.
   size_t LiveChildren();
 

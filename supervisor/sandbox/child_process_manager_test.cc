@@ -40,7 +40,12 @@ struct Observed {
 };
 
 LaunchSpec Shell(const std::string& script) {
-  return LaunchSpec{"/bin/sh", {"-c", script}, {"GREETING=hello"}, "/"};
+  LaunchSpec spec;
+  spec.executable = "/bin/sh";
+  spec.args = {"-c", script};
+  spec.env = {"GREETING=hello"};
+  spec.working_dir = "/";
+  return spec;
 }
 
 TEST_CASE("a child's output lines and exit status are reported", "[sandbox]") {
@@ -93,7 +98,7 @@ TEST_CASE("a child inherits no descriptor beyond stdin, stdout and stderr",
 
 TEST_CASE("a missing executable is NOT_FOUND naming it", "[sandbox]") {
   ChildProcessManager manager;
-  auto pid = manager.Launch(LaunchSpec{"/nonexistent/driver", {}, {}, "/"},
+  auto pid = manager.Launch(LaunchSpec{"/nonexistent/driver", {}, {}, "/", {}},
                             nullptr, nullptr);
   REQUIRE(pid.status().code() == absl::StatusCode::kNotFound);
   REQUIRE(pid.status().message().find("/nonexistent/driver") !=

@@ -7,6 +7,7 @@
 namespace pitstop {
 
 std::string ExitInfo::Describe() const {
+  if (!cause.empty()) return cause;
   if (signal != 0) {
     return absl::StrCat("killed by signal ", signal, " (", strsignal(signal),
                         ")", core_dumped ? ", core dumped" : "");

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -16,11 +17,51 @@
 
 namespace pitstop {
 
+// How a driver is confined (docs/sandbox.md). Host paths: the launcher
+// mounts them at fixed places in the driver's private root and rewrites the
+// executable, working directory, arguments and environment values that start
+// with them.
+struct SandboxSpec {
+  // false: a plain child (the daemon in tests, tools); nothing below applies.
+  bool enabled = false;
+  std::string driver;        // names the uid, the cgroup and the hostname
+  uint64_t instance_id = 0;  // the cgroup is pitstop/<driver>/<instance_id>
+  std::string package_dir;   // the unpacked CAR: /driver, read-only
+  std::string data_dir;      // the driver's state: /data, writable
+  std::string socket_dir;    // the instance's socket directory: /run/pitstop
+  // Share the host's network (permissions.network: outbound, granted by the
+  // operator); otherwise the driver gets an empty network namespace.
+  bool host_network = false;
+  uint64_t memory_bytes = 0;  // 0: no limit
+  uint32_t pids = 0;
+  uint32_t open_files = 0;
+};
+
 struct LaunchSpec {
   std::string executable;         // absolute path
   std::vector<std::string> args;  // not including argv[0]
   std::vector<std::string> env;   // "KEY=VALUE"; nothing else is inherited
   std::string working_dir;
+  SandboxSpec sandbox;
+};
+
+// Which protections are in force for one process, and which could not be
+// applied on this host (gaps), as the API shows them.
+struct SandboxReport {
+  std::string mode;  // "strict", "best-effort", or "off" (not sandboxed)
+  std::vector<std::string> namespaces;  // of "mnt", "pid", "net", "ipc", "uts"
+  bool private_root = false;
+  int64_t uid = -1;  // the driver's uid and gid; -1: unknown
+  int64_t gid = -1;
+  bool no_new_privs = false;
+  bool capabilities_dropped = false;
+  bool seccomp = false;
+  std::string cgroup;  // e.g. "v1 pitstop/flashpool/3"; empty: none
+  uint64_t memory_limit_bytes = 0;
+  uint32_t pids_limit = 0;
+  std::vector<std::string> rlimits;  // e.g. "nofile=256", "core=0"
+  std::string network;               // "none" (empty namespace) or "host"
+  std::vector<std::string> gaps;     // protections that could not be applied
 };
 
 // How a process ended.
@@ -28,8 +69,11 @@ struct ExitInfo {
   int exit_code = 0;  // valid when signal == 0
   int signal = 0;     // the terminating signal, or 0
   bool core_dumped = false;
+  // Why, when the launcher knows better than the signal: "exceeded memory
+  // limit 256 MiB", "killed by seccomp (SIGSYS): a forbidden system call".
+  std::string cause;
 
-  // "exited with status 3", "killed by signal 9 (Killed)".
+  // "exited with status 3", "killed by signal 9 (Killed)", or the cause.
   std::string Describe() const;
   bool Clean() const { return signal == 0 && exit_code == 0; }
 };
@@ -50,8 +94,10 @@ class ProcessLauncher {
 
   // Starts a child. It gets /dev/null as stdin, pipes as stdout and stderr,
   // no other inherited descriptor, its own session, and SIGKILL if the daemon
-  // dies. Errors: NOT_FOUND / PERMISSION_DENIED when the executable cannot
-  // run, INTERNAL otherwise, each naming the executable.
+  // dies; with spec.sandbox.enabled, the sandbox profile too. Errors:
+  // NOT_FOUND / PERMISSION_DENIED when the executable cannot run,
+  // FAILED_PRECONDITION when a strict sandbox cannot be applied, INTERNAL
+  // otherwise, each naming the executable or driver.
   virtual absl::StatusOr<pid_t> Launch(const LaunchSpec& spec,
                                        OutputHandler on_output,
                                        ExitHandler on_exit) = 0;
@@ -59,6 +105,14 @@ class ProcessLauncher {
   // Sends `signal` to a child this launcher started and has not reaped yet.
   // NOT_FOUND when the child is already gone.
   virtual absl::Status Signal(pid_t pid, int signal) = 0;
+
+  // The protections in force for a child this launcher started and has not
+  // reaped yet; an empty report (mode "off") otherwise.
+  virtual SandboxReport Protections(pid_t) {
+    SandboxReport off;
+    off.mode = "off";
+    return off;
+  }
 };
 
 }  // namespace pitstop

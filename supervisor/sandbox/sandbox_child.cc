@@ -1,0 +1,217 @@
+#include "supervisor/sandbox/sandbox_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace pitstop {
+
+void ChildPlan::Seal() {
+  argv.clear();
+  envp.clear();
+  for (std::string& s : argv_storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  for (std::string& s : envp_storage) envp.push_back(s.data());
+  envp.push_back(nullptr);
+}
+
+namespace {
+
+// Descriptor numbers in the child once the plan's are moved into place.
+constexpr int kSyncFd = 3;
+constexpr int kErrorFd = 4;
+constexpr int kStatusFd = 5;
+
+// The C library's wrappers for set*id and setgroups signal every thread the
+// library knows about; the child has only one, so the raw calls are used.
+long RawSetIds(uid_t uid, gid_t gid) {
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) return -1;
+  if (::syscall(SYS_setresgid, gid, gid, gid) != 0) return -1;
+  return ::syscall(SYS_setresuid, uid, uid, uid);
+}
+
+void WriteAll(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+[[noreturn]] void Die(const char* what, size_t len, int err) {
+  WriteAll(kErrorFd, &err, sizeof err);
+  WriteAll(kErrorFd, what, len);
+  ::_exit(126);
+}
+
+[[noreturn]] void Die(const std::string& what, int err) {
+  Die(what.data(), what.size(), err);
+}
+
+#define PITSTOP_DIE(literal) Die(literal, sizeof(literal) - 1, errno)
+
+void RunOp(const ChildPlan::Op& op) {
+  int rc = 0;
+  switch (op.kind) {
+    case ChildPlan::Op::kMkdir:
+      rc = ::mkdir(op.a.c_str(), 0755);
+      if (rc != 0 && errno == EEXIST) rc = 0;
+      break;
+    case ChildPlan::Op::kTouch: {
+      int fd = ::open(op.a.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+      rc = fd < 0 ? -1 : ::close(fd);
+      break;
+    }
+    case ChildPlan::Op::kSymlink:
+      rc = ::symlink(op.a.c_str(), op.b.c_str());
+      break;
+    case ChildPlan::Op::kMount:
+      rc = ::mount(op.a.empty() ? nullptr : op.a.c_str(), op.b.c_str(),
+                   op.fstype.empty() ? nullptr : op.fstype.c_str(), op.flags,
+                   op.data.empty() ? nullptr : op.data.c_str());
+      break;
+  }
+  if (rc != 0) Die(op.what, errno);
+}
+
+void SetDefaultSignals() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void Exec(const ChildPlan& plan) {
+  SetDefaultSignals();
+  ::execve(plan.exe.c_str(), plan.argv.data(), plan.envp.data());
+  Die(plan.exe, errno);
+}
+
+// The PID namespace's init: the driver is its only direct child.
+[[noreturn]] void RunInit(const ChildPlan& plan) {
+  sigset_t all;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  // A raw fork: the C library's would run the daemon's fork handlers.
+  const pid_t driver = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+  if (driver < 0) PITSTOP_DIE("fork the driver in its PID namespace");
+  if (driver == 0) {
+    ::close(kStatusFd);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    Exec(plan);
+  }
+  // Only the driver reports exec failures; its exec closes the pipe.
+  ::close(kErrorFd);
+  while (true) {
+    siginfo_t info;
+    const int sig = ::sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(driver, sig);
+      continue;
+    }
+    while (true) {
+      int status = 0;
+      const pid_t pid = static_cast<pid_t>(::wait4(-1, &status, WNOHANG, nullptr));
+      if (pid <= 0) break;
+      if (pid != driver) continue;
+      WriteAll(kStatusFd, &status, sizeof status);
+      // Leaving ends the namespace: the kernel kills whatever is left.
+      ::_exit(WIFEXITED(status) ? WEXITSTATUS(status)
+                                : 128 + WTERMSIG(status));
+    }
+  }
+}
+
+}  // namespace
+
+void RunSandboxChild(const ChildPlan& plan) {
+  // Everything the child keeps goes to fixed numbers; the rest is closed.
+  const int from[] = {plan.null_fd, plan.out_fd,   plan.err_fd,
+                      plan.sync_fd, plan.error_fd, plan.status_fd};
+  int moved[6];
+  for (int i = 0; i < 6; ++i) {
+    moved[i] = from[i] < 0 ? -1 : ::fcntl(from[i], F_DUPFD, 10);
+  }
+  for (int i = 0; i < 6; ++i) {
+    if (moved[i] >= 0) {
+      ::dup2(moved[i], i);
+    } else {
+      ::close(i);
+    }
+  }
+  if (::syscall(SYS_close_range, 6, ~0U, 0) != 0) {
+    for (int fd = 6; fd < 65536; ++fd) ::close(fd);
+  }
+  ::fcntl(kErrorFd, F_SETFD, FD_CLOEXEC);
+  if (plan.status_fd >= 0) ::fcntl(kStatusFd, F_SETFD, FD_CLOEXEC);
+
+  ::setsid();
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The daemon writes one byte once the child is in its cgroup. End of file
+  // means the daemon gave up or died (before the parent-death signal was
+  // armed, too).
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(kSyncFd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(125);
+  ::close(kSyncFd);
+
+  for (const ChildPlan::Op& op : plan.ops) RunOp(op);
+  if (!plan.new_root.empty()) {
+    if (::chdir(plan.new_root.c_str()) != 0) PITSTOP_DIE("chdir to the new root");
+    if (::syscall(SYS_pivot_root, ".", ".") != 0) PITSTOP_DIE("pivot_root");
+    // The old root is stacked under the new one: detach it.
+    if (::umount2(".", MNT_DETACH) != 0) PITSTOP_DIE("detach the old root");
+    if (::chdir("/") != 0) PITSTOP_DIE("chdir /");
+    if (::mount(nullptr, "/", nullptr,
+                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                nullptr) != 0) {
+      PITSTOP_DIE("remount the private root read-only");
+    }
+  }
+  if (!plan.hostname.empty() &&
+      ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+    PITSTOP_DIE("sethostname");
+  }
+  for (const auto& [resource, limit] : plan.rlimits) {
+    if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0)
+      PITSTOP_DIE("setrlimit");
+  }
+  if (plan.set_ids) {
+    for (int cap = 0; cap <= plan.cap_last; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+        PITSTOP_DIE("drop the capability bounding set");
+    }
+    if (RawSetIds(plan.uid, plan.gid) != 0) PITSTOP_DIE("change uid and gid");
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (!plan.working_dir.empty() && ::chdir(plan.working_dir.c_str()) != 0)
+    Die(plan.working_dir, errno);
+  if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    PITSTOP_DIE("no_new_privs");
+  if (plan.seccomp.filter != nullptr &&
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &plan.seccomp) != 0) {
+    PITSTOP_DIE("install the seccomp filter");
+  }
+  if (plan.init) RunInit(plan);
+  Exec(plan);
+}
+
+}  // namespace pitstop

@@ -1,0 +1,73 @@
+#ifndef PITSTOP_SUPERVISOR_SANDBOX_SANDBOX_CHILD_H_
+#define PITSTOP_SUPERVISOR_SANDBOX_SANDBOX_CHILD_H_
+
+// The code that runs in a new child between clone and exec. Everything it
+// needs is prepared beforehand in a ChildPlan (paths, argv, envp, the
+// seccomp program), so the child makes system calls only: no allocation, no
+// lock, nothing that is not async-signal-safe.
+//
+// The order in the child (docs/sandbox.md): stdio onto 0-2, every other
+// descriptor closed, own session, parent-death signal, wait for the daemon
+// (which puts the child into its cgroup first), the private root
+// (pivot_root), rlimits, the unprivileged uid with no capabilities,
+// no_new_privs, the seccomp filter, and exec. With a PID namespace the child
+// is the namespace's init: it forks the driver, forwards signals to it,
+// reaps every process, and exits when the driver does, after writing the
+// driver's wait status to `status_fd`.
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pitstop {
+
+struct ChildPlan {
+  struct Op {
+    enum Kind { kMkdir, kTouch, kSymlink, kMount } kind = kMkdir;
+    std::string a;  // kMount: source; kSymlink: target; else the path
+    std::string b;  // kMount: target; kSymlink: link path
+    std::string fstype;
+    std::string data;
+    unsigned long flags = 0;
+    std::string what;  // for errors: "bind /usr"
+  };
+
+  std::string exe;
+  std::vector<std::string> argv_storage, envp_storage;
+  std::vector<char*> argv, envp;  // point into the storage; null-terminated
+  std::string working_dir;
+
+  // Descriptors, opened close-on-exec before clone.
+  int null_fd = -1, out_fd = -1, err_fd = -1;
+  int sync_fd = -1;    // read: one byte when the child may go on; EOF: abort
+  int error_fd = -1;   // write: errno (int) then a description, on failure
+  int status_fd = -1;  // write: the driver's wait status (init only)
+
+  bool init = false;  // the child is a PID namespace's init
+  std::vector<Op> ops;
+  std::string new_root;  // empty: no private root
+  std::string hostname;  // empty: unchanged
+
+  bool set_ids = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  int cap_last = 40;  // /proc/sys/kernel/cap_last_cap
+
+  std::vector<std::pair<int, rlimit>> rlimits;
+  bool no_new_privs = false;
+  sock_fprog seccomp{};  // filter == nullptr: none
+
+  // Fills argv/envp from the storage.
+  void Seal();
+};
+
+// Runs in the child; never returns.
+[[noreturn]] void RunSandboxChild(const ChildPlan& plan);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_SANDBOX_SANDBOX_CHILD_H_
