@@ -78,7 +78,15 @@ void KillLeftovers(const std::string& state_dir) {
     std::error_code exe_ec;
     const std::string exe =
         fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), exe_ec).string();
-    if (exe_ec || !absl::StartsWith(exe, packages)) continue;
+    // A sandboxed driver's init is a clone of pitstopd that never exec'd,
+    // in a PID namespace of its own.
+    std::error_code own_ec;
+    const bool sandbox_init =
+        !exe_ec &&
+        exe == fs::read_symlink("/proc/self/exe", own_ec).string() &&
+        fs::read_symlink(absl::StrCat("/proc/", pid, "/ns/pid"), own_ec) !=
+            fs::read_symlink("/proc/self/ns/pid", own_ec);
+    if (exe_ec || (!absl::StartsWith(exe, packages) && !sandbox_init)) continue;
     LogWarning("pitstopd", "killing a driver process left by an earlier daemon",
                {{"pid", std::to_string(pid)}, {"exe", exe}});
     ::kill(pid, SIGKILL);
@@ -110,6 +118,9 @@ int Run(int argc, char** argv) {
                  "directory of trusted root certificates for CAR signatures");
   app.add_flag("--require-signed", require_signed,
                "refuse CARs without a valid signature");
+  std::string sandbox_mode;
+  app.add_option("--sandbox", sandbox_mode,
+                 "driver sandbox: strict, best-effort or auto");
   app.add_flag("--print-default-config", print_config,
                "print the embedded default configuration and exit");
   try {
@@ -143,6 +154,9 @@ int Run(int argc, char** argv) {
   }
   if (!log_level.empty()) {
     absl::StrAppend(&overrides, "log_level: '", log_level, "'\n");
+  }
+  if (!sandbox_mode.empty()) {
+    absl::StrAppend(&overrides, "sandbox: '", sandbox_mode, "'\n");
   }
   auto with_flags = ParseDaemonConfig(overrides, "<command line>", config);
   if (!with_flags.ok()) return Fail(with_flags.status().message());
@@ -182,7 +196,29 @@ int Run(int argc, char** argv) {
       (fs::path(config.state_dir) / "pitstopd.db").string());
   if (!store.ok()) return Fail(store.status().message());
 
-  ChildProcessManager launcher;
+  SandboxOptions sandbox;
+  sandbox.mode = config.sandbox == "strict" ||
+                         (config.sandbox == "auto" && ::geteuid() == 0)
+                     ? SandboxMode::kStrict
+                     : SandboxMode::kBestEffort;
+  sandbox.scratch_dir = (fs::path(config.state_dir) / "sandbox").string();
+  sandbox.uid_base = config.sandbox_uid_base;
+  ChildProcessManager launcher(sandbox);
+  LogInfo("pitstopd", "driver sandbox",
+          {{"mode", sandbox.mode == SandboxMode::kStrict ? "strict"
+                                                         : "best-effort"},
+           {"host", launcher.host().Summary()}});
+  for (const std::string& gap : launcher.host().Gaps()) {
+    if (sandbox.mode == SandboxMode::kStrict) {
+      LogError("pitstopd",
+               absl::StrCat("sandbox protection unavailable: ", gap,
+                            " (strict: drivers will be refused)"));
+    } else {
+      LogWarning("pitstopd",
+                 absl::StrCat("sandbox protection unavailable: ", gap,
+                              " (best-effort: drivers run without it)"));
+    }
+  }
   GrpcDriverEndpointFactory endpoints;
   RealClock clock;
   SupervisorOptions options;
@@ -196,6 +232,11 @@ int Run(int argc, char** argv) {
   options.health_interval = config.health_interval;
   options.health_failures = config.health_failures;
   options.degraded_grace = config.degraded_grace;
+  options.sandbox.max_memory_mb = config.max_memory_mb;
+  options.sandbox.max_pids = config.max_pids;
+  options.sandbox.max_open_files = config.max_open_files;
+  options.sandbox.network_grants = {config.network_grants.begin(),
+                                    config.network_grants.end()};
   EventLog events(clock);
   Supervisor supervisor(launcher, endpoints, clock, events, options);
   supervisor.SetStore(store->get());
@@ -213,6 +254,7 @@ int Run(int argc, char** argv) {
         LogError("pitstopd", package.status().message(), {{"car", car}});
         continue;
       }
+      package->grants = ReadGrants(car);
       const std::string name = package->manifest.name;
       const std::string version = package->manifest.version.ToString();
       const std::string signer = package->signer;

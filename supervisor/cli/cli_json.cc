@@ -130,6 +130,25 @@ Value DriverToJson(const sv1::Driver& d) {
   }
   f["properties"] = props;
   f["allow_unknown_properties"].set_bool_value(d.allow_unknown_properties());
+  f["grants"] = StrList(d.grants());
+  const sv1::SandboxProtections& sb = d.sandbox();
+  Value sandbox;
+  auto& sf = *sandbox.mutable_struct_value()->mutable_fields();
+  sf["mode"] = Str(sb.mode().empty() ? "off" : sb.mode());
+  sf["namespaces"] = StrList(sb.namespaces());
+  sf["private_root"].set_bool_value(sb.private_root());
+  sf["uid"] = Num(sb.uid());
+  sf["gid"] = Num(sb.gid());
+  sf["no_new_privs"].set_bool_value(sb.no_new_privs());
+  sf["capabilities_dropped"].set_bool_value(sb.capabilities_dropped());
+  sf["seccomp"].set_bool_value(sb.seccomp());
+  sf["cgroup"] = Str(sb.cgroup());
+  sf["memory_limit_bytes"] = Num(sb.memory_limit_bytes());
+  sf["pids_limit"] = Num(sb.pids_limit());
+  sf["rlimits"] = StrList(sb.rlimits());
+  sf["network"] = Str(sb.network());
+  sf["gaps"] = StrList(sb.gaps());
+  f["sandbox"] = sandbox;
   return v;
 }
 

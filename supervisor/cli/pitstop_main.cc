@@ -146,6 +146,39 @@ int Drivers(const Options& o) {
   return 0;
 }
 
+// The protections in force for the running instance (docs/sandbox.md).
+void PrintSandbox(const sv1::Driver& d) {
+  if (d.grants_size() > 0) {
+    std::cout << "Granted:      " << absl::StrJoin(d.grants(), ", ") << "\n";
+  }
+  const sv1::SandboxProtections& s = d.sandbox();
+  if (s.mode().empty() || s.mode() == "off") return;
+  auto yes = [](bool b) { return b ? "yes" : "NO"; };
+  std::cout << "Sandbox:      " << s.mode() << "\n"
+            << "  namespaces:   "
+            << (s.namespaces().empty() ? "none"
+                                       : absl::StrJoin(s.namespaces(), ", "))
+            << "\n"
+            << "  private root: " << yes(s.private_root()) << "\n"
+            << "  uid/gid:      " << s.uid() << "/" << s.gid() << "\n"
+            << "  no_new_privs: " << yes(s.no_new_privs()) << "\n"
+            << "  capabilities: "
+            << (s.capabilities_dropped() ? "none" : "NOT dropped") << "\n"
+            << "  seccomp:      " << (s.seccomp() ? "deny-list, kill" : "NO")
+            << "\n"
+            << "  cgroup:       " << (s.cgroup().empty() ? "none" : s.cgroup());
+  if (!s.cgroup().empty()) {
+    std::cout << " (memory " << s.memory_limit_bytes() / (1024 * 1024)
+              << " MiB, pids " << s.pids_limit() << ")";
+  }
+  std::cout << "\n"
+            << "  rlimits:      " << absl::StrJoin(s.rlimits(), ", ") << "\n"
+            << "  network:      " << s.network() << "\n";
+  for (const std::string& gap : s.gaps()) {
+    std::cout << "  MISSING:      " << gap << "\n";
+  }
+}
+
 void PrintDriver(const sv1::Driver& d) {
   std::cout << "Name:         " << d.name() << "\n"
             << "Version:      " << d.version() << "\n"
@@ -172,6 +205,7 @@ void PrintDriver(const sv1::Driver& d) {
   if (!d.socket_path().empty()) {
     std::cout << "Socket:       " << d.socket_path() << "\n";
   }
+  PrintSandbox(d);
   std::cout << "Properties:\n";
   std::vector<std::vector<std::string>> rows = {
       {"  KEY", "TYPE", "REQUIRED", "DEFAULT", "RULES", "LABEL"}};
@@ -620,7 +654,8 @@ int Inspect(const Options& o, const std::string& car,
   return manifest.ok() && (signer.ok() || trust.empty()) ? 0 : 1;
 }
 
-int Install(const Options& o, const std::string& car, bool no_start) {
+int Install(const Options& o, const std::string& car, bool no_start,
+            const std::vector<std::string>& grants) {
   std::ifstream in(car, std::ios::binary);
   if (!in) return Error(absl::StrCat("cannot read ", car));
   std::stringstream bytes;
@@ -628,6 +663,7 @@ int Install(const Options& o, const std::string& car, bool no_start) {
   sv1::InstallDriverRequest request;
   request.set_car(bytes.str());
   request.set_start(!no_start);
+  for (const std::string& g : grants) request.add_grants(g);
   Client client(o);
   grpc::ClientContext ctx;
   client.Prepare(ctx);
@@ -764,8 +800,12 @@ int Main(int argc, char** argv) {
       "install", "install a CAR into the running daemon and start it");
   install->add_option("FILE", install_car, "the CAR")->required();
   install->add_flag("--no-start", no_start, "install without starting it");
+  std::vector<std::string> grants;
+  install->add_option("--grant", grants,
+                      "grant a permission the driver asks for "
+                      "(network=outbound)");
   add_output(install);
-  install->callback([&] { rc = Install(o, install_car, no_start); });
+  install->callback([&] { rc = Install(o, install_car, no_start, grants); });
 
   CLI::App* remove = app.add_subcommand(
       "remove", "stop a driver and remove its CAR and files");

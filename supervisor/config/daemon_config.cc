@@ -5,9 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "supervisor/common/status_macros.h"
 
 namespace pitstop {
@@ -29,6 +31,12 @@ health_failures: 3         # ...this many failures in a row: DEGRADED (no new ca
 degraded_grace: 5s         # DEGRADED this long: killed and restarted
 require_signed: false      # true: refuse CARs without a valid signature
 trust_dir: ""              # directory of trusted root certificates (*.pem)
+sandbox: auto              # strict | best-effort | auto (strict when root)
+sandbox_uid_base: 61000    # drivers run as uid/gid base + a stable index < 1000
+max_memory_mb: 4096        # operator maxima for driver.yaml limits (0: none)
+max_pids: 1024
+max_open_files: 65536
+network_grants: ""         # drivers allowed outbound network, comma-separated
 )";
 
 namespace {
@@ -132,6 +140,32 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                   "error (got '",
                                   text, "')"));
       }
+    } else if (key == "sandbox") {
+      if (text != "auto" && text != "strict" && text != "best-effort") {
+        return Error(source, value,
+                     absl::StrCat("sandbox must be strict, best-effort or "
+                                  "auto (got '",
+                                  text, "')"));
+      }
+      config.sandbox = text;
+    } else if (key == "network_grants") {
+      config.network_grants.clear();
+      for (absl::string_view name : absl::StrSplit(text, ',')) {
+        name = absl::StripAsciiWhitespace(name);
+        if (!name.empty()) config.network_grants.emplace_back(name);
+      }
+    } else if (key == "sandbox_uid_base" || key == "max_memory_mb" ||
+               key == "max_pids" || key == "max_open_files") {
+      uint32_t& target = key == "sandbox_uid_base" ? config.sandbox_uid_base
+                         : key == "max_memory_mb"  ? config.max_memory_mb
+                         : key == "max_pids"       ? config.max_pids
+                                                   : config.max_open_files;
+      if (!absl::SimpleAtoi(text, &target) ||
+          (key == "sandbox_uid_base" && target == 0)) {
+        return Error(source, value,
+                     absl::StrCat(key, " must be a whole number (got '", text,
+                                  "')"));
+      }
     } else if (key == "restart_max" || key == "health_failures") {
       uint32_t& target =
           key == "restart_max" ? config.restart_max : config.health_failures;
@@ -185,7 +219,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                        "restart_window, restart_initial_backoff, "
                        "restart_max_backoff, health_interval, "
                        "health_failures, degraded_grace, require_signed, "
-                       "trust_dir)"));
+                       "trust_dir, sandbox, sandbox_uid_base, max_memory_mb, "
+                       "max_pids, max_open_files, network_grants)"));
     }
   }
   return config;

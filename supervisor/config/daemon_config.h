@@ -6,6 +6,7 @@
 // every key.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -41,6 +42,19 @@ struct DaemonConfig {
   // verified whenever trust_dir is set, and refused if its signature fails.
   bool require_signed = false;
   std::string trust_dir;
+  // The driver sandbox (docs/sandbox.md): "strict" refuses a driver whose
+  // protections cannot all be applied, "best-effort" runs it and reports
+  // the gaps, "auto" is strict when the daemon runs as root.
+  std::string sandbox = "auto";
+  // Drivers run as uid/gid sandbox_uid_base + a stable index below 1000.
+  uint32_t sandbox_uid_base = 61000;
+  // Operator maxima for driver.yaml limits (0: none).
+  uint32_t max_memory_mb = 4096;
+  uint32_t max_pids = 1024;
+  uint32_t max_open_files = 65536;
+  // Drivers allowed to share the host network (permissions.network:
+  // outbound), besides those granted at install.
+  std::vector<std::string> network_grants;
 };
 
 // The configuration used when no file is given, as YAML.

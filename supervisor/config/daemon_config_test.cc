@@ -38,6 +38,8 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
            Case{"log_level: loud\n", "log_level must be debug"},
            Case{"max_route_wait: forever\n", "positive duration"},
            Case{"listen: [a, b]\n", "'listen' must be a single value"},
+           Case{"sandbox: off\n", "sandbox must be strict, best-effort or"},
+           Case{"max_pids: many\n", "max_pids must be a whole number"},
        }) {
     INFO(c.yaml);
     auto config = ParseDaemonConfig(c.yaml, "pitstopd.yaml", base);
@@ -45,6 +47,24 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
     INFO(config.status().message());
     REQUIRE(config.status().message().find(c.expected) != std::string::npos);
   }
+}
+
+TEST_CASE("the sandbox keys set the mode, maxima and network grants",
+          "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  REQUIRE(base.sandbox == "auto");
+  REQUIRE(base.sandbox_uid_base == 61000);
+  REQUIRE(base.network_grants.empty());
+  auto config = ParseDaemonConfig(
+      "sandbox: best-effort\nmax_memory_mb: 512\n"
+      "network_grants: 'webhook, dns-sync'\n",
+      "pitstopd.yaml", base);
+  REQUIRE(config.ok());
+  REQUIRE(config->sandbox == "best-effort");
+  REQUIRE(config->max_memory_mb == 512);
+  REQUIRE(config->max_pids == 1024);
+  REQUIRE(config->network_grants ==
+          std::vector<std::string>{"webhook", "dns-sync"});
 }
 
 TEST_CASE("listen addresses are unix paths or host:port", "[config]") {

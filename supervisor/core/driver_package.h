@@ -2,6 +2,7 @@
 #define PITSTOP_SUPERVISOR_CORE_DRIVER_PACKAGE_H_
 
 #include <string>
+#include <vector>
 
 #include "supervisor/car/driver_manifest.h"
 #include "supervisor/car/message_bundle.h"
@@ -23,6 +24,9 @@ struct DriverPackage {
   // The CAR it was installed from, kept in the drivers directory so that the
   // daemon loads it again after a restart.
   std::string car_path;
+  // Permissions the operator granted at install, e.g. "network=outbound"
+  // (kept beside the CAR as <car>.grants).
+  std::vector<std::string> grants;
 };
 
 }  // namespace pitstop

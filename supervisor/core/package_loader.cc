@@ -1,5 +1,7 @@
 #include "supervisor/core/package_loader.h"
 
+#include <cstdio>
+#include <fstream>
 #include <unistd.h>
 
 #include <algorithm>
@@ -96,6 +98,32 @@ absl::StatusOr<std::vector<std::string>> ListCars(const std::string& dir) {
   }
   std::sort(cars.begin(), cars.end());
   return cars;
+}
+
+std::vector<std::string> ReadGrants(const std::string& car_path) {
+  std::ifstream in(car_path + ".grants");
+  std::vector<std::string> grants;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) grants.push_back(line);
+  }
+  return grants;
+}
+
+absl::Status WriteGrants(const std::string& car_path,
+                         const std::vector<std::string>& grants) {
+  const std::string path = car_path + ".grants";
+  if (grants.empty()) {
+    std::remove(path.c_str());
+    return absl::OkStatus();
+  }
+  std::ofstream out(path, std::ios::trunc);
+  for (const std::string& g : grants) out << g << "\n";
+  out.flush();
+  if (!out) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace pitstop

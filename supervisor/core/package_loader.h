@@ -28,6 +28,15 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
                                          const std::string& packages_dir,
                                          const TrustPolicy& trust = {});
 
+// The permissions an operator granted to the driver of `car_path` at
+// install ("network=outbound"), one a line in <car_path>.grants; none when
+// the file does not exist.
+std::vector<std::string> ReadGrants(const std::string& car_path);
+// Writes <car_path>.grants (removes it when `grants` is empty). INTERNAL
+// naming the file on failure.
+absl::Status WriteGrants(const std::string& car_path,
+                         const std::vector<std::string>& grants);
+
 // Every *.car file directly in `dir`, sorted by name. NOT_FOUND when `dir`
 // does not exist.
 absl::StatusOr<std::vector<std::string>> ListCars(const std::string& dir);

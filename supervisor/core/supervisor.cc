@@ -113,6 +113,9 @@ void Supervisor::RecomputeOrderLocked() {
     auto it = order.unresolved.find(n);
     rec.unresolved = it == order.unresolved.end() ? "" : it->second;
     if (it != order.unresolved.end()) start_order_.push_back(n);
+    if (rec.unresolved.empty()) {
+      rec.unresolved = MissingPermission(*rec.package, options_.sandbox);
+    }
   }
 }
 
@@ -362,6 +365,10 @@ std::unique_ptr<Supervisor::Instance> Supervisor::NewInstanceLocked(
       "PATH=/usr/local/bin:/usr/bin:/bin",
       "LANG=C.UTF-8",
   };
+  launch.spec.sandbox = SandboxFor(*r.package, options_.sandbox);
+  launch.spec.sandbox.instance_id = inst->id;
+  launch.spec.sandbox.data_dir = data_dir;
+  launch.spec.sandbox.socket_dir = inst->dir;
   if (inst->socket_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     inst->exited = true;
     inst->failure =
@@ -726,7 +733,10 @@ void Supervisor::Execute(Actions actions) {
       // So that a daemon restarted after a crash can find this process.
       std::ofstream(fs::path(l.dir) / "pid") << *pid << "\n";
     }
-    OnLaunched(driver, id, std::move(pid), std::move(endpoint));
+    SandboxReport sandbox =
+        pid.ok() ? launcher_.Protections(*pid) : SandboxReport{};
+    OnLaunched(driver, id, std::move(pid), std::move(endpoint),
+               std::move(sandbox));
   }
   for (auto [pid, sig] : actions.signals) {
     // NOT_FOUND: it is already gone, and its exit event is on the way.
@@ -755,7 +765,8 @@ void Supervisor::Execute(Actions actions) {
 
 void Supervisor::OnLaunched(const std::string& driver, uint64_t instance_id,
                             absl::StatusOr<pid_t> pid,
-                            std::shared_ptr<DriverEndpoint> endpoint) {
+                            std::shared_ptr<DriverEndpoint> endpoint,
+                            SandboxReport sandbox) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(driver);
   Instance* found = r == nullptr ? nullptr : FindInstance(*r, instance_id);
@@ -766,6 +777,7 @@ void Supervisor::OnLaunched(const std::string& driver, uint64_t instance_id,
     inst.failure = std::string(pid.status().message());
   } else {
     inst.pid = *pid;
+    inst.sandbox = std::move(sandbox);
     inst.endpoint = std::move(endpoint);
     inst.launched = true;
     inst.next_probe = clock_.Now();
@@ -870,6 +882,7 @@ DriverStatus Supervisor::SnapshotLocked(const Record& r) const {
     s.message = absl::StrCat("not ready yet: ", r.instance->probe_message);
   }
   s.socket_path = r.instance ? r.instance->socket_path : "";
+  if (s.pid != 0) s.sandbox = r.instance->sandbox;
   return s;
 }
 

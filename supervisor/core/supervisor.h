@@ -43,6 +43,7 @@
 #include "supervisor/core/driver_state.h"
 #include "supervisor/core/event_log.h"
 #include "supervisor/core/restart_policy.h"
+#include "supervisor/core/sandbox_policy.h"
 #include "supervisor/sandbox/process_launcher.h"
 
 namespace pitstop {
@@ -70,6 +71,8 @@ struct SupervisorOptions {
   // How long a routed call without a deadline waits for a READY instance.
   absl::Duration max_route_wait = absl::Seconds(30);
   RestartPolicyOptions restart;
+  // Limits and grants for every driver's sandbox (sandbox_policy.h).
+  SandboxPolicyOptions sandbox;
 };
 
 // A snapshot of one driver, for the API.
@@ -82,6 +85,9 @@ struct DriverStatus {
   std::string last_exit;
   std::string message;
   std::string socket_path;
+  // The protections in force for the serving instance (mode "off" when no
+  // process runs).
+  SandboxReport sandbox;
 };
 
 // Where to send one call: a READY instance.
@@ -200,6 +206,7 @@ class Supervisor {
     bool exited = false;
     ExitInfo exit;
     std::string failure;  // overrides the exit description when set
+    SandboxReport sandbox;
     bool probe_in_flight = false;
     absl::Time next_probe;
     absl::Time start_deadline;
@@ -316,7 +323,8 @@ class Supervisor {
                absl::StatusOr<ProbeResult> result) ABSL_LOCKS_EXCLUDED(mu_);
   void OnLaunched(const std::string& driver, uint64_t instance_id,
                   absl::StatusOr<pid_t> pid,
-                  std::shared_ptr<DriverEndpoint> endpoint)
+                  std::shared_ptr<DriverEndpoint> endpoint,
+                  SandboxReport sandbox = {})
       ABSL_LOCKS_EXCLUDED(mu_);
   bool SettledLocked(const Record& r) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

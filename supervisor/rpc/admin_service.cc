@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/car/car_reader.h"
+#include "supervisor/core/package_loader.h"
+#include "supervisor/core/sandbox_policy.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
 
@@ -101,6 +103,23 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_pid(status.pid);
   d.set_restarts(status.restarts);
   d.set_vendor(m.vendor);
+  const SandboxReport& sb = status.sandbox;
+  sv1::SandboxProtections* protections = d.mutable_sandbox();
+  protections->set_mode(sb.mode.empty() ? "off" : sb.mode);
+  for (const std::string& ns : sb.namespaces) protections->add_namespaces(ns);
+  protections->set_private_root(sb.private_root);
+  protections->set_uid(sb.uid);
+  protections->set_gid(sb.gid);
+  protections->set_no_new_privs(sb.no_new_privs);
+  protections->set_capabilities_dropped(sb.capabilities_dropped);
+  protections->set_seccomp(sb.seccomp);
+  protections->set_cgroup(sb.cgroup);
+  protections->set_memory_limit_bytes(sb.memory_limit_bytes);
+  protections->set_pids_limit(sb.pids_limit);
+  for (const std::string& r : sb.rlimits) protections->add_rlimits(r);
+  protections->set_network(sb.network);
+  for (const std::string& g : sb.gaps) protections->add_gaps(g);
+  for (const std::string& g : p.grants) d.add_grants(g);
   if (!m.description_key.empty()) {
     d.set_description(p.messages.Lookup(m.description_key, locale));
   }
@@ -197,6 +216,13 @@ grpc::Status AdminService::InstallDriver(
     off += n;
   }
   ::close(fd);
+  std::vector<std::string> grants;
+  for (const std::string& g : request->grants()) {
+    if (std::string bad = CheckGrant(g); !bad.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, bad);
+    }
+    grants.push_back(g);
+  }
   // Name and version first: an installed driver's files are never touched.
   auto yaml = ReadCarEntry(tmp, "META-INF/driver.yaml");
   if (!yaml.ok()) return ToGrpcStatus(yaml.status());
@@ -224,6 +250,10 @@ grpc::Status AdminService::InstallDriver(
                         absl::StrCat("cannot keep the CAR as ", final_path));
   }
   package->car_path = final_path;
+  package->grants = grants;
+  if (absl::Status s = WriteGrants(final_path, grants); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   const std::string name = package->manifest.name;
   if (absl::Status s = supervisor_.AddDriver(*std::move(package)); !s.ok()) {
     return ToGrpcStatus(s);
@@ -246,7 +276,10 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
   std::error_code ec;
   const DriverPackage& p = **removed;
   std::filesystem::remove_all(p.install_dir, ec);
-  if (!p.car_path.empty()) std::filesystem::remove(p.car_path, ec);
+  if (!p.car_path.empty()) {
+    std::filesystem::remove(p.car_path, ec);
+    std::filesystem::remove(p.car_path + ".grants", ec);
+  }
   response->set_name(p.manifest.name);
   response->set_version(p.manifest.version.ToString());
   return grpc::Status::OK;

@@ -426,6 +426,7 @@ class ChildProcessManager::Impl {
       r.capabilities_dropped = true;
       // Shared by every instance of the driver (versions side by side).
       ChownTree(sb.data_dir, uid, uid);
+      ::chmod(sb.data_dir.c_str(), 0700);
       ::chown(sb.socket_dir.c_str(), uid, uid);
       ::chmod(sb.socket_dir.c_str(), 0700);
     } else {
