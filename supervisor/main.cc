@@ -78,15 +78,14 @@ void KillLeftovers(const std::string& state_dir) {
     std::error_code exe_ec;
     const std::string exe =
         fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), exe_ec).string();
-    // A sandboxed driver's init is a clone of pitstopd that never exec'd,
-    // in a PID namespace of its own.
-    std::error_code own_ec;
-    const bool sandbox_init =
-        !exe_ec &&
-        exe == fs::read_symlink("/proc/self/exe", own_ec).string() &&
-        fs::read_symlink(absl::StrCat("/proc/", pid, "/ns/pid"), own_ec) !=
-            fs::read_symlink("/proc/self/ns/pid", own_ec);
-    if (exe_ec || (!absl::StartsWith(exe, packages) && !sandbox_init)) continue;
+    // A sandboxed driver sees its CAR at /driver, in a PID namespace of its
+    // own (killing it ends the namespace).
+    std::error_code ns_ec;
+    const bool sandboxed =
+        !exe_ec && absl::StartsWith(exe, "/driver/") &&
+        fs::read_symlink(absl::StrCat("/proc/", pid, "/ns/pid"), ns_ec) !=
+            fs::read_symlink("/proc/self/ns/pid", ns_ec);
+    if (exe_ec || (!absl::StartsWith(exe, packages) && !sandboxed)) continue;
     LogWarning("pitstopd", "killing a driver process left by an earlier daemon",
                {{"pid", std::to_string(pid)}, {"exe", exe}});
     ::kill(pid, SIGKILL);

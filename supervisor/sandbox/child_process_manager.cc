@@ -288,20 +288,30 @@ class ChildProcessManager::Impl {
                          ": cannot enter its cgroup: ", s.message())));
       }
     }
-    const char go = 'g';
-    [[maybe_unused]] ssize_t w = ::write(sync[1], &go, 1);
-    CloseIf(sync[1]);
-    // Until exec (or a failure before it) in the child.
-    std::string failure;
+    // The child reports "R" once set up (or "E..." on failure); it goes on
+    // when told, then until exec (or a failure before it).
+    std::string report;
     char buf[512];
+    bool told = false;
     while (true) {
+      if (!told && !report.empty()) {
+        if (report[0] == 'R') {
+          report.erase(0, 1);
+          const char go = 'g';
+          [[maybe_unused]] ssize_t w = ::write(sync[1], &go, 1);
+        }
+        CloseIf(sync[1]);
+        told = true;
+      }
       ssize_t n = ::read(error[0], buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      failure.append(buf, static_cast<size_t>(n));
+      report.append(buf, static_cast<size_t>(n));
     }
+    CloseIf(sync[1]);
     CloseIf(error[0]);
-    if (!failure.empty()) {
+    if (!report.empty() && report[0] == 'E') {
+      const std::string failure = report.substr(1);
       int child_errno = 0;
       if (failure.size() >= sizeof child_errno)
         std::memcpy(&child_errno, failure.data(), sizeof child_errno);
@@ -331,9 +341,20 @@ class ChildProcessManager::Impl {
                               absl::StrJoin(child->report.gaps, "; ")),
                  {{"driver", spec.sandbox.driver}});
     }
-    const pid_t child_pid = child->pid;
+    // With an init in between, callers know the process by the driver's own
+    // pid (what `ps` shows); signals still go to the init, which forwards
+    // them, or ends the namespace on SIGKILL.
+    pid_t child_pid = child->pid;
+    if (plan.init) {
+      std::ifstream kids(absl::StrCat("/proc/", child->pid, "/task/",
+                                      child->pid, "/children"));
+      pid_t driver_pid = 0;
+      if (kids >> driver_pid && driver_pid > 0) child_pid = driver_pid;
+    }
     {
       absl::MutexLock lock(&mu_);
+      if (children_.count(child_pid) > 0) child_pid = child->pid;
+      child->pid = child_pid;
       Watch(child->pidfd, Key(child_pid, kPidfd));
       Watch(child->out_fd, Key(child_pid, kStdout));
       Watch(child->err_fd, Key(child_pid, kStderr));

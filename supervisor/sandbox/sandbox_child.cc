@@ -51,6 +51,7 @@ void WriteAll(int fd, const void* data, size_t size) {
 }
 
 [[noreturn]] void Die(const char* what, size_t len, int err) {
+  WriteAll(kErrorFd, "E", 1);
   WriteAll(kErrorFd, &err, sizeof err);
   WriteAll(kErrorFd, what, len);
   ::_exit(126);
@@ -161,17 +162,6 @@ void RunSandboxChild(const ChildPlan& plan) {
   if (plan.status_fd >= 0) ::fcntl(kStatusFd, F_SETFD, FD_CLOEXEC);
 
   ::setsid();
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // The daemon writes one byte once the child is in its cgroup. End of file
-  // means the daemon gave up or died (before the parent-death signal was
-  // armed, too).
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(kSyncFd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(125);
-  ::close(kSyncFd);
 
   for (const ChildPlan::Op& op : plan.ops) RunOp(op);
   if (!plan.new_root.empty()) {
@@ -202,6 +192,19 @@ void RunSandboxChild(const ChildPlan& plan) {
     if (RawSetIds(plan.uid, plan.gid) != 0) PITSTOP_DIE("change uid and gid");
   }
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  // Armed only now: a change of uid clears the parent-death signal. Then
+  // "ready" to the daemon, which answers once the child is in its cgroup.
+  // End of file instead means the daemon gave up or died; if it dies after
+  // answering, the signal is armed already.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  WriteAll(kErrorFd, "R", 1);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(kSyncFd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(125);
+  ::close(kSyncFd);
   if (!plan.working_dir.empty() && ::chdir(plan.working_dir.c_str()) != 0)
     Die(plan.working_dir, errno);
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

@@ -7,10 +7,11 @@
 // lock, nothing that is not async-signal-safe.
 //
 // The order in the child (docs/sandbox.md): stdio onto 0-2, every other
-// descriptor closed, own session, parent-death signal, wait for the daemon
-// (which puts the child into its cgroup first), the private root
-// (pivot_root), rlimits, the unprivileged uid with no capabilities,
-// no_new_privs, the seccomp filter, and exec. With a PID namespace the child
+// descriptor closed, own session, the private root (pivot_root), rlimits,
+// the unprivileged uid with no capabilities, the parent-death signal (a uid
+// change clears it), "R" to the daemon and a wait for its answer (it puts
+// the child into its cgroup first), no_new_privs, the seccomp filter, and
+// exec. With a PID namespace the child
 // is the namespace's init: it forks the driver, forwards signals to it,
 // reaps every process, and exits when the driver does, after writing the
 // driver's wait status to `status_fd`.
@@ -44,7 +45,8 @@ struct ChildPlan {
   // Descriptors, opened close-on-exec before clone.
   int null_fd = -1, out_fd = -1, err_fd = -1;
   int sync_fd = -1;    // read: one byte when the child may go on; EOF: abort
-  int error_fd = -1;   // write: errno (int) then a description, on failure
+  int error_fd = -1;   // write: "R" when ready; on failure "E", errno
+                       // (int), a description
   int status_fd = -1;  // write: the driver's wait status (init only)
 
   bool init = false;  // the child is a PID namespace's init
