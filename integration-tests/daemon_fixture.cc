@@ -18,6 +18,25 @@ namespace fs = std::filesystem;
 namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
 
+const HostSandboxSupport& TestHostSandbox() {
+  static const HostSandboxSupport* support = [] {
+    std::string t =
+        (fs::temp_directory_path() / "pitstop-probe-XXXXXX").string();
+    const std::string dir = ::mkdtemp(t.data());
+    auto* s = new HostSandboxSupport(DetectHostSandboxSupport(dir));
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return s;
+  }();
+  return *support;
+}
+
+bool FullSandboxOnThisHost() {
+  const HostSandboxSupport& h = TestHostSandbox();
+  return h.root && h.namespaces && h.seccomp &&
+         h.cgroups.version != CgroupVersion::kNone;
+}
+
 Daemon::Daemon(DaemonSpec spec) {
   if (spec.dir.empty()) {
     std::string t = (fs::temp_directory_path() / "pitstop-it-XXXXXX").string();
@@ -30,6 +49,13 @@ Daemon::Daemon(DaemonSpec spec) {
   std::vector<std::string> args = {"--listen",      "unix:" + socket_,
                                    "--state-dir",   dir_ + "/state",
                                    "--drivers-dir", spec.cars_dir};
+  if (spec.sandbox.empty() && !FullSandboxOnThisHost()) {
+    spec.sandbox = "best-effort";
+  }
+  if (!spec.sandbox.empty()) {
+    args.push_back("--sandbox");
+    args.push_back(spec.sandbox);
+  }
   if (!spec.config_yaml.empty()) {
     std::ofstream(dir_ + "/pitstopd.yaml") << spec.config_yaml;
     args.push_back("--config");

@@ -16,6 +16,7 @@
 #include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
 #include "supervisor/sandbox/child_process_manager.h"
+#include "supervisor/sandbox/host_sandbox.h"
 
 namespace pitstop {
 
@@ -29,7 +30,15 @@ struct DaemonSpec {
   // Run in this directory, which the test owns and which keeps the state
   // across daemons; empty: a fresh directory removed with the daemon.
   std::string dir;
+  // --sandbox; empty: the daemon's default (strict as root) where this host
+  // allows the whole sandbox, best-effort where it does not (a container).
+  std::string sandbox;
 };
+
+// What this host allows the daemon's sandbox (detected once), and whether
+// that is everything (then tests expect every protection in force).
+const HostSandboxSupport& TestHostSandbox();
+bool FullSandboxOnThisHost();
 
 class Daemon {
  public:

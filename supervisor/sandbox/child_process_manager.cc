@@ -137,7 +137,9 @@ struct ChildProcessManager::Child {
   ExitHandler on_exit;
   SandboxReport report;
   InstanceCgroup cgroup;
-  // Output rate limit: lines in the current second, lines dropped.
+  // Output rate limit (drivers only): lines in the current second, lines
+  // dropped.
+  bool rate_limited = false;
   absl::Time window_start;
   int window_lines = 0;
   uint64_t dropped = 0;
@@ -334,6 +336,7 @@ class ChildProcessManager::Impl {
     child->on_output = std::move(on_output);
     child->on_exit = std::move(on_exit);
     child->window_start = absl::Now();
+    child->rate_limited = spec.sandbox.enabled;
     if (!child->report.gaps.empty()) {
       LogWarning("sandbox",
                  absl::StrCat("driver ", spec.sandbox.driver,
@@ -689,6 +692,10 @@ class ChildProcessManager::Impl {
 
   static void Emit(Child& c, OutputStream stream, absl::string_view line) {
     if (!c.on_output) return;
+    if (!c.rate_limited) {
+      c.on_output(stream, line);
+      return;
+    }
     const absl::Time now = absl::Now();
     if (now - c.window_start >= absl::Seconds(1)) {
       if (c.dropped > 0) {

@@ -6,7 +6,8 @@
 // driver in new namespaces, see docs/sandbox.md); one monitor thread waits
 // with epoll on a pidfd per child (so a signal never reaches a recycled pid)
 // and on the children's stdout/stderr pipes, delivers output line by line
-// (at most kMaxLinesPerSecond a child; the rest is counted and dropped),
+// (at most kMaxLinesPerSecond a sandboxed child; the rest is counted and
+// dropped),
 // then reaps each child and reports its exit, explaining an exit caused by
 // the sandbox (memory limit, seccomp).
 //
