@@ -255,11 +255,7 @@ class ChildProcessManager::Impl {
     plan.status_fd = status[1];
 
     int pidfd = -1;
-    clone_args args{};
-    args.flags = CLONE_PIDFD | clone_flags;
-    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
-    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    const long pid = CloneProcess(clone_flags, &pidfd);
     if (pid == 0) RunSandboxChild(plan);
     const int clone_errno = errno;
     for (int* fd : {&null_fd, &out[1], &err[1], &sync[0], &error[1],
@@ -269,7 +265,7 @@ class ChildProcessManager::Impl {
       close_all();
       RemoveCgroup(child->cgroup);
       return absl::InternalError(absl::StrCat("cannot start ", spec.executable,
-                                              ": clone3: ",
+                                              ": clone: ",
                                               std::strerror(clone_errno)));
     }
     child->pid = static_cast<pid_t>(pid);

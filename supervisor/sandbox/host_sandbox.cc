@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "supervisor/sandbox/sandbox_child.h"
 
 namespace pitstop {
 namespace {
@@ -39,10 +40,7 @@ namespace {
 // clone itself fails.
 int TryClone(uint64_t flags, const std::string& root) {
   const std::string proc = root + "/proc";
-  clone_args args{};
-  args.flags = flags;
-  args.exit_signal = SIGCHLD;
-  const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  const long pid = CloneProcess(flags, nullptr);
   if (pid < 0) return -errno;
   if (pid == 0) {
     if (flags & CLONE_NEWUSER) ::_exit(0);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,19 @@
 #include <unistd.h>
 
 namespace pitstop {
+
+long CloneProcess(uint64_t flags, int* pidfd) {
+  clone_args args{};
+  args.flags = flags | (pidfd != nullptr ? CLONE_PIDFD : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid >= 0 || errno != ENOSYS) return pid;
+  // clone(2) returns the pidfd through its parent_tid argument.
+  return ::syscall(SYS_clone, flags | SIGCHLD |
+                                  (pidfd != nullptr ? CLONE_PIDFD : 0),
+                   nullptr, pidfd, nullptr, nullptr);
+}
 
 void ChildPlan::Seal() {
   argv.clear();

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,12 @@ struct ChildPlan {
   // Fills argv/envp from the storage.
   void Seal();
 };
+
+// Forks like fork(2) (returns 0 in the child), with `flags` (CLONE_NEW*),
+// SIGCHLD as exit signal and, when `pidfd` is not null, a pidfd for the
+// child: clone3, or clone where clone3 is refused (ENOSYS: older container
+// runtimes' seccomp profiles). -1 with errno on failure.
+long CloneProcess(uint64_t flags, int* pidfd);
 
 // Runs in the child; never returns.
 [[noreturn]] void RunSandboxChild(const ChildPlan& plan);

@@ -3,7 +3,13 @@
 // assert that the report says what is missing; as root on a host that allows
 // everything, every protection is exercised for real.
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,6 +207,63 @@ TEST_CASE("a strict sandbox refuses a driver whose protections cannot all "
   CHECK(absl::StrContains(pid.status().message(), "namespaces"));
   CHECK(absl::StrContains(pid.status().message(), "best-effort"));
   CHECK(manager.LiveChildren() == 0);
+}
+
+TEST_CASE("a best-effort sandbox runs a driver and reports what is missing",
+          "[sandbox]") {
+  Dirs dirs;
+  SandboxOptions options = dirs.Options(SandboxMode::kBestEffort);
+  options.scratch_dir.clear();  // so no private root is possible
+  ChildProcessManager manager(options);
+  Seen seen;
+  auto pid = manager.Launch(dirs.Shell("grep NoNewPrivs /proc/self/status"),
+                            seen.Output(), seen.Exit());
+  REQUIRE(pid.ok());
+  const SandboxReport report = manager.Protections(*pid);
+  REQUIRE(seen.AwaitExit(absl::Seconds(20)));
+  CHECK(report.mode == "best-effort");
+  CHECK(report.namespaces.empty());
+  CHECK_FALSE(report.private_root);
+  CHECK(report.network == "host");
+  REQUIRE(!report.gaps.empty());
+  CHECK(absl::StrContains(report.gaps[0], "namespaces and private root"));
+  CHECK(report.no_new_privs);
+  CHECK(absl::StrContains(seen.Text(), "NoNewPrivs:\t1"));
+}
+
+TEST_CASE("children start where clone3 is refused, as in older containers",
+          "[sandbox]") {
+  // In a forked copy of this test, a filter answers clone3 with ENOSYS, the
+  // way Docker's default seccomp profile did; the launcher falls back to
+  // clone.
+  const pid_t tester = ::fork();
+  REQUIRE(tester >= 0);
+  if (tester == 0) {
+    sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+      ::_exit(2);
+    }
+    ChildProcessManager manager;
+    Seen seen;
+    LaunchSpec spec;
+    spec.executable = "/bin/sh";
+    spec.args = {"-c", "exit 5"};
+    auto pid = manager.Launch(spec, seen.Output(), seen.Exit());
+    if (!pid.ok() || !seen.AwaitExit(absl::Seconds(20))) ::_exit(3);
+    absl::MutexLock lock(&seen.mu);
+    ::_exit(seen.exit.exit_code == 5 ? 0 : 4);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(tester, &status, 0) == tester);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("a sandboxed child's missing executable is NOT_FOUND", "[sandbox]") {
