@@ -208,6 +208,7 @@ class ChildProcessManager::Impl {
     // Serialized so that no other child is between clone and closing its
     // inherited descriptors while this one's pipes are open.
     absl::MutexLock launch_lock(&launch_mu_);
+    const absl::Time t_start = absl::Now();
     RetryStaleCgroups();
     auto child = std::make_unique<Child>();
     ChildPlan plan;
@@ -254,8 +255,10 @@ class ChildProcessManager::Impl {
     plan.error_fd = error[1];
     plan.status_fd = status[1];
 
+    const absl::Time t_clone = absl::Now();
     int pidfd = -1;
     const long pid = CloneProcess(clone_flags, &pidfd);
+    const absl::Time t_cloned = absl::Now();
     if (pid == 0) RunSandboxChild(plan);
     const int clone_errno = errno;
     for (int* fd : {&null_fd, &out[1], &err[1], &sync[0], &error[1],
@@ -291,9 +294,11 @@ class ChildProcessManager::Impl {
     std::string report;
     char buf[512];
     bool told = false;
+    absl::Time t_ready = absl::Now();
     while (true) {
       if (!told && !report.empty()) {
         if (report[0] == 'R') {
+          t_ready = absl::Now();
           report.erase(0, 1);
           const char go = 'g';
           [[maybe_unused]] ssize_t w = ::write(sync[1], &go, 1);
@@ -322,6 +327,19 @@ class ChildProcessManager::Impl {
           code, absl::StrCat("cannot start ", spec.executable,
                              what == exec_what ? "" : absl::StrCat(": ", what),
                              ": ", std::strerror(child_errno))));
+    }
+    if (spec.sandbox.enabled) {
+      const absl::Time t_exec = absl::Now();
+      Log(LogLevel::kDebug, "sandbox", "driver launched",
+               {{"driver", spec.sandbox.driver},
+                {"prepare_ms", absl::StrCat(absl::ToDoubleMilliseconds(
+                                   t_clone - t_start))},
+                {"clone_ms", absl::StrCat(absl::ToDoubleMilliseconds(
+                                 t_cloned - t_clone))},
+                {"setup_ms", absl::StrCat(absl::ToDoubleMilliseconds(
+                                 t_ready - t_cloned))},
+                {"exec_ms", absl::StrCat(absl::ToDoubleMilliseconds(
+                                t_exec - t_ready))}});
     }
     child->out_fd = out[0];
     child->err_fd = err[0];
