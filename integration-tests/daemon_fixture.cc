@@ -181,9 +181,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   CommandResult result;
   bool done = false;
   auto pid = launcher.Launch(
-      LaunchSpec{
-          argv[0], {argv.begin() + 1, argv.end()}, {"PATH=/usr/bin:/bin"}, "/",
-          {}},
+      LaunchSpec{argv[0],
+                 {argv.begin() + 1, argv.end()},
+                 {"PATH=/usr/bin:/bin"},
+                 "/",
+                 {}},
       [&](OutputStream stream, absl::string_view line) {
         absl::MutexLock lock(&mu);
         (stream == OutputStream::kStdout ? result.out : result.err)

@@ -61,8 +61,7 @@ std::string StatusField(int pid, const std::string& key) {
 
 std::string Namespace(int pid, const std::string& ns) {
   std::error_code ec;
-  return fs::read_symlink(absl::StrCat("/proc/", pid, "/ns/", ns), ec)
-      .string();
+  return fs::read_symlink(absl::StrCat("/proc/", pid, "/ns/", ns), ec).string();
 }
 
 sv1::Driver AwaitDriver(Daemon& daemon, const std::string& name,
@@ -80,9 +79,10 @@ sv1::Driver AwaitDriver(Daemon& daemon, const std::string& name,
   return d;
 }
 
-TEST_CASE("a running driver has no privileges, a seccomp filter, its own "
-          "namespaces and cgroup limits",
-          "[integration][sandbox]") {
+TEST_CASE(
+    "a running driver has no privileges, a seccomp filter, its own "
+    "namespaces and cgroup limits",
+    "[integration][sandbox]") {
   Daemon daemon;
   const sv1::Driver d = daemon.GetDriver("flashpool");
   const int pid = d.pid();
@@ -101,7 +101,8 @@ TEST_CASE("a running driver has no privileges, a seccomp filter, its own "
     CHECK(!sb.gaps().empty());
     CHECK(sb.namespaces().empty() == !host.namespaces);
     CHECK(sb.seccomp() == host.seccomp);
-    CHECK(sb.cgroup().empty() == (host.cgroups.version == CgroupVersion::kNone));
+    CHECK(sb.cgroup().empty() ==
+          (host.cgroups.version == CgroupVersion::kNone));
     if (host.seccomp) CHECK(StatusField(pid, "Seccomp") == "2");
     return;
   }
@@ -138,9 +139,9 @@ TEST_CASE("a running driver has no privileges, a seccomp filter, its own "
   REQUIRE(::stat((daemon.dir() + "/state/data/flashpool").c_str(), &st) == 0);
   CHECK(static_cast<int64_t>(st.st_uid) == sb.uid());
 
-  CommandResult describe = RunCommand({PITSTOP_CLI_PATH, "--address",
-                                       daemon.address(), "describe",
-                                       "flashpool"});
+  CommandResult describe =
+      RunCommand({PITSTOP_CLI_PATH, "--address", daemon.address(), "describe",
+                  "flashpool"});
   INFO(describe.out << describe.err);
   CHECK(describe.exit_code == 0);
   CHECK(absl::StrContains(describe.out, "Sandbox:      strict"));
@@ -240,9 +241,10 @@ std::pair<std::string, std::string> Attempt(
   return {resp.details().at("outcome"), resp.details().at("detail")};
 }
 
-TEST_CASE("every escape the hostile driver tries is denied or contained, and "
-          "its neighbour sees no failed call",
-          "[integration][sandbox]") {
+TEST_CASE(
+    "every escape the hostile driver tries is denied or contained, and "
+    "its neighbour sees no failed call",
+    "[integration][sandbox]") {
   DaemonSpec spec;
   spec.cars_dir = TestCars("sandbox");
   spec.await_ready = "sbx-neighbour";
@@ -265,6 +267,7 @@ TEST_CASE("every escape the hostile driver tries is denied or contained, and "
   const std::vector<Case> cases = {
       {"write_outside", {{"path", neighbour_data + "/planted"}}, host.root},
       {"read_other", {{"path", neighbour_data + "/secret"}}, host.root},
+      {"rewrite_pid", {}, host.namespaces},
       {"ptrace_parent", {}, seccomp},
       {"ptrace_init", {}, seccomp},
       {"mount", {}, seccomp},
@@ -277,8 +280,8 @@ TEST_CASE("every escape the hostile driver tries is denied or contained, and "
       {"stderr_flood", {}, true},
   };
   for (const Case& c : cases) {
-    auto [outcome, detail] =
-        Attempt(daemon, c.attempt, c.props, c.attempt == "tcp" ? listener.port() : 0);
+    auto [outcome, detail] = Attempt(daemon, c.attempt, c.props,
+                                     c.attempt == "tcp" ? listener.port() : 0);
     INFO(c.attempt << ": " << outcome << ": " << detail);
     if (c.must_hold || full) {
       CHECK((outcome == "denied" || outcome == "contained"));
@@ -336,9 +339,10 @@ std::map<std::string, std::string> Capabilities(Daemon& daemon,
   return {resp.capabilities().begin(), resp.capabilities().end()};
 }
 
-TEST_CASE("two drivers shipping conflicting versions of one library both "
-          "serve at the same time",
-          "[integration][sandbox]") {
+TEST_CASE(
+    "two drivers shipping conflicting versions of one library both "
+    "serve at the same time",
+    "[integration][sandbox]") {
   DaemonSpec spec;
   spec.cars_dir = TestCars("sandbox");
   spec.await_ready = "libconf-a";
@@ -366,9 +370,10 @@ TEST_CASE("two drivers shipping conflicting versions of one library both "
   CHECK(daemon.GetDriver("libconf-b").pid() == b.pid());
 }
 
-TEST_CASE("a driver asking for outbound network is refused until the operator "
-          "grants it at install",
-          "[integration][sandbox]") {
+TEST_CASE(
+    "a driver asking for outbound network is refused until the operator "
+    "grants it at install",
+    "[integration][sandbox]") {
   std::string t = (fs::temp_directory_path() / "pitstop-grant-XXXXXX").string();
   const std::string cars = ::mkdtemp(t.data());
   const std::string car = TestCars("sbx-outbound") + "/sbx-outbound.car";

@@ -204,14 +204,13 @@ int Run(int argc, char** argv) {
   sandbox.uid_base = config.sandbox_uid_base;
   ChildProcessManager launcher(sandbox);
   LogInfo("pitstopd", "driver sandbox",
-          {{"mode", sandbox.mode == SandboxMode::kStrict ? "strict"
-                                                         : "best-effort"},
+          {{"mode",
+            sandbox.mode == SandboxMode::kStrict ? "strict" : "best-effort"},
            {"host", launcher.host().Summary()}});
   for (const std::string& gap : launcher.host().Gaps()) {
     if (sandbox.mode == SandboxMode::kStrict) {
-      LogError("pitstopd",
-               absl::StrCat("sandbox protection unavailable: ", gap,
-                            " (strict: drivers will be refused)"));
+      LogError("pitstopd", absl::StrCat("sandbox protection unavailable: ", gap,
+                                        " (strict: drivers will be refused)"));
     } else {
       LogWarning("pitstopd",
                  absl::StrCat("sandbox protection unavailable: ", gap,

@@ -66,9 +66,9 @@ Result InChild(const std::function<int()>& attempt) {
 }
 
 Result WriteOutside(const std::string& extra) {
-  std::vector<std::string> paths = {"/escape", "/etc/escape", "/usr/escape",
-                                    "/driver/escape", "/run/escape",
-                                    "/proc/sys/kernel/hostname"};
+  std::vector<std::string> paths = {"/escape",     "/etc/escape",
+                                    "/usr/escape", "/driver/escape",
+                                    "/run/escape", "/proc/sys/kernel/hostname"};
   if (!extra.empty()) paths.push_back(extra);
   std::vector<std::string> seen;
   for (const std::string& p : paths) {
@@ -100,8 +100,7 @@ Result Tcp(int port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int rc =
-      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   const int e = errno;
   ::close(fd);
   if (rc == 0) return {"ESCAPED", absl::StrCat("connected to port ", port)};
@@ -215,6 +214,15 @@ class HostileService final : public v1::StorageService::Service {
     Result r;
     if (attempt == "write_outside") {
       r = WriteOutside(path);
+    } else if (attempt == "rewrite_pid") {
+      // The daemon's record of this driver's pid, beside its socket.
+      const int fd = ::open("/run/pitstop/pid", O_WRONLY | O_TRUNC | O_CLOEXEC);
+      if (fd >= 0) {
+        ::close(fd);
+        r = {"ESCAPED", "truncated /run/pitstop/pid"};
+      } else {
+        r = {"denied", "/run/pitstop/pid: " + Errno(errno)};
+      }
     } else if (attempt == "read_other") {
       r = ReadOther(path);
     } else if (attempt == "ptrace_parent") {

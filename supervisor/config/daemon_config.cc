@@ -162,9 +162,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                                    : config.max_open_files;
       if (!absl::SimpleAtoi(text, &target) ||
           (key == "sandbox_uid_base" && target == 0)) {
-        return Error(source, value,
-                     absl::StrCat(key, " must be a whole number (got '", text,
-                                  "')"));
+        return Error(
+            source, value,
+            absl::StrCat(key, " must be a whole number (got '", text, "')"));
       }
     } else if (key == "restart_max" || key == "health_failures") {
       uint32_t& target =

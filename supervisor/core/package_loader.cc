@@ -1,11 +1,11 @@
 #include "supervisor/core/package_loader.h"
 
-#include <cstdio>
-#include <fstream>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

@@ -27,8 +27,10 @@ std::string MissingPermission(const DriverPackage& package,
   return absl::StrCat(
       "permission missing: driver.yaml asks for `permissions.network: "
       "outbound`, which the operator has not granted to ",
-      m.name, "; grant it with `pitstop install --grant network=outbound` or "
-      "add ", m.name, " to network_grants in the daemon configuration");
+      m.name,
+      "; grant it with `pitstop install --grant network=outbound` or "
+      "add ",
+      m.name, " to network_grants in the daemon configuration");
 }
 
 SandboxSpec SandboxFor(const DriverPackage& package,

@@ -324,8 +324,7 @@ class Supervisor {
   void OnLaunched(const std::string& driver, uint64_t instance_id,
                   absl::StatusOr<pid_t> pid,
                   std::shared_ptr<DriverEndpoint> endpoint,
-                  SandboxReport sandbox = {})
-      ABSL_LOCKS_EXCLUDED(mu_);
+                  SandboxReport sandbox = {}) ABSL_LOCKS_EXCLUDED(mu_);
   bool SettledLocked(const Record& r) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

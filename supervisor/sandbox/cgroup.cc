@@ -91,8 +91,8 @@ CgroupSupport DetectCgroups(const std::string& fs) {
   }
   for (const std::string& root : {memory + "/pitstop", pids + "/pitstop"}) {
     if (!MakeDir(root)) {
-      s.why_not = absl::StrCat("cannot create ", root, ": ",
-                               std::strerror(errno));
+      s.why_not =
+          absl::StrCat("cannot create ", root, ": ", std::strerror(errno));
       s.roots.clear();
       return s;
     }

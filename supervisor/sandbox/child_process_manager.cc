@@ -261,15 +261,15 @@ class ChildProcessManager::Impl {
     const absl::Time t_cloned = absl::Now();
     if (pid == 0) RunSandboxChild(plan);
     const int clone_errno = errno;
-    for (int* fd : {&null_fd, &out[1], &err[1], &sync[0], &error[1],
-                    &status[1]})
+    for (int* fd :
+         {&null_fd, &out[1], &err[1], &sync[0], &error[1], &status[1]})
       CloseIf(*fd);
     if (pid < 0) {
       close_all();
       RemoveCgroup(child->cgroup);
-      return absl::InternalError(absl::StrCat("cannot start ", spec.executable,
-                                              ": clone: ",
-                                              std::strerror(clone_errno)));
+      return absl::InternalError(
+          absl::StrCat("cannot start ", spec.executable,
+                       ": clone: ", std::strerror(clone_errno)));
     }
     child->pid = static_cast<pid_t>(pid);
     child->pidfd = pidfd;
@@ -331,15 +331,15 @@ class ChildProcessManager::Impl {
     if (spec.sandbox.enabled) {
       const absl::Time t_exec = absl::Now();
       Log(LogLevel::kDebug, "sandbox", "driver launched",
-               {{"driver", spec.sandbox.driver},
-                {"prepare_ms", absl::StrCat(absl::ToDoubleMilliseconds(
-                                   t_clone - t_start))},
-                {"clone_ms", absl::StrCat(absl::ToDoubleMilliseconds(
-                                 t_cloned - t_clone))},
-                {"setup_ms", absl::StrCat(absl::ToDoubleMilliseconds(
-                                 t_ready - t_cloned))},
-                {"exec_ms", absl::StrCat(absl::ToDoubleMilliseconds(
-                                t_exec - t_ready))}});
+          {{"driver", spec.sandbox.driver},
+           {"prepare_ms",
+            absl::StrCat(absl::ToDoubleMilliseconds(t_clone - t_start))},
+           {"clone_ms",
+            absl::StrCat(absl::ToDoubleMilliseconds(t_cloned - t_clone))},
+           {"setup_ms",
+            absl::StrCat(absl::ToDoubleMilliseconds(t_ready - t_cloned))},
+           {"exec_ms",
+            absl::StrCat(absl::ToDoubleMilliseconds(t_exec - t_ready))}});
     }
     child->out_fd = out[0];
     child->err_fd = err[0];
@@ -433,8 +433,7 @@ class ChildProcessManager::Impl {
     PathMap paths;
     const std::string R = root_mount_;
     if (host_.namespaces) {
-      clone_flags =
-          CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+      clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
       r.namespaces = {"mnt", "pid", "ipc", "uts"};
       if (!sb.host_network) {
         clone_flags |= CLONE_NEWNET;
@@ -467,6 +466,8 @@ class ChildProcessManager::Impl {
       ::chmod(sb.data_dir.c_str(), 0700);
       ::chown(sb.socket_dir.c_str(), uid, uid);
       ::chmod(sb.socket_dir.c_str(), 0700);
+      // Root's, written by the supervisor once the driver runs.
+      std::ofstream(fs::path(sb.socket_dir) / "pid").flush();
     } else {
       r.uid = ::getuid();
       r.gid = ::getgid();
@@ -486,9 +487,8 @@ class ChildProcessManager::Impl {
     }
     bool memory_limited = false;
     if (host_.cgroups.version != CgroupVersion::kNone) {
-      auto group = InstanceCgroup::Create(host_.cgroups, sb.driver,
-                                          sb.instance_id, sb.memory_bytes,
-                                          sb.pids);
+      auto group = InstanceCgroup::Create(
+          host_.cgroups, sb.driver, sb.instance_id, sb.memory_bytes, sb.pids);
       if (group.ok()) {
         child.cgroup = *std::move(group);
         r.cgroup = child.cgroup.Describe();
@@ -613,6 +613,11 @@ class ChildProcessManager::Impl {
     op(Op::kMkdir, R + kSocketDir);
     bind(sb.socket_dir, R + kSocketDir,
          MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    // The daemon's record of the driver's pid lives in this directory; the
+    // driver may not rewrite it (a restarted daemon kills what it names).
+    op(Op::kMount, sb.socket_dir + "/pid", R + kSocketDir + "/pid", "",
+       MS_BIND);
+    op(Op::kMount, "", R + kSocketDir + "/pid", "", kRo);
     op(Op::kMkdir, R + "/tmp");
     op(Op::kMount, "tmpfs", R + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
        "mode=1777,size=64m");
@@ -621,8 +626,8 @@ class ChildProcessManager::Impl {
        "mode=0755,size=64k");
     for (const char* d : {"null", "zero", "full", "random", "urandom"}) {
       op(Op::kTouch, absl::StrCat(R, "/dev/", d));
-      op(Op::kMount, absl::StrCat("/dev/", d), absl::StrCat(R, "/dev/", d),
-         "", MS_BIND);
+      op(Op::kMount, absl::StrCat("/dev/", d), absl::StrCat(R, "/dev/", d), "",
+         MS_BIND);
     }
     op(Op::kSymlink, "/proc/self/fd", R + "/dev/fd");
     op(Op::kSymlink, "/proc/self/fd/0", R + "/dev/stdin");
@@ -741,9 +746,9 @@ class ChildProcessManager::Impl {
     if (!c->err_partial.empty())
       Emit(*c, OutputStream::kStderr, c->err_partial);
     if (c->dropped > 0 && c->on_output) {
-      c->on_output(OutputStream::kStderr,
-                   absl::StrCat("pitstop: ", c->dropped,
-                                " lines of output dropped"));
+      c->on_output(
+          OutputStream::kStderr,
+          absl::StrCat("pitstop: ", c->dropped, " lines of output dropped"));
     }
     siginfo_t info{};
     while (::waitid(P_PIDFD, c->pidfd, &info, WEXITED) != 0 && errno == EINTR) {

@@ -81,17 +81,16 @@ std::string HostSandboxSupport::Summary() const {
 std::vector<std::string> HostSandboxSupport::Gaps() const {
   std::vector<std::string> gaps;
   if (!namespaces) {
-    gaps.push_back(absl::StrCat(
-        "namespaces and private root: not available (", namespaces_why_not,
-        ")"));
+    gaps.push_back(absl::StrCat("namespaces and private root: not available (",
+                                namespaces_why_not, ")"));
   }
   if (!root) {
     gaps.push_back(
         "dedicated uid: the daemon is not root, so drivers run as its uid");
   }
   if (cgroups.version == CgroupVersion::kNone) {
-    gaps.push_back(absl::StrCat("cgroup memory and pids limits: ",
-                                cgroups.why_not));
+    gaps.push_back(
+        absl::StrCat("cgroup memory and pids limits: ", cgroups.why_not));
   }
   if (!seccomp) gaps.push_back(absl::StrCat("seccomp: ", seccomp_why_not));
   return gaps;
@@ -101,8 +100,8 @@ HostSandboxSupport DetectHostSandboxSupport(const std::string& scratch_dir) {
   HostSandboxSupport s;
   s.root = ::geteuid() == 0;
   s.capabilities_empty = OwnCapabilitiesEmpty();
-  const uint64_t ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
-                      CLONE_NEWIPC | CLONE_NEWUTS;
+  const uint64_t ns =
+      CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
   if (!s.root) {
     s.namespaces_why_not =
         "the daemon is not root; run pitstopd as root for namespaces";

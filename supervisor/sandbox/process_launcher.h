@@ -68,7 +68,10 @@ struct SandboxReport {
 // How a process ended.
 struct ExitInfo {
   ExitInfo(int code = 0, int sig = 0, bool core = false, std::string why = "")
-      : exit_code(code), signal(sig), core_dumped(core), cause(std::move(why)) {}
+      : exit_code(code),
+        signal(sig),
+        core_dumped(core),
+        cause(std::move(why)) {}
 
   int exit_code = 0;  // valid when signal == 0
   int signal = 0;     // the terminating signal, or 0

@@ -24,8 +24,8 @@ long CloneProcess(uint64_t flags, int* pidfd) {
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid >= 0 || errno != ENOSYS) return pid;
   // clone(2) returns the pidfd through its parent_tid argument.
-  return ::syscall(SYS_clone, flags | SIGCHLD |
-                                  (pidfd != nullptr ? CLONE_PIDFD : 0),
+  return ::syscall(SYS_clone,
+                   flags | SIGCHLD | (pidfd != nullptr ? CLONE_PIDFD : 0),
                    nullptr, pidfd, nullptr, nullptr);
 }
 
@@ -122,7 +122,8 @@ void SetDefaultSignals() {
   sigfillset(&all);
   ::sigprocmask(SIG_SETMASK, &all, nullptr);
   // A raw fork: the C library's would run the daemon's fork handlers.
-  const pid_t driver = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+  const pid_t driver =
+      static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
   if (driver < 0) PITSTOP_DIE("fork the driver in its PID namespace");
   if (driver == 0) {
     ::close(kStatusFd);
@@ -141,13 +142,13 @@ void SetDefaultSignals() {
     }
     while (true) {
       int status = 0;
-      const pid_t pid = static_cast<pid_t>(::wait4(-1, &status, WNOHANG, nullptr));
+      const pid_t pid =
+          static_cast<pid_t>(::wait4(-1, &status, WNOHANG, nullptr));
       if (pid <= 0) break;
       if (pid != driver) continue;
       WriteAll(kStatusFd, &status, sizeof status);
       // Leaving ends the namespace: the kernel kills whatever is left.
-      ::_exit(WIFEXITED(status) ? WEXITSTATUS(status)
-                                : 128 + WTERMSIG(status));
+      ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
   }
 }
@@ -179,7 +180,8 @@ void RunSandboxChild(const ChildPlan& plan) {
 
   for (const ChildPlan::Op& op : plan.ops) RunOp(op);
   if (!plan.new_root.empty()) {
-    if (::chdir(plan.new_root.c_str()) != 0) PITSTOP_DIE("chdir to the new root");
+    if (::chdir(plan.new_root.c_str()) != 0)
+      PITSTOP_DIE("chdir to the new root");
     if (::syscall(SYS_pivot_root, ".", ".") != 0) PITSTOP_DIE("pivot_root");
     // The old root is stacked under the new one: detach it.
     if (::umount2(".", MNT_DETACH) != 0) PITSTOP_DIE("detach the old root");
@@ -204,6 +206,10 @@ void RunSandboxChild(const ChildPlan& plan) {
         PITSTOP_DIE("drop the capability bounding set");
     }
     if (RawSetIds(plan.uid, plan.gid) != 0) PITSTOP_DIE("change uid and gid");
+    // The init keeps a copy of the daemon's memory: the driver, with the same
+    // uid, must not read it through /proc (the uid change already made the
+    // process non-dumpable; this states it).
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   // Armed only now: a change of uid clears the parent-death signal. Then

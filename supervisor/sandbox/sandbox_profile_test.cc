@@ -8,9 +8,9 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -105,9 +105,10 @@ bool FullSandbox(const HostSandboxSupport& h) {
          h.cgroups.version != CgroupVersion::kNone;
 }
 
-TEST_CASE("a sandboxed child has no privileges, a filter and its own "
-          "namespaces",
-          "[sandbox]") {
+TEST_CASE(
+    "a sandboxed child has no privileges, a filter and its own "
+    "namespaces",
+    "[sandbox]") {
   Dirs dirs;
   ChildProcessManager manager(dirs.Options());
   Seen seen;
@@ -193,9 +194,10 @@ TEST_CASE("a child that calls a denied system call is killed by seccomp",
   CHECK(absl::StartsWith(seen.exit.Describe(), "killed by seccomp (SIGSYS)"));
 }
 
-TEST_CASE("a strict sandbox refuses a driver whose protections cannot all "
-          "be applied",
-          "[sandbox]") {
+TEST_CASE(
+    "a strict sandbox refuses a driver whose protections cannot all "
+    "be applied",
+    "[sandbox]") {
   Dirs dirs;
   SandboxOptions options = dirs.Options(SandboxMode::kStrict);
   options.scratch_dir.clear();  // so no private root is possible
@@ -292,8 +294,8 @@ TEST_CASE("a SIGTERM to a sandboxed child reaches the driver behind its init",
     auto ready = [&seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(seen.mu) {
       return !seen.lines.empty();
     };
-    REQUIRE(seen.mu.AwaitWithTimeout(absl::Condition(&ready),
-                                     absl::Seconds(20)));
+    REQUIRE(
+        seen.mu.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(20)));
   }
   REQUIRE(manager.Signal(*pid, SIGTERM).ok());
   REQUIRE(seen.AwaitExit(absl::Seconds(20)));

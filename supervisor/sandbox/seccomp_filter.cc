@@ -17,24 +17,59 @@ namespace pitstop {
 const std::vector<std::string>& DeniedSyscalls() {
   static const auto* names = new std::vector<std::string>{
       // Debugging and reading other processes.
-      "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+      "ptrace",
+      "process_vm_readv",
+      "process_vm_writev",
+      "kcmp",
       "pidfd_getfd",
       // The file-system tree and namespaces.
-      "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
-      "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
+      "mount",
+      "umount2",
+      "pivot_root",
+      "chroot",
+      "unshare",
+      "setns",
+      "move_mount",
+      "open_tree",
+      "fsopen",
+      "fsconfig",
+      "fsmount",
+      "fspick",
       "mount_setattr",
       // The kernel itself.
-      "bpf", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-      "delete_module", "reboot", "swapon", "swapoff", "acct", "syslog",
-      "iopl", "ioperm", "quotactl", "lookup_dcookie", "vhangup",
+      "bpf",
+      "kexec_load",
+      "kexec_file_load",
+      "init_module",
+      "finit_module",
+      "delete_module",
+      "reboot",
+      "swapon",
+      "swapoff",
+      "acct",
+      "syslog",
+      "iopl",
+      "ioperm",
+      "quotactl",
+      "lookup_dcookie",
+      "vhangup",
       "perf_event_open",
       // Keys, file handles, page-fault handling.
-      "keyctl", "add_key", "request_key", "open_by_handle_at",
-      "name_to_handle_at", "userfaultfd",
+      "keyctl",
+      "add_key",
+      "request_key",
+      "open_by_handle_at",
+      "name_to_handle_at",
+      "userfaultfd",
       // Clocks.
-      "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+      "settimeofday",
+      "clock_settime",
+      "clock_adjtime",
+      "adjtimex",
       // Rings that bypass the filter.
-      "io_uring_setup", "io_uring_enter", "io_uring_register",
+      "io_uring_setup",
+      "io_uring_enter",
+      "io_uring_register",
   };
   return *names;
 }
@@ -44,8 +79,8 @@ absl::StatusOr<std::vector<sock_filter>> BuildDriverSeccompFilter() {
   if (ctx == nullptr) return absl::InternalError("seccomp_init failed");
   absl::Cleanup release = [ctx] { seccomp_release(ctx); };
   // A system call of another ABI (i386, x32) would skip the deny-list.
-  if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-                                SCMP_ACT_KILL_PROCESS);
+  if (int rc =
+          seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
       rc != 0) {
     return absl::InternalError(
         absl::StrCat("seccomp: cannot kill foreign ABIs: ", strerror(-rc)));
@@ -72,8 +107,8 @@ absl::StatusOr<std::vector<sock_filter>> BuildDriverSeccompFilter() {
           "seccomp: cannot deny clone with namespaces: ", strerror(-rc)));
     }
   }
-  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
-                                0);
+  if (int rc =
+          seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
       rc != 0) {
     return absl::InternalError(
         absl::StrCat("seccomp: cannot refuse clone3: ", strerror(-rc)));
