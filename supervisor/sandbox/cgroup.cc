@@ -1,10 +1,12 @@
 #include "supervisor/sandbox/cgroup.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +18,8 @@
 
 namespace pitstop {
 namespace {
+
+namespace fs = std::filesystem;
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -102,12 +106,35 @@ CgroupSupport DetectCgroups(const std::string& fs) {
   return s;
 }
 
+void RemoveStaleCgroups(const CgroupSupport& support) {
+  std::error_code ec;
+  for (const std::string& root : support.roots) {
+    for (const auto& driver : fs::directory_iterator(root, ec)) {
+      if (!driver.is_directory(ec)) continue;
+      for (const auto& leaf : fs::directory_iterator(driver.path(), ec)) {
+        const std::string name = leaf.path().filename().string();
+        int pid = 0;
+        if (!leaf.is_directory(ec) || name.find('-') == std::string::npos ||
+            !absl::SimpleAtoi(name.substr(0, name.find('-')), &pid) ||
+            pid <= 0) {
+          continue;
+        }
+        if (::kill(pid, 0) != 0 && errno == ESRCH) {
+          ::rmdir(leaf.path().c_str());
+        }
+      }
+      ::rmdir(driver.path().c_str());  // only when empty
+    }
+  }
+}
+
 absl::StatusOr<InstanceCgroup> InstanceCgroup::Create(
-    const CgroupSupport& support, const std::string& driver, uint64_t instance,
+    const CgroupSupport& support, const std::string& driver,
+    const std::string& leaf,
     uint64_t memory_bytes, uint32_t pids) {
   InstanceCgroup g;
   g.version_ = support.version;
-  g.name_ = absl::StrCat("pitstop/", driver, "/", instance);
+  g.name_ = absl::StrCat("pitstop/", driver, "/", leaf);
   if (support.version == CgroupVersion::kNone) {
     return absl::UnavailableError(support.why_not);
   }
@@ -120,8 +147,10 @@ absl::StatusOr<InstanceCgroup> InstanceCgroup::Create(
     if (support.version == CgroupVersion::kV2) {
       (void)WriteFile(parent + "/cgroup.subtree_control", "+memory +pids");
     }
-    const std::string dir = absl::StrCat(parent, "/", instance);
-    if (!MakeDir(dir)) {
+    const std::string dir = absl::StrCat(parent, "/", leaf);
+    // Another daemon's start-up sweep may have removed the empty parent.
+    if (!MakeDir(dir) && errno == ENOENT && MakeDir(parent)) MakeDir(dir);
+    if (!Exists(dir)) {
       return absl::UnavailableError(
           absl::StrCat("cannot create ", dir, ": ", std::strerror(errno)));
     }

@@ -4,7 +4,7 @@
 // Memory and pids limits for one driver instance through cgroups: v2 where
 // the host has the unified hierarchy with both controllers, v1 (the memory
 // and pids hierarchies) otherwise. Each instance has its own group,
-// pitstop/<driver>/<instance-id>, so two versions of one driver running side
+// pitstop/<driver>/<daemon pid>-<instance-id>, so two versions of one driver running side
 // by side are limited separately.
 //
 // Not thread-safe; the owner serializes calls.
@@ -33,13 +33,19 @@ struct CgroupSupport {
 // mount point, /sys/fs/cgroup except in tests.
 CgroupSupport DetectCgroups(const std::string& cgroup_fs = "/sys/fs/cgroup");
 
+// Removes the empty groups of daemons that no longer run (their leaf's pid
+// is gone), e.g. after a crash.
+void RemoveStaleCgroups(const CgroupSupport& support);
+
 class InstanceCgroup {
  public:
-  // Creates pitstop/<driver>/<instance> with the limits (0: unlimited).
+  // Creates pitstop/<driver>/<leaf> with the limits (0: unlimited). The
+  // leaf is "<daemon pid>-<instance id>": daemons on one host (tests, side
+  // by side) never share a group.
   // UNAVAILABLE naming the file when a group or limit cannot be written.
   static absl::StatusOr<InstanceCgroup> Create(const CgroupSupport& support,
                                                const std::string& driver,
-                                               uint64_t instance,
+                                               const std::string& leaf,
                                                uint64_t memory_bytes,
                                                uint32_t pids);
   InstanceCgroup() = default;
@@ -50,7 +56,7 @@ class InstanceCgroup {
   bool OomKilled() const;
   // Removes the group; false while processes still hold it (try later).
   bool Remove();
-  // "v1 pitstop/flashpool/3".
+  // "v1 pitstop/flashpool/1234-3".
   std::string Describe() const;
   bool empty() const { return dirs_.empty(); }
 

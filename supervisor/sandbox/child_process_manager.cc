@@ -167,6 +167,9 @@ class ChildProcessManager::Impl {
         host_.seccomp_why_not = std::string(program.status().message());
       }
     }
+    if (host_.cgroups.version != CgroupVersion::kNone) {
+      RemoveStaleCgroups(host_.cgroups);
+    }
     cap_last_ = CapLast();
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -488,7 +491,9 @@ class ChildProcessManager::Impl {
     bool memory_limited = false;
     if (host_.cgroups.version != CgroupVersion::kNone) {
       auto group = InstanceCgroup::Create(
-          host_.cgroups, sb.driver, sb.instance_id, sb.memory_bytes, sb.pids);
+          host_.cgroups, sb.driver,
+          absl::StrCat(::getpid(), "-", sb.instance_id), sb.memory_bytes,
+          sb.pids);
       if (group.ok()) {
         child.cgroup = *std::move(group);
         r.cgroup = child.cgroup.Describe();

@@ -26,7 +26,8 @@ struct SandboxSpec {
   // false: a plain child (the daemon in tests, tools); nothing below applies.
   bool enabled = false;
   std::string driver;        // names the uid, the cgroup and the hostname
-  uint64_t instance_id = 0;  // the cgroup is pitstop/<driver>/<instance_id>
+  // The cgroup is pitstop/<driver>/<daemon pid>-<instance_id>.
+  uint64_t instance_id = 0;
   std::string package_dir;   // the unpacked CAR: /driver, read-only
   std::string data_dir;      // the driver's state: /data, writable
   std::string socket_dir;    // the instance's socket directory: /run/pitstop
@@ -57,7 +58,7 @@ struct SandboxReport {
   bool no_new_privs = false;
   bool capabilities_dropped = false;
   bool seccomp = false;
-  std::string cgroup;  // e.g. "v1 pitstop/flashpool/3"; empty: none
+  std::string cgroup;  // e.g. "v1 pitstop/flashpool/812-3"; empty: none
   uint64_t memory_limit_bytes = 0;
   uint32_t pids_limit = 0;
   std::vector<std::string> rlimits;  // e.g. "nofile=256", "core=0"
