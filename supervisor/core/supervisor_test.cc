@@ -316,21 +316,21 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
   std::vector<absl::StatusOr<Route>> results;
   auto collect = [&](absl::StatusOr<Route> r) { results.push_back(r); };
 
-  f.supervisor.AcquireRoute("nosuch", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute("nosuch", "", f.clock.Now() + absl::Seconds(1),
                             collect);
   REQUIRE(results.back().status().code() == absl::StatusCode::kNotFound);
   REQUIRE(results.back().status().message().find("installed: flashpool") !=
           std::string::npos);
 
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(1),
                             collect);
   REQUIRE(results.back().status().code() ==
           absl::StatusCode::kFailedPrecondition);
 
   REQUIRE(f.supervisor.Start("flashpool").ok());
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(1),
                             collect);
   REQUIRE(results.size() == 2);  // both parked
   f.supervisor.Step();
@@ -348,7 +348,7 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
 
   // An instance that refused a connection is avoided until it is replaced.
   uint64_t old_instance = results.back()->instance_id;
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect, old_instance);
   REQUIRE(results.size() == 4);
   f.launcher.Exit(f.launcher.last_pid, ExitInfo{0, SIGKILL});
@@ -436,7 +436,7 @@ TEST_CASE(
   // No new call is routed to it meanwhile.
   std::vector<absl::StatusOr<Route>> routes;
   f.supervisor.AcquireRoute(
-      "flashpool", f.clock.Now() + absl::Seconds(30),
+      "flashpool", "", f.clock.Now() + absl::Seconds(30),
       [&](absl::StatusOr<Route> r) { routes.push_back(r); });
   REQUIRE(routes.empty());
   // A good answer brings it back.
@@ -476,7 +476,7 @@ TEST_CASE(
   // A call in flight on the old instance.
   std::vector<absl::StatusOr<Route>> routes;
   auto collect = [&](absl::StatusOr<Route> r) { routes.push_back(r); };
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
   REQUIRE(routes.size() == 1);
   REQUIRE(routes[0]->pid == old_pid);
@@ -487,13 +487,13 @@ TEST_CASE(
   REQUIRE(new_pid != old_pid);
   REQUIRE(f.launcher.children[old_pid].signals.empty());
   // The old instance still takes calls until the new one is READY.
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
   REQUIRE(routes.back()->pid == old_pid);
   f.supervisor.Step();
   f.endpoints.Answer(true);  // the successor's probe
   f.supervisor.Step();       // cut over
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
   REQUIRE(routes.back()->pid == new_pid);
   REQUIRE(f.supervisor.Get("flashpool")->state == DriverState::kReady);
@@ -576,7 +576,10 @@ TEST_CASE("operator intent and FAILED marks are saved and restored", "[core]") {
     f.supervisor.Step();
     REQUIRE(!store.saved.at("flashpool").enabled);
   }
-  store.saved["iscsi-base"] = {true, true, "exited with status 3"};
+  DesiredDriverState saved_failed;
+  saved_failed.failed = true;
+  saved_failed.failed_reason = "exited with status 3";
+  store.saved["iscsi-base"] = saved_failed;
   Fixture f;
   f.supervisor.SetStore(&store);
   REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());

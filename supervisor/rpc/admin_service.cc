@@ -241,14 +241,26 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
                                         const sv1::RemoveDriverRequest* request,
                                         sv1::RemoveDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
-  auto removed = supervisor_.RemoveDriver(request->name());
-  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  std::vector<std::shared_ptr<const DriverPackage>> removed;
+  if (request->version().empty()) {
+    auto all = supervisor_.RemoveDriver(request->name());
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    removed = *std::move(all);
+  } else {
+    auto one = supervisor_.RemoveVersion(request->name(), request->version());
+    if (!one.ok()) return ToGrpcStatus(one.status());
+    removed.push_back(*std::move(one));
+  }
   std::error_code ec;
-  const DriverPackage& p = **removed;
-  std::filesystem::remove_all(p.install_dir, ec);
-  if (!p.car_path.empty()) std::filesystem::remove(p.car_path, ec);
-  response->set_name(p.manifest.name);
-  response->set_version(p.manifest.version.ToString());
+  response->set_name(request->name());
+  for (const auto& p : removed) {
+    std::filesystem::remove_all(p->install_dir, ec);
+    if (!p->car_path.empty()) std::filesystem::remove(p->car_path, ec);
+    response->add_versions(p->manifest.version.ToString());
+  }
+  if (!removed.empty()) {
+    response->set_version(removed.back()->manifest.version.ToString());
+  }
   return grpc::Status::OK;
 }
 
