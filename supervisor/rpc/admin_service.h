@@ -68,6 +68,14 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::RemoveDriverRequest* request,
       pitstop::supervisor::v1::RemoveDriverResponse* response) override;
+  grpc::Status UpgradeDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::UpgradeDriverRequest* request,
+      pitstop::supervisor::v1::UpgradeDriverResponse* response) override;
+  grpc::Status RollbackDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::RollbackDriverRequest* request,
+      pitstop::supervisor::v1::UpgradeDriverResponse* response) override;
   grpc::Status GetStartOrder(
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::GetStartOrderRequest* request,
@@ -85,11 +93,18 @@ class AdminService final
                           absl::Status action,
                           pitstop::supervisor::v1::Driver* response);
 
+  // Stores CAR bytes, verifies and unpacks them under the trust policy,
+  // keeps the CAR in the drivers directory and registers the version (beside
+  // the active one when the driver is installed). Nothing is left behind on
+  // failure.
+  absl::StatusOr<std::shared_ptr<const DriverPackage>> InstallBytesLocked(
+      const std::string& bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(install_mu_);
+
   Supervisor& supervisor_;
   EventLog& events_;
   const InstallOptions install_;
   // One install or removal at a time.
-  absl::Mutex install_mu_;
+  absl::Mutex install_mu_;  // held while (un)installing and upgrading
 };
 
 }  // namespace pitstop
