@@ -1074,6 +1074,7 @@ void Supervisor::Execute(Actions actions) {
     }
     OnLaunched(driver, id, std::move(pid), std::move(endpoint));
   }
+  for (const auto& load : actions.cancels) load->CancelAll();
   for (auto [pid, sig] : actions.signals) {
     // NOT_FOUND: it is already gone, and its exit event is on the way.
     (void)launcher_.Signal(pid, sig);
