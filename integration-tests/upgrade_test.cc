@@ -4,6 +4,8 @@
 // over many resources. The driver records every call it serves; the test
 // checks those records against the callers'.
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -179,6 +181,82 @@ TEST_CASE(
                                    d.installed_versions().end()) ==
           std::vector<std::string>{"1.0.0", "2.0.0", "3.0.0"});
   fs::remove_all(cars);
+}
+
+TEST_CASE(
+    "a daemon killed mid-upgrade comes back with one consistent active "
+    "version and no orphaned process",
+    "[integration][upgrade]") {
+  const std::string dir = fs::temp_directory_path() / "pitstop-upgrade-crash";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/cars");
+  fs::copy_file(RecorderCar(1), dir + "/cars/recorder-1.0.0.car");
+  DaemonSpec spec;
+  spec.dir = dir;
+  spec.cars_dir = dir + "/cars";
+  spec.await_ready = "recorder";
+  std::vector<int> pids;
+  {
+    Daemon first(spec);
+    // Cut over to 2.0.0 and stay on probation.
+    CommandResult up =
+        Cli(first, {"upgrade", "recorder", "--car", RecorderCar(2),
+                    "--probation", "60s", "--no-wait"});
+    INFO(up.out << up.err);
+    REQUIRE(up.exit_code == 0);
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    sv1::Driver d;
+    while (absl::Now() < deadline) {
+      d = first.GetDriver("recorder");
+      if (d.version() == "2.0.0" && d.instances_size() == 2) break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    INFO(d.ShortDebugString());
+    REQUIRE(d.upgrade().find("on probation") != std::string::npos);
+    for (const auto& i : d.instances()) pids.push_back(i.pid());
+    REQUIRE(pids.size() == 2);
+    first.Kill();
+  }
+  // Both versions' processes die with the daemon.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  auto alive = [&] {
+    int n = 0;
+    for (int pid : pids) n += ::kill(pid, 0) == 0;
+    return n;
+  };
+  while (alive() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  REQUIRE(alive() == 0);
+
+  // The upgrade never committed: 1.0.0 is active, alone; 2.0.0 stays
+  // installed; the interruption is reported.
+  Daemon second(spec);
+  sv1::Driver d = second.AwaitReady("recorder");
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(d.instances_size() == 1);
+  REQUIRE(d.upgrade().empty());
+  REQUIRE(std::vector<std::string>(d.installed_versions().begin(),
+                                   d.installed_versions().end()) ==
+          std::vector<std::string>{"1.0.0", "2.0.0"});
+  CommandResult events = Cli(second, {"events", "--driver", "recorder"});
+  REQUIRE(events.out.find("the upgrade to 2.0.0 was interrupted by a restart "
+                          "of pitstopd before it committed; 1.0.0 stays "
+                          "active") != std::string::npos);
+  // It can be upgraded again, to the end this time.
+  CommandResult again =
+      Cli(second, {"upgrade", "recorder", "--to", "2.0.0", "--probation", "1s"});
+  INFO(again.out << again.err);
+  REQUIRE(again.exit_code == 0);
+  REQUIRE(second.GetDriver("recorder").version() == "2.0.0");
+  REQUIRE(second.Terminate().Clean());
+
+  // And a committed upgrade survives a restart.
+  Daemon third(spec);
+  REQUIRE(third.AwaitReady("recorder").version() == "2.0.0");
+  REQUIRE(third.GetDriver("recorder").previous_version() == "1.0.0");
+  REQUIRE(third.Terminate().Clean());
+  fs::remove_all(dir);
 }
 
 }  // namespace
