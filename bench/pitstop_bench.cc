@@ -586,8 +586,10 @@ void Upgrades(const Settings& s, ChildProcessManager& launcher) {
   options.work_ms = "1";
   LoadGenerator load(options);
   load.Start();
+  // Connections warm, then the baseline window.
+  (void)load.AwaitCalls(s.upgrade_callers * 20, absl::Seconds(30));
   const absl::Time t0 = absl::Now();
-  absl::SleepFor(s.upgrade_baseline);  // the baseline window
+  absl::SleepFor(s.upgrade_baseline);
 
   const absl::Time t1 = absl::Now();
   auto up = FollowSteps(daemon, "recorder",
