@@ -244,8 +244,8 @@ TEST_CASE(
                           "of pitstopd before it committed; 1.0.0 stays "
                           "active") != std::string::npos);
   // It can be upgraded again, to the end this time.
-  CommandResult again =
-      Cli(second, {"upgrade", "recorder", "--to", "2.0.0", "--probation", "1s"});
+  CommandResult again = Cli(
+      second, {"upgrade", "recorder", "--to", "2.0.0", "--probation", "1s"});
   INFO(again.out << again.err);
   REQUIRE(again.exit_code == 0);
   REQUIRE(second.GetDriver("recorder").version() == "2.0.0");
@@ -257,6 +257,55 @@ TEST_CASE(
   REQUIRE(third.GetDriver("recorder").previous_version() == "1.0.0");
   REQUIRE(third.Terminate().Clean());
   fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "another version installs beside the active one, and only an inactive "
+    "version can be removed alone",
+    "[integration][upgrade]") {
+  const std::string cars = fs::temp_directory_path() / "pitstop-beside-cars";
+  fs::remove_all(cars);
+  fs::create_directories(cars);
+  fs::copy_file(RecorderCar(1), cars + "/recorder-1.0.0.car");
+  DaemonSpec spec;
+  spec.cars_dir = cars;
+  spec.await_ready = "recorder";
+  Daemon daemon(spec);
+  const int pid = daemon.GetDriver("recorder").pid();
+
+  CommandResult install = Cli(daemon, {"install", RecorderCar(2)});
+  INFO(install.out << install.err);
+  REQUIRE(install.exit_code == 0);
+  REQUIRE(install.out ==
+          "installed recorder 2.0.0 beside the active 1.0.0; switch to it "
+          "with `pitstop upgrade recorder --to 2.0.0`\n");
+  sv1::Driver d = daemon.GetDriver("recorder");
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(d.pid() == pid);  // nothing restarted
+  REQUIRE(d.installed_versions_size() == 2);
+  REQUIRE(fs::exists(cars + "/recorder-2.0.0.car"));
+  const std::string v2_dir = daemon.dir() + "/state/packages/recorder/2.0.0";
+  REQUIRE(fs::exists(v2_dir));
+
+  CommandResult again = Cli(daemon, {"install", RecorderCar(2)});
+  REQUIRE(again.exit_code != 0);
+  REQUIRE(again.err.find("ALREADY_EXISTS: driver recorder 2.0.0 is already "
+                         "installed; remove it first (`pitstop remove "
+                         "recorder --version 2.0.0`)") != std::string::npos);
+
+  CommandResult active =
+      Cli(daemon, {"remove", "recorder", "--version", "1.0.0"});
+  REQUIRE(active.exit_code != 0);
+  REQUIRE(active.err.find("recorder 1.0.0 is the active version") !=
+          std::string::npos);
+  CommandResult inactive =
+      Cli(daemon, {"remove", "recorder", "--version", "2.0.0"});
+  INFO(inactive.err);
+  REQUIRE(inactive.exit_code == 0);
+  REQUIRE(!fs::exists(v2_dir));
+  REQUIRE(!fs::exists(cars + "/recorder-2.0.0.car"));
+  REQUIRE(daemon.GetDriver("recorder").pid() == pid);
+  fs::remove_all(cars);
 }
 
 }  // namespace
