@@ -260,7 +260,9 @@ grpc::Status AdminService::InstallDriver(
   const std::string name = (*package)->manifest.name;
   auto status = supervisor_.Get(name);
   if (!status.ok()) return ToGrpcStatus(status.status());
-  if (request->start() && status->package == *package) {
+  // A version installed beside the active one waits for `pitstop upgrade`.
+  if (request->start() &&
+      status->package->manifest.version == (*package)->manifest.version) {
     return ActAndWait(context, name, supervisor_.Start(name), response);
   }
   *response = ToProto(*status, "");
