@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -257,6 +258,52 @@ TEST_CASE(
   REQUIRE(third.GetDriver("recorder").previous_version() == "1.0.0");
   REQUIRE(third.Terminate().Clean());
   fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "a call still running on the old version at the drain timeout is "
+    "cancelled and reported",
+    "[integration][upgrade]") {
+  const std::string cars = fs::temp_directory_path() / "pitstop-drain-cars";
+  fs::remove_all(cars);
+  fs::create_directories(cars);
+  fs::copy_file(RecorderCar(1), cars + "/recorder-1.0.0.car");
+  DaemonSpec spec;
+  spec.cars_dir = cars;
+  spec.await_ready = "recorder";
+  Daemon daemon(spec);
+
+  // A call that works for 1 s on 1.0.0.
+  grpc::Status slow_status;
+  std::thread slow([&] {
+    pitstop::driver::v1::CreateVolumeRequest req;
+    auto* ctx = req.mutable_context();
+    ctx->mutable_resource()->set_type("volume");
+    ctx->mutable_resource()->set_id("slow");
+    ctx->set_operation_id("slow-1");
+    (*ctx->mutable_properties())["work_ms"].set_number_value("1000");
+    pitstop::driver::v1::CreateVolumeResponse resp;
+    auto context = daemon.Routed("recorder", absl::Seconds(20));
+    slow_status = daemon.storage().CreateVolume(context.get(), req, &resp);
+  });
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    sv1::Driver d = daemon.GetDriver("recorder");
+    if (d.instances_size() == 1 && d.instances(0).calls_in_flight() == 1) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  CommandResult up =
+      Cli(daemon, {"upgrade", "recorder", "--car", RecorderCar(2),
+                   "--drain-timeout", "100ms", "--probation", "500ms"});
+  slow.join();
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  REQUIRE(up.out.find("drain-timeout") != std::string::npos);
+  REQUIRE(up.out.find("1 calls still running on version 1.0.0") !=
+          std::string::npos);
+  REQUIRE(slow_status.error_code() == grpc::StatusCode::CANCELLED);
+  REQUIRE(daemon.GetDriver("recorder").version() == "2.0.0");
+  fs::remove_all(cars);
 }
 
 TEST_CASE(
