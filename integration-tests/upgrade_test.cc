@@ -32,6 +32,33 @@ std::string RecorderCar(int major) {
                       major, ".car");
 }
 
+// A fresh drivers directory holding recorder 1.0.0 only; removed with the
+// object.
+class RecorderCars {
+ public:
+  RecorderCars() {
+    std::string t =
+        (fs::temp_directory_path() / "pitstop-upgrade-XXXXXX").string();
+    dir_ = ::mkdtemp(t.data());
+    fs::copy_file(RecorderCar(1), dir_ + "/recorder-1.0.0.car");
+  }
+  ~RecorderCars() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+  // A daemon on these CARs, ready once recorder is.
+  DaemonSpec Spec() const {
+    DaemonSpec spec;
+    spec.cars_dir = dir_;
+    spec.await_ready = "recorder";
+    return spec;
+  }
+
+ private:
+  std::string dir_;
+};
+
 // What the driver wrote for one operation (see recorder_main.cc).
 struct Served {
   std::string op;
@@ -65,14 +92,8 @@ TEST_CASE(
     "upgrades and a rollback under load fail no call, never run a resource "
     "on two versions at once, and serve every call exactly once",
     "[integration][upgrade]") {
-  const std::string cars = fs::temp_directory_path() / "pitstop-upgrade-cars";
-  fs::remove_all(cars);
-  fs::create_directories(cars);
-  fs::copy_file(RecorderCar(1), cars + "/recorder-1.0.0.car");
-  DaemonSpec spec;
-  spec.cars_dir = cars;
-  spec.await_ready = "recorder";
-  Daemon daemon(spec);
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
 
   LoadOptions options;
   options.channel = daemon.channel();
@@ -181,21 +202,16 @@ TEST_CASE(
   REQUIRE(std::vector<std::string>(d.installed_versions().begin(),
                                    d.installed_versions().end()) ==
           std::vector<std::string>{"1.0.0", "2.0.0", "3.0.0"});
-  fs::remove_all(cars);
 }
 
 TEST_CASE(
     "a daemon killed mid-upgrade comes back with one consistent active "
     "version and no orphaned process",
     "[integration][upgrade]") {
-  const std::string dir = fs::temp_directory_path() / "pitstop-upgrade-crash";
-  fs::remove_all(dir);
-  fs::create_directories(dir + "/cars");
-  fs::copy_file(RecorderCar(1), dir + "/cars/recorder-1.0.0.car");
-  DaemonSpec spec;
-  spec.dir = dir;
-  spec.cars_dir = dir + "/cars";
-  spec.await_ready = "recorder";
+  RecorderCars cars;
+  DaemonSpec spec = cars.Spec();
+  spec.dir = cars.dir() + "/daemon";  // kept across the daemons
+  fs::create_directories(spec.dir);
   std::vector<int> pids;
   {
     Daemon first(spec);
@@ -219,16 +235,7 @@ TEST_CASE(
     first.Kill();
   }
   // Both versions' processes die with the daemon.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  auto alive = [&] {
-    int n = 0;
-    for (int pid : pids) n += ::kill(pid, 0) == 0;
-    return n;
-  };
-  while (alive() > 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  REQUIRE(alive() == 0);
+  REQUIRE(AwaitProcessesGone(pids, absl::Seconds(10)));
 
   // The upgrade never committed: 1.0.0 is active, alone; 2.0.0 stays
   // installed; the interruption is reported.
@@ -257,21 +264,14 @@ TEST_CASE(
   REQUIRE(third.AwaitReady("recorder").version() == "2.0.0");
   REQUIRE(third.GetDriver("recorder").previous_version() == "1.0.0");
   REQUIRE(third.Terminate().Clean());
-  fs::remove_all(dir);
 }
 
 TEST_CASE(
     "a call still running on the old version at the drain timeout is "
     "cancelled and reported",
     "[integration][upgrade]") {
-  const std::string cars = fs::temp_directory_path() / "pitstop-drain-cars";
-  fs::remove_all(cars);
-  fs::create_directories(cars);
-  fs::copy_file(RecorderCar(1), cars + "/recorder-1.0.0.car");
-  DaemonSpec spec;
-  spec.cars_dir = cars;
-  spec.await_ready = "recorder";
-  Daemon daemon(spec);
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
 
   // A call that works for 1 s on 1.0.0.
   grpc::Status slow_status;
@@ -303,21 +303,14 @@ TEST_CASE(
           std::string::npos);
   REQUIRE(slow_status.error_code() == grpc::StatusCode::CANCELLED);
   REQUIRE(daemon.GetDriver("recorder").version() == "2.0.0");
-  fs::remove_all(cars);
 }
 
 TEST_CASE(
     "another version installs beside the active one, and only an inactive "
     "version can be removed alone",
     "[integration][upgrade]") {
-  const std::string cars = fs::temp_directory_path() / "pitstop-beside-cars";
-  fs::remove_all(cars);
-  fs::create_directories(cars);
-  fs::copy_file(RecorderCar(1), cars + "/recorder-1.0.0.car");
-  DaemonSpec spec;
-  spec.cars_dir = cars;
-  spec.await_ready = "recorder";
-  Daemon daemon(spec);
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
   const int pid = daemon.GetDriver("recorder").pid();
 
   CommandResult install = Cli(daemon, {"install", RecorderCar(2)});
@@ -330,7 +323,7 @@ TEST_CASE(
   REQUIRE(d.version() == "1.0.0");
   REQUIRE(d.pid() == pid);  // nothing restarted
   REQUIRE(d.installed_versions_size() == 2);
-  REQUIRE(fs::exists(cars + "/recorder-2.0.0.car"));
+  REQUIRE(fs::exists(cars.dir() + "/recorder-2.0.0.car"));
   const std::string v2_dir = daemon.dir() + "/state/packages/recorder/2.0.0";
   REQUIRE(fs::exists(v2_dir));
 
@@ -350,9 +343,8 @@ TEST_CASE(
   INFO(inactive.err);
   REQUIRE(inactive.exit_code == 0);
   REQUIRE(!fs::exists(v2_dir));
-  REQUIRE(!fs::exists(cars + "/recorder-2.0.0.car"));
+  REQUIRE(!fs::exists(cars.dir() + "/recorder-2.0.0.car"));
   REQUIRE(daemon.GetDriver("recorder").pid() == pid);
-  fs::remove_all(cars);
 }
 
 }  // namespace
