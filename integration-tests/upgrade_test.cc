@@ -72,6 +72,8 @@ struct Served {
 std::map<std::string, Served> ReadServed(const std::string& ops_dir) {
   std::map<std::string, Served> out;
   for (const auto& entry : fs::directory_iterator(ops_dir)) {
+    // ".op.pid.n": a record being written when its process died.
+    if (entry.path().filename().string()[0] == '.') continue;
     std::ifstream in(entry.path());
     Served s;
     s.op = entry.path().filename().string();

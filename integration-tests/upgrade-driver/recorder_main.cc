@@ -3,8 +3,9 @@
 // CreateVolume works for the bag's work_ms, then records the call in the
 // state directory that every version of the driver shares:
 //   ops/<operation id>   "resource version start_ns end_ns pid" — written
-//                        once per operation (O_EXCL), so a resent operation
-//                        is answered from it instead of running again
+//                        once per operation (linked into place whole), so
+//                        a resent operation is answered from it instead of
+//                        running again
 //   replays.log          "operation-id version" for each such replay
 // Times are CLOCK_MONOTONIC, comparable across processes. A test reads the
 // records to prove that no resource ran on two versions at once and that
@@ -107,16 +108,26 @@ class Recorder final : public v1::StorageService::Service {
     const int64_t start = MonotonicNanos();
     std::this_thread::sleep_for(std::chrono::milliseconds(work_ms));
     const int64_t end = MonotonicNanos();
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
+    // Written whole under a private name, then linked into place: a process
+    // that dies half-way leaves no record, never a torn one, and link()
+    // refuses an existing name as O_EXCL would.
+    const std::string line = absl::StrCat(resource, " ", version_, " ", start,
+                                          " ", end, " ", ::getpid(), "\n");
+    const std::string tmp =
+        absl::StrCat(ops_dir_, "/.", op, ".", ::getpid(), ".", n);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ::write(fd, line.data(), line.size()) !=
+                      static_cast<ssize_t>(line.size())) {
+      if (fd >= 0) ::close(fd);
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat("cannot write ", tmp));
+    }
+    ::close(fd);
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
       // The same operation ran twice at once: the daemon must never do that.
       Append(replays_, absl::StrCat(op, " ", version_, " concurrent\n"));
-    } else {
-      const std::string line = absl::StrCat(resource, " ", version_, " ", start,
-                                            " ", end, " ", ::getpid(), "\n");
-      (void)!::write(fd, line.data(), line.size());
-      ::close(fd);
     }
+    ::unlink(tmp.c_str());
     response->set_path(path);
     response->set_vendor_volume_id(version_);
     return grpc::Status::OK;
