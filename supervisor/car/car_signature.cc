@@ -74,8 +74,8 @@ absl::StatusOr<std::string> UnverifiedCarSigner(const std::string& car_path) {
     if (!IsSignatureFile(f.name) || absl::EndsWith(f.name, ".SF")) continue;
     absl::StatusOr<std::string> subject = UnverifiedSignerSubject(f.content);
     if (!subject.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(car_path, ": ", f.name, ": ", subject.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          car_path, ": ", f.name, ": ", subject.status().message()));
     }
     return subject;
   }
@@ -120,8 +120,7 @@ absl::Status SignCar(const std::string& car_path, const std::string& out_path,
   signed_files.push_back({"META-INF/MANIFEST.MF", manifest});
   signed_files.push_back({absl::StrCat("META-INF/", signer_name, ".SF"), sf});
   signed_files.push_back(
-      {absl::StrCat("META-INF/", signer_name, ".", extension),
-       der});
+      {absl::StrCat("META-INF/", signer_name, ".", extension), der});
   for (CarFile& f : files) signed_files.push_back(std::move(f));
   return WriteCarFiles(signed_files, out_path);
 }

@@ -65,8 +65,9 @@ absl::Status Transfer(const std::string& url, const FetchLimits& limits,
   // Refused early when the server announces a larger body.
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(sink.max_bytes));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(limits.timeout)));
+  curl_easy_setopt(
+      curl, CURLOPT_TIMEOUT_MS,
+      static_cast<long>(absl::ToInt64Milliseconds(limits.timeout)));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(
                        std::min(limits.timeout, absl::Seconds(30)))));
@@ -85,9 +86,9 @@ absl::Status Transfer(const std::string& url, const FetchLimits& limits,
   if (rc == CURLE_OK) return absl::OkStatus();
   const std::string why = error[0] ? error : curl_easy_strerror(rc);
   if (sink.over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        url, ": the server sent more than the ", sink.max_bytes,
-        " bytes allowed; transfer aborted"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(url, ": the server sent more than the ", sink.max_bytes,
+                     " bytes allowed; transfer aborted"));
   }
   if (sink.write_failed) {
     return absl::InternalError(
@@ -129,9 +130,9 @@ absl::StatusOr<std::string> NormalizeRepositoryUrl(absl::string_view url) {
   } else if (url.empty()) {
     return absl::InvalidArgumentError("empty repository URL");
   } else {
-    out = absl::StrCat(
-        "file://",
-        std::filesystem::absolute(std::string(url)).lexically_normal().string());
+    out = absl::StrCat("file://", std::filesystem::absolute(std::string(url))
+                                      .lexically_normal()
+                                      .string());
   }
   while (absl::EndsWith(out, "/") && !absl::EndsWith(out, "://")) {
     out.pop_back();

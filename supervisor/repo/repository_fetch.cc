@@ -25,9 +25,8 @@ absl::StatusOr<VerifiedIndex> FetchVerifiedIndex(const std::string& url,
   ASSIGN_OR_RETURN(out.bytes, FetchToString(index_url, limits));
   limits.max_bytes = 1 << 20;
   ASSIGN_OR_RETURN(out.signature, FetchToString(sig_url, limits));
-  absl::StatusOr<Signer> signer =
-      VerifyDetached(out.signature, out.bytes, options.trust_dir, sig_url,
-                     index_url);
+  absl::StatusOr<Signer> signer = VerifyDetached(
+      out.signature, out.bytes, options.trust_dir, sig_url, index_url);
   if (!signer.ok()) {
     return absl::Status(
         signer.status().code(),
@@ -58,11 +57,10 @@ absl::Status FetchIndexedCarOnce(const std::string& url,
     if (!keep) std::filesystem::remove(path, ec);
     return s;
   };
-  absl::StatusOr<uint64_t> size =
-      FetchToFile(car_url, path,
-                  FetchLimits{entry.length, options.timeout,
-                              options.stall_timeout},
-                  resume);
+  absl::StatusOr<uint64_t> size = FetchToFile(
+      car_url, path,
+      FetchLimits{entry.length, options.timeout, options.stall_timeout},
+      resume);
   if (!size.ok()) {
     const bool oversized = absl::IsResourceExhausted(size.status());
     absl::Status s = size.status();
@@ -84,12 +82,12 @@ absl::Status FetchIndexedCarOnce(const std::string& url,
   }
   ASSIGN_OR_RETURN(const std::string sha256, Sha256File(path));
   if (sha256 != entry.sha256) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-                    car_url, ": the SHA-256 of ", entry.name, " ",
-                    entry.version.ToString(), " is ", sha256,
-                    ", but the index lists ", entry.sha256,
-                    "; refusing the tampered CAR")),
-                false);
+    return fail(
+        absl::InvalidArgumentError(absl::StrCat(
+            car_url, ": the SHA-256 of ", entry.name, " ",
+            entry.version.ToString(), " is ", sha256, ", but the index lists ",
+            entry.sha256, "; refusing the tampered CAR")),
+        false);
   }
   return absl::OkStatus();
 }

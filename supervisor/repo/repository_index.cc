@@ -51,8 +51,7 @@ std::string SerializeIndex(const RepositoryIndex& index) {
 
 absl::Status CheckIndexPath(absl::string_view path) {
   const auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("path '", path, "' ", why));
+    return absl::InvalidArgumentError(absl::StrCat("path '", path, "' ", why));
   };
   if (path.empty() || path.size() > 1024) return bad("is empty or too long");
   if (path[0] == '/') return bad("must be relative to the repository");
@@ -102,8 +101,9 @@ absl::StatusOr<RepositoryIndex> ParseIndex(absl::string_view text,
     std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
     if (f[0] == "car") {
       if (f.size() != 8) {
-        return bad("a car line has 8 tab-separated fields: car, name, "
-                   "version, category, length, sha256, path, signer");
+        return bad(
+            "a car line has 8 tab-separated fields: car, name, "
+            "version, category, length, sha256, path, signer");
       }
       IndexEntry e;
       e.name = std::string(f[1]);
@@ -114,14 +114,14 @@ absl::StatusOr<RepositoryIndex> ParseIndex(absl::string_view text,
       if (!version.ok()) return bad(version.status().message());
       e.version = *version;
       if (f[3] != "network" && f[3] != "storage" && f[3] != "hypervisor") {
-        return bad(absl::StrCat("category must be network, storage or "
-                                "hypervisor (got '",
-                                f[3], "')"));
+        return bad(
+            absl::StrCat("category must be network, storage or "
+                         "hypervisor (got '",
+                         f[3], "')"));
       }
       e.category = std::string(f[3]);
       if (!absl::SimpleAtoi(f[4], &e.length) || e.length == 0 ||
-          e.length > kMaxIndexedCarBytes ||
-          absl::StrCat(e.length) != f[4]) {
+          e.length > kMaxIndexedCarBytes || absl::StrCat(e.length) != f[4]) {
         return bad(absl::StrCat("bad length '", f[4], "'"));
       }
       if (f[5].size() != 64 || !IsLowerHex(f[5])) {
@@ -159,8 +159,9 @@ absl::StatusOr<RepositoryIndex> ParseIndex(absl::string_view text,
       std::string err;
       if (!absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", f[1], absl::UTCTimeZone(), &t,
                            &err)) {
-        return bad(absl::StrCat(f[0], " must be a UTC time like "
-                                      "2026-01-31T12:00:00Z (got '",
+        return bad(absl::StrCat(f[0],
+                                " must be a UTC time like "
+                                "2026-01-31T12:00:00Z (got '",
                                 f[1], "')"));
       }
       (f[0] == "generated" ? index.generated : index.expires) = t;
@@ -200,8 +201,7 @@ absl::Status CheckIndexFreshness(const RepositoryIndex& index,
         " already seen from this repository; refusing it (a rollback or a "
         "stale mirror). Point the repository at an up-to-date copy"));
   }
-  if (seen && index.version == seen->version &&
-      index_sha256 != seen->sha256) {
+  if (seen && index.version == seen->version && index_sha256 != seen->sha256) {
     return absl::FailedPreconditionError(absl::StrCat(
         source, ": the index has version ", index.version,
         " already seen from this repository, but different content; "
@@ -218,8 +218,8 @@ absl::StatusOr<absl::Duration> ParseValidity(absl::string_view text) {
       absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) && days > 0) {
     d = absl::Hours(24 * days);
   } else if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad validity '", text, "': use e.g. 30d, 12h or 90m"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad validity '", text, "': use e.g. 30d, 12h or 90m"));
   }
   return d;
 }

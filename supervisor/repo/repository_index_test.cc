@@ -22,8 +22,8 @@ TEST_CASE("a repository index survives serialize and parse unchanged",
   const std::string text =
       Index("car\tflashpool\t1.0.0\tstorage\t1234\t" + kSha +
             "\tcars/flashpool-1.0.0.car\tCN=acme,O=Pitstop vendors\n"
-            "car\tflashpool\t1.10.0\tstorage\t99\t" + kSha +
-            "\tflashpool-1.10.0.car\t\n");
+            "car\tflashpool\t1.10.0\tstorage\t99\t" +
+            kSha + "\tflashpool-1.10.0.car\t\n");
   auto index = ParseIndex(text, "test");
   REQUIRE(index.ok());
   REQUIRE(index->version == 3);
@@ -44,13 +44,15 @@ TEST_CASE("a malformed repository index is refused saying why", "[repo]") {
       {"", "non-empty"},
       {"pitstop-repository-index\t2\n", "first line"},
       {Index("", "version\t3\n"), "'generated' is missing"},
-      {Index("", "version\t0\ngenerated\t2026-01-01T00:00:00Z\nexpires\t"
-                 "2026-02-01T00:00:00Z\n"),
+      {Index("",
+             "version\t0\ngenerated\t2026-01-01T00:00:00Z\nexpires\t"
+             "2026-02-01T00:00:00Z\n"),
        "positive integer"},
       {Index("", "version\t3\nversion\t4\n"), "appears twice"},
       {Index("", "version\t3\ngenerated\tyesterday\n"), "UTC time"},
-      {Index("", "version\t3\ngenerated\t2026-03-01T00:00:00Z\nexpires\t"
-                 "2026-02-01T00:00:00Z\n"),
+      {Index("",
+             "version\t3\ngenerated\t2026-03-01T00:00:00Z\nexpires\t"
+             "2026-02-01T00:00:00Z\n"),
        "later than generated"},
       {Index("colour\tblue\n"), "unknown field"},
       {Index("car\tx\t1.0.0\n"), "8 tab-separated fields"},
@@ -91,8 +93,8 @@ TEST_CASE("an expired, older or changed-but-same-version index is refused",
   REQUIRE(CheckIndexFreshness(index, "h", SeenIndex{5, "h"}, now, "r").ok());
   REQUIRE(CheckIndexFreshness(index, "h", SeenIndex{4, "g"}, now, "r").ok());
 
-  absl::Status expired = CheckIndexFreshness(
-      index, "h", std::nullopt, absl::FromUnixSeconds(2000), "r");
+  absl::Status expired = CheckIndexFreshness(index, "h", std::nullopt,
+                                             absl::FromUnixSeconds(2000), "r");
   REQUIRE(absl::IsFailedPrecondition(expired));
   REQUIRE(expired.message().find("expired") != std::string::npos);
 

@@ -96,8 +96,8 @@ absl::Status RepositorySet::Remove(const std::string& name) {
     absl::MutexLock lock(&mu_);
     auto it = repos_.find(name);
     if (it == repos_.end()) {
-      return absl::NotFoundError(absl::StrCat(
-          "no repository named ", name, "; see `pitstop repo list`"));
+      return absl::NotFoundError(absl::StrCat("no repository named ", name,
+                                              "; see `pitstop repo list`"));
     }
     if (it->second.from_config) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -172,8 +172,8 @@ absl::StatusOr<FetchedCar> RepositorySet::Fetch(const std::string& name,
       if (!r.index || r.index->index.expires <= now) continue;
       for (const IndexEntry& e : r.index->index.entries) {
         if (e.name != name) continue;
-        offered.push_back(absl::StrCat(e.version.ToString(), " (", repo_name,
-                                       ")"));
+        offered.push_back(
+            absl::StrCat(e.version.ToString(), " (", repo_name, ")"));
         ASSIGN_OR_RETURN(bool match, Matches(e.version, version));
         if (!match) continue;
         if (best && !(best->entry.version < e.version)) continue;
@@ -191,17 +191,16 @@ absl::StatusOr<FetchedCar> RepositorySet::Fetch(const std::string& name,
         offered.empty()
             ? " at all"
             : absl::StrCat("; offered: ", absl::StrJoin(offered, ", ")),
-        problems.empty()
-            ? ""
-            : absl::StrCat(" (repository errors: ",
-                           absl::StrJoin(problems, "; "), ")"),
+        problems.empty() ? ""
+                         : absl::StrCat(" (repository errors: ",
+                                        absl::StrJoin(problems, "; "), ")"),
         "; see `pitstop repo list`"));
   }
   std::error_code ec;
   std::filesystem::create_directories(dest_dir, ec);
-  std::string path =
-      (std::filesystem::path(dest_dir) / absl::StrCat(".fetch-", name, "-XXXXXX"))
-          .string();
+  std::string path = (std::filesystem::path(dest_dir) /
+                      absl::StrCat(".fetch-", name, "-XXXXXX"))
+                         .string();
   const int fd = ::mkstemp(path.data());
   if (fd < 0) {
     return absl::InternalError(absl::StrCat("cannot write into ", dest_dir));
@@ -230,8 +229,8 @@ std::vector<AvailableUpdate> RepositorySet::Updates(
       auto b = best.find(e.name);
       if (b != best.end() && !(b->second < e.version)) continue;
       best[e.name] = e.version;
-      out[e.name] = AvailableUpdate{e.name, it->second, e.version.ToString(),
-                                    repo_name};
+      out[e.name] =
+          AvailableUpdate{e.name, it->second, e.version.ToString(), repo_name};
     }
   }
   std::vector<AvailableUpdate> list;

@@ -31,7 +31,8 @@ std::string Slurp(const fs::path& p) {
 // and a repository directory with signed CARs demo 1.0.0 and 1.1.0.
 struct Fixture {
   Fixture() {
-    std::string t = (fs::temp_directory_path() / "pitstop-repo-XXXXXX").string();
+    std::string t =
+        (fs::temp_directory_path() / "pitstop-repo-XXXXXX").string();
     dir = ::mkdtemp(t.data());
     ca = dir / "ca";
     REQUIRE(InitCodeSigningCa(ca.string()).ok());
@@ -180,7 +181,8 @@ TEST_CASE("an older index is refused after a newer one was seen", "[repo]") {
 
   std::ofstream(f.repo / kIndexFile, std::ios::binary | std::ios::trunc)
       << old_index;
-  std::ofstream(f.repo / kIndexSignatureFile, std::ios::binary | std::ios::trunc)
+  std::ofstream(f.repo / kIndexSignatureFile,
+                std::ios::binary | std::ios::trunc)
       << old_sig;
   absl::Status s = set.Refresh();
   REQUIRE(absl::IsFailedPrecondition(s));

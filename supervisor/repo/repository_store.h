@@ -37,8 +37,8 @@ class RepositoryStore {
 // For tests and for a daemon without a state database. Thread-safe.
 class InMemoryRepositoryStore final : public RepositoryStore {
  public:
-  absl::StatusOr<std::map<std::string, std::string>> LoadRepositories()
-      override ABSL_LOCKS_EXCLUDED(mu_) {
+  absl::StatusOr<std::map<std::string, std::string>> LoadRepositories() override
+      ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     return repositories_;
   }

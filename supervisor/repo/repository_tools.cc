@@ -25,8 +25,8 @@ absl::Status WriteAtomically(const fs::path& path, const std::string& bytes) {
   std::string tmp = (path.parent_path() / ".tmp-XXXXXX").string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write beside ",
-                                            path.string()));
+    return absl::InternalError(
+        absl::StrCat("cannot write beside ", path.string()));
   }
   bool ok = true;
   for (size_t off = 0; ok && off < bytes.size();) {
@@ -69,9 +69,9 @@ absl::StatusOr<RepositoryIndex> BuildRepository(const std::string& dir,
     absl::StatusOr<RepositoryIndex> old =
         ParseIndex(*text, (root / kIndexFile).string());
     if (!old.ok() && options.version == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          old.status().message(),
-          "; pass --version to choose the new index's version"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(old.status().message(),
+                       "; pass --version to choose the new index's version"));
     }
     if (old.ok()) previous = old->version;
   }
@@ -79,8 +79,8 @@ absl::StatusOr<RepositoryIndex> BuildRepository(const std::string& dir,
   index.version = options.version != 0 ? options.version : previous + 1;
   if (index.version <= previous) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the index version must grow: ", dir, " already has version ",
-        previous, " (got ", index.version, ")"));
+        "the index version must grow: ", dir, " already has version ", previous,
+        " (got ", index.version, ")"));
   }
   index.generated = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   index.expires = index.generated + options.valid_for;
@@ -95,9 +95,9 @@ absl::StatusOr<RepositoryIndex> BuildRepository(const std::string& dir,
   for (const fs::path& car : cars) {
     const std::string rel = car.lexically_relative(root).generic_string();
     const auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          car.string(), ": ", why,
-          "; fix or remove it before building the repository"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(car.string(), ": ", why,
+                       "; fix or remove it before building the repository"));
     };
     if (absl::Status s = CheckIndexPath(rel); !s.ok()) return bad(s.message());
     auto yaml = ReadCarEntry(car.string(), "META-INF/driver.yaml");
@@ -124,10 +124,9 @@ absl::StatusOr<RepositoryIndex> BuildRepository(const std::string& dir,
     index.entries.push_back(std::move(e));
   }
   const std::string text = SerializeIndex(index);
-  ASSIGN_OR_RETURN(
-      std::string signature,
-      SignDetached(text, options.key_path, options.cert_path,
-                   options.chain_path));
+  ASSIGN_OR_RETURN(std::string signature,
+                   SignDetached(text, options.key_path, options.cert_path,
+                                options.chain_path));
   // The signature first: a reader between the two renames sees a new
   // signature over the old index and refuses it, never a wrong index.
   RETURN_IF_ERROR(WriteAtomically(root / kIndexSignatureFile, signature));
@@ -154,14 +153,14 @@ absl::StatusOr<VerifyReport> VerifyRepository(const std::string& url,
       absl::StatusOr<Signer> signer = VerifyCar(path, options.trust_dir);
       fs::remove(path, ec);
       if (!signer.ok()) {
-        return absl::Status(
-            signer.status().code(),
-            absl::StrCat(JoinUrl(base, e.path), ": ", signer.status().message()));
+        return absl::Status(signer.status().code(),
+                            absl::StrCat(JoinUrl(base, e.path), ": ",
+                                         signer.status().message()));
       }
       if (signer->subject != e.signer) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            JoinUrl(base, e.path), ": signed by ", signer->subject,
-            " but the index names ", e.signer));
+        return absl::InvalidArgumentError(
+            absl::StrCat(JoinUrl(base, e.path), ": signed by ", signer->subject,
+                         " but the index names ", e.signer));
       }
     }
     fs::remove(path, ec);
@@ -171,9 +170,8 @@ absl::StatusOr<VerifyReport> VerifyRepository(const std::string& url,
 }
 
 absl::StatusOr<MirrorReport> MirrorRepository(
-    const std::string& url, const std::string& dir,
-    const FetchOptions& options, absl::Time now,
-    const std::function<void(const std::string&)>& progress) {
+    const std::string& url, const std::string& dir, const FetchOptions& options,
+    absl::Time now, const std::function<void(const std::string&)>& progress) {
   ASSIGN_OR_RETURN(const std::string base, NormalizeRepositoryUrl(url));
   ASSIGN_OR_RETURN(VerifiedIndex fetched, FetchVerifiedIndex(base, options));
   const fs::path root(dir);
@@ -183,20 +181,21 @@ absl::StatusOr<MirrorReport> MirrorRepository(
       existing = SeenIndex{old->version, Sha256Hex(*text)};
     }
   }
-  RETURN_IF_ERROR(CheckIndexFreshness(fetched.index, fetched.sha256, existing,
-                                      now, base));
+  RETURN_IF_ERROR(
+      CheckIndexFreshness(fetched.index, fetched.sha256, existing, now, base));
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) {
-    return absl::InternalError(absl::StrCat("cannot create ", dir, ": ",
-                                            ec.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot create ", dir, ": ", ec.message()));
   }
   MirrorReport report;
   report.index_version = fetched.index.version;
   for (const IndexEntry& e : fetched.index.entries) {
     const fs::path target = root / e.path;
     fs::create_directories(target.parent_path(), ec);
-    if (fs::is_regular_file(target, ec) && fs::file_size(target, ec) == e.length) {
+    if (fs::is_regular_file(target, ec) &&
+        fs::file_size(target, ec) == e.length) {
       auto sha = Sha256File(target.string());
       if (sha.ok() && *sha == e.sha256) {
         ++report.kept;
@@ -208,8 +207,8 @@ absl::StatusOr<MirrorReport> MirrorRepository(
     RETURN_IF_ERROR(FetchIndexedCar(base, e, part, options, /*resume=*/true));
     fs::rename(part, target, ec);
     if (ec) {
-      return absl::InternalError(absl::StrCat("cannot rename ", part, " to ",
-                                              target.string()));
+      return absl::InternalError(
+          absl::StrCat("cannot rename ", part, " to ", target.string()));
     }
     ++report.fetched;
     if (progress) progress(absl::StrCat("fetched ", e.path));

@@ -61,8 +61,8 @@ struct MirrorReport {
 // consistent index; running it again resumes. `progress` (may be empty)
 // is told about each CAR.
 absl::StatusOr<MirrorReport> MirrorRepository(
-    const std::string& url, const std::string& dir,
-    const FetchOptions& options, absl::Time now,
+    const std::string& url, const std::string& dir, const FetchOptions& options,
+    absl::Time now,
     const std::function<void(const std::string&)>& progress = {});
 
 }  // namespace pitstop

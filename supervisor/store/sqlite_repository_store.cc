@@ -59,9 +59,9 @@ SqliteRepositoryStore::Open(const std::string& path) {
     std::string why = error ? error : "unknown error";
     sqlite3_free(error);
     sqlite3_close(db);
-    return absl::DataLossError(
-        absl::StrCat("the state database ", path, " is unusable: ", why,
-                     "; move it aside to start afresh"));
+    return absl::DataLossError(absl::StrCat("the state database ", path,
+                                            " is unusable: ", why,
+                                            "; move it aside to start afresh"));
   }
   return std::unique_ptr<SqliteRepositoryStore>(
       new SqliteRepositoryStore(path, db));
@@ -135,7 +135,8 @@ absl::StatusOr<std::optional<SeenIndex>> SqliteRepositoryStore::LoadSeenIndex(
   absl::MutexLock lock(&mu_);
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(
-          db_, "SELECT version, sha256 FROM repository_index_seen WHERE name = ?1",
+          db_,
+          "SELECT version, sha256 FROM repository_index_seen WHERE name = ?1",
           -1, &raw, nullptr) != SQLITE_OK) {
     return Error("reading a repository's index version");
   }

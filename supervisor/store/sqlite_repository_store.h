@@ -25,8 +25,8 @@ class SqliteRepositoryStore final : public RepositoryStore {
       const std::string& path);
   ~SqliteRepositoryStore() override;
 
-  absl::StatusOr<std::map<std::string, std::string>> LoadRepositories()
-      override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::map<std::string, std::string>> LoadRepositories() override
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SaveRepository(const std::string& name,
                               const std::string& url) override
       ABSL_LOCKS_EXCLUDED(mu_);

@@ -23,8 +23,7 @@ struct TempDir {
   fs::path path;
 };
 
-TEST_CASE("repositories and seen index versions survive reopening",
-          "[store]") {
+TEST_CASE("repositories and seen index versions survive reopening", "[store]") {
   TempDir dir;
   const std::string db = (dir.path / "pitstopd.db").string();
   {
@@ -52,8 +51,7 @@ TEST_CASE("repositories and seen index versions survive reopening",
   REQUIRE(!(*store)->LoadSeenIndex("main")->has_value());
 }
 
-TEST_CASE("a database from before repositories gains their tables",
-          "[store]") {
+TEST_CASE("a database from before repositories gains their tables", "[store]") {
   TempDir dir;
   const std::string db = (dir.path / "pitstopd.db").string();
   {
