@@ -145,6 +145,14 @@ int Drivers(const Options& o) {
     rows.push_back({d.name(), d.version(), CategoryLabel(d.category()),
                     StateName(d.state()), PidText(d),
                     std::to_string(d.restarts()), d.message()});
+    if (d.instances_size() > 1) {
+      // During an upgrade or a graceful restart: each process on its row.
+      for (const auto& i : d.instances()) {
+        rows.push_back({"  instance", i.version(), "", i.role(),
+                        i.pid() ? std::to_string(i.pid()) : "-", "",
+                        absl::StrCat(i.calls_in_flight(), " calls in flight")});
+      }
+    }
   }
   std::cout << FormatTable(rows);
   return 0;
@@ -175,6 +183,20 @@ void PrintDriver(const sv1::Driver& d) {
             << (d.signer().empty() ? "(unsigned)" : d.signer()) << "\n";
   if (!d.socket_path().empty()) {
     std::cout << "Socket:       " << d.socket_path() << "\n";
+  }
+  std::cout << "Installed:    " << absl::StrJoin(d.installed_versions(), ", ")
+            << "\n";
+  if (!d.previous_version().empty()) {
+    std::cout << "Previous:     " << d.previous_version()
+              << " (`pitstop rollback " << d.name() << "` returns to it)\n";
+  }
+  if (!d.upgrade().empty()) {
+    std::cout << "Upgrade:      " << d.upgrade() << "\n";
+  }
+  for (const auto& i : d.instances()) {
+    std::cout << "Instance:     " << i.version() << " " << i.role() << ", pid "
+              << (i.pid() ? std::to_string(i.pid()) : "-") << ", "
+              << i.calls_in_flight() << " calls in flight\n";
   }
   std::cout << "Properties:\n";
   std::vector<std::vector<std::string>> rows = {
@@ -640,6 +662,13 @@ int InstallFromRepository(const Options& o, const std::string& spec,
   if (!s.ok()) return RpcError(o, s);
   if (o.output == "json") {
     std::cout << JsonText(DriverToJson(d));
+  } else if (d.installed_versions_size() > 1) {
+    // A new version of an installed driver goes beside the active one.
+    std::cout << "installed " << d.name() << " from a repository beside the "
+              << "active " << d.version()
+              << " (installed: " << absl::StrJoin(d.installed_versions(), ", ")
+              << "); switch with `pitstop upgrade " << d.name()
+              << " --to VERSION`\n";
   } else {
     std::cout << "installed " << d.name() << " " << d.version()
               << " from a repository ("
@@ -649,18 +678,31 @@ int InstallFromRepository(const Options& o, const std::string& spec,
   return 0;
 }
 
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
 int Install(const Options& o, const std::string& car, bool no_start) {
   std::error_code ec;
   if (!std::filesystem::exists(car, ec) && car.find('/') == std::string::npos &&
       (car.size() < 4 || car.substr(car.size() - 4) != ".car")) {
     return InstallFromRepository(o, car, no_start);
   }
-  std::ifstream in(car, std::ios::binary);
-  if (!in) return Error(absl::StrCat("cannot read ", car));
-  std::stringstream bytes;
-  bytes << in.rdbuf();
+  auto bytes = ReadFileBytes(car);
+  if (!bytes.ok()) return Error(bytes.status().message());
+  // The version it holds, to tell an install beside the active version.
+  std::string version;
+  if (auto yaml = ReadCarEntry(car, "META-INF/driver.yaml"); yaml.ok()) {
+    if (auto m = ParseDriverManifest(*yaml, car); m.ok()) {
+      version = m->version.ToString();
+    }
+  }
   sv1::InstallDriverRequest request;
-  request.set_car(bytes.str());
+  request.set_car(*std::move(bytes));
   request.set_start(!no_start);
   Client client(o);
   grpc::ClientContext ctx;
@@ -671,24 +713,159 @@ int Install(const Options& o, const std::string& car, bool no_start) {
   if (o.output == "json") {
     std::cout << JsonText(DriverToJson(d));
   } else {
-    std::cout << "installed " << d.name() << " " << d.version() << " ("
-              << (d.signer().empty() ? "unsigned" : "signed by " + d.signer())
-              << "): " << StateName(d.state()) << "\n";
+    if (!version.empty() && version != d.version()) {
+      std::cout << "installed " << d.name() << " " << version
+                << " beside the active " << d.version()
+                << "; switch to it with `pitstop upgrade " << d.name()
+                << " --to " << version << "`\n";
+    } else {
+      std::cout << "installed " << d.name() << " " << d.version() << " ("
+                << (d.signer().empty() ? "unsigned" : "signed by " + d.signer())
+                << "): " << StateName(d.state()) << "\n";
+    }
   }
   return 0;
 }
 
-int Remove(const Options& o, const std::string& name) {
+struct UpgradeArgs {
+  std::string name;
+  std::string to;
+  std::string car;
+  std::string drain_timeout;
+  std::string probation;
+  bool no_wait = false;
+};
+
+absl::Status ParseMillis(const std::string& text, const char* flag,
+                         uint32_t* out) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": '", text, "' is not a duration; write e.g. 30s, 500ms or 2m"));
+  }
+  *out = static_cast<uint32_t>(absl::ToInt64Milliseconds(d));
+  return absl::OkStatus();
+}
+
+// Prints the driver's upgrade events from `since` on until the upgrade has
+// ended: 0 once committed and the old version stopped, 1 when rolled back
+// (or 0 then, when a rollback was asked for).
+int FollowUpgrade(const Options& o, Client& client, const std::string& name,
+                  uint64_t since, bool rollback_wanted) {
+  grpc::ClientContext ctx;
+  sv1::WatchEventsRequest request;
+  request.set_follow(true);
+  request.set_driver(name);
+  request.set_since_sequence(since);
+  auto reader = client.admin().WatchEvents(&ctx, request);
+  sv1::Event e;
+  bool committed = false;
+  int rc = 1;
+  while (reader->Read(&e)) {
+    if (e.kind() == "state" || e.kind() == "process") continue;
+    if (o.output == "json") {
+      std::string json;
+      pb::util::JsonPrintOptions print;
+      print.preserve_proto_field_names = true;
+      (void)pb::util::MessageToJsonString(e, &json, print);
+      std::cout << json << std::endl;
+    } else {
+      std::cout << pb::util::TimeUtil::ToString(e.time()) << "  " << e.kind();
+      if (e.pid()) std::cout << "  pid " << e.pid();
+      std::cout << "  " << e.reason() << std::endl;
+    }
+    if (e.kind() == "upgrade-rolled-back") {
+      rc = rollback_wanted ? 0 : 1;
+      ctx.TryCancel();
+      break;
+    }
+    if (e.kind() == "upgrade-committed") committed = true;
+    bool done = e.kind() == "upgrade-old-stopped" && committed;
+    if (committed && !done) {
+      // Done at once when only one process is left.
+      grpc::ClientContext get_ctx;
+      client.Prepare(get_ctx);
+      sv1::GetDriverRequest get;
+      get.set_name(name);
+      sv1::Driver d;
+      done = client.admin().GetDriver(&get_ctx, get, &d).ok() &&
+             d.instances_size() <= 1;
+    }
+    if (done) {
+      rc = 0;
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+    return RpcError(o, s);
+  }
+  if (rc != 0 && !rollback_wanted) {
+    return Error(absl::StrCat("the upgrade of ", name, " was rolled back"));
+  }
+  return rc;
+}
+
+int Upgrade(const Options& o, const UpgradeArgs& a, bool rollback) {
+  uint32_t drain_ms = 0, probation_ms = 0;
+  if (auto s = ParseMillis(a.drain_timeout, "--drain-timeout", &drain_ms);
+      !s.ok()) {
+    return Error(s.message());
+  }
+  if (auto s = ParseMillis(a.probation, "--probation", &probation_ms);
+      !s.ok()) {
+    return Error(s.message());
+  }
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::UpgradeDriverResponse response;
+  grpc::Status s;
+  if (rollback) {
+    sv1::RollbackDriverRequest request;
+    request.set_name(a.name);
+    request.set_drain_timeout_ms(drain_ms);
+    request.set_probation_ms(probation_ms);
+    s = client.admin().RollbackDriver(&ctx, request, &response);
+  } else {
+    sv1::UpgradeDriverRequest request;
+    request.set_name(a.name);
+    request.set_version(a.to);
+    if (!a.car.empty()) {
+      auto bytes = ReadFileBytes(a.car);
+      if (!bytes.ok()) return Error(bytes.status().message());
+      request.set_car(*std::move(bytes));
+    }
+    request.set_drain_timeout_ms(drain_ms);
+    request.set_probation_ms(probation_ms);
+    s = client.admin().UpgradeDriver(&ctx, request, &response);
+  }
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output != "json") {
+    std::cout << (rollback ? "rolling back " : "upgrading ") << a.name << " "
+              << response.from_version() << " -> " << response.to_version()
+              << "\n";
+  }
+  if (a.no_wait) return 0;
+  return FollowUpgrade(o, client, a.name, response.started_sequence() - 1,
+                       rollback);
+}
+
+int Remove(const Options& o, const std::string& name,
+           const std::string& version) {
   Client client(o);
   grpc::ClientContext ctx;
   client.Prepare(ctx);
   sv1::RemoveDriverRequest request;
   request.set_name(name);
+  request.set_version(version);
   sv1::RemoveDriverResponse response;
   grpc::Status s = client.admin().RemoveDriver(&ctx, request, &response);
   if (!s.ok()) return RpcError(o, s);
-  std::cout << "removed " << response.name() << " " << response.version()
-            << "\n";
+  std::cout << "removed " << response.name() << " "
+            << absl::StrJoin(response.versions(), ", ") << "\n";
   return 0;
 }
 
@@ -1074,10 +1251,52 @@ int Main(int argc, char** argv) {
   add_output(install);
   install->callback([&] { rc = Install(o, install_car, no_start); });
 
+  std::string remove_version;
   CLI::App* remove = app.add_subcommand(
-      "remove", "stop a driver and remove its CAR and files");
+      "remove",
+      "stop a driver and remove its CARs and files, or one inactive version");
   remove->add_option("NAME", name, "driver name")->required();
-  remove->callback([&] { rc = Remove(o, name); });
+  remove->add_option("--version", remove_version,
+                     "remove only this installed, inactive version");
+  remove->callback([&] { rc = Remove(o, name, remove_version); });
+
+  UpgradeArgs upgrade_args;
+  auto add_upgrade_options = [&](CLI::App* cmd) {
+    cmd->add_option("--drain-timeout", upgrade_args.drain_timeout,
+                    "how long the old version may finish its calls after the "
+                    "cut-over (default: the driver's timeouts.drain)");
+    cmd->add_option("--probation", upgrade_args.probation,
+                    "how long the new version must serve without failing "
+                    "before the upgrade commits (default 10s)");
+    cmd->add_flag("--no-wait", upgrade_args.no_wait,
+                  "return once the upgrade has begun");
+    add_output(cmd);
+  };
+  CLI::App* upgrade = app.add_subcommand(
+      "upgrade",
+      "upgrade a driver in place: the new version starts beside the old one "
+      "and takes the work resource by resource; exits non-zero on rollback");
+  upgrade->add_option("NAME", upgrade_args.name, "driver name")->required();
+  auto* to_opt = upgrade->add_option("--to", upgrade_args.to,
+                                     "an installed version to upgrade to");
+  auto* car_opt = upgrade->add_option("--car", upgrade_args.car,
+                                      "install this CAR, then upgrade to it");
+  to_opt->excludes(car_opt);
+  add_upgrade_options(upgrade);
+  upgrade->callback([&] {
+    if (upgrade_args.to.empty() == upgrade_args.car.empty()) {
+      rc = Error("give --to VERSION (an installed version) or --car FILE.car");
+      return;
+    }
+    rc = Upgrade(o, upgrade_args, /*rollback=*/false);
+  });
+  CLI::App* rollback = app.add_subcommand(
+      "rollback",
+      "abandon the upgrade in progress, or upgrade back to the version "
+      "active before the last upgrade");
+  rollback->add_option("NAME", upgrade_args.name, "driver name")->required();
+  add_upgrade_options(rollback);
+  rollback->callback([&] { rc = Upgrade(o, upgrade_args, /*rollback=*/true); });
 
   CLI::App* packages = app.add_subcommand(
       "packages", "installed drivers: version, signer, digest, CAR");

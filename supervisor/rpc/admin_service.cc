@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "supervisor/car/car_reader.h"
 #include "supervisor/common/logging.h"
+#include "supervisor/common/status_macros.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
@@ -144,6 +145,19 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_signer(p.signer);
   d.set_entrypoint_sha256(p.entrypoint_sha256);
   d.set_car_path(p.car_path);
+  for (const InstanceStatus& i : status.instances) {
+    sv1::Instance* out = d.add_instances();
+    out->set_id(i.id);
+    out->set_pid(i.pid);
+    out->set_version(i.version);
+    out->set_role(i.role);
+    out->set_calls_in_flight(i.calls_in_flight);
+  }
+  for (const std::string& v : status.installed_versions) {
+    d.add_installed_versions(v);
+  }
+  d.set_previous_version(status.previous_version);
+  d.set_upgrade(status.upgrade);
   return d;
 }
 
@@ -172,10 +186,8 @@ grpc::Status AdminService::ResetDriver(grpc::ServerContext* context,
                     supervisor_.Reset(request->name()), response);
 }
 
-grpc::Status AdminService::InstallDriver(
-    grpc::ServerContext* context, const sv1::InstallDriverRequest* request,
-    sv1::Driver* response) {
-  absl::MutexLock lock(&install_mu_);
+absl::StatusOr<std::shared_ptr<const DriverPackage>>
+AdminService::InstallBytesLocked(const std::string& bytes) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(install_.drivers_dir, ec);
@@ -184,67 +196,146 @@ grpc::Status AdminService::InstallDriver(
       (fs::path(install_.drivers_dir) / ".incoming-XXXXXX").string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) {
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        absl::StrCat("cannot write into ", install_.drivers_dir,
-                                     ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("cannot write into ",
+                                            install_.drivers_dir, ": ",
+                                            std::strerror(errno)));
   }
   absl::Cleanup remove_tmp = [&] { fs::remove(tmp, ec); };
-  const std::string& bytes = request->car();
   for (size_t off = 0; off < bytes.size();) {
     ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
     if (n <= 0) {
       ::close(fd);
-      return grpc::Status(grpc::StatusCode::INTERNAL, "cannot store the CAR");
+      return absl::InternalError(
+          absl::StrCat("cannot store the CAR in ", install_.drivers_dir, ": ",
+                       n < 0 ? std::strerror(errno) : "short write"));
     }
     off += n;
   }
   ::close(fd);
-  return InstallFromFileLocked(context, tmp, request->start(), response);
+  return InstallFileLocked(tmp);
 }
 
-grpc::Status AdminService::InstallFromFileLocked(grpc::ServerContext* context,
-                                                 const std::string& tmp,
-                                                 bool start,
-                                                 sv1::Driver* response) {
+absl::StatusOr<std::shared_ptr<const DriverPackage>>
+AdminService::InstallFileLocked(const std::string& tmp) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  // Name and version first: an installed driver's files are never touched.
-  auto yaml = ReadCarEntry(tmp, "META-INF/driver.yaml");
-  if (!yaml.ok()) return ToGrpcStatus(yaml.status());
-  auto manifest = ParseDriverManifest(*yaml, "META-INF/driver.yaml");
-  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
-  if (auto existing = supervisor_.Get(manifest->name); existing.ok()) {
-    return grpc::Status(
-        grpc::StatusCode::ALREADY_EXISTS,
-        absl::StrCat("driver ", manifest->name, " ",
-                     existing->package->manifest.version.ToString(),
-                     " is already installed; remove it first (`pitstop "
-                     "remove ",
-                     manifest->name, "`)"));
+  // Name and version first: an installed version's files are never touched.
+  ASSIGN_OR_RETURN(std::string yaml, ReadCarEntry(tmp, "META-INF/driver.yaml"));
+  ASSIGN_OR_RETURN(DriverManifest manifest,
+                   ParseDriverManifest(yaml, "META-INF/driver.yaml"));
+  const std::string version = manifest.version.ToString();
+  if (auto existing = supervisor_.Get(manifest.name); existing.ok()) {
+    for (const std::string& v : existing->installed_versions) {
+      if (v == version) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "driver ", manifest.name, " ", version,
+            " is already installed; remove it first (`pitstop remove ",
+            manifest.name,
+            v == existing->package->manifest.version.ToString()
+                ? ""
+                : absl::StrCat(" --version ", v),
+            "`)"));
+      }
+    }
   }
   const std::string final_path =
       (fs::path(install_.drivers_dir) /
-       absl::StrCat(manifest->name, "-", manifest->version.ToString(), ".car"))
+       absl::StrCat(manifest.name, "-", version, ".car"))
           .string();
-  auto package = InstallCar(tmp, install_.packages_dir, install_.trust);
-  if (!package.ok()) return ToGrpcStatus(package.status());
+  ASSIGN_OR_RETURN(DriverPackage package,
+                   InstallCar(tmp, install_.packages_dir, install_.trust));
   fs::rename(tmp, final_path, ec);
   if (ec) {
-    fs::remove_all(package->install_dir, ec);
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        absl::StrCat("cannot keep the CAR as ", final_path));
+    fs::remove_all(package.install_dir, ec);
+    return absl::InternalError(
+        absl::StrCat("cannot keep the CAR as ", final_path));
   }
-  package->car_path = final_path;
-  const std::string name = package->manifest.name;
-  if (absl::Status s = supervisor_.AddDriver(*std::move(package)); !s.ok()) {
-    return ToGrpcStatus(s);
+  package.car_path = final_path;
+  auto shared = std::make_shared<const DriverPackage>(package);
+  if (absl::Status s = supervisor_.AddDriver(std::move(package)); !s.ok()) {
+    fs::remove_all(shared->install_dir, ec);
+    fs::remove(final_path, ec);
+    return s;
   }
-  if (start) {
-    return ActAndWait(context, name, supervisor_.Start(name), response);
-  }
+  return shared;
+}
+
+grpc::Status AdminService::InstallDriver(
+    grpc::ServerContext* context, const sv1::InstallDriverRequest* request,
+    sv1::Driver* response) {
+  absl::MutexLock lock(&install_mu_);
+  auto package = InstallBytesLocked(request->car());
+  if (!package.ok()) return ToGrpcStatus(package.status());
+  const std::string name = (*package)->manifest.name;
   auto status = supervisor_.Get(name);
   if (!status.ok()) return ToGrpcStatus(status.status());
+  if (request->start() && status->package == *package) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
   *response = ToProto(*status, "");
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::UpgradeDriver(
+    grpc::ServerContext*, const sv1::UpgradeDriverRequest* request,
+    sv1::UpgradeDriverResponse* response) {
+  absl::MutexLock lock(&install_mu_);
+  std::string version = request->version();
+  if (!request->car().empty()) {
+    auto package = InstallBytesLocked(request->car());
+    if (absl::IsAlreadyExists(package.status())) {
+      return grpc::Status(
+          grpc::StatusCode::ALREADY_EXISTS,
+          absl::StrCat(package.status().message(),
+                       "; to upgrade to the installed version, name it: "
+                       "`pitstop upgrade ",
+                       request->name(), " --to VERSION`"));
+    }
+    if (!package.ok()) return ToGrpcStatus(package.status());
+    if ((*package)->manifest.name != request->name()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("the CAR holds driver ", (*package)->manifest.name,
+                       ", not ", request->name(),
+                       "; it was installed, but nothing was upgraded"));
+    }
+    version = (*package)->manifest.version.ToString();
+  }
+  if (version.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "name the version to upgrade to, or send a CAR");
+  }
+  auto before = supervisor_.Get(request->name());
+  if (!before.ok()) return ToGrpcStatus(before.status());
+  UpgradeOptions options;
+  options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
+  options.probation = absl::Milliseconds(request->probation_ms());
+  auto started = supervisor_.Upgrade(request->name(), version, options);
+  if (!started.ok()) return ToGrpcStatus(started.status());
+  response->set_name(request->name());
+  response->set_from_version(before->package->manifest.version.ToString());
+  response->set_to_version(version);
+  response->set_started_sequence(*started);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RollbackDriver(
+    grpc::ServerContext*, const sv1::RollbackDriverRequest* request,
+    sv1::UpgradeDriverResponse* response) {
+  absl::MutexLock lock(&install_mu_);
+  auto before = supervisor_.Get(request->name());
+  if (!before.ok()) return ToGrpcStatus(before.status());
+  UpgradeOptions options;
+  options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
+  options.probation = absl::Milliseconds(request->probation_ms());
+  auto started = supervisor_.Rollback(request->name(), options);
+  if (!started.ok()) return ToGrpcStatus(started.status());
+  response->set_name(request->name());
+  response->set_from_version(before->package->manifest.version.ToString());
+  response->set_to_version(before->upgrade.empty()
+                               ? before->previous_version
+                               : before->package->manifest.version.ToString());
+  response->set_started_sequence(*started);
   return grpc::Status::OK;
 }
 
@@ -252,14 +343,26 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
                                         const sv1::RemoveDriverRequest* request,
                                         sv1::RemoveDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
-  auto removed = supervisor_.RemoveDriver(request->name());
-  if (!removed.ok()) return ToGrpcStatus(removed.status());
+  std::vector<std::shared_ptr<const DriverPackage>> removed;
+  if (request->version().empty()) {
+    auto all = supervisor_.RemoveDriver(request->name());
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    removed = *std::move(all);
+  } else {
+    auto one = supervisor_.RemoveVersion(request->name(), request->version());
+    if (!one.ok()) return ToGrpcStatus(one.status());
+    removed.push_back(*std::move(one));
+  }
   std::error_code ec;
-  const DriverPackage& p = **removed;
-  std::filesystem::remove_all(p.install_dir, ec);
-  if (!p.car_path.empty()) std::filesystem::remove(p.car_path, ec);
-  response->set_name(p.manifest.name);
-  response->set_version(p.manifest.version.ToString());
+  response->set_name(request->name());
+  for (const auto& p : removed) {
+    std::filesystem::remove_all(p->install_dir, ec);
+    if (!p->car_path.empty()) std::filesystem::remove(p->car_path, ec);
+    response->add_versions(p->manifest.version.ToString());
+  }
+  if (!removed.empty()) {
+    response->set_version(removed.back()->manifest.version.ToString());
+  }
   return grpc::Status::OK;
 }
 
@@ -491,8 +594,19 @@ grpc::Status AdminService::InstallFromRepository(
            {"repository", fetched->repository},
            {"url", fetched->url}});
   absl::MutexLock lock(&install_mu_);
-  return InstallFromFileLocked(context, fetched->path, request->start(),
-                               response);
+  auto package = InstallFileLocked(fetched->path);
+  if (!package.ok()) return ToGrpcStatus(package.status());
+  const std::string name = (*package)->manifest.name;
+  auto status = supervisor_.Get(name);
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  // Started only when it is the active version (a first install), not when
+  // it went beside an active one.
+  if (request->start() &&
+      status->package->manifest.version == (*package)->manifest.version) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
+  *response = ToProto(*status, "");
+  return grpc::Status::OK;
 }
 
 void AdminService::CheckForUpdates() {

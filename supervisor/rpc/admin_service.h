@@ -5,7 +5,9 @@
 // block (on a gRPC sync-server thread) until the driver settles or the
 // call's deadline passes. Thread-safe.
 
+#include <map>
 #include <set>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
@@ -73,6 +75,14 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::RemoveDriverRequest* request,
       pitstop::supervisor::v1::RemoveDriverResponse* response) override;
+  grpc::Status UpgradeDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::UpgradeDriverRequest* request,
+      pitstop::supervisor::v1::UpgradeDriverResponse* response) override;
+  grpc::Status RollbackDriver(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::RollbackDriverRequest* request,
+      pitstop::supervisor::v1::UpgradeDriverResponse* response) override;
   grpc::Status GetStartOrder(
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::GetStartOrderRequest* request,
@@ -123,28 +133,33 @@ class AdminService final
                           absl::Status action,
                           pitstop::supervisor::v1::Driver* response);
 
-  // Installs the CAR at `path` (inside drivers_dir, named so that the loader
-  // ignores it): name and version first, the trust policy, then kept as
-  // <drivers_dir>/<name>-<version>.car.
-  grpc::Status InstallFromFileLocked(grpc::ServerContext* context,
-                                     const std::string& path, bool start,
-                                     pitstop::supervisor::v1::Driver* response)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(install_mu_);
+  // Stores CAR bytes, verifies and unpacks them under the trust policy,
+  // keeps the CAR in the drivers directory and registers the version (beside
+  // the active one when the driver is installed). Nothing is left behind on
+  // failure.
+  absl::StatusOr<std::shared_ptr<const DriverPackage>> InstallBytesLocked(
+      const std::string& bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(install_mu_);
+  // The same for a CAR already in a file inside the drivers directory, named
+  // so that the loader ignores it (renamed into place, or left to the
+  // caller to remove on failure).
+  absl::StatusOr<std::shared_ptr<const DriverPackage>> InstallFileLocked(
+      const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(install_mu_);
+
   // Appends an "update-available" event for each update not announced yet.
   void AnnounceUpdates(const std::vector<AvailableUpdate>& updates)
       ABSL_LOCKS_EXCLUDED(updates_mu_);
-  // Installed drivers: name -> version.
+  // Installed drivers: name -> active version.
   std::map<std::string, std::string> InstalledVersions();
 
   Supervisor& supervisor_;
   EventLog& events_;
   const InstallOptions install_;
   RepositorySet* repositories_ = nullptr;
-  // One install or removal at a time.
-  absl::Mutex install_mu_;
   // "name version" of updates already announced as events.
   absl::Mutex updates_mu_;
   std::set<std::string> announced_ ABSL_GUARDED_BY(updates_mu_);
+  // One install or removal at a time.
+  absl::Mutex install_mu_;  // held while (un)installing and upgrading
 };
 
 }  // namespace pitstop
