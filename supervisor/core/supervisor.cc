@@ -598,8 +598,7 @@ void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
     if (r.upgrade) {
       UpgradeRun& u = *r.upgrade;
       NoteLocked(name, r, "upgrade-ready",
-                 absl::StrCat("version ", m.version.ToString(), " (pid ",
-                              r.instance->pid, ") is ready"),
+                 absl::StrCat("version ", m.version.ToString(), " is ready"),
                  r.instance->pid);
       u.cut_over = true;
       u.probation_until = now + u.options.probation;

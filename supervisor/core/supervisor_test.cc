@@ -640,9 +640,7 @@ struct UpgradeFixture : Fixture {
         [this, index](absl::StatusOr<Route> r) { routes[index] = r; });
     return index;
   }
-  bool Waiting(size_t index) {
-    return absl::IsUnknown(routes[index].status());
-  }
+  bool Waiting(size_t index) { return absl::IsUnknown(routes[index].status()); }
   void End(size_t index) { routes[index] = absl::CancelledError("ended"); }
   // Upgrade to 2.0.0 until the cut-over; returns the new pid.
   pid_t CutOver(UpgradeOptions options = {}) {
@@ -740,13 +738,14 @@ TEST_CASE(
   REQUIRE(f.store.saved.at("flashpool").upgrading_to.empty());
   REQUIRE(UpgradeSteps(f.events).back() == "upgrade-rolled-back");
   // Nothing to roll back to: it was never committed.
-  REQUIRE(absl::IsFailedPrecondition(
-      f.supervisor.Rollback("flashpool").status()));
+  REQUIRE(
+      absl::IsFailedPrecondition(f.supervisor.Rollback("flashpool").status()));
 }
 
-TEST_CASE("a new version that fails its probes during probation is rolled "
-          "back; its busy resources wait for it",
-          "[core][upgrade]") {
+TEST_CASE(
+    "a new version that fails its probes during probation is rolled "
+    "back; its busy resources wait for it",
+    "[core][upgrade]") {
   UpgradeFixture f;
   const pid_t new_pid = f.CutOver();
   const size_t on_new = f.Call("volume/a");
@@ -786,9 +785,10 @@ TEST_CASE("an operator rollback during the probation gives the work back",
   REQUIRE(f.launcher.children[new_pid].signals == std::vector<int>{SIGTERM});
 }
 
-TEST_CASE("a committed upgrade is rolled back to the previous version by "
-          "the same mechanism",
-          "[core][upgrade]") {
+TEST_CASE(
+    "a committed upgrade is rolled back to the previous version by "
+    "the same mechanism",
+    "[core][upgrade]") {
   UpgradeFixture f;
   const pid_t v2 = f.CutOver();
   f.clock.Advance(absl::Seconds(10));
@@ -811,9 +811,10 @@ TEST_CASE("a committed upgrade is rolled back to the previous version by "
   REQUIRE(f.store.saved.at("flashpool").active_version == "1.0.0");
 }
 
-TEST_CASE("upgrades are refused while one runs, to versions not installed, "
-          "and when requirements would break",
-          "[core][upgrade]") {
+TEST_CASE(
+    "upgrades are refused while one runs, to versions not installed, "
+    "and when requirements would break",
+    "[core][upgrade]") {
   UpgradeFixture f;
   auto missing = f.supervisor.Upgrade("flashpool", "3.0.0");
   REQUIRE(absl::IsNotFound(missing.status()));
@@ -856,9 +857,10 @@ TEST_CASE("a stopped driver switches version without running both",
           "/opt/drivers/flashpool/2.0.0/bin/flashpool");
 }
 
-TEST_CASE("after a daemon restart the saved active version runs, and an "
-          "interrupted upgrade is reported, not resumed",
-          "[core][upgrade]") {
+TEST_CASE(
+    "after a daemon restart the saved active version runs, and an "
+    "interrupted upgrade is reported, not resumed",
+    "[core][upgrade]") {
   Fixture f;
   REQUIRE(f.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
   REQUIRE(f.supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
@@ -898,9 +900,10 @@ TEST_CASE("an inactive version can be removed, the active one cannot",
           std::vector<std::string>{"1.0.0"});
 }
 
-TEST_CASE("calls still running on the old version at the drain timeout are "
-          "cancelled and reported",
-          "[core][upgrade]") {
+TEST_CASE(
+    "calls still running on the old version at the drain timeout are "
+    "cancelled and reported",
+    "[core][upgrade]") {
   UpgradeFixture f;
   const size_t stuck = f.Call("volume/a");
   int cancelled = 0;
