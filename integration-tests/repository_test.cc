@@ -231,6 +231,24 @@ TEST_CASE("drivers install from an HTTP repository and updates are reported",
   REQUIRE(updates.out.find("flashpool  1.0.0      1.1.0      main") !=
           std::string::npos);
 
+  // 1.1.0 goes beside the running 1.0.0, which keeps serving...
+  const sv1::Driver running = daemon.GetDriver("flashpool");
+  CommandResult beside = cli({"install", "flashpool@1.1.0"});
+  INFO(beside.out << beside.err);
+  REQUIRE(beside.exit_code == 0);
+  REQUIRE(beside.out.find("beside the active 1.0.0") != std::string::npos);
+  sv1::Driver d = daemon.GetDriver("flashpool");
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(d.pid() == running.pid());
+  REQUIRE(d.installed_versions_size() == 2);
+  // ...until the operator upgrades to it.
+  CommandResult upgraded =
+      cli({"upgrade", "flashpool", "--to", "1.1.0", "--probation", "500ms"});
+  INFO(upgraded.out << upgraded.err);
+  REQUIRE(upgraded.exit_code == 0);
+  REQUIRE(daemon.AwaitReady("flashpool", running.pid()).version() == "1.1.0");
+  REQUIRE(cli({"updates"}).out.find("up to date") != std::string::npos);
+
   // Also an event, and through the admin RPC.
   grpc::ClientContext ctx;
   sv1::WatchEventsRequest watch;

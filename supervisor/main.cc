@@ -313,6 +313,7 @@ int Run(int argc, char** argv) {
                "routed calls still running after 2s; cancelling them");
   }
   stop_refresh.Notify();
+  repositories.Cancel();  // a slow download must not hold up the exit
   refresher.join();
   server->Shutdown(absl::ToChronoTime(absl::Now()));
   // Calls still parked waiting for a driver are answered as drivers stop;

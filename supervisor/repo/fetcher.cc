@@ -39,6 +39,11 @@ size_t Write(char* data, size_t size, size_t n, void* user) {
   return bytes;
 }
 
+int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancelled = static_cast<const std::atomic<bool>*>(user);
+  return cancelled->load() ? 1 : 0;  // non-zero aborts the transfer
+}
+
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -75,6 +80,12 @@ absl::Status Transfer(const std::string& url, const FetchLimits& limits,
   curl_easy_setopt(
       curl, CURLOPT_LOW_SPEED_TIME,
       std::max<long>(1, absl::ToInt64Seconds(limits.stall_timeout)));
+  if (limits.cancelled != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, Progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA,
+                     const_cast<std::atomic<bool>*>(limits.cancelled));
+  }
   if (resume_from > 0) {
     curl_easy_setopt(curl, CURLOPT_RESUME_FROM_LARGE,
                      static_cast<curl_off_t>(resume_from));
@@ -84,6 +95,9 @@ absl::Status Transfer(const std::string& url, const FetchLimits& limits,
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_code);
   curl_easy_cleanup(curl);
   if (rc == CURLE_OK) return absl::OkStatus();
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return absl::CancelledError(absl::StrCat(url, ": download cancelled"));
+  }
   const std::string why = error[0] ? error : curl_easy_strerror(rc);
   if (sink.over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
     return absl::ResourceExhaustedError(

@@ -9,6 +9,7 @@
 // TLS is not the trust anchor: callers check signatures and digests.
 // Thread-safe; blocks the calling thread for the transfer.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +26,8 @@ struct FetchLimits {
   absl::Duration timeout = absl::Minutes(5);
   // Less than one byte a second for this long: DEADLINE_EXCEEDED.
   absl::Duration stall_timeout = absl::Seconds(30);
+  // When set and true, the transfer stops within a second: CANCELLED.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 // "file:///abs/path" for a path ("/srv/repo", "./repo"), the URL itself for

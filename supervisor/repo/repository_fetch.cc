@@ -20,7 +20,7 @@ absl::StatusOr<VerifiedIndex> FetchVerifiedIndex(const std::string& url,
   const std::string index_url = JoinUrl(base, kIndexFile);
   const std::string sig_url = JoinUrl(base, kIndexSignatureFile);
   FetchLimits limits{options.max_index_bytes, options.timeout,
-                     options.stall_timeout};
+                     options.stall_timeout, options.cancelled};
   VerifiedIndex out;
   ASSIGN_OR_RETURN(out.bytes, FetchToString(index_url, limits));
   limits.max_bytes = 1 << 20;
@@ -57,10 +57,11 @@ absl::Status FetchIndexedCarOnce(const std::string& url,
     if (!keep) std::filesystem::remove(path, ec);
     return s;
   };
-  absl::StatusOr<uint64_t> size = FetchToFile(
-      car_url, path,
-      FetchLimits{entry.length, options.timeout, options.stall_timeout},
-      resume);
+  absl::StatusOr<uint64_t> size =
+      FetchToFile(car_url, path,
+                  FetchLimits{entry.length, options.timeout,
+                              options.stall_timeout, options.cancelled},
+                  resume);
   if (!size.ok()) {
     const bool oversized = absl::IsResourceExhausted(size.status());
     absl::Status s = size.status();

@@ -22,6 +22,8 @@ struct FetchOptions {
   uint64_t max_index_bytes = 16 << 20;
   absl::Duration timeout = absl::Minutes(5);
   absl::Duration stall_timeout = absl::Seconds(30);
+  // When set and true, downloads stop: CANCELLED (see FetchLimits).
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 struct VerifiedIndex {

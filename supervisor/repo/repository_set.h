@@ -12,6 +12,7 @@
 // never hold mu_ while doing so (refresh_mu_ serialises the refreshes, so
 // the seen versions only move forward).
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,7 +58,13 @@ class RepositorySet {
  public:
   // `store` outlives the set.
   RepositorySet(Clock& clock, RepositoryStore& store, FetchOptions options)
-      : clock_(clock), store_(store), options_(std::move(options)) {}
+      : clock_(clock),
+        store_(store),
+        options_(WithCancel(std::move(options))) {}
+
+  // Stops every download in flight and every later one (CANCELLED), e.g.
+  // when the daemon shuts down. Does not block.
+  void Cancel() { cancelled_ = true; }
 
   // Sets the configured repositories (name -> URL or directory) and loads
   // the operator-added ones from the store. Fetches nothing.
@@ -113,7 +120,12 @@ class RepositorySet {
   absl::Status RefreshOne(const std::string& name, const std::string& url)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(refresh_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   static RepositoryStatus StatusOf(const std::string& name, const Repo& r);
+  FetchOptions WithCancel(FetchOptions o) {
+    o.cancelled = &cancelled_;
+    return o;
+  }
 
+  std::atomic<bool> cancelled_{false};
   // Constant after construction
   Clock& clock_;
   RepositoryStore& store_;
