@@ -136,6 +136,12 @@ struct World {
   }
   ~World() { fs::remove_all(dir); }
 
+  // The daemon also starts with flashpool 1.0.0.
+  void RunFlashpool() {
+    fs::copy_file(dir / "cars" / "flashpool-1.0.0.car",
+                  dir / "drivers" / "flashpool-1.0.0.car");
+  }
+
   void Sign(const fs::path& in, const fs::path& out) {
     REQUIRE(SignCar(in.string(), out.string(), (ca / "samples.key").string(),
                     (ca / "samples.pem").string(), "")
@@ -275,30 +281,46 @@ TEST_CASE("drivers install from an HTTP repository and updates are reported",
   REQUIRE(remove.err.find("configuration file") != std::string::npos);
 }
 
-// Installs `name` from the daemon's repositories and checks that it was
-// refused with `expected` in the error, that nothing was installed and that
-// the running iscsi-base is untouched.
-void ExpectRefused(Daemon& daemon, World& world, const std::string& name,
-                   const std::string& expected) {
-  const sv1::Driver before = daemon.GetDriver("iscsi-base");
+// The driver's state that a refused install must leave exactly as it was.
+struct Running {
+  std::string version;
+  int pid = 0;
+  std::vector<std::string> installed_versions;
+  bool operator==(const Running& o) const {
+    return version == o.version && pid == o.pid &&
+           installed_versions == o.installed_versions;
+  }
+};
+
+Running RunningOf(Daemon& daemon, const std::string& name) {
+  const sv1::Driver d = daemon.GetDriver(name);
+  REQUIRE(d.state() == sv1::DRIVER_STATE_READY);
+  return Running{
+      d.version(),
+      d.pid(),
+      {d.installed_versions().begin(), d.installed_versions().end()}};
+}
+
+// Installs flashpool 1.1.0 from the daemon's repositories and checks that it
+// was refused with `expected` in the error, that nothing was installed, and
+// that the running flashpool 1.0.0 (and iscsi-base) are untouched.
+void ExpectRefused(Daemon& daemon, World& world, const std::string& expected) {
+  const Running flashpool = RunningOf(daemon, "flashpool");
+  const Running iscsi = RunningOf(daemon, "iscsi-base");
+  REQUIRE(flashpool.version == "1.0.0");
+  REQUIRE(flashpool.installed_versions == std::vector<std::string>{"1.0.0"});
   const auto drivers = Listing(world.dir / "drivers");
-  const auto packages = Listing(fs::path(daemon.dir()) / "state" / "packages");
-  CommandResult r = Cli{daemon}({"install", name});
+  const auto packages =
+      Listing(fs::path(daemon.dir()) / "state" / "packages" / "flashpool");
+  CommandResult r = Cli{daemon}({"install", "flashpool@1.1.0"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code != 0);
   REQUIRE(r.err.find(expected) != std::string::npos);
   REQUIRE(Listing(world.dir / "drivers") == drivers);
-  REQUIRE(Listing(fs::path(daemon.dir()) / "state" / "packages") == packages);
-  grpc::ClientContext ctx;
-  sv1::GetDriverRequest get;
-  get.set_name(name.substr(0, name.find('@')));
-  sv1::Driver d;
-  REQUIRE(daemon.admin().GetDriver(&ctx, get, &d).error_code() ==
-          grpc::StatusCode::NOT_FOUND);
-  const sv1::Driver after = daemon.GetDriver("iscsi-base");
-  REQUIRE(after.state() == sv1::DRIVER_STATE_READY);
-  REQUIRE(after.pid() == before.pid());
-  REQUIRE(after.version() == before.version());
+  REQUIRE(Listing(fs::path(daemon.dir()) / "state" / "packages" /
+                  "flashpool") == packages);
+  REQUIRE(RunningOf(daemon, "flashpool") == flashpool);
+  REQUIRE(RunningOf(daemon, "iscsi-base") == iscsi);
 }
 
 TEST_CASE(
@@ -306,10 +328,12 @@ TEST_CASE(
     "nothing",
     "[integration][repo]") {
   World world;
+  world.RunFlashpool();
   HttpServer server(world.dir / "www");
   Daemon daemon(world.Spec());
+  daemon.AwaitReady("flashpool");
   Cli cli{daemon};
-  const fs::path car = "flashpool-1.0.0.car";
+  const fs::path car = "flashpool-1.1.0.car";
   const std::string original = Slurp(world.dir / "cars" / car);
   struct Case {
     std::string repo;
@@ -334,7 +358,7 @@ TEST_CASE(
     INFO(added.out << added.err);
     REQUIRE(added.exit_code == 0);
     const absl::Time start = absl::Now();
-    ExpectRefused(daemon, world, "flashpool", c.expected);
+    ExpectRefused(daemon, world, c.expected);
     REQUIRE(absl::Now() - start < absl::Seconds(30));
     REQUIRE(cli({"repo", "remove", c.repo}).exit_code == 0);
   }
@@ -345,19 +369,21 @@ TEST_CASE(
     "project is refused",
     "[integration][repo]") {
   World world;
+  world.RunFlashpool();
   HttpServer server(world.dir / "www");
   const std::string keep = (world.dir / "keep").string();
   fs::create_directories(keep);
   DaemonSpec spec = world.Spec();
   spec.dir = keep;
   auto daemon = std::make_unique<Daemon>(spec);
+  daemon->AwaitReady("flashpool");
   Cli cli{*daemon};
 
   // Not the project's root.
   REQUIRE(InitCodeSigningCa((world.dir / "other").string()).ok());
   REQUIRE(
       IssueCodeSigningCertificate((world.dir / "other").string(), "evil").ok());
-  const fs::path evil = world.Repo("evil", {"flashpool-1.0.0.car"});
+  const fs::path evil = world.Repo("evil", {"flashpool-1.1.0.car"});
   world.Build(evil, absl::Now(), "evil", world.dir / "other");
   CommandResult r = cli({"repo", "add", "evil", server.url() + "/evil"});
   REQUIRE(r.exit_code != 0);
@@ -365,41 +391,42 @@ TEST_CASE(
   REQUIRE(r.err.find("is not trusted") != std::string::npos);
 
   // Expired.
-  const fs::path stale = world.Repo("stale", {"flashpool-1.0.0.car"});
+  const fs::path stale = world.Repo("stale", {"flashpool-1.1.0.car"});
   world.Build(stale, absl::Now() - absl::Hours(2));
   r = cli({"repo", "add", "stale", server.url() + "/stale"});
   REQUIRE(r.exit_code != 0);
   REQUIRE(r.err.find("expired") != std::string::npos);
 
   // Endless.
-  world.Repo("endless-index", {"flashpool-1.0.0.car"});
+  world.Repo("endless-index", {"flashpool-1.1.0.car"});
   r = cli({"repo", "add", "endless", server.url() + "/endless-index"});
   REQUIRE(r.exit_code != 0);
   REQUIRE(r.err.find("RESOURCE_EXHAUSTED") != std::string::npos);
-  ExpectRefused(*daemon, world, "flashpool", "NOT_FOUND");
+  ExpectRefused(*daemon, world, "NOT_FOUND");
 
-  // Replayed: version 1 offered flashpool 1.0.0; version 2 withdrew it.
-  const fs::path main = world.Repo("main", {"flashpool-1.0.0.car"});
+  // Replayed: version 1 offered flashpool 1.1.0; version 2 withdrew it.
+  const fs::path main = world.Repo("main", {"flashpool-1.1.0.car"});
   const std::string v1_index = Slurp(main / "pitstop-index");
   const std::string v1_sig = Slurp(main / "pitstop-index.sig");
-  fs::rename(main / "flashpool-1.0.0.car", world.dir / "withdrawn.car");
+  fs::rename(main / "flashpool-1.1.0.car", world.dir / "withdrawn.car");
   world.Build(main);
   r = cli({"repo", "add", "main", server.url() + "/main"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   REQUIRE(r.out.find("index version 2") != std::string::npos);
-  ExpectRefused(*daemon, world, "flashpool", "NOT_FOUND");
+  ExpectRefused(*daemon, world, "NOT_FOUND");
   // The attacker serves version 1 again, with its CAR.
   Spit(main / "pitstop-index", v1_index);
   Spit(main / "pitstop-index.sig", v1_sig);
-  fs::rename(world.dir / "withdrawn.car", main / "flashpool-1.0.0.car");
+  fs::rename(world.dir / "withdrawn.car", main / "flashpool-1.1.0.car");
   r = cli({"repo", "list", "--refresh"});
   REQUIRE(r.out.find("older than version 2") != std::string::npos);
-  ExpectRefused(*daemon, world, "flashpool", "older than version 2");
+  ExpectRefused(*daemon, world, "older than version 2");
   // Also after a restart of the daemon: the version seen is persisted.
   daemon.reset();
   daemon = std::make_unique<Daemon>(spec);
-  ExpectRefused(*daemon, world, "flashpool", "older than version 2");
+  daemon->AwaitReady("flashpool");
+  ExpectRefused(*daemon, world, "older than version 2");
 }
 
 TEST_CASE(
