@@ -40,26 +40,37 @@ void LoadGenerator::Caller(int index) {
     CallRecord rec;
     rec.operation_id = absl::StrCat("op-", index, "-", n);
     rec.resource = absl::StrCat("volume/vol-", next);
-    v1::CreateVolumeRequest request;
-    v1::CallContext* ctx = request.mutable_context();
-    ctx->mutable_resource()->set_type("volume");
-    ctx->mutable_resource()->set_id(absl::StrCat("vol-", next));
-    ctx->set_operation_id(rec.operation_id);
-    ctx->set_caller("pitstop-load");
+    v1::CallContext ctx;
+    ctx.mutable_resource()->set_type("volume");
+    ctx.mutable_resource()->set_id(absl::StrCat("vol-", next));
+    ctx.set_operation_id(rec.operation_id);
+    ctx.set_caller("pitstop-load");
     if (!options_.work_ms.empty()) {
-      (*ctx->mutable_properties())["work_ms"].set_number_value(
-          options_.work_ms);
+      (*ctx.mutable_properties())["work_ms"].set_number_value(options_.work_ms);
     }
-    request.set_size_bytes(1 << 20);
+    for (const auto& [key, value] : options_.properties) {
+      (*ctx.mutable_properties())[key].set_string_value(value);
+    }
     next = (next + 1) % resources;
 
     grpc::ClientContext context;
     context.AddMetadata("pitstop-driver", options_.driver);
     context.set_deadline(
         absl::ToChronoTime(absl::Now() + options_.call_timeout));
-    v1::CreateVolumeResponse response;
+    grpc::Status s;
     rec.start = absl::Now();
-    grpc::Status s = stub->CreateVolume(&context, request, &response);
+    if (options_.method == "GetStats") {
+      v1::GetStatsRequest request;
+      *request.mutable_context() = std::move(ctx);
+      v1::GetStatsResponse response;
+      s = stub->GetStats(&context, request, &response);
+    } else {
+      v1::CreateVolumeRequest request;
+      *request.mutable_context() = std::move(ctx);
+      request.set_size_bytes(1 << 20);
+      v1::CreateVolumeResponse response;
+      s = stub->CreateVolume(&context, request, &response);
+    }
     rec.end = absl::Now();
     rec.ok = s.ok();
     if (!s.ok()) {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +31,11 @@ struct LoadOptions {
   absl::Duration call_timeout = absl::Seconds(10);
   // Decimal text for the bag's work_ms property ("" = none sent).
   std::string work_ms;
+  // "CreateVolume" (each call a new operation) or "GetStats" (read-only;
+  // the volumes must exist).
+  std::string method = "CreateVolume";
+  // More of the bag, as string values (e.g. a driver's required settings).
+  std::map<std::string, std::string> properties;
 };
 
 struct CallRecord {

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -30,6 +31,33 @@ std::string RecorderCar(int major) {
   return absl::StrCat(PITSTOP_TEST_CARS_DIR, "/recorder-", major, "/recorder-",
                       major, ".car");
 }
+
+// A fresh drivers directory holding recorder 1.0.0 only; removed with the
+// object.
+class RecorderCars {
+ public:
+  RecorderCars() {
+    std::string t =
+        (fs::temp_directory_path() / "pitstop-upgrade-XXXXXX").string();
+    dir_ = ::mkdtemp(t.data());
+    fs::copy_file(RecorderCar(1), dir_ + "/recorder-1.0.0.car");
+  }
+  ~RecorderCars() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+  // A daemon on these CARs, ready once recorder is.
+  DaemonSpec Spec() const {
+    DaemonSpec spec;
+    spec.cars_dir = dir_;
+    spec.await_ready = "recorder";
+    return spec;
+  }
+
+ private:
+  std::string dir_;
+};
 
 // What the driver wrote for one operation (see recorder_main.cc).
 struct Served {
@@ -64,14 +92,8 @@ TEST_CASE(
     "upgrades and a rollback under load fail no call, never run a resource "
     "on two versions at once, and serve every call exactly once",
     "[integration][upgrade]") {
-  const std::string cars = fs::temp_directory_path() / "pitstop-upgrade-cars";
-  fs::remove_all(cars);
-  fs::create_directories(cars);
-  fs::copy_file(RecorderCar(1), cars + "/recorder-1.0.0.car");
-  DaemonSpec spec;
-  spec.cars_dir = cars;
-  spec.await_ready = "recorder";
-  Daemon daemon(spec);
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
 
   LoadOptions options;
   options.channel = daemon.channel();
@@ -180,21 +202,16 @@ TEST_CASE(
   REQUIRE(std::vector<std::string>(d.installed_versions().begin(),
                                    d.installed_versions().end()) ==
           std::vector<std::string>{"1.0.0", "2.0.0", "3.0.0"});
-  fs::remove_all(cars);
 }
 
 TEST_CASE(
     "a daemon killed mid-upgrade comes back with one consistent active "
     "version and no orphaned process",
     "[integration][upgrade]") {
-  const std::string dir = fs::temp_directory_path() / "pitstop-upgrade-crash";
-  fs::remove_all(dir);
-  fs::create_directories(dir + "/cars");
-  fs::copy_file(RecorderCar(1), dir + "/cars/recorder-1.0.0.car");
-  DaemonSpec spec;
-  spec.dir = dir;
-  spec.cars_dir = dir + "/cars";
-  spec.await_ready = "recorder";
+  RecorderCars cars;
+  DaemonSpec spec = cars.Spec();
+  spec.dir = cars.dir() + "/daemon";  // kept across the daemons
+  fs::create_directories(spec.dir);
   std::vector<int> pids;
   {
     Daemon first(spec);
@@ -218,16 +235,7 @@ TEST_CASE(
     first.Kill();
   }
   // Both versions' processes die with the daemon.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  auto alive = [&] {
-    int n = 0;
-    for (int pid : pids) n += ::kill(pid, 0) == 0;
-    return n;
-  };
-  while (alive() > 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  REQUIRE(alive() == 0);
+  REQUIRE(AwaitProcessesGone(pids, absl::Seconds(10)));
 
   // The upgrade never committed: 1.0.0 is active, alone; 2.0.0 stays
   // installed; the interruption is reported.
@@ -244,8 +252,8 @@ TEST_CASE(
                           "of pitstopd before it committed; 1.0.0 stays "
                           "active") != std::string::npos);
   // It can be upgraded again, to the end this time.
-  CommandResult again =
-      Cli(second, {"upgrade", "recorder", "--to", "2.0.0", "--probation", "1s"});
+  CommandResult again = Cli(
+      second, {"upgrade", "recorder", "--to", "2.0.0", "--probation", "1s"});
   INFO(again.out << again.err);
   REQUIRE(again.exit_code == 0);
   REQUIRE(second.GetDriver("recorder").version() == "2.0.0");
@@ -256,7 +264,87 @@ TEST_CASE(
   REQUIRE(third.AwaitReady("recorder").version() == "2.0.0");
   REQUIRE(third.GetDriver("recorder").previous_version() == "1.0.0");
   REQUIRE(third.Terminate().Clean());
-  fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "a call still running on the old version at the drain timeout is "
+    "cancelled and reported",
+    "[integration][upgrade]") {
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
+
+  // A call that works for 1 s on 1.0.0.
+  grpc::Status slow_status;
+  std::thread slow([&] {
+    pitstop::driver::v1::CreateVolumeRequest req;
+    auto* ctx = req.mutable_context();
+    ctx->mutable_resource()->set_type("volume");
+    ctx->mutable_resource()->set_id("slow");
+    ctx->set_operation_id("slow-1");
+    (*ctx->mutable_properties())["work_ms"].set_number_value("1000");
+    pitstop::driver::v1::CreateVolumeResponse resp;
+    auto context = daemon.Routed("recorder", absl::Seconds(20));
+    slow_status = daemon.storage().CreateVolume(context.get(), req, &resp);
+  });
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    sv1::Driver d = daemon.GetDriver("recorder");
+    if (d.instances_size() == 1 && d.instances(0).calls_in_flight() == 1) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  CommandResult up =
+      Cli(daemon, {"upgrade", "recorder", "--car", RecorderCar(2),
+                   "--drain-timeout", "100ms", "--probation", "500ms"});
+  slow.join();
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  REQUIRE(up.out.find("drain-timeout") != std::string::npos);
+  REQUIRE(up.out.find("1 calls still running on version 1.0.0") !=
+          std::string::npos);
+  REQUIRE(slow_status.error_code() == grpc::StatusCode::CANCELLED);
+  REQUIRE(daemon.GetDriver("recorder").version() == "2.0.0");
+}
+
+TEST_CASE(
+    "another version installs beside the active one, and only an inactive "
+    "version can be removed alone",
+    "[integration][upgrade]") {
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
+  const int pid = daemon.GetDriver("recorder").pid();
+
+  CommandResult install = Cli(daemon, {"install", RecorderCar(2)});
+  INFO(install.out << install.err);
+  REQUIRE(install.exit_code == 0);
+  REQUIRE(install.out ==
+          "installed recorder 2.0.0 beside the active 1.0.0; switch to it "
+          "with `pitstop upgrade recorder --to 2.0.0`\n");
+  sv1::Driver d = daemon.GetDriver("recorder");
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(d.pid() == pid);  // nothing restarted
+  REQUIRE(d.installed_versions_size() == 2);
+  REQUIRE(fs::exists(cars.dir() + "/recorder-2.0.0.car"));
+  const std::string v2_dir = daemon.dir() + "/state/packages/recorder/2.0.0";
+  REQUIRE(fs::exists(v2_dir));
+
+  CommandResult again = Cli(daemon, {"install", RecorderCar(2)});
+  REQUIRE(again.exit_code != 0);
+  REQUIRE(again.err.find("ALREADY_EXISTS: driver recorder 2.0.0 is already "
+                         "installed; remove it first (`pitstop remove "
+                         "recorder --version 2.0.0`)") != std::string::npos);
+
+  CommandResult active =
+      Cli(daemon, {"remove", "recorder", "--version", "1.0.0"});
+  REQUIRE(active.exit_code != 0);
+  REQUIRE(active.err.find("recorder 1.0.0 is the active version") !=
+          std::string::npos);
+  CommandResult inactive =
+      Cli(daemon, {"remove", "recorder", "--version", "2.0.0"});
+  INFO(inactive.err);
+  REQUIRE(inactive.exit_code == 0);
+  REQUIRE(!fs::exists(v2_dir));
+  REQUIRE(!fs::exists(cars.dir() + "/recorder-2.0.0.car"));
+  REQUIRE(daemon.GetDriver("recorder").pid() == pid);
 }
 
 }  // namespace

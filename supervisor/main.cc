@@ -199,6 +199,7 @@ int Run(int argc, char** argv) {
   options.health_interval = config.health_interval;
   options.health_failures = config.health_failures;
   options.degraded_grace = config.degraded_grace;
+  options.upgrade_probation = config.upgrade_probation;
   EventLog events(clock);
   Supervisor supervisor(launcher, endpoints, clock, events, options);
   supervisor.SetStore(store->get());

@@ -130,6 +130,22 @@ Value DriverToJson(const sv1::Driver& d) {
   }
   f["properties"] = props;
   f["allow_unknown_properties"].set_bool_value(d.allow_unknown_properties());
+  f["installed_versions"] = StrList(d.installed_versions());
+  f["previous_version"] = Str(d.previous_version());
+  f["upgrade"] = Str(d.upgrade());
+  Value instances;
+  auto* ilist = instances.mutable_list_value();
+  for (const sv1::Instance& i : d.instances()) {
+    Value iv;
+    auto& fi = *iv.mutable_struct_value()->mutable_fields();
+    fi["id"] = Num(static_cast<double>(i.id()));
+    fi["pid"] = Num(i.pid());
+    fi["version"] = Str(i.version());
+    fi["role"] = Str(i.role());
+    fi["calls_in_flight"] = Num(i.calls_in_flight());
+    *ilist->add_values() = iv;
+  }
+  f["instances"] = instances;
   return v;
 }
 

@@ -27,6 +27,7 @@ restart_max_backoff: 30s        # ...up to this
 health_interval: 1s        # serving drivers are probed this often...
 health_failures: 3         # ...this many failures in a row: DEGRADED (no new calls)
 degraded_grace: 5s         # DEGRADED this long: killed and restarted
+upgrade_probation: 10s     # a new version serves this long before its upgrade commits
 require_signed: false      # true: refuse CARs without a valid signature
 trust_dir: ""              # directory of trusted root certificates (*.pem)
 repositories: {}           # driver repositories, NAME: URL (docs/repository.md)
@@ -163,7 +164,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                      absl::StrCat(key, " must be a positive integer (got '",
                                   text, "')"));
       }
-    } else if (key == "health_interval" || key == "degraded_grace") {
+    } else if (key == "health_interval" || key == "degraded_grace" ||
+               key == "upgrade_probation") {
       absl::Duration d;
       if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
         return Error(source, value,
@@ -172,8 +174,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                   "(got '",
                                   text, "')"));
       }
-      (key == "health_interval" ? config.health_interval
-                                : config.degraded_grace) = d;
+      (key == "health_interval"  ? config.health_interval
+       : key == "degraded_grace" ? config.degraded_grace
+                                 : config.upgrade_probation) = d;
     } else if (key == "restart_window" || key == "restart_initial_backoff" ||
                key == "restart_max_backoff") {
       absl::Duration d;
@@ -228,8 +231,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                        "default_call_timeout, restart_max, "
                        "restart_window, restart_initial_backoff, "
                        "restart_max_backoff, health_interval, "
-                       "health_failures, degraded_grace, require_signed, "
-                       "trust_dir, repositories, repo_refresh_interval, "
+                       "health_failures, degraded_grace, "
+                       "upgrade_probation, require_signed, trust_dir, "
+                       "repositories, repo_refresh_interval, "
                        "repo_max_index_bytes, repo_fetch_timeout, "
                        "repo_stall_timeout)"));
     }

@@ -38,6 +38,9 @@ struct DaemonConfig {
   absl::Duration health_interval = absl::Seconds(1);
   uint32_t health_failures = 3;
   absl::Duration degraded_grace = absl::Seconds(5);
+  // How long a new version must serve before its upgrade commits, unless
+  // the upgrade names its own probation.
+  absl::Duration upgrade_probation = absl::Seconds(10);
   // Signatures: refuse unsigned CARs; the trusted roots. A signed CAR is
   // verified whenever trust_dir is set, and refused if its signature fails.
   bool require_signed = false;

@@ -22,6 +22,13 @@ TEST_CASE("a config file overrides only the keys it names", "[config]") {
   REQUIRE(config->listen == "127.0.0.1:7070");
   REQUIRE(config->log_level == LogLevel::kDebug);
   REQUIRE(config->state_dir == "/var/lib/pitstop");
+  REQUIRE(config->upgrade_probation == absl::Seconds(10));
+  auto probation =
+      ParseDaemonConfig("upgrade_probation: 2m\n", "pitstopd.yaml", base);
+  REQUIRE(probation.ok());
+  REQUIRE(probation->upgrade_probation == absl::Minutes(2));
+  REQUIRE(!ParseDaemonConfig("upgrade_probation: 0s\n", "pitstopd.yaml", base)
+               .ok());
 }
 
 TEST_CASE("config errors name the file, the line and the key", "[config]") {

@@ -269,8 +269,7 @@ grpc::Status AdminService::InstallDriver(
   const std::string name = (*package)->manifest.name;
   auto status = supervisor_.Get(name);
   if (!status.ok()) return ToGrpcStatus(status.status());
-  // AddDriver keeps its own copy of the package: compare versions, not
-  // pointers, to tell a first install (active) from one beside the active.
+  // A version installed beside the active one waits for `pitstop upgrade`.
   if (request->start() &&
       status->package->manifest.version == (*package)->manifest.version) {
     return ActAndWait(context, name, supervisor_.Start(name), response);
