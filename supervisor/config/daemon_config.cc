@@ -223,19 +223,18 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
       (key == "max_route_wait" ? config.max_route_wait
                                : config.default_call_timeout) = d;
     } else {
-      return Error(
-          source, entry.first,
-          absl::StrCat("unknown key '", key,
-                       "' (known: listen, state_dir, drivers_dir, "
-                       "log_level, max_route_wait, "
-                       "default_call_timeout, restart_max, "
-                       "restart_window, restart_initial_backoff, "
-                       "restart_max_backoff, health_interval, "
-                       "health_failures, degraded_grace, "
-                       "upgrade_probation, require_signed, trust_dir, "
-                       "repositories, repo_refresh_interval, "
-                       "repo_max_index_bytes, repo_fetch_timeout, "
-                       "repo_stall_timeout)"));
+      return Error(source, entry.first,
+                   absl::StrCat("unknown key '", key,
+                                "' (known: listen, state_dir, drivers_dir, "
+                                "log_level, max_route_wait, "
+                                "default_call_timeout, restart_max, "
+                                "restart_window, restart_initial_backoff, "
+                                "restart_max_backoff, health_interval, "
+                                "health_failures, degraded_grace, "
+                                "upgrade_probation, require_signed, trust_dir, "
+                                "repositories, repo_refresh_interval, "
+                                "repo_max_index_bytes, repo_fetch_timeout, "
+                                "repo_stall_timeout)"));
     }
   }
   return config;
