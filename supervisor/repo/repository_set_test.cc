@@ -240,6 +240,52 @@ TEST_CASE("an index signed by a key outside the project's root is refused",
           std::string::npos);
 }
 
+TEST_CASE("operator repositories persist; configured ones are not removed",
+          "[repo]") {
+  Fixture f;
+  FakeClock clock(absl::Now());
+  InMemoryRepositoryStore store;
+  {
+    RepositorySet set(clock, store, f.Options());
+    REQUIRE(set.Load({{"conf", f.repo.string()}}).ok());
+    auto added = set.Add("extra", "file://" + f.repo.string() + "/");
+    INFO(added.status().message());
+    REQUIRE(added.ok());
+    REQUIRE(added->url == "file://" + f.repo.string());
+    REQUIRE(added->index->entries.size() == 2);
+    REQUIRE(absl::IsAlreadyExists(set.Add("extra", f.repo.string()).status()));
+    REQUIRE(absl::IsAlreadyExists(set.Add("conf", f.repo.string()).status()));
+    REQUIRE(
+        absl::IsInvalidArgument(set.Add("Bad Name", f.repo.string()).status()));
+    REQUIRE(absl::IsFailedPrecondition(set.Remove("conf")));
+    REQUIRE(absl::IsNotFound(set.Remove("nope")));
+  }
+  RepositorySet again(clock, store, f.Options());
+  REQUIRE(again.Load({{"conf", f.repo.string()}}).ok());
+  std::vector<RepositoryStatus> list = again.List();
+  REQUIRE(list.size() == 2);
+  REQUIRE(list[0].name == "conf");
+  REQUIRE(list[0].from_config);
+  REQUIRE(list[1].name == "extra");
+  REQUIRE(!list[1].from_config);
+  REQUIRE(!list[1].index);  // not fetched until a refresh
+  REQUIRE(again.Remove("extra").ok());
+  REQUIRE(store.LoadRepositories()->empty());
+  REQUIRE(!store.LoadSeenIndex("extra")->has_value());
+}
+
+TEST_CASE("without trusted roots no repository is accepted", "[repo]") {
+  Fixture f;
+  FakeClock clock(absl::Now());
+  InMemoryRepositoryStore store;
+  FetchOptions options = f.Options();
+  options.trust_dir = "";
+  RepositorySet set(clock, store, options);
+  auto added = set.Add("main", f.repo.string());
+  REQUIRE(absl::IsFailedPrecondition(added.status()));
+  REQUIRE(added.status().message().find("trust_dir") != std::string::npos);
+}
+
 TEST_CASE("a mirror is a byte-for-byte copy trusted like the original",
           "[repo]") {
   Fixture f;
