@@ -204,6 +204,12 @@ int Run(int argc, char** argv) {
   Supervisor supervisor(launcher, endpoints, clock, events, options);
   supervisor.SetStore(store->get());
 
+  // Downloads from repositories that a previous daemon did not finish.
+  for (const auto& entry : fs::directory_iterator(config.drivers_dir, ec)) {
+    if (absl::StartsWith(entry.path().filename().string(), ".fetch-")) {
+      fs::remove(entry.path(), ec);
+    }
+  }
   auto cars = ListCars(config.drivers_dir);
   if (!cars.ok()) {
     LogWarning("pitstopd", cars.status().message());
