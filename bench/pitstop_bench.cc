@@ -149,6 +149,16 @@ std::shared_ptr<grpc::Channel> UnixChannel(const std::string& path) {
                                    grpc::InsecureChannelCredentials(), args);
 }
 
+// pitstopd's environment: PATH, and GRPC_POLL_STRATEGY when set (to
+// compare gRPC's pollers: `GRPC_POLL_STRATEGY=epoll1 pitstop-bench`).
+std::vector<std::string> DaemonEnv() {
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin"};
+  if (const char* poller = getenv("GRPC_POLL_STRATEGY")) {
+    env.push_back(absl::StrCat("GRPC_POLL_STRATEGY=", poller));
+  }
+  return env;
+}
+
 // A running pitstopd over a drivers directory.
 class Daemon {
  public:
@@ -160,7 +170,7 @@ class Daemon {
                    {"--listen", "unix:" + socket_, "--state-dir",
                     (dir / "state").string(), "--drivers-dir", cars.string(),
                     "--log-level", "warning"},
-                   {"PATH=/usr/bin:/bin"},
+                   DaemonEnv(),
                    dir.string()},
         [](OutputStream, absl::string_view line) {
           std::cerr << "pitstopd: " << line << "\n";

@@ -93,6 +93,13 @@ int Run(int argc, char** argv) {
   // a stack trace on every lock: a large share of a routed call's CPU time.
   // The thread-safety annotations, checked at compile time, do that job.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // gRPC's default poller (epoll1) lets any thread blocked in a completion
+  // queue poll every descriptor, so the admin service's sync-server threads
+  // handle the router's socket events and hand each completion over to the
+  // router's thread: ~15 futex calls per routed call. With "poll", each
+  // completion queue polls its own calls' descriptors: ~1 per call
+  // (docs/performance.md). An operator's GRPC_POLL_STRATEGY still wins.
+  setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
   CLI::App app{
       "pitstopd: runs drivers as sandboxed child processes and "
       "routes calls to them"};

@@ -858,6 +858,18 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
       r.graceful_requested = false;
       r.message = absl::StrCat("died during a graceful restart: ", how,
                                "; the new instance takes over");
+      if (r.upgrade) {
+        // The new version takes over early, on probation, with nothing to
+        // roll back to but a restart of the old version.
+        UpgradeRun& u = *r.upgrade;
+        u.cut_over = true;
+        u.probation_until = now + u.options.probation;
+        r.package = u.to;
+        r.message = absl::StrCat(
+            "the old version died during the upgrade (", how, "); ",
+            u.to->manifest.version.ToString(), " takes over on probation");
+        NoteLocked(name, r, "upgrade-cut-over", r.message, r.instance->pid);
+      }
       SetStateLocked(
           name, r,
           r.instance->ready ? DriverState::kReady : DriverState::kStarting,

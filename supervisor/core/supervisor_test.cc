@@ -812,6 +812,29 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "when the old version dies before the new one is ready, the new one "
+    "takes over on probation",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  f.supervisor.Step();  // launch 2.0.0
+  const pid_t new_pid = f.launcher.last_pid;
+  f.launcher.Exit(f.old_pid, ExitInfo{0, SIGKILL});
+  f.supervisor.Step();
+  f.endpoints.Answer(true);
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kReady);
+  REQUIRE(status->pid == new_pid);
+  REQUIRE(status->package->manifest.version.ToString() == "2.0.0");
+  REQUIRE(!status->upgrade.empty());
+  f.clock.Advance(absl::Seconds(10));
+  f.supervisor.Step();
+  REQUIRE(f.supervisor.Get("flashpool")->upgrade.empty());
+  REQUIRE(f.store.saved.at("flashpool").active_version == "2.0.0");
+}
+
+TEST_CASE(
     "upgrades are refused while one runs, to versions not installed, "
     "and when requirements would break",
     "[core][upgrade]") {
