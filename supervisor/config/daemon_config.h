@@ -5,6 +5,7 @@
 // optional YAML file, then command-line flags. docs/operator-guide.md lists
 // every key.
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -44,6 +45,16 @@ struct DaemonConfig {
   // verified whenever trust_dir is set, and refused if its signature fails.
   bool require_signed = false;
   std::string trust_dir;
+  // Driver repositories (docs/repository.md): name -> URL (file://,
+  // http(s)://) or absolute directory; their indexes are signed under
+  // trust_dir's roots. Refreshed every repo_refresh_interval; an index may
+  // be at most repo_max_index_bytes; a download fails after
+  // repo_fetch_timeout, or repo_stall_timeout without data.
+  std::map<std::string, std::string> repositories;
+  absl::Duration repo_refresh_interval = absl::Hours(1);
+  uint64_t repo_max_index_bytes = 16 << 20;
+  absl::Duration repo_fetch_timeout = absl::Minutes(5);
+  absl::Duration repo_stall_timeout = absl::Seconds(30);
 };
 
 // The configuration used when no file is given, as YAML.

@@ -54,6 +54,30 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
   }
 }
 
+TEST_CASE("repositories are a map of names to URLs with their limits",
+          "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  REQUIRE(base.repositories.empty());
+  auto config = ParseDaemonConfig(
+      "repositories:\n  main: https://drivers.example.com/repo\n"
+      "  local: /srv/pitstop-repo\nrepo_refresh_interval: 10m\n"
+      "repo_max_index_bytes: 65536\nrepo_stall_timeout: 5s\n",
+      "pitstopd.yaml", base);
+  REQUIRE(config.ok());
+  REQUIRE(config->repositories.size() == 2);
+  REQUIRE(config->repositories.at("main") ==
+          "https://drivers.example.com/repo");
+  REQUIRE(config->repo_refresh_interval == absl::Minutes(10));
+  REQUIRE(config->repo_max_index_bytes == 65536);
+  REQUIRE(config->repo_stall_timeout == absl::Seconds(5));
+  for (const char* yaml :
+       {"repositories: [a]\n", "repositories:\n  main:\n",
+        "repo_refresh_interval: 0s\n", "repo_max_index_bytes: 10\n"}) {
+    INFO(yaml);
+    REQUIRE(!ParseDaemonConfig(yaml, "pitstopd.yaml", base).ok());
+  }
+}
+
 TEST_CASE("listen addresses are unix paths or host:port", "[config]") {
   REQUIRE(CheckListenAddress("unix:/run/x.sock").ok());
   REQUIRE(CheckListenAddress("localhost:0").ok());

@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/car/car_reader.h"
+#include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
 
@@ -210,6 +212,13 @@ AdminService::InstallBytesLocked(const std::string& bytes) {
     off += n;
   }
   ::close(fd);
+  return InstallFileLocked(tmp);
+}
+
+absl::StatusOr<std::shared_ptr<const DriverPackage>>
+AdminService::InstallFileLocked(const std::string& tmp) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
   // Name and version first: an installed version's files are never touched.
   ASSIGN_OR_RETURN(std::string yaml, ReadCarEntry(tmp, "META-INF/driver.yaml"));
   ASSIGN_OR_RETURN(DriverManifest manifest,
@@ -460,6 +469,176 @@ grpc::Status AdminService::RestartDriver(
   return ActAndWait(context, request->name(),
                     supervisor_.Restart(request->name(), request->force()),
                     response);
+}
+
+namespace {
+
+grpc::Status NoRepositories() {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      "this daemon has no repository support configured");
+}
+
+dv1::Category CategoryFromName(const std::string& name) {
+  if (name == "network") return dv1::CATEGORY_NETWORK;
+  if (name == "storage") return dv1::CATEGORY_STORAGE;
+  if (name == "hypervisor") return dv1::CATEGORY_HYPERVISOR;
+  return dv1::CATEGORY_UNSPECIFIED;
+}
+
+sv1::Repository ToProto(const RepositoryStatus& r) {
+  sv1::Repository out;
+  out.set_name(r.name);
+  out.set_url(r.url);
+  out.set_source(r.from_config ? "config" : "operator");
+  if (r.index) {
+    out.set_index_version(r.index->version);
+    *out.mutable_index_expires() = ToTimestamp(r.index->expires);
+    for (const IndexEntry& e : r.index->entries) {
+      sv1::RepositoryCar* car = out.add_cars();
+      car->set_name(e.name);
+      car->set_version(e.version.ToString());
+      car->set_category(CategoryFromName(e.category));
+      car->set_length(e.length);
+      car->set_sha256(e.sha256);
+      car->set_path(e.path);
+      car->set_signer(e.signer);
+    }
+  }
+  out.set_index_signer(r.index_signer);
+  if (r.last_refresh != absl::InfinitePast()) {
+    *out.mutable_last_refresh() = ToTimestamp(r.last_refresh);
+  }
+  out.set_error(r.last_error);
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> AdminService::InstalledVersions() {
+  std::map<std::string, std::string> installed;
+  for (const DriverStatus& s : supervisor_.List()) {
+    installed[s.package->manifest.name] =
+        s.package->manifest.version.ToString();
+  }
+  return installed;
+}
+
+grpc::Status AdminService::ListRepositories(
+    grpc::ServerContext*, const sv1::ListRepositoriesRequest* request,
+    sv1::ListRepositoriesResponse* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  // Failures are reported per repository.
+  if (request->refresh()) (void)repositories_->Refresh();
+  for (const RepositoryStatus& r : repositories_->List()) {
+    *response->add_repositories() = ToProto(r);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::AddRepository(
+    grpc::ServerContext*, const sv1::AddRepositoryRequest* request,
+    sv1::Repository* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  auto added = repositories_->Add(request->name(), request->url());
+  if (!added.ok()) return ToGrpcStatus(added.status());
+  *response = ToProto(*added);
+  LogInfo("pitstopd", "repository added",
+          {{"repository", request->name()}, {"url", added->url}});
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RemoveRepository(
+    grpc::ServerContext*, const sv1::RemoveRepositoryRequest* request,
+    sv1::RemoveRepositoryResponse*) {
+  if (repositories_ == nullptr) return NoRepositories();
+  return ToGrpcStatus(repositories_->Remove(request->name()));
+}
+
+grpc::Status AdminService::ListUpdates(grpc::ServerContext*,
+                                       const sv1::ListUpdatesRequest* request,
+                                       sv1::ListUpdatesResponse* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  if (request->refresh()) (void)repositories_->Refresh();
+  for (const RepositoryStatus& r : repositories_->List()) {
+    if (!r.last_error.empty()) {
+      response->add_errors(absl::StrCat(r.name, ": ", r.last_error));
+    }
+  }
+  const std::vector<AvailableUpdate> updates =
+      repositories_->Updates(InstalledVersions());
+  AnnounceUpdates(updates);
+  for (const AvailableUpdate& u : updates) {
+    sv1::AvailableUpdate* out = response->add_updates();
+    out->set_name(u.name);
+    out->set_installed_version(u.installed_version);
+    out->set_available_version(u.available_version);
+    out->set_repository(u.repository);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::InstallFromRepository(
+    grpc::ServerContext* context,
+    const sv1::InstallFromRepositoryRequest* request, sv1::Driver* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  // Downloaded before taking the install lock: a slow repository must not
+  // hold up other installs. The file's name is one the loader ignores.
+  auto fetched = repositories_->Fetch(request->name(), request->version(),
+                                      install_.drivers_dir);
+  if (!fetched.ok()) return ToGrpcStatus(fetched.status());
+  std::error_code ec;
+  absl::Cleanup remove_tmp = [&] {
+    std::filesystem::remove(fetched->path, ec);
+  };
+  LogInfo("pitstopd", "installing from a repository",
+          {{"driver", request->name()},
+           {"version", fetched->entry.version.ToString()},
+           {"repository", fetched->repository},
+           {"url", fetched->url}});
+  absl::MutexLock lock(&install_mu_);
+  auto package = InstallFileLocked(fetched->path);
+  if (!package.ok()) return ToGrpcStatus(package.status());
+  const std::string name = (*package)->manifest.name;
+  auto status = supervisor_.Get(name);
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  // Started only when it is the active version (a first install), not when
+  // it went beside an active one.
+  if (request->start() &&
+      status->package->manifest.version == (*package)->manifest.version) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
+  *response = ToProto(*status, "");
+  return grpc::Status::OK;
+}
+
+void AdminService::CheckForUpdates() {
+  if (repositories_ == nullptr) return;
+  if (absl::Status s = repositories_->Refresh(); !s.ok()) {
+    LogWarning("pitstopd", s.message());
+  }
+  AnnounceUpdates(repositories_->Updates(InstalledVersions()));
+}
+
+void AdminService::AnnounceUpdates(
+    const std::vector<AvailableUpdate>& updates) {
+  for (const AvailableUpdate& u : updates) {
+    {
+      absl::MutexLock lock(&updates_mu_);
+      if (!announced_.insert(absl::StrCat(u.name, " ", u.available_version))
+               .second) {
+        continue;
+      }
+    }
+    DriverEvent e;
+    e.driver = u.name;
+    e.kind = "update-available";
+    e.reason = absl::StrCat(u.name, " ", u.available_version,
+                            " is available from repository ", u.repository,
+                            " (installed: ", u.installed_version, ")");
+    auto current = supervisor_.Get(u.name);
+    if (current.ok()) e.from = e.to = current->state;
+    events_.Append(std::move(e));
+  }
 }
 
 }  // namespace pitstop
