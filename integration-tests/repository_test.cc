@@ -255,6 +255,25 @@ TEST_CASE("drivers install from an HTTP repository and updates are reported",
   REQUIRE(daemon.AwaitReady("flashpool", running.pid()).version() == "1.1.0");
   REQUIRE(cli({"updates"}).out.find("up to date") != std::string::npos);
 
+  // Back to 1.0.0, 1.1.0 removed; an upgrade to a version that is not
+  // installed fetches it from the repository.
+  CommandResult back = cli({"rollback", "flashpool", "--probation", "200ms"});
+  INFO(back.out << back.err);
+  REQUIRE(back.exit_code == 0);
+  REQUIRE(daemon.GetDriver("flashpool").version() == "1.0.0");
+  REQUIRE(cli({"remove", "flashpool", "--version", "1.1.0"}).exit_code == 0);
+  REQUIRE(daemon.GetDriver("flashpool").installed_versions_size() == 1);
+  CommandResult fetched =
+      cli({"upgrade", "flashpool", "--to", "1.1.0", "--probation", "200ms"});
+  INFO(fetched.out << fetched.err);
+  REQUIRE(fetched.exit_code == 0);
+  REQUIRE(daemon.GetDriver("flashpool").version() == "1.1.0");
+  REQUIRE(daemon.GetDriver("flashpool").installed_versions_size() == 2);
+  CommandResult missing = cli({"upgrade", "flashpool", "--to", "9.9.9"});
+  REQUIRE(missing.exit_code != 0);
+  REQUIRE(missing.err.find("NOT_FOUND: driver flashpool has no installed "
+                           "version 9.9.9") != std::string::npos);
+
   // Also an event, and through the admin RPC.
   grpc::ClientContext ctx;
   sv1::WatchEventsRequest watch;

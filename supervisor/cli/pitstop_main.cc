@@ -1277,8 +1277,10 @@ int Main(int argc, char** argv) {
       "upgrade a driver in place: the new version starts beside the old one "
       "and takes the work resource by resource; exits non-zero on rollback");
   upgrade->add_option("NAME", upgrade_args.name, "driver name")->required();
-  auto* to_opt = upgrade->add_option("--to", upgrade_args.to,
-                                     "an installed version to upgrade to");
+  auto* to_opt = upgrade->add_option(
+      "--to", upgrade_args.to,
+      "the version to upgrade to: installed, or fetched from a "
+      "repository");
   auto* car_opt = upgrade->add_option("--car", upgrade_args.car,
                                       "install this CAR, then upgrade to it");
   to_opt->excludes(car_opt);

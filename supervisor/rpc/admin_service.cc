@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -281,8 +282,44 @@ grpc::Status AdminService::InstallDriver(
 grpc::Status AdminService::UpgradeDriver(
     grpc::ServerContext*, const sv1::UpgradeDriverRequest* request,
     sv1::UpgradeDriverResponse* response) {
-  absl::MutexLock lock(&install_mu_);
   std::string version = request->version();
+  // A version that is neither installed nor sent comes from a repository,
+  // downloaded before taking the install lock (a slow repository must not
+  // hold up other installs).
+  std::optional<FetchedCar> fetched;
+  std::error_code ec;
+  absl::Cleanup remove_fetched = [&] {
+    if (fetched) std::filesystem::remove(fetched->path, ec);
+  };
+  if (request->car().empty() && !version.empty() && repositories_ != nullptr) {
+    auto current = supervisor_.Get(request->name());
+    if (current.ok() && std::find(current->installed_versions.begin(),
+                                  current->installed_versions.end(), version) ==
+                            current->installed_versions.end()) {
+      auto got =
+          repositories_->Fetch(request->name(), version, install_.drivers_dir);
+      if (got.ok()) {
+        fetched = *std::move(got);
+      } else if (!absl::IsNotFound(got.status())) {
+        // Found but refused (tampered, expired, too large...): say why.
+        return ToGrpcStatus(got.status());
+      }
+      // Not in any repository either: the supervisor's NOT_FOUND below
+      // lists the installed versions.
+    }
+  }
+  absl::MutexLock lock(&install_mu_);
+  if (fetched) {
+    LogInfo("pitstopd", "upgrading from a repository",
+            {{"driver", request->name()},
+             {"version", version},
+             {"repository", fetched->repository},
+             {"url", fetched->url}});
+    auto package = InstallFileLocked(fetched->path);
+    if (!package.ok() && !absl::IsAlreadyExists(package.status())) {
+      return ToGrpcStatus(package.status());
+    }
+  }
   if (!request->car().empty()) {
     auto package = InstallBytesLocked(request->car());
     if (absl::IsAlreadyExists(package.status())) {
