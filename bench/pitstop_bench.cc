@@ -15,7 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -24,6 +26,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/load_generator.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
@@ -46,6 +49,11 @@ struct Settings {
   int crashes = 10;
   int many_drivers = 100;
   int car_megabytes = 50;
+  // Upgrades under load.
+  int upgrade_callers = 16;
+  int upgrade_resources = 200;
+  absl::Duration upgrade_baseline = absl::Seconds(5);
+  absl::Duration upgrade_probation = absl::Seconds(3);
 };
 
 void Emit(absl::string_view metric, double value, absl::string_view unit,
@@ -141,6 +149,16 @@ std::shared_ptr<grpc::Channel> UnixChannel(const std::string& path) {
                                    grpc::InsecureChannelCredentials(), args);
 }
 
+// pitstopd's environment: PATH, and GRPC_POLL_STRATEGY when set (to
+// compare gRPC's pollers: `GRPC_POLL_STRATEGY=epoll1 pitstop-bench`).
+std::vector<std::string> DaemonEnv() {
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin"};
+  if (const char* poller = getenv("GRPC_POLL_STRATEGY")) {
+    env.push_back(absl::StrCat("GRPC_POLL_STRATEGY=", poller));
+  }
+  return env;
+}
+
 // A running pitstopd over a drivers directory.
 class Daemon {
  public:
@@ -152,7 +170,7 @@ class Daemon {
                    {"--listen", "unix:" + socket_, "--state-dir",
                     (dir / "state").string(), "--drivers-dir", cars.string(),
                     "--log-level", "warning"},
-                   {"PATH=/usr/bin:/bin"},
+                   DaemonEnv(),
                    dir.string(),
                    {}},
         [](OutputStream, absl::string_view line) {
@@ -209,6 +227,7 @@ class Daemon {
   pid_t pid() const { return pid_; }
   const std::string& socket() const { return socket_; }
   sv1::AdminService::Stub& admin() { return *admin_; }
+  const std::shared_ptr<grpc::Channel>& channel() { return channel_; }
 
  private:
   ChildProcessManager& launcher_;
@@ -504,6 +523,143 @@ void CarInstall(const Settings& s) {
            ", \"verified\": false");
 }
 
+// Reads the upgrade's events from `since` until one of `last` kinds; returns
+// each step's time by kind.
+std::map<std::string, absl::Time> FollowSteps(Daemon& daemon,
+                                              const std::string& driver,
+                                              uint64_t since,
+                                              std::set<std::string> last) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  sv1::WatchEventsRequest req;
+  req.set_driver(driver);
+  req.set_follow(true);
+  req.set_since_sequence(since);
+  auto reader = daemon.admin().WatchEvents(&ctx, req);
+  std::map<std::string, absl::Time> steps;
+  sv1::Event e;
+  while (reader->Read(&e)) {
+    const absl::Time t = absl::FromUnixSeconds(e.time().seconds()) +
+                         absl::Nanoseconds(e.time().nanos());
+    steps.emplace(e.kind(), t);
+    if (last.count(e.kind())) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  (void)reader->Finish();
+  return steps;
+}
+
+uint64_t StartUpgrade(Daemon& daemon, const std::string& car,
+                      absl::Duration probation) {
+  sv1::UpgradeDriverRequest req;
+  req.set_name("recorder");
+  req.set_car(ReadFile(car));
+  req.set_probation_ms(absl::ToInt64Milliseconds(probation));
+  sv1::UpgradeDriverResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = daemon.admin().UpgradeDriver(&ctx, req, &resp);
+  if (!st.ok()) {
+    std::cerr << "pitstop-bench: upgrade to " << car
+              << " failed: " << st.error_message() << "\n";
+    std::exit(1);
+  }
+  return resp.started_sequence() - 1;
+}
+
+double StepMs(const std::map<std::string, absl::Time>& steps,
+              const std::string& from, const std::string& to) {
+  auto a = steps.find(from);
+  auto b = steps.find(to);
+  if (a == steps.end() || b == steps.end()) return -1;
+  return absl::ToDoubleMilliseconds(b->second - a->second);
+}
+
+// v1 -> v2 (committed), v2 -> v3 (crashes in probation: rolled back), then a
+// graceful restart, all under load; p99 before against during.
+void Upgrades(const Settings& s, ChildProcessManager& launcher) {
+  TempDir dir;
+  const fs::path cars = dir.path() / "cars";
+  fs::create_directories(cars);
+  auto car = [](int major) {
+    return absl::StrCat(RECORDER_CARS_DIR, "/recorder-", major, "/recorder-",
+                        major, ".car");
+  };
+  fs::copy_file(car(1), cars / "recorder-1.0.0.car");
+  Daemon daemon(launcher, dir.path(), cars);
+  daemon.AwaitReady(1, absl::Seconds(30));
+
+  LoadOptions options;
+  options.channel = daemon.channel();
+  options.driver = "recorder";
+  options.callers = s.upgrade_callers;
+  options.resources = s.upgrade_resources;
+  options.work_ms = "1";
+  LoadGenerator load(options);
+  load.Start();
+  // Connections warm, then the baseline window.
+  (void)load.AwaitCalls(s.upgrade_callers * 20, absl::Seconds(30));
+  const absl::Time t0 = absl::Now();
+  absl::SleepFor(s.upgrade_baseline);
+
+  const absl::Time t1 = absl::Now();
+  auto up = FollowSteps(daemon, "recorder",
+                        StartUpgrade(daemon, car(2), s.upgrade_probation),
+                        {"upgrade-old-stopped", "upgrade-rolled-back"});
+  const absl::Time t2 = absl::Now();
+  auto rollback = FollowSteps(
+      daemon, "recorder", StartUpgrade(daemon, car(3), s.upgrade_probation * 4),
+      {"upgrade-rolled-back", "upgrade-old-stopped"});
+  const absl::Time t3 = absl::Now();
+  {
+    grpc::ClientContext ctx;
+    sv1::RestartDriverRequest req;
+    req.set_name("recorder");
+    sv1::Driver d;
+    (void)daemon.admin().RestartDriver(&ctx, req, &d);
+  }
+  absl::SleepFor(absl::Seconds(1));  // calls after the restart
+  load.Stop();
+  const absl::Time t4 = absl::Now();
+
+  const LoadSummary before = load.Summarize(t0, t1);
+  const LoadSummary during = load.Summarize(t1, t2);
+  const LoadSummary failing = load.Summarize(t2, t3);
+  const LoadSummary all = load.Summarize(t0, t4);
+  const std::string size = Detail("callers", s.upgrade_callers) +
+                           Detail("resources", s.upgrade_resources);
+  Emit("upgrade_calls", all.calls, "calls", size);
+  std::string errors;
+  for (const std::string& e : all.first_errors) {
+    absl::StrAppend(&errors, errors.empty() ? "" : "; ",
+                    absl::StrReplaceAll(e, {{"\"", "'"}, {"\\", "/"}}));
+  }
+  Emit("upgrade_failed_calls", all.failed, "calls",
+       Detail("goal_max", 0) + ", \"first_errors\": \"" + errors + "\"");
+  Emit("upgrade_p50_us_before", before.p50_us, "us",
+       Detail("calls", before.calls));
+  Emit("upgrade_p99_us_before", before.p99_us, "us");
+  Emit("upgrade_p50_us_during", during.p50_us, "us",
+       Detail("calls", during.calls));
+  Emit("upgrade_p99_us_during", during.p99_us, "us");
+  Emit("upgrade_p99_ratio", during.p99_us / before.p99_us, "ratio",
+       Detail("failed_during", during.failed));
+  Emit("rollback_p99_ratio", failing.p99_us / before.p99_us, "ratio",
+       Detail("calls", failing.calls) + Detail("failed", failing.failed));
+  Emit("upgrade_step_start_to_ready_ms",
+       StepMs(up, "upgrade-started", "upgrade-ready"), "ms");
+  Emit("upgrade_step_cut_over_to_drained_ms",
+       StepMs(up, "upgrade-cut-over", "upgrade-drained"), "ms");
+  Emit("upgrade_step_committed_to_old_stopped_ms",
+       StepMs(up, "upgrade-committed", "upgrade-old-stopped"), "ms");
+  Emit("upgrade_total_ms", StepMs(up, "upgrade-started", "upgrade-old-stopped"),
+       "ms",
+       Detail("probation_ms", absl::ToDoubleMilliseconds(s.upgrade_probation)));
+  Emit("rollback_cut_over_to_rolled_back_ms",
+       StepMs(rollback, "upgrade-cut-over", "upgrade-rolled-back"), "ms");
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"pitstop-bench: the daemon's cost against same-run baselines"};
   Settings s;
@@ -511,7 +667,7 @@ int Main(int argc, char** argv) {
   app.add_flag("--quick", s.quick, "about one minute instead of several");
   app.add_option("--only", only,
                  "one group: calls (latency, throughput, starts, crashes), "
-                 "many, car");
+                 "many, car, upgrade");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -524,6 +680,10 @@ int Main(int argc, char** argv) {
     s.crashes = 5;
     s.many_drivers = 100;
     s.car_megabytes = 50;
+    s.upgrade_callers = 8;
+    s.upgrade_resources = 40;
+    s.upgrade_baseline = absl::Seconds(2);
+    s.upgrade_probation = absl::Seconds(1);
   }
   ::signal(SIGPIPE, SIG_IGN);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -531,6 +691,7 @@ int Main(int argc, char** argv) {
   if (only.empty() || only == "calls") SingleDriver(s, launcher);
   if (only.empty() || only == "many") ManyDrivers(s, launcher);
   if (only.empty() || only == "car") CarInstall(s);
+  if (only.empty() || only == "upgrade") Upgrades(s, launcher);
   return 0;
 }
 

@@ -206,4 +206,15 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   return result;
 }
 
+bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int alive = 0;
+    for (int pid : pids) alive += ::kill(pid, 0) == 0;
+    if (alive == 0) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 }  // namespace pitstop

@@ -95,6 +95,9 @@ class Daemon {
 // The property bag flashpool requires.
 void AddFlashpoolProperties(pitstop::driver::v1::CallContext* context);
 
+// Waits until none of `pids` is alive; false after `timeout`.
+bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout);
+
 // Runs a command to completion; returns its exit code and standard output.
 struct CommandResult {
   int exit_code = -1;

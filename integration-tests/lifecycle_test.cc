@@ -304,16 +304,7 @@ TEST_CASE(
     first.Kill();
   }
   // The children die with the daemon (parent-death signal).
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  auto alive = [&] {
-    int n = 0;
-    for (int pid : old_pids) n += ::kill(pid, 0) == 0;
-    return n;
-  };
-  while (alive() > 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  REQUIRE(alive() == 0);
+  REQUIRE(AwaitProcessesGone(old_pids, absl::Seconds(10)));
 
   Daemon second(spec);
   for (const char* name : {"nvpnet", "iscsi-base", "flashpool"}) {

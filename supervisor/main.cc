@@ -21,16 +21,19 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "supervisor/common/clock.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/config/daemon_config.h"
 #include "supervisor/core/package_loader.h"
 #include "supervisor/core/supervisor.h"
+#include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/admin_service.h"
 #include "supervisor/rpc/driver_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
+#include "supervisor/store/sqlite_repository_store.h"
 #include "supervisor/store/sqlite_state_store.h"
 
 namespace pitstop {
@@ -97,6 +100,13 @@ int Run(int argc, char** argv) {
   // a stack trace on every lock: a large share of a routed call's CPU time.
   // The thread-safety annotations, checked at compile time, do that job.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // gRPC's default poller (epoll1) lets any thread blocked in a completion
+  // queue poll every descriptor, so the admin service's sync-server threads
+  // handle the router's socket events and hand each completion over to the
+  // router's thread: ~15 futex calls per routed call. With "poll", each
+  // completion queue polls its own calls' descriptors: ~1 per call
+  // (docs/performance.md). An operator's GRPC_POLL_STRATEGY still wins.
+  setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
   CLI::App app{
       "pitstopd: runs drivers as sandboxed child processes and "
       "routes calls to them"};
@@ -230,6 +240,7 @@ int Run(int argc, char** argv) {
   options.health_interval = config.health_interval;
   options.health_failures = config.health_failures;
   options.degraded_grace = config.degraded_grace;
+  options.upgrade_probation = config.upgrade_probation;
   options.sandbox.max_memory_mb = config.max_memory_mb;
   options.sandbox.max_pids = config.max_pids;
   options.sandbox.max_open_files = config.max_open_files;
@@ -239,6 +250,12 @@ int Run(int argc, char** argv) {
   Supervisor supervisor(launcher, endpoints, clock, events, options);
   supervisor.SetStore(store->get());
 
+  // Downloads from repositories that a previous daemon did not finish.
+  for (const auto& entry : fs::directory_iterator(config.drivers_dir, ec)) {
+    if (absl::StartsWith(entry.path().filename().string(), ".fetch-")) {
+      fs::remove(entry.path(), ec);
+    }
+  }
   auto cars = ListCars(config.drivers_dir);
   if (!cars.ok()) {
     LogWarning("pitstopd", cars.status().message());
@@ -283,6 +300,21 @@ int Run(int argc, char** argv) {
                          config.drivers_dir,
                          (fs::path(config.state_dir) / "packages").string(),
                          TrustPolicy{config.require_signed, config.trust_dir}});
+  // Driver repositories (docs/repository.md), their state beside the
+  // desired state.
+  auto repo_store = SqliteRepositoryStore::Open(
+      (fs::path(config.state_dir) / "pitstopd.db").string());
+  if (!repo_store.ok()) return Fail(repo_store.status().message());
+  FetchOptions fetch_options;
+  fetch_options.trust_dir = config.trust_dir;
+  fetch_options.max_index_bytes = config.repo_max_index_bytes;
+  fetch_options.timeout = config.repo_fetch_timeout;
+  fetch_options.stall_timeout = config.repo_stall_timeout;
+  RepositorySet repositories(clock, **repo_store, fetch_options);
+  if (absl::Status s = repositories.Load(config.repositories); !s.ok()) {
+    return Fail(s.message());
+  }
+  admin.SetRepositories(&repositories);
   DriverRouter router(supervisor, config.default_call_timeout);
   grpc::ServerBuilder builder;
   int selected_port = 0;
@@ -312,6 +344,15 @@ int Run(int argc, char** argv) {
   supervisor.Run();
   supervisor.StartAll();
   LogInfo("pitstopd", "drivers started");
+  // Repository indexes are refreshed now and then; new versions of
+  // installed drivers become "update-available" events.
+  absl::Notification stop_refresh;
+  std::thread refresher([&] {
+    do {
+      admin.CheckForUpdates();
+    } while (!stop_refresh.WaitForNotificationWithTimeout(
+        config.repo_refresh_interval));
+  });
 
   int received = 0;
   sigwait(&signals, &received);
@@ -325,6 +366,9 @@ int Run(int argc, char** argv) {
     LogWarning("pitstopd",
                "routed calls still running after 2s; cancelling them");
   }
+  stop_refresh.Notify();
+  repositories.Cancel();  // a slow download must not hold up the exit
+  refresher.join();
   server->Shutdown(absl::ToChronoTime(absl::Now()));
   // Calls still parked waiting for a driver are answered as drivers stop;
   // the router's queues run until then.

@@ -11,7 +11,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "supervisor/car/detached_signature.h"
 
 namespace pitstop {
 
@@ -24,12 +26,8 @@ absl::Status SignCar(const std::string& car_path, const std::string& out_path,
                      const std::string& chain_path,
                      const std::string& signer_name = "PITSTOP");
 
-struct CarSigner {
-  std::string subject;  // e.g. "CN=Example Storage,O=Pitstop vendors"
-  std::string issuer;
-  absl::Time not_after;
-  std::string certificate_sha256;  // hex
-};
+// The verified signer of a CAR.
+using CarSigner = Signer;
 
 // Verifies `car_path` against the root certificates (*.pem, *.crt) in
 // `trust_dir`: exactly one signer; its chain leads to a trusted root and is
@@ -44,6 +42,15 @@ absl::StatusOr<CarSigner> VerifyCar(const std::string& car_path,
 
 // The SHA-256 of a file's content, hex. NOT_FOUND naming the file.
 absl::StatusOr<std::string> Sha256File(const std::string& path);
+
+// The SHA-256 of `data`, hex.
+std::string Sha256Hex(absl::string_view data);
+
+// The subject of a CAR's signer as its signature block names it, WITHOUT
+// verifying anything (for listings such as a repository index; installs
+// verify with VerifyCar). "" for an unsigned CAR; INVALID_ARGUMENT naming
+// the CAR for a malformed signature block.
+absl::StatusOr<std::string> UnverifiedCarSigner(const std::string& car_path);
 
 }  // namespace pitstop
 

@@ -80,6 +80,26 @@ Value PropertyValueJson(const dv1::PropertyValue& p) {
   return v;
 }
 
+Value SandboxJson(const sv1::SandboxProtections& sb) {
+  Value sandbox;
+  auto& sf = *sandbox.mutable_struct_value()->mutable_fields();
+  sf["mode"] = Str(sb.mode().empty() ? "off" : sb.mode());
+  sf["namespaces"] = StrList(sb.namespaces());
+  sf["private_root"].set_bool_value(sb.private_root());
+  sf["uid"] = Num(sb.uid());
+  sf["gid"] = Num(sb.gid());
+  sf["no_new_privs"].set_bool_value(sb.no_new_privs());
+  sf["capabilities_dropped"].set_bool_value(sb.capabilities_dropped());
+  sf["seccomp"].set_bool_value(sb.seccomp());
+  sf["cgroup"] = Str(sb.cgroup());
+  sf["memory_limit_bytes"] = Num(sb.memory_limit_bytes());
+  sf["pids_limit"] = Num(sb.pids_limit());
+  sf["rlimits"] = StrList(sb.rlimits());
+  sf["network"] = Str(sb.network());
+  sf["gaps"] = StrList(sb.gaps());
+  return sandbox;
+}
+
 }  // namespace
 
 Value DriverToJson(const sv1::Driver& d) {
@@ -131,24 +151,24 @@ Value DriverToJson(const sv1::Driver& d) {
   f["properties"] = props;
   f["allow_unknown_properties"].set_bool_value(d.allow_unknown_properties());
   f["grants"] = StrList(d.grants());
-  const sv1::SandboxProtections& sb = d.sandbox();
-  Value sandbox;
-  auto& sf = *sandbox.mutable_struct_value()->mutable_fields();
-  sf["mode"] = Str(sb.mode().empty() ? "off" : sb.mode());
-  sf["namespaces"] = StrList(sb.namespaces());
-  sf["private_root"].set_bool_value(sb.private_root());
-  sf["uid"] = Num(sb.uid());
-  sf["gid"] = Num(sb.gid());
-  sf["no_new_privs"].set_bool_value(sb.no_new_privs());
-  sf["capabilities_dropped"].set_bool_value(sb.capabilities_dropped());
-  sf["seccomp"].set_bool_value(sb.seccomp());
-  sf["cgroup"] = Str(sb.cgroup());
-  sf["memory_limit_bytes"] = Num(sb.memory_limit_bytes());
-  sf["pids_limit"] = Num(sb.pids_limit());
-  sf["rlimits"] = StrList(sb.rlimits());
-  sf["network"] = Str(sb.network());
-  sf["gaps"] = StrList(sb.gaps());
-  f["sandbox"] = sandbox;
+  f["sandbox"] = SandboxJson(d.sandbox());
+  f["installed_versions"] = StrList(d.installed_versions());
+  f["previous_version"] = Str(d.previous_version());
+  f["upgrade"] = Str(d.upgrade());
+  Value instances;
+  auto* ilist = instances.mutable_list_value();
+  for (const sv1::Instance& i : d.instances()) {
+    Value iv;
+    auto& fi = *iv.mutable_struct_value()->mutable_fields();
+    fi["id"] = Num(static_cast<double>(i.id()));
+    fi["pid"] = Num(i.pid());
+    fi["version"] = Str(i.version());
+    fi["role"] = Str(i.role());
+    fi["calls_in_flight"] = Num(i.calls_in_flight());
+    fi["sandbox"] = SandboxJson(i.sandbox());
+    *ilist->add_values() = iv;
+  }
+  f["instances"] = instances;
   return v;
 }
 

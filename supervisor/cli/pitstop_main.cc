@@ -11,12 +11,15 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -38,6 +41,7 @@
 #include "supervisor/car/driver_manifest.h"
 #include "supervisor/cli/cli_json.h"
 #include "supervisor/cli/property_args.h"
+#include "supervisor/repo/repository_tools.h"
 
 namespace pitstop {
 namespace {
@@ -141,6 +145,14 @@ int Drivers(const Options& o) {
     rows.push_back({d.name(), d.version(), CategoryLabel(d.category()),
                     StateName(d.state()), PidText(d),
                     std::to_string(d.restarts()), d.message()});
+    if (d.instances_size() > 1) {
+      // During an upgrade or a graceful restart: each process on its row.
+      for (const auto& i : d.instances()) {
+        rows.push_back({"  instance", i.version(), "", i.role(),
+                        i.pid() ? std::to_string(i.pid()) : "-", "",
+                        absl::StrCat(i.calls_in_flight(), " calls in flight")});
+      }
+    }
   }
   std::cout << FormatTable(rows);
   return 0;
@@ -204,6 +216,20 @@ void PrintDriver(const sv1::Driver& d) {
             << (d.signer().empty() ? "(unsigned)" : d.signer()) << "\n";
   if (!d.socket_path().empty()) {
     std::cout << "Socket:       " << d.socket_path() << "\n";
+  }
+  std::cout << "Installed:    " << absl::StrJoin(d.installed_versions(), ", ")
+            << "\n";
+  if (!d.previous_version().empty()) {
+    std::cout << "Previous:     " << d.previous_version()
+              << " (`pitstop rollback " << d.name() << "` returns to it)\n";
+  }
+  if (!d.upgrade().empty()) {
+    std::cout << "Upgrade:      " << d.upgrade() << "\n";
+  }
+  for (const auto& i : d.instances()) {
+    std::cout << "Instance:     " << i.version() << " " << i.role() << ", pid "
+              << (i.pid() ? std::to_string(i.pid()) : "-") << ", "
+              << i.calls_in_flight() << " calls in flight\n";
   }
   PrintSandbox(d);
   std::cout << "Properties:\n";
@@ -654,14 +680,69 @@ int Inspect(const Options& o, const std::string& car,
   return manifest.ok() && (signer.ok() || trust.empty()) ? 0 : 1;
 }
 
-int Install(const Options& o, const std::string& car, bool no_start,
-            const std::vector<std::string>& grants) {
-  std::ifstream in(car, std::ios::binary);
-  if (!in) return Error(absl::StrCat("cannot read ", car));
+// `pitstop install NAME[@VERSION]`: from the daemon's repositories.
+int InstallFromRepository(const Options& o, const std::string& spec,
+                          bool no_start) {
+  sv1::InstallFromRepositoryRequest request;
+  const size_t at = spec.find('@');
+  request.set_name(spec.substr(0, at));
+  if (at != std::string::npos) request.set_version(spec.substr(at + 1));
+  request.set_start(!no_start);
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::Driver d;
+  grpc::Status s = client.admin().InstallFromRepository(&ctx, request, &d);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::cout << JsonText(DriverToJson(d));
+  } else if (d.installed_versions_size() > 1) {
+    // A new version of an installed driver goes beside the active one.
+    std::cout << "installed " << d.name() << " from a repository beside the "
+              << "active " << d.version()
+              << " (installed: " << absl::StrJoin(d.installed_versions(), ", ")
+              << "); switch with `pitstop upgrade " << d.name()
+              << " --to VERSION`\n";
+  } else {
+    std::cout << "installed " << d.name() << " " << d.version()
+              << " from a repository ("
+              << (d.signer().empty() ? "unsigned" : "signed by " + d.signer())
+              << "): " << StateName(d.state()) << "\n";
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::stringstream bytes;
   bytes << in.rdbuf();
+  return bytes.str();
+}
+
+int Install(const Options& o, const std::string& car, bool no_start,
+            const std::vector<std::string>& grants) {
+  std::error_code ec;
+  if (!std::filesystem::exists(car, ec) && car.find('/') == std::string::npos &&
+      (car.size() < 4 || car.substr(car.size() - 4) != ".car")) {
+    if (!grants.empty()) {
+      return Error(
+          "--grant applies to a CAR file, not to an install from a "
+          "repository; install the CAR file with --grant");
+    }
+    return InstallFromRepository(o, car, no_start);
+  }
+  auto bytes = ReadFileBytes(car);
+  if (!bytes.ok()) return Error(bytes.status().message());
+  // The version it holds, to tell an install beside the active version.
+  std::string version;
+  if (auto yaml = ReadCarEntry(car, "META-INF/driver.yaml"); yaml.ok()) {
+    if (auto m = ParseDriverManifest(*yaml, car); m.ok()) {
+      version = m->version.ToString();
+    }
+  }
   sv1::InstallDriverRequest request;
-  request.set_car(bytes.str());
+  request.set_car(*std::move(bytes));
   request.set_start(!no_start);
   for (const std::string& g : grants) request.add_grants(g);
   Client client(o);
@@ -673,24 +754,159 @@ int Install(const Options& o, const std::string& car, bool no_start,
   if (o.output == "json") {
     std::cout << JsonText(DriverToJson(d));
   } else {
-    std::cout << "installed " << d.name() << " " << d.version() << " ("
-              << (d.signer().empty() ? "unsigned" : "signed by " + d.signer())
-              << "): " << StateName(d.state()) << "\n";
+    if (!version.empty() && version != d.version()) {
+      std::cout << "installed " << d.name() << " " << version
+                << " beside the active " << d.version()
+                << "; switch to it with `pitstop upgrade " << d.name()
+                << " --to " << version << "`\n";
+    } else {
+      std::cout << "installed " << d.name() << " " << d.version() << " ("
+                << (d.signer().empty() ? "unsigned" : "signed by " + d.signer())
+                << "): " << StateName(d.state()) << "\n";
+    }
   }
   return 0;
 }
 
-int Remove(const Options& o, const std::string& name) {
+struct UpgradeArgs {
+  std::string name;
+  std::string to;
+  std::string car;
+  std::string drain_timeout;
+  std::string probation;
+  bool no_wait = false;
+};
+
+absl::Status ParseMillis(const std::string& text, const char* flag,
+                         uint32_t* out) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": '", text, "' is not a duration; write e.g. 30s, 500ms or 2m"));
+  }
+  *out = static_cast<uint32_t>(absl::ToInt64Milliseconds(d));
+  return absl::OkStatus();
+}
+
+// Prints the driver's upgrade events from `since` on until the upgrade has
+// ended: 0 once committed and the old version stopped, 1 when rolled back
+// (or 0 then, when a rollback was asked for).
+int FollowUpgrade(const Options& o, Client& client, const std::string& name,
+                  uint64_t since, bool rollback_wanted) {
+  grpc::ClientContext ctx;
+  sv1::WatchEventsRequest request;
+  request.set_follow(true);
+  request.set_driver(name);
+  request.set_since_sequence(since);
+  auto reader = client.admin().WatchEvents(&ctx, request);
+  sv1::Event e;
+  bool committed = false;
+  int rc = 1;
+  while (reader->Read(&e)) {
+    if (e.kind() == "state" || e.kind() == "process") continue;
+    if (o.output == "json") {
+      std::string json;
+      pb::util::JsonPrintOptions print;
+      print.preserve_proto_field_names = true;
+      (void)pb::util::MessageToJsonString(e, &json, print);
+      std::cout << json << std::endl;
+    } else {
+      std::cout << pb::util::TimeUtil::ToString(e.time()) << "  " << e.kind();
+      if (e.pid()) std::cout << "  pid " << e.pid();
+      std::cout << "  " << e.reason() << std::endl;
+    }
+    if (e.kind() == "upgrade-rolled-back") {
+      rc = rollback_wanted ? 0 : 1;
+      ctx.TryCancel();
+      break;
+    }
+    if (e.kind() == "upgrade-committed") committed = true;
+    bool done = e.kind() == "upgrade-old-stopped" && committed;
+    if (committed && !done) {
+      // Done at once when only one process is left.
+      grpc::ClientContext get_ctx;
+      client.Prepare(get_ctx);
+      sv1::GetDriverRequest get;
+      get.set_name(name);
+      sv1::Driver d;
+      done = client.admin().GetDriver(&get_ctx, get, &d).ok() &&
+             d.instances_size() <= 1;
+    }
+    if (done) {
+      rc = 0;
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+    return RpcError(o, s);
+  }
+  if (rc != 0 && !rollback_wanted) {
+    return Error(absl::StrCat("the upgrade of ", name, " was rolled back"));
+  }
+  return rc;
+}
+
+int Upgrade(const Options& o, const UpgradeArgs& a, bool rollback) {
+  uint32_t drain_ms = 0, probation_ms = 0;
+  if (auto s = ParseMillis(a.drain_timeout, "--drain-timeout", &drain_ms);
+      !s.ok()) {
+    return Error(s.message());
+  }
+  if (auto s = ParseMillis(a.probation, "--probation", &probation_ms);
+      !s.ok()) {
+    return Error(s.message());
+  }
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::UpgradeDriverResponse response;
+  grpc::Status s;
+  if (rollback) {
+    sv1::RollbackDriverRequest request;
+    request.set_name(a.name);
+    request.set_drain_timeout_ms(drain_ms);
+    request.set_probation_ms(probation_ms);
+    s = client.admin().RollbackDriver(&ctx, request, &response);
+  } else {
+    sv1::UpgradeDriverRequest request;
+    request.set_name(a.name);
+    request.set_version(a.to);
+    if (!a.car.empty()) {
+      auto bytes = ReadFileBytes(a.car);
+      if (!bytes.ok()) return Error(bytes.status().message());
+      request.set_car(*std::move(bytes));
+    }
+    request.set_drain_timeout_ms(drain_ms);
+    request.set_probation_ms(probation_ms);
+    s = client.admin().UpgradeDriver(&ctx, request, &response);
+  }
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output != "json") {
+    std::cout << (rollback ? "rolling back " : "upgrading ") << a.name << " "
+              << response.from_version() << " -> " << response.to_version()
+              << "\n";
+  }
+  if (a.no_wait) return 0;
+  return FollowUpgrade(o, client, a.name, response.started_sequence() - 1,
+                       rollback);
+}
+
+int Remove(const Options& o, const std::string& name,
+           const std::string& version) {
   Client client(o);
   grpc::ClientContext ctx;
   client.Prepare(ctx);
   sv1::RemoveDriverRequest request;
   request.set_name(name);
+  request.set_version(version);
   sv1::RemoveDriverResponse response;
   grpc::Status s = client.admin().RemoveDriver(&ctx, request, &response);
   if (!s.ok()) return RpcError(o, s);
-  std::cout << "removed " << response.name() << " " << response.version()
-            << "\n";
+  std::cout << "removed " << response.name() << " "
+            << absl::StrJoin(response.versions(), ", ") << "\n";
   return 0;
 }
 
@@ -733,6 +949,274 @@ int Pack(const std::string& dir, const std::string& out) {
   if (!s.ok()) return Error(s.message());
   std::cout << "packed " << out << "\n";
   return 0;
+}
+
+std::string TimeText(const pb::Timestamp& t) {
+  return t.seconds() == 0 ? "-" : pb::util::TimeUtil::ToString(t);
+}
+
+int RepoBuild(const std::string& dir, const BuildOptions& options,
+              const std::string& expires) {
+  BuildOptions o = options;
+  auto validity = ParseValidity(expires);
+  if (!validity.ok()) return Error(validity.status().message());
+  o.valid_for = *validity;
+  auto index = BuildRepository(dir, o, absl::Now());
+  if (!index.ok()) return Error(index.status().message());
+  std::cout << "wrote " << dir << "/" << kIndexFile << " (version "
+            << index->version << ", " << index->entries.size()
+            << " CARs, expires "
+            << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", index->expires,
+                                absl::UTCTimeZone())
+            << ") and " << kIndexSignatureFile << "\n";
+  for (const IndexEntry& e : index->entries) {
+    std::cout << "  " << e.name << " " << e.version.ToString() << "  " << e.path
+              << "  " << (e.signer.empty() ? "(unsigned)" : e.signer) << "\n";
+  }
+  return 0;
+}
+
+FetchOptions CliFetchOptions(const std::string& trust) {
+  FetchOptions f;
+  f.trust_dir = trust;
+  return f;
+}
+
+int RepoVerify(const std::string& url, const std::string& trust,
+               bool index_only) {
+  std::string t =
+      (std::filesystem::temp_directory_path() / "pitstop-repo-verify-XXXXXX")
+          .string();
+  if (::mkdtemp(t.data()) == nullptr) return Error("cannot create a temp dir");
+  auto report = VerifyRepository(url, CliFetchOptions(trust), absl::Now(),
+                                 !index_only, t);
+  std::error_code ec;
+  std::filesystem::remove_all(t, ec);
+  if (!report.ok()) return Error(report.status().message());
+  const RepositoryIndex& index = report->index.index;
+  std::cout << url << ": index version " << index.version << ", signed by "
+            << report->index.signer.subject << ", expires "
+            << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", index.expires,
+                                absl::UTCTimeZone())
+            << "\n";
+  if (index_only) {
+    std::cout << index.entries.size() << " CARs listed (not downloaded)\n";
+  } else {
+    std::cout << report->cars_checked
+              << " CARs verified (length, SHA-256, signature)\n";
+  }
+  return 0;
+}
+
+int RepoMirror(const std::string& url, const std::string& dir,
+               const std::string& trust) {
+  auto report = MirrorRepository(
+      url, dir, CliFetchOptions(trust), absl::Now(),
+      [](const std::string& line) { std::cout << "  " << line << std::endl; });
+  if (!report.ok()) return Error(report.status().message());
+  std::cout << "mirrored index version " << report->index_version << " into "
+            << dir << ": " << report->fetched << " CARs fetched, "
+            << report->kept << " already present\n";
+  return 0;
+}
+
+int RepoAdd(const Options& o, const std::string& name, const std::string& url) {
+  sv1::AddRepositoryRequest request;
+  request.set_name(name);
+  std::string u = url;
+  if (u.find("://") == std::string::npos) {
+    u = std::filesystem::absolute(u).lexically_normal().string();
+  }
+  request.set_url(u);
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::Repository r;
+  grpc::Status s = client.admin().AddRepository(&ctx, request, &r);
+  if (!s.ok()) return RpcError(o, s);
+  std::cout << "added repository " << r.name() << " (" << r.url()
+            << "): index version " << r.index_version() << ", " << r.cars_size()
+            << " CARs\n";
+  return 0;
+}
+
+int RepoRemove(const Options& o, const std::string& name) {
+  sv1::RemoveRepositoryRequest request;
+  request.set_name(name);
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::RemoveRepositoryResponse response;
+  grpc::Status s = client.admin().RemoveRepository(&ctx, request, &response);
+  if (!s.ok()) return RpcError(o, s);
+  std::cout << "removed repository " << name << "\n";
+  return 0;
+}
+
+int RepoList(const Options& o, bool refresh, bool show_cars) {
+  sv1::ListRepositoriesRequest request;
+  request.set_refresh(refresh);
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::ListRepositoriesResponse response;
+  grpc::Status s = client.admin().ListRepositories(&ctx, request, &response);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::string json;
+    pb::util::JsonPrintOptions print;
+    print.add_whitespace = true;
+    print.always_print_primitive_fields = true;
+    print.preserve_proto_field_names = true;
+    (void)pb::util::MessageToJsonString(response, &json, print);
+    std::cout << json;
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "URL", "SOURCE", "INDEX", "EXPIRES", "CARS", "ERROR"}};
+  for (const auto& r : response.repositories()) {
+    rows.push_back({r.name(), r.url(), r.source(),
+                    r.index_version() ? std::to_string(r.index_version()) : "-",
+                    TimeText(r.index_expires()), std::to_string(r.cars_size()),
+                    r.error().empty() ? "-" : r.error()});
+  }
+  std::cout << FormatTable(rows);
+  if (show_cars) {
+    std::vector<std::vector<std::string>> cars = {
+        {"REPOSITORY", "NAME", "VERSION", "CATEGORY", "BYTES", "SIGNER"}};
+    for (const auto& r : response.repositories()) {
+      for (const auto& c : r.cars()) {
+        cars.push_back({r.name(), c.name(), c.version(),
+                        CategoryLabel(c.category()), std::to_string(c.length()),
+                        c.signer().empty() ? "(unsigned)" : c.signer()});
+      }
+    }
+    std::cout << "\n" << FormatTable(cars);
+  }
+  return 0;
+}
+
+int Updates(const Options& o, bool no_refresh) {
+  sv1::ListUpdatesRequest request;
+  request.set_refresh(!no_refresh);
+  Client client(o);
+  grpc::ClientContext ctx;
+  client.Prepare(ctx);
+  sv1::ListUpdatesResponse response;
+  grpc::Status s = client.admin().ListUpdates(&ctx, request, &response);
+  if (!s.ok()) return RpcError(o, s);
+  if (o.output == "json") {
+    std::string json;
+    pb::util::JsonPrintOptions print;
+    print.add_whitespace = true;
+    print.always_print_primitive_fields = true;
+    print.preserve_proto_field_names = true;
+    (void)pb::util::MessageToJsonString(response, &json, print);
+    std::cout << json;
+  } else if (response.updates().empty()) {
+    std::cout << "every installed driver is up to date\n";
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "INSTALLED", "AVAILABLE", "REPOSITORY"}};
+    for (const auto& u : response.updates()) {
+      rows.push_back({u.name(), u.installed_version(), u.available_version(),
+                      u.repository()});
+    }
+    std::cout << FormatTable(rows);
+  }
+  for (const std::string& e : response.errors()) {
+    std::cerr << "pitstop: warning: repository " << e << "\n";
+  }
+  return 0;
+}
+
+// `pitstop repo ...` and `pitstop updates`. CLI11 binds options to
+// variables that must live until parsing ends: function statics here.
+void AddRepoCommands(CLI::App& app, Options& o, int& rc,
+                     const std::function<void(CLI::App*)>& add_output) {
+  CLI::App* repo = app.add_subcommand(
+      "repo", "driver repositories: build, verify, mirror; the daemon's list");
+  repo->require_subcommand(1);
+
+  static BuildOptions build_options;
+  static std::string build_dir, build_expires = "30d";
+  CLI::App* build = repo->add_subcommand(
+      "build", "write or update the signed index of the CARs in DIR");
+  build->add_option("DIR", build_dir, "the repository's directory")->required();
+  build
+      ->add_option("--key", build_options.key_path,
+                   "PEM private key of the repository signing certificate")
+      ->required();
+  build
+      ->add_option("--cert", build_options.cert_path,
+                   "PEM certificate issued under the project's root")
+      ->required();
+  build->add_option("--chain", build_options.chain_path,
+                    "PEM intermediate certificates");
+  build->add_option("--expires", build_expires,
+                    "how long the index is valid, e.g. 30d, 12h (default 30d)");
+  build->add_option("--version", build_options.version,
+                    "the index version (default: one more than the current)");
+  build->callback(
+      [&] { rc = RepoBuild(build_dir, build_options, build_expires); });
+
+  static std::string verify_url, verify_trust = "/etc/pitstop/trust";
+  static bool verify_index_only = false;
+  CLI::App* verify = repo->add_subcommand(
+      "verify", "check a repository as a daemon would: index and every CAR");
+  verify
+      ->add_option("URL", verify_url,
+                   "file://, http://, https:// URL or a directory")
+      ->required();
+  verify->add_option("--trust", verify_trust,
+                     "directory of trusted root certificates (*.pem, *.crt)");
+  verify->add_flag("--index-only", verify_index_only,
+                   "check only the index, download no CAR");
+  verify->callback(
+      [&] { rc = RepoVerify(verify_url, verify_trust, verify_index_only); });
+
+  static std::string mirror_url, mirror_dir,
+      mirror_trust = "/etc/pitstop/trust";
+  CLI::App* mirror = repo->add_subcommand(
+      "mirror",
+      "copy a repository byte for byte into DIR, verifying; resumable");
+  mirror->add_option("URL", mirror_url, "the repository to copy")->required();
+  mirror->add_option("DIR", mirror_dir, "the mirror's directory")->required();
+  mirror->add_option("--trust", mirror_trust,
+                     "directory of trusted root certificates (*.pem, *.crt)");
+  mirror->callback(
+      [&] { rc = RepoMirror(mirror_url, mirror_dir, mirror_trust); });
+
+  static std::string add_name, add_url;
+  CLI::App* add = repo->add_subcommand(
+      "add", "add a repository to the running daemon (checked at once)");
+  add->add_option("NAME", add_name, "a name for it")->required();
+  add->add_option("URL", add_url,
+                  "file://, http://, https:// URL or a directory")
+      ->required();
+  add->callback([&] { rc = RepoAdd(o, add_name, add_url); });
+
+  static std::string remove_name;
+  CLI::App* remove =
+      repo->add_subcommand("remove", "remove an operator-added repository");
+  remove->add_option("NAME", remove_name, "its name")->required();
+  remove->callback([&] { rc = RepoRemove(o, remove_name); });
+
+  static bool list_refresh = false, list_cars = false;
+  CLI::App* list = repo->add_subcommand(
+      "list", "the daemon's repositories: index version, expiry, errors");
+  list->add_flag("--refresh", list_refresh, "download every index first");
+  list->add_flag("--cars", list_cars, "also list every CAR offered");
+  add_output(list);
+  list->callback([&] { rc = RepoList(o, list_refresh, list_cars); });
+
+  static bool updates_no_refresh = false;
+  CLI::App* updates = app.add_subcommand(
+      "updates", "installed drivers with a newer version in a repository");
+  updates->add_flag("--no-refresh", updates_no_refresh,
+                    "use the indexes as last refreshed by the daemon");
+  add_output(updates);
+  updates->callback([&] { rc = Updates(o, updates_no_refresh); });
 }
 
 int Main(int argc, char** argv) {
@@ -797,8 +1281,13 @@ int Main(int argc, char** argv) {
   std::string install_car;
   bool no_start = false;
   CLI::App* install = app.add_subcommand(
-      "install", "install a CAR into the running daemon and start it");
-  install->add_option("FILE", install_car, "the CAR")->required();
+      "install",
+      "install a CAR file, or NAME[@VERSION] from the daemon's repositories, "
+      "into the running daemon and start it");
+  install
+      ->add_option("FILE", install_car,
+                   "the CAR, or NAME[@VERSION|@RANGE] from a repository")
+      ->required();
   install->add_flag("--no-start", no_start, "install without starting it");
   std::vector<std::string> grants;
   install->add_option("--grant", grants,
@@ -807,10 +1296,54 @@ int Main(int argc, char** argv) {
   add_output(install);
   install->callback([&] { rc = Install(o, install_car, no_start, grants); });
 
+  std::string remove_version;
   CLI::App* remove = app.add_subcommand(
-      "remove", "stop a driver and remove its CAR and files");
+      "remove",
+      "stop a driver and remove its CARs and files, or one inactive version");
   remove->add_option("NAME", name, "driver name")->required();
-  remove->callback([&] { rc = Remove(o, name); });
+  remove->add_option("--version", remove_version,
+                     "remove only this installed, inactive version");
+  remove->callback([&] { rc = Remove(o, name, remove_version); });
+
+  UpgradeArgs upgrade_args;
+  auto add_upgrade_options = [&](CLI::App* cmd) {
+    cmd->add_option("--drain-timeout", upgrade_args.drain_timeout,
+                    "how long the old version may finish its calls after the "
+                    "cut-over (default: the driver's timeouts.drain)");
+    cmd->add_option("--probation", upgrade_args.probation,
+                    "how long the new version must serve without failing "
+                    "before the upgrade commits (default 10s)");
+    cmd->add_flag("--no-wait", upgrade_args.no_wait,
+                  "return once the upgrade has begun");
+    add_output(cmd);
+  };
+  CLI::App* upgrade = app.add_subcommand(
+      "upgrade",
+      "upgrade a driver in place: the new version starts beside the old one "
+      "and takes the work resource by resource; exits non-zero on rollback");
+  upgrade->add_option("NAME", upgrade_args.name, "driver name")->required();
+  auto* to_opt = upgrade->add_option(
+      "--to", upgrade_args.to,
+      "the version to upgrade to: installed, or fetched from a "
+      "repository");
+  auto* car_opt = upgrade->add_option("--car", upgrade_args.car,
+                                      "install this CAR, then upgrade to it");
+  to_opt->excludes(car_opt);
+  add_upgrade_options(upgrade);
+  upgrade->callback([&] {
+    if (upgrade_args.to.empty() == upgrade_args.car.empty()) {
+      rc = Error("give --to VERSION (an installed version) or --car FILE.car");
+      return;
+    }
+    rc = Upgrade(o, upgrade_args, /*rollback=*/false);
+  });
+  CLI::App* rollback = app.add_subcommand(
+      "rollback",
+      "abandon the upgrade in progress, or upgrade back to the version "
+      "active before the last upgrade");
+  rollback->add_option("NAME", upgrade_args.name, "driver name")->required();
+  add_upgrade_options(rollback);
+  rollback->callback([&] { rc = Upgrade(o, upgrade_args, /*rollback=*/true); });
 
   CLI::App* packages = app.add_subcommand(
       "packages", "installed drivers: version, signer, digest, CAR");
@@ -918,6 +1451,8 @@ int Main(int argc, char** argv) {
       std::cout << "issued " << ca_dir << "/" << ca_vendor << ".pem and .key\n";
     }
   });
+
+  AddRepoCommands(app, o, rc, add_output);
 
   try {
     app.parse(argc, argv);

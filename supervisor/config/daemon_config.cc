@@ -29,6 +29,7 @@ restart_max_backoff: 30s        # ...up to this
 health_interval: 1s        # serving drivers are probed this often...
 health_failures: 3         # ...this many failures in a row: DEGRADED (no new calls)
 degraded_grace: 5s         # DEGRADED this long: killed and restarted
+upgrade_probation: 10s     # a new version serves this long before its upgrade commits
 require_signed: false      # true: refuse CARs without a valid signature
 trust_dir: ""              # directory of trusted root certificates (*.pem)
 sandbox: auto              # strict | best-effort | auto (strict when root)
@@ -37,6 +38,11 @@ max_memory_mb: 4096        # operator maxima for driver.yaml limits (0: none)
 max_pids: 1024
 max_open_files: 65536
 network_grants: ""         # drivers allowed outbound network, comma-separated
+repositories: {}           # driver repositories, NAME: URL (docs/repository.md)
+repo_refresh_interval: 1h  # repository indexes are downloaded this often
+repo_max_index_bytes: 16777216  # a larger index is refused
+repo_fetch_timeout: 5m     # one download may take this long...
+repo_stall_timeout: 30s    # ...and stall this long
 )";
 
 namespace {
@@ -94,6 +100,24 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
   for (const auto& entry : root) {
     const std::string key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
+    if (key == "repositories") {
+      if (value.IsNull()) continue;
+      if (!value.IsMap()) {
+        return Error(source, value,
+                     "repositories must be a map of NAME: URL, e.g. "
+                     "{main: https://drivers.example.com/repo}");
+      }
+      config.repositories.clear();
+      for (const auto& repo : value) {
+        if (!repo.second.IsScalar() || repo.second.Scalar().empty()) {
+          return Error(source, repo.second,
+                       absl::StrCat("repository '", repo.first.Scalar(),
+                                    "' needs a URL"));
+        }
+        config.repositories[repo.first.Scalar()] = repo.second.Scalar();
+      }
+      continue;
+    }
     if (!value.IsScalar()) {
       return Error(source, value,
                    absl::StrCat("'", key, "' must be a single value"));
@@ -174,7 +198,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                      absl::StrCat(key, " must be a positive integer (got '",
                                   text, "')"));
       }
-    } else if (key == "health_interval" || key == "degraded_grace") {
+    } else if (key == "health_interval" || key == "degraded_grace" ||
+               key == "upgrade_probation") {
       absl::Duration d;
       if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
         return Error(source, value,
@@ -183,8 +208,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                   "(got '",
                                   text, "')"));
       }
-      (key == "health_interval" ? config.health_interval
-                                : config.degraded_grace) = d;
+      (key == "health_interval"  ? config.health_interval
+       : key == "degraded_grace" ? config.degraded_grace
+                                 : config.upgrade_probation) = d;
     } else if (key == "restart_window" || key == "restart_initial_backoff" ||
                key == "restart_max_backoff") {
       absl::Duration d;
@@ -198,6 +224,27 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
       (key == "restart_window"            ? config.restart_window
        : key == "restart_initial_backoff" ? config.restart_initial_backoff
                                           : config.restart_max_backoff) = d;
+    } else if (key == "repo_refresh_interval" || key == "repo_fetch_timeout" ||
+               key == "repo_stall_timeout") {
+      absl::Duration d;
+      if (!absl::ParseDuration(text, &d) || d < absl::Seconds(1)) {
+        return Error(source, value,
+                     absl::StrCat("'", key,
+                                  "' must be a duration of at least 1s, such "
+                                  "as 30s or 1h (got '",
+                                  text, "')"));
+      }
+      (key == "repo_refresh_interval" ? config.repo_refresh_interval
+       : key == "repo_fetch_timeout"  ? config.repo_fetch_timeout
+                                      : config.repo_stall_timeout) = d;
+    } else if (key == "repo_max_index_bytes") {
+      if (!absl::SimpleAtoi(text, &config.repo_max_index_bytes) ||
+          config.repo_max_index_bytes < 1024) {
+        return Error(source, value,
+                     absl::StrCat("repo_max_index_bytes must be an integer of "
+                                  "at least 1024 (got '",
+                                  text, "')"));
+      }
     } else if (key == "max_route_wait" || key == "default_call_timeout") {
       absl::Duration d;
       if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
@@ -210,17 +257,20 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
       (key == "max_route_wait" ? config.max_route_wait
                                : config.default_call_timeout) = d;
     } else {
-      return Error(
-          source, entry.first,
-          absl::StrCat("unknown key '", key,
-                       "' (known: listen, state_dir, drivers_dir, "
-                       "log_level, max_route_wait, "
-                       "default_call_timeout, restart_max, "
-                       "restart_window, restart_initial_backoff, "
-                       "restart_max_backoff, health_interval, "
-                       "health_failures, degraded_grace, require_signed, "
-                       "trust_dir, sandbox, sandbox_uid_base, max_memory_mb, "
-                       "max_pids, max_open_files, network_grants)"));
+      return Error(source, entry.first,
+                   absl::StrCat("unknown key '", key,
+                                "' (known: listen, state_dir, drivers_dir, "
+                                "log_level, max_route_wait, "
+                                "default_call_timeout, restart_max, "
+                                "restart_window, restart_initial_backoff, "
+                                "restart_max_backoff, health_interval, "
+                                "health_failures, degraded_grace, "
+                                "upgrade_probation, require_signed, trust_dir, "
+                                "repositories, repo_refresh_interval, "
+                                "repo_max_index_bytes, repo_fetch_timeout, "
+                                "repo_stall_timeout, sandbox, "
+                                "sandbox_uid_base, max_memory_mb, max_pids, "
+                                "max_open_files, network_grants)"));
     }
   }
   return config;

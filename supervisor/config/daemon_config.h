@@ -5,6 +5,7 @@
 // optional YAML file, then command-line flags. docs/operator-guide.md lists
 // every key.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct DaemonConfig {
   absl::Duration health_interval = absl::Seconds(1);
   uint32_t health_failures = 3;
   absl::Duration degraded_grace = absl::Seconds(5);
+  // How long a new version must serve before its upgrade commits, unless
+  // the upgrade names its own probation.
+  absl::Duration upgrade_probation = absl::Seconds(10);
   // Signatures: refuse unsigned CARs; the trusted roots. A signed CAR is
   // verified whenever trust_dir is set, and refused if its signature fails.
   bool require_signed = false;
@@ -55,6 +59,16 @@ struct DaemonConfig {
   // Drivers allowed to share the host network (permissions.network:
   // outbound), besides those granted at install.
   std::vector<std::string> network_grants;
+  // Driver repositories (docs/repository.md): name -> URL (file://,
+  // http(s)://) or absolute directory; their indexes are signed under
+  // trust_dir's roots. Refreshed every repo_refresh_interval; an index may
+  // be at most repo_max_index_bytes; a download fails after
+  // repo_fetch_timeout, or repo_stall_timeout without data.
+  std::map<std::string, std::string> repositories;
+  absl::Duration repo_refresh_interval = absl::Hours(1);
+  uint64_t repo_max_index_bytes = 16 << 20;
+  absl::Duration repo_fetch_timeout = absl::Minutes(5);
+  absl::Duration repo_stall_timeout = absl::Seconds(30);
 };
 
 // The configuration used when no file is given, as YAML.

@@ -22,6 +22,13 @@ TEST_CASE("a config file overrides only the keys it names", "[config]") {
   REQUIRE(config->listen == "127.0.0.1:7070");
   REQUIRE(config->log_level == LogLevel::kDebug);
   REQUIRE(config->state_dir == "/var/lib/pitstop");
+  REQUIRE(config->upgrade_probation == absl::Seconds(10));
+  auto probation =
+      ParseDaemonConfig("upgrade_probation: 2m\n", "pitstopd.yaml", base);
+  REQUIRE(probation.ok());
+  REQUIRE(probation->upgrade_probation == absl::Minutes(2));
+  REQUIRE(!ParseDaemonConfig("upgrade_probation: 0s\n", "pitstopd.yaml", base)
+               .ok());
 }
 
 TEST_CASE("config errors name the file, the line and the key", "[config]") {
@@ -65,6 +72,30 @@ TEST_CASE("the sandbox keys set the mode, maxima and network grants",
   REQUIRE(config->max_pids == 1024);
   REQUIRE(config->network_grants ==
           std::vector<std::string>{"webhook", "dns-sync"});
+}
+
+TEST_CASE("repositories are a map of names to URLs with their limits",
+          "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  REQUIRE(base.repositories.empty());
+  auto config = ParseDaemonConfig(
+      "repositories:\n  main: https://drivers.example.com/repo\n"
+      "  local: /srv/pitstop-repo\nrepo_refresh_interval: 10m\n"
+      "repo_max_index_bytes: 65536\nrepo_stall_timeout: 5s\n",
+      "pitstopd.yaml", base);
+  REQUIRE(config.ok());
+  REQUIRE(config->repositories.size() == 2);
+  REQUIRE(config->repositories.at("main") ==
+          "https://drivers.example.com/repo");
+  REQUIRE(config->repo_refresh_interval == absl::Minutes(10));
+  REQUIRE(config->repo_max_index_bytes == 65536);
+  REQUIRE(config->repo_stall_timeout == absl::Seconds(5));
+  for (const char* yaml :
+       {"repositories: [a]\n", "repositories:\n  main:\n",
+        "repo_refresh_interval: 0s\n", "repo_max_index_bytes: 10\n"}) {
+    INFO(yaml);
+    REQUIRE(!ParseDaemonConfig(yaml, "pitstopd.yaml", base).ok());
+  }
 }
 
 TEST_CASE("listen addresses are unix paths or host:port", "[config]") {

@@ -19,6 +19,14 @@ struct DesiredDriverState {
   // Gave up restarting; sticky until `pitstop reset` (or restart/start).
   bool failed = false;
   std::string failed_reason;
+  // The active version after the last committed upgrade ("" = never
+  // upgraded: the highest installed version is active).
+  std::string active_version;
+  // The version before it, for `pitstop rollback`.
+  std::string previous_version;
+  // An upgrade begun and not yet committed or rolled back: a restart of the
+  // daemon abandons it (the active version stays) and reports it.
+  std::string upgrading_to;
 };
 
 class DesiredStateStore {

@@ -86,18 +86,34 @@ Supervisor::~Supervisor() {
 absl::Status Supervisor::AddDriver(DriverPackage package) {
   absl::MutexLock lock(&mu_);
   const std::string name = package.manifest.name;
-  if (drivers_.count(name)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("driver '", name, "' is already installed"));
+  auto added = std::make_shared<const DriverPackage>(std::move(package));
+  const SemVer& version = added->manifest.version;
+  if (Record* existing = FindLocked(name)) {
+    if (existing->installed.count(version)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("driver ", name, " ", version.ToString(),
+                       " is already installed; remove it first (`pitstop "
+                       "remove ",
+                       name, " --version ", version.ToString(), "`)"));
+    }
+    existing->installed[version] = added;
+    NoteLocked(name, *existing, "installed",
+               absl::StrCat("version ", version.ToString(), " in ",
+                            added->install_dir, " beside the active ",
+                            existing->package->manifest.version.ToString(),
+                            "; activate it with `pitstop upgrade ", name,
+                            " --to ", version.ToString(), "`"));
+    return absl::OkStatus();
   }
   Record& r = drivers_[name];
-  r.package = std::make_shared<const DriverPackage>(std::move(package));
+  r.package = added;
+  r.installed[version] = added;
   r.policy = RestartPolicy(
       EffectiveRestartPolicy(options_.restart, r.package->manifest.restart));
   r.state_since = clock_.Now();
   NoteLocked(name, r, "installed",
-             absl::StrCat("version ", r.package->manifest.version.ToString(),
-                          " in ", r.package->install_dir));
+             absl::StrCat("version ", version.ToString(), " in ",
+                          r.package->install_dir));
 
   RecomputeOrderLocked();
   WakeLocked();
@@ -119,8 +135,56 @@ void Supervisor::RecomputeOrderLocked() {
   }
 }
 
-absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveDriver(
-    absl::string_view name) {
+absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveVersion(
+    absl::string_view name, absl::string_view version) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  auto parsed = SemVer::Parse(version);
+  auto it = parsed.ok() ? r->installed.find(*parsed) : r->installed.end();
+  if (it == r->installed.end()) {
+    std::vector<std::string> versions;
+    for (const auto& [v, p] : r->installed) versions.push_back(v.ToString());
+    return absl::NotFoundError(
+        absl::StrCat("driver ", name, " has no installed version ", version,
+                     " (installed: ", absl::StrJoin(versions, ", "), ")"));
+  }
+  std::shared_ptr<const DriverPackage> package = it->second;
+  if (package == r->package) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, " ", version,
+        " is the active version; upgrade to another "
+        "version first, or remove the whole driver (`pitstop remove ",
+        name, "`)"));
+  }
+  if (r->upgrade &&
+      (r->upgrade->to == package || r->upgrade->from == package)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, " ", version,
+                     " takes part in the upgrade in progress; wait for it to "
+                     "commit or roll back"));
+  }
+  for (Instance* inst :
+       {r->instance.get(), r->successor.get(), r->retiring.get()}) {
+    if (inst != nullptr && inst->package == package) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, " ", version, " still runs (pid ", inst->pid,
+                       "); wait for it to stop"));
+    }
+  }
+  r->installed.erase(it);
+  if (r->previous_version == version) {
+    r->previous_version.clear();
+    r->persist_pending = true;
+    WakeLocked();
+  }
+  NoteLocked(std::string(name), *r, "operator",
+             absl::StrCat("version ", version, " removed"));
+  return package;
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const DriverPackage>>>
+Supervisor::RemoveDriver(absl::string_view name) {
   absl::Time deadline;
   {
     absl::MutexLock lock(&mu_);
@@ -144,7 +208,7 @@ absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveDriver(
     WakeLocked();
   }
   std::vector<Waiter> orphans;
-  std::shared_ptr<const DriverPackage> package;
+  std::vector<std::shared_ptr<const DriverPackage>> packages;
   {
     absl::MutexLock lock(&mu_);
     Record* r = FindLocked(name);
@@ -160,7 +224,7 @@ absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveDriver(
       return absl::DeadlineExceededError(
           absl::StrCat("driver ", name, " did not stop in time; try again"));
     }
-    package = r->package;
+    for (const auto& [v, p] : r->installed) packages.push_back(p);
     orphans = std::move(r->waiters);
     NoteLocked(std::string(name), *r, "operator", "removed");
     drivers_.erase(drivers_.find(name));
@@ -171,7 +235,7 @@ absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveDriver(
     w.done(absl::NotFoundError(
         absl::StrCat("driver ", name, " was removed while the call waited")));
   }
-  return package;
+  return packages;
 }
 
 void Supervisor::SetStore(DesiredStateStore* store) { store_ = store; }
@@ -179,6 +243,43 @@ void Supervisor::SetStore(DesiredStateStore* store) { store_ = store; }
 void Supervisor::RestoreDesiredState(
     const std::map<std::string, DesiredDriverState>& saved) {
   absl::MutexLock lock(&mu_);
+  for (auto& [name, r] : drivers_) {
+    // Active: the saved version if still installed, else the highest.
+    auto it = saved.find(name);
+    std::shared_ptr<const DriverPackage> active = r.installed.rbegin()->second;
+    if (it != saved.end() && !it->second.active_version.empty()) {
+      auto v = SemVer::Parse(it->second.active_version);
+      auto found = v.ok() ? r.installed.find(*v) : r.installed.end();
+      if (found != r.installed.end()) {
+        active = found->second;
+      } else {
+        NoteLocked(
+            name, r, "upgrade",
+            absl::StrCat("the active version ", it->second.active_version,
+                         " is no longer installed; ",
+                         active->manifest.version.ToString(),
+                         " is active instead"));
+        r.persist_pending = true;
+      }
+    }
+    if (active != r.package) {
+      r.package = active;
+      r.policy = RestartPolicy(
+          EffectiveRestartPolicy(options_.restart, active->manifest.restart));
+    }
+    if (it == saved.end()) continue;
+    r.previous_version = it->second.previous_version;
+    if (!it->second.upgrading_to.empty()) {
+      NoteLocked(
+          name, r, "upgrade-rolled-back",
+          absl::StrCat("the upgrade to ", it->second.upgrading_to,
+                       " was interrupted by a restart of pitstopd "
+                       "before it committed; ",
+                       active->manifest.version.ToString(), " stays active"));
+      r.persist_pending = true;
+    }
+  }
+  RecomputeOrderLocked();
   for (const auto& [name, state] : saved) {
     Record* r = FindLocked(name);
     if (r == nullptr) continue;
@@ -242,12 +343,9 @@ absl::Time Supervisor::ReconcileLocked(absl::Time now, Actions& actions) {
     ReconcileDriverLocked(name, r, now, actions);
     if (r.persist_pending) {
       r.persist_pending = false;
-      DesiredDriverState d;
-      d.enabled = r.enabled;
-      d.failed = r.state == DriverState::kFailed;
-      d.failed_reason = d.failed ? r.last_exit : "";
-      actions.persist.emplace_back(name, std::move(d));
+      actions.persist.emplace_back(name, DesiredLocked(r));
     }
+    if (r.upgrade) next = std::min(next, r.upgrade->probation_until);
     if (r.state == DriverState::kBackoff && !r.instance) {
       next = std::min(next, r.backoff_until);
     }
@@ -274,11 +372,28 @@ absl::Time Supervisor::ReconcileLocked(absl::Time now, Actions& actions) {
         next = std::min(next, s->next_probe);
     }
     if (Instance* o = r.retiring.get()) {
-      next = std::min(next, o->term_sent ? o->kill_at : o->drain_deadline);
+      if (o->term_sent) {
+        next = std::min(next, o->kill_at);
+      } else if (!o->cancel_sent) {
+        next = std::min(next, o->drain_deadline);
+      }
     }
     ResolveWaitersLocked(name, r, now, actions, next);
   }
   return next;
+}
+
+DesiredDriverState Supervisor::DesiredLocked(const Record& r) const {
+  DesiredDriverState d;
+  d.enabled = r.enabled;
+  d.failed = r.state == DriverState::kFailed;
+  d.failed_reason = d.failed ? r.last_exit : "";
+  // Until an upgrade commits, the version it started from stays active.
+  d.active_version =
+      (r.upgrade ? r.upgrade->from : r.package)->manifest.version.ToString();
+  d.previous_version = r.previous_version;
+  if (r.upgrade) d.upgrading_to = r.upgrade->to->manifest.version.ToString();
+  return d;
 }
 
 void Supervisor::SetStateLocked(const std::string& name, Record& r,
@@ -306,9 +421,9 @@ void Supervisor::SetStateLocked(const std::string& name, Record& r,
   changed_.SignalAll();
 }
 
-void Supervisor::NoteLocked(const std::string& name, const Record& r,
-                            absl::string_view kind, std::string reason,
-                            pid_t pid) {
+uint64_t Supervisor::NoteLocked(const std::string& name, const Record& r,
+                                absl::string_view kind, std::string reason,
+                                pid_t pid) {
   DriverEvent event;
   event.driver = name;
   event.kind = std::string(kind);
@@ -316,7 +431,7 @@ void Supervisor::NoteLocked(const std::string& name, const Record& r,
   event.to = r.state;
   event.reason = std::move(reason);
   event.pid = pid;
-  events_.Append(std::move(event));
+  return events_.Append(std::move(event));
 }
 
 bool Supervisor::DependenciesReadyLocked(const Record& r,
@@ -332,11 +447,18 @@ bool Supervisor::DependenciesReadyLocked(const Record& r,
 }
 
 std::unique_ptr<Supervisor::Instance> Supervisor::NewInstanceLocked(
-    const std::string& name, const Record& r, absl::Time now,
-    Actions::Launch* out) {
-  const DriverManifest& m = r.package->manifest;
+    const std::string& name, std::shared_ptr<const DriverPackage> package,
+    absl::Time now, Actions::Launch* out) {
+  const DriverManifest& m = package->manifest;
   auto inst = std::make_unique<Instance>();
   inst->id = next_instance_id_++;
+  inst->package = package;
+  inst->load = std::make_shared<InstanceLoad>([this] {
+    // A resource or the whole of a replaced instance drained: waiting calls
+    // may go on, the instance may stop.
+    absl::MutexLock lock(&mu_);
+    WakeLocked();
+  });
   inst->dir =
       (fs::path(options_.run_dir) / name / std::to_string(inst->id)).string();
   inst->socket_path = (fs::path(inst->dir) / "driver.sock").string();
@@ -349,27 +471,32 @@ std::unique_ptr<Supervisor::Instance> Supervisor::NewInstanceLocked(
   launch.instance_id = inst->id;
   launch.dir = inst->dir;
   launch.spec.executable =
-      (fs::path(r.package->install_dir) / m.entrypoint).string();
-  launch.expected_sha256 = r.package->entrypoint_sha256;
+      (fs::path(package->install_dir) / m.entrypoint).string();
+  launch.expected_sha256 = package->entrypoint_sha256;
   launch.spec.working_dir = data_dir;
   launch.spec.env = {
       absl::StrCat("PITSTOP_SOCKET=", inst->socket_path),
       absl::StrCat("PITSTOP_DRIVER_NAME=", name),
       absl::StrCat("PITSTOP_DRIVER_VERSION=", m.version.ToString()),
-      absl::StrCat("PITSTOP_DRIVER_ROOT=", r.package->install_dir),
+      absl::StrCat("PITSTOP_DRIVER_ROOT=", package->install_dir),
       absl::StrCat("PITSTOP_STATE_DIR=", data_dir),
       absl::StrCat("PITSTOP_INSTANCE_ID=", inst->id),
       absl::StrCat("LD_LIBRARY_PATH=",
-                   (fs::path(r.package->install_dir) / "lib").string()),
+                   (fs::path(package->install_dir) / "lib").string()),
       absl::StrCat("HOME=", data_dir),
       "PATH=/usr/local/bin:/usr/bin:/bin",
       "LANG=C.UTF-8",
   };
-  launch.spec.sandbox = SandboxFor(*r.package, options_.sandbox);
+  launch.spec.sandbox = SandboxFor(*package, options_.sandbox);
   launch.spec.sandbox.instance_id = inst->id;
   launch.spec.sandbox.data_dir = data_dir;
   launch.spec.sandbox.socket_dir = inst->dir;
-  if (inst->socket_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+  if (std::string missing = MissingPermission(*package, options_.sandbox);
+      !missing.empty()) {
+    // A version (e.g. an upgrade) asking for more than was granted.
+    inst->exited = true;
+    inst->failure = std::move(missing);
+  } else if (inst->socket_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     inst->exited = true;
     inst->failure =
         absl::StrCat("socket path ", inst->socket_path, " is longer than ",
@@ -383,7 +510,7 @@ std::unique_ptr<Supervisor::Instance> Supervisor::NewInstanceLocked(
 Supervisor::Actions::Launch Supervisor::PrepareLaunchLocked(
     const std::string& name, Record& r, absl::Time now) {
   Actions::Launch launch;
-  r.instance = NewInstanceLocked(name, r, now, &launch);
+  r.instance = NewInstanceLocked(name, r.package, now, &launch);
   r.message.clear();
   SetStateLocked(name, r, DriverState::kStarting, now);
   return launch;
@@ -399,29 +526,65 @@ Supervisor::Instance* Supervisor::FindInstance(Record& r, uint64_t id) {
 
 void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
                                           absl::Time now, Actions& actions) {
-  const DriverManifest& m = r.package->manifest;
   if (r.graceful_requested && !r.successor) {
-    if (r.want_running && r.state == DriverState::kReady && r.instance) {
+    if (r.want_running && r.state == DriverState::kReady && r.instance &&
+        !r.retiring) {
       Actions::Launch launch;
-      r.successor = NewInstanceLocked(name, r, now, &launch);
-      r.message = "graceful restart: a new instance is starting";
+      const bool upgrading = r.upgrade.has_value();
+      r.successor = NewInstanceLocked(
+          name, upgrading ? r.upgrade->to : r.package, now, &launch);
+      r.message = upgrading
+                      ? absl::StrCat("upgrading to ",
+                                     r.upgrade->to->manifest.version.ToString(),
+                                     ": the new version is starting")
+                      : "graceful restart: a new instance is starting";
       NoteLocked(name, r, "process",
-                 "graceful restart: starting a new instance beside the "
-                 "serving one");
+                 upgrading
+                     ? absl::StrCat("upgrade: starting version ",
+                                    r.upgrade->to->manifest.version.ToString(),
+                                    " beside the serving ",
+                                    r.package->manifest.version.ToString())
+                     : "graceful restart: starting a new instance "
+                       "beside the serving one");
       if (!r.successor->exited) actions.launches.push_back(std::move(launch));
-    } else {
+    } else if (!r.upgrade && !r.retiring) {
       // Nothing serves: stopping and starting is as good.
       r.graceful_requested = false;
       r.restart_requested = r.instance != nullptr;
+    } else if (!r.retiring) {
+      // Not READY any more (it died or degraded before the new version
+      // could start): switch versions by a plain restart.
+      const std::string to = r.upgrade->to->manifest.version.ToString();
+      r.package = r.upgrade->to;
+      r.previous_version = r.upgrade->from->manifest.version.ToString();
+      EndUpgradeLocked(r);
+      r.graceful_requested = false;
+      r.restart_requested = r.instance != nullptr;
+      r.persist_pending = true;
+      NoteLocked(name, r, "upgrade-committed",
+                 absl::StrCat("version ", to,
+                              " is active; the driver was not READY, so it "
+                              "restarts instead of running both versions"));
     }
   }
   if (!r.successor) return;
+  const DriverManifest& m = r.successor->package->manifest;
   Instance& s = *r.successor;
   if (s.exited) {
     const std::string how = s.failure.empty() ? s.exit.Describe() : s.failure;
-    r.message = absl::StrCat("graceful restart failed: the new instance ", how,
-                             "; the old one keeps serving");
-    NoteLocked(name, r, "process", r.message, s.pid);
+    if (r.upgrade) {
+      r.message = absl::StrCat(
+          "upgrade to ", m.version.ToString(), " rolled back: the new version ",
+          how, " before it became ready; ",
+          r.package->manifest.version.ToString(), " keeps serving");
+      NoteLocked(name, r, "upgrade-rolled-back", r.message, s.pid);
+      EndUpgradeLocked(r);
+      r.persist_pending = true;
+    } else {
+      r.message = absl::StrCat("graceful restart failed: the new instance ",
+                               how, "; the old one keeps serving");
+      NoteLocked(name, r, "process", r.message, s.pid);
+    }
     actions.remove_dirs.push_back(s.dir);
     r.successor.reset();
     r.graceful_requested = false;
@@ -436,19 +599,48 @@ void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
     return;
   }
   if (s.ready && r.instance) {
-    // Cut over: new calls go to the successor from now on.
+    // Cut over: new calls go to the successor from now on, each resource
+    // once its calls on the old instance have ended.
     r.retiring = std::move(r.instance);
-    r.retiring->retiring->store(true);
-    r.retiring->drain_deadline = now + m.timeouts.drain;
+    r.retiring->load->SetRetiring(true);
     r.instance = std::move(r.successor);
     r.instance->next_probe = now + options_.health_interval;
     r.graceful_requested = false;
     r.message.clear();
+    if (r.upgrade) {
+      UpgradeRun& u = *r.upgrade;
+      NoteLocked(name, r, "upgrade-ready",
+                 absl::StrCat("version ", m.version.ToString(), " is ready"),
+                 r.instance->pid);
+      u.cut_over = true;
+      u.probation_until = now + u.options.probation;
+      u.draining = r.retiring->load->BusyResources();
+      std::sort(u.draining.begin(), u.draining.end());
+      r.retiring->standby = true;
+      r.retiring->drain_deadline = now + u.options.drain_timeout;
+      r.package = u.to;
+      r.policy = RestartPolicy(
+          EffectiveRestartPolicy(options_.restart, u.to->manifest.restart));
+      r.message =
+          absl::StrCat("upgrading from ", u.from->manifest.version.ToString(),
+                       ": on probation until ",
+                       absl::FormatTime("%H:%M:%E3S", u.probation_until,
+                                        absl::UTCTimeZone()),
+                       " UTC");
+      NoteLocked(name, r, "upgrade-cut-over",
+                 absl::StrCat("new calls go to ", m.version.ToString(), "; ",
+                              u.draining.size(), " resources still busy on ",
+                              u.from->manifest.version.ToString(),
+                              " move when their calls there end"),
+                 r.instance->pid);
+    } else {
+      r.retiring->drain_deadline = now + m.timeouts.drain;
+      NoteLocked(name, r, "process",
+                 absl::StrCat("graceful restart: pid ", r.instance->pid,
+                              " serves; pid ", r.retiring->pid, " drains"),
+                 r.instance->pid);
+    }
     r.policy.OnReady(now);
-    NoteLocked(name, r, "process",
-               absl::StrCat("graceful restart: pid ", r.instance->pid,
-                            " serves; pid ", r.retiring->pid, " drains"),
-               r.instance->pid);
     changed_.SignalAll();
     return;
   }
@@ -469,19 +661,63 @@ void Supervisor::ReconcileRetiringLocked(const std::string& name, Record& r,
                                          absl::Time now, Actions& actions) {
   if (!r.retiring) return;
   Instance& o = *r.retiring;
+  const std::string version = o.package->manifest.version.ToString();
   if (o.exited) {
-    NoteLocked(name, r, "process",
-               absl::StrCat("the replaced instance ended: ",
-                            o.failure.empty() ? o.exit.Describe() : o.failure),
-               o.pid);
+    const std::string how = o.failure.empty() ? o.exit.Describe() : o.failure;
+    if (o.package != r.package) {
+      NoteLocked(name, r, "upgrade-old-stopped",
+                 absl::StrCat("version ", version, " (pid ", o.pid,
+                              ") stopped: ", how),
+                 o.pid);
+    } else {
+      NoteLocked(name, r, "process",
+                 absl::StrCat("the replaced instance ended: ", how), o.pid);
+    }
     actions.remove_dirs.push_back(o.dir);
     r.retiring.reset();
     changed_.SignalAll();
     return;
   }
-  const DriverManifest& m = r.package->manifest;
+  const int calls = o.load->calls();
+  if (r.upgrade && r.upgrade->cut_over) {
+    // Report each resource that was busy at the cut-over as it drains.
+    std::vector<std::string> still;
+    for (const std::string& resource : r.upgrade->draining) {
+      if (o.load->Busy(resource) > 0) {
+        still.push_back(resource);
+      } else {
+        NoteLocked(
+            name, r, "upgrade-resource-drained",
+            absl::StrCat(resource, " has no call left on ", version,
+                         "; its calls go to ",
+                         r.instance->package->manifest.version.ToString()),
+            o.pid);
+      }
+    }
+    r.upgrade->draining = std::move(still);
+  }
+  if (calls == 0 && !o.drained_noted) {
+    o.drained_noted = true;
+    NoteLocked(
+        name, r, o.package != r.package ? "upgrade-drained" : "process",
+        absl::StrCat("version ", version, " (pid ", o.pid, ") has no call left",
+                     o.standby ? "; kept until the upgrade commits" : ""),
+        o.pid);
+  }
+  if (calls > 0 && now >= o.drain_deadline && !o.cancel_sent) {
+    o.cancel_sent = true;
+    actions.cancels.push_back(o.load);
+    NoteLocked(name, r, "drain-timeout",
+               absl::StrCat(calls, " calls still running on version ", version,
+                            " (pid ", o.pid,
+                            ") after the drain "
+                            "timeout are cancelled"),
+               o.pid);
+  }
+  if (o.standby && r.want_running) return;
+  const DriverManifest& m = o.package->manifest;
   if (!o.term_sent &&
-      (o.calls->load() == 0 || now >= o.drain_deadline || !r.want_running)) {
+      (calls == 0 || now >= o.drain_deadline || !r.want_running)) {
     actions.signals.emplace_back(o.pid, SIGTERM);
     o.term_sent = true;
     o.kill_at = now + m.timeouts.stop;
@@ -491,13 +727,130 @@ void Supervisor::ReconcileRetiringLocked(const std::string& name, Record& r,
   }
 }
 
+void Supervisor::EndUpgradeLocked(Record& r) {
+  r.upgrade.reset();
+  r.persist_pending = true;
+  RecomputeOrderLocked();
+  changed_.SignalAll();
+}
+
+void Supervisor::RollBackLocked(const std::string& name, Record& r,
+                                absl::Time now, const std::string& cause,
+                                Actions& actions) {
+  UpgradeRun& u = *r.upgrade;
+  std::unique_ptr<Instance> failed = std::move(r.instance);
+  r.instance = std::move(r.retiring);
+  Instance& old = *r.instance;
+  old.standby = false;
+  old.load->SetRetiring(false);
+  old.drain_deadline = absl::InfiniteFuture();
+  old.drained_noted = false;
+  old.cancel_sent = false;
+  old.health_failures = 0;
+  old.next_probe = now;
+  r.package = u.from;
+  r.policy = RestartPolicy(
+      EffectiveRestartPolicy(options_.restart, u.from->manifest.restart));
+  const pid_t failed_pid = failed->pid;
+  if (failed->exited) {
+    r.last_exit =
+        failed->failure.empty() ? failed->exit.Describe() : failed->failure;
+    actions.remove_dirs.push_back(failed->dir);
+  } else {
+    // Alive but failing: it finishes (or is cancelled from) what it has,
+    // resource by resource, like any replaced instance, then stops.
+    failed->load->SetRetiring(true);
+    failed->drain_deadline = now + u.options.drain_timeout;
+    r.retiring = std::move(failed);
+  }
+  r.message =
+      absl::StrCat("upgrade to ", u.to->manifest.version.ToString(),
+                   " rolled back: the new version ", cause, "; ",
+                   u.from->manifest.version.ToString(), " serves again");
+  NoteLocked(name, r, "upgrade-rolled-back", r.message, failed_pid);
+  SetStateLocked(name, r, DriverState::kReady, now);
+  EndUpgradeLocked(r);
+}
+
+void Supervisor::ReconcileUpgradeLocked(const std::string& name, Record& r,
+                                        absl::Time now, Actions& actions) {
+  if (!r.upgrade) return;
+  UpgradeRun& u = *r.upgrade;
+  const std::string to = u.to->manifest.version.ToString();
+  const std::string from = u.from->manifest.version.ToString();
+  if (!r.want_running) {
+    // Stopped or removed mid-upgrade: the version it started from stays
+    // active; the processes stop the usual way.
+    r.package = u.from;
+    r.message.clear();
+    NoteLocked(name, r, "upgrade-rolled-back",
+               absl::StrCat("the upgrade to ", to,
+                            " was abandoned because the driver is stopping; ",
+                            from, " stays active"));
+    EndUpgradeLocked(r);
+    return;
+  }
+  if (!u.cut_over) {
+    if (!u.abort_cause.empty() && r.successor && r.successor->launched &&
+        !r.successor->kill_sent) {
+      r.successor->failure = u.abort_cause;
+      actions.signals.emplace_back(r.successor->pid, SIGKILL);
+      r.successor->kill_sent = true;
+    }
+    return;
+  }
+  Instance* inst = r.instance.get();
+  Instance* old = r.retiring.get();
+  std::string cause = u.abort_cause;
+  if (inst == nullptr) {
+    cause = "ended";
+  } else if (inst->exited) {
+    cause = absl::StrCat(
+        "crashed during its probation (",
+        inst->failure.empty() ? inst->exit.Describe() : inst->failure, ")");
+  } else if (r.state == DriverState::kDegraded) {
+    cause = absl::StrCat("failed its probes during its probation (",
+                         inst->probe_message, ")");
+  }
+  if (!cause.empty()) {
+    if (old != nullptr && !old->exited && !old->term_sent) {
+      RollBackLocked(name, r, now, cause, actions);
+      return;
+    }
+    // The old instance is gone too: the version it ran restarts.
+    r.package = u.from;
+    r.message =
+        absl::StrCat("upgrade to ", to, " rolled back: the new version ", cause,
+                     "; ", from, " restarts");
+    NoteLocked(name, r, "upgrade-rolled-back", r.message);
+    if (inst != nullptr && !inst->exited && inst->launched) {
+      r.restart_requested = true;
+    }
+    EndUpgradeLocked(r);
+    return;
+  }
+  if (now >= u.probation_until && r.state == DriverState::kReady) {
+    r.previous_version = from;
+    if (old != nullptr) old->standby = false;  // it stops once drained
+    r.message.clear();
+    NoteLocked(
+        name, r, "upgrade-committed",
+        absl::StrCat("version ", to, " is active after ",
+                     ShortDuration(u.options.probation), " of probation; ",
+                     from, old != nullptr ? " stops once drained" : " ended",
+                     " (`pitstop rollback ", name, "` returns to it)"),
+        inst->pid);
+    EndUpgradeLocked(r);
+  }
+}
+
 void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
                                        absl::Time now, Actions& actions) {
-  const DriverManifest& m = r.package->manifest;
-
-  // 0. The processes beside the serving one.
+  // 0. The processes beside the serving one, and the upgrade they serve.
+  ReconcileUpgradeLocked(name, r, now, actions);
   ReconcileSuccessorLocked(name, r, now, actions);
   ReconcileRetiringLocked(name, r, now, actions);
+  const DriverManifest& m = r.package->manifest;
 
   // 1. A process that ended.
   if (r.instance && r.instance->exited) {
@@ -517,6 +870,18 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
       r.graceful_requested = false;
       r.message = absl::StrCat("died during a graceful restart: ", how,
                                "; the new instance takes over");
+      if (r.upgrade) {
+        // The new version takes over early, on probation, with nothing to
+        // roll back to but a restart of the old version.
+        UpgradeRun& u = *r.upgrade;
+        u.cut_over = true;
+        u.probation_until = now + u.options.probation;
+        r.package = u.to;
+        r.message = absl::StrCat(
+            "the old version died during the upgrade (", how, "); ",
+            u.to->manifest.version.ToString(), " takes over on probation");
+        NoteLocked(name, r, "upgrade-cut-over", r.message, r.instance->pid);
+      }
       SetStateLocked(
           name, r,
           r.instance->ready ? DriverState::kReady : DriverState::kStarting,
@@ -634,27 +999,24 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
                                       absl::Time& next) {
   if (r.waiters.empty()) return;
   std::vector<Waiter> keep;
+  // A replaced instance still running calls: a resource busy there waits.
+  const Instance* old =
+      r.retiring && !r.retiring->exited ? r.retiring.get() : nullptr;
   for (Waiter& w : r.waiters) {
     Instance* inst = r.instance.get();
     const bool ready = r.state == DriverState::kReady && inst != nullptr &&
                        inst->launched && !inst->exited;
-    if (ready && (inst->id != w.avoid_instance || now >= w.avoid_until)) {
+    const bool busy_on_old =
+        old != nullptr && !w.resource.empty() && old->load->Busy(w.resource);
+    if (ready && !busy_on_old &&
+        (inst->id != w.avoid_instance || now >= w.avoid_until)) {
       Route route;
       route.driver = name;
       route.instance_id = inst->id;
       route.pid = inst->pid;
-      route.package = r.package;
+      route.package = inst->package;
       route.endpoint = inst->endpoint;
-      inst->calls->fetch_add(1, std::memory_order_relaxed);
-      route.lease = std::shared_ptr<void>(
-          nullptr,
-          [this, calls = inst->calls, retiring = inst->retiring](void*) {
-            // The last call of an instance being replaced lets it stop.
-            if (calls->fetch_sub(1) == 1 && retiring->load()) {
-              absl::MutexLock lock(&mu_);
-              WakeLocked();
-            }
-          });
+      route.lease = inst->load->Begin(std::move(w.resource));
       actions.replies.emplace_back(std::move(w.done), std::move(route));
     } else if (r.state == DriverState::kFailed) {
       actions.replies.emplace_back(
@@ -682,7 +1044,7 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
                            r.message.empty() ? "" : ": ", r.message, ")")));
     } else {
       next = std::min(next, w.deadline);
-      if (ready) next = std::min(next, w.avoid_until);
+      if (ready && !busy_on_old) next = std::min(next, w.avoid_until);
       keep.push_back(std::move(w));
     }
   }
@@ -738,6 +1100,7 @@ void Supervisor::Execute(Actions actions) {
     OnLaunched(driver, id, std::move(pid), std::move(endpoint),
                std::move(sandbox));
   }
+  for (const auto& load : actions.cancels) load->CancelAll();
   for (auto [pid, sig] : actions.signals) {
     // NOT_FOUND: it is already gone, and its exit event is on the way.
     (void)launcher_.Signal(pid, sig);
@@ -883,6 +1246,41 @@ DriverStatus Supervisor::SnapshotLocked(const Record& r) const {
   }
   s.socket_path = r.instance ? r.instance->socket_path : "";
   if (s.pid != 0) s.sandbox = r.instance->sandbox;
+  auto add = [&](const Instance* inst, const char* role) {
+    if (inst == nullptr || inst->exited) return;
+    InstanceStatus i;
+    i.id = inst->id;
+    i.pid = inst->launched ? inst->pid : 0;
+    i.version = inst->package->manifest.version.ToString();
+    i.role = role;
+    i.calls_in_flight = inst->load->calls();
+    if (i.pid != 0) i.sandbox = inst->sandbox;
+    s.instances.push_back(std::move(i));
+  };
+  add(r.instance.get(), r.state == DriverState::kStarting   ? "starting"
+                        : r.state == DriverState::kStopping ? "stopping"
+                                                            : "serving");
+  add(r.successor.get(), "starting");
+  if (const Instance* o = r.retiring.get()) {
+    add(o, o->term_sent                          ? "stopping"
+           : o->standby && o->load->calls() == 0 ? "standby"
+                                                 : "draining");
+  }
+  for (const auto& [v, p] : r.installed) {
+    s.installed_versions.push_back(v.ToString());
+  }
+  s.previous_version = r.previous_version;
+  if (r.upgrade) {
+    const UpgradeRun& u = *r.upgrade;
+    s.upgrade = absl::StrCat(
+        u.from->manifest.version.ToString(), " -> ",
+        u.to->manifest.version.ToString(), ": ",
+        !u.cut_over ? "the new version is starting"
+                    : absl::StrCat(
+                          "on probation until ",
+                          absl::FormatTime(absl::RFC3339_sec, u.probation_until,
+                                           absl::UTCTimeZone())));
+  }
   return s;
 }
 
@@ -1011,6 +1409,14 @@ absl::Status Supervisor::Restart(absl::string_view name, bool force) {
   absl::MutexLock lock(&mu_);
   Record* r = FindLocked(name);
   if (r == nullptr) return UnknownDriverLocked(name);
+  if (r->upgrade) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", name, " is being upgraded to ",
+        r->upgrade->to->manifest.version.ToString(),
+        "; wait for the upgrade to commit or roll back, or abandon it with "
+        "`pitstop rollback ",
+        name, "`"));
+  }
   NoteLocked(std::string(name), *r, "operator", "restart requested");
   r->enabled = true;
   r->persist_pending = true;
@@ -1032,8 +1438,161 @@ absl::Status Supervisor::Restart(absl::string_view name, bool force) {
   return absl::OkStatus();
 }
 
+std::string Supervisor::UpgradeBlockerLocked(const std::string& name,
+                                             const DriverPackage& to) {
+  const DriverManifest& m = to.manifest;
+  const Record& r = *FindLocked(name);
+  const std::string v = m.version.ToString();
+  if (m.category != r.package->manifest.category) {
+    return absl::StrCat(name, " ", v, " is a ", CategoryName(m.category),
+                        " driver, but ", r.package->manifest.version.ToString(),
+                        " is a ", CategoryName(r.package->manifest.category),
+                        " driver: a driver keeps its category across versions");
+  }
+  for (const DriverRequirement& req : m.requires_) {
+    const Record* dep = FindLocked(req.name);
+    if (dep == nullptr) {
+      return absl::StrCat(name, " ", v, " requires ", req.name, " ",
+                          req.versions.text(), ", which is not installed");
+    }
+    if (!req.versions.Contains(dep->package->manifest.version)) {
+      return absl::StrCat(name, " ", v, " requires ", req.name, " ",
+                          req.versions.text(), ", but ", req.name, " ",
+                          dep->package->manifest.version.ToString(),
+                          " is active; upgrade ", req.name, " first");
+    }
+  }
+  for (const auto& [other, rec] : drivers_) {
+    for (const DriverRequirement& req : rec.package->manifest.requires_) {
+      if (req.name == name && !req.versions.Contains(m.version)) {
+        return absl::StrCat(other, " requires ", name, " ", req.versions.text(),
+                            ", which ", v, " does not satisfy; upgrade ", other,
+                            " first");
+      }
+    }
+  }
+  return "";
+}
+
+absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,
+                                             absl::string_view version,
+                                             UpgradeOptions options) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(name);
+  if (r == nullptr) return UnknownDriverLocked(name);
+  const std::string driver(name);
+  auto parsed = SemVer::Parse(version);
+  auto it = parsed.ok() ? r->installed.find(*parsed) : r->installed.end();
+  if (it == r->installed.end()) {
+    std::vector<std::string> versions;
+    for (const auto& [v, p] : r->installed) versions.push_back(v.ToString());
+    return absl::NotFoundError(absl::StrCat(
+        "driver ", name, " has no installed version ", version,
+        " (installed: ", absl::StrJoin(versions, ", "),
+        "); install it first (`pitstop install FILE.car`), or upgrade from "
+        "the CAR (`pitstop upgrade ",
+        name, " --car FILE.car`)"));
+  }
+  std::shared_ptr<const DriverPackage> to = it->second;
+  if (r->upgrade) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("driver ", name, " is already being upgraded from ",
+                     r->upgrade->from->manifest.version.ToString(), " to ",
+                     r->upgrade->to->manifest.version.ToString(),
+                     "; wait for it to commit or roll back (`pitstop rollback ",
+                     name, "` abandons it)"));
+  }
+  if (to == r->package) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", name, " already runs version ", version,
+        "; for a graceful restart use `pitstop restart ", name, "`"));
+  }
+  if (r->successor || r->retiring || r->graceful_requested) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", name,
+        " is still replacing an instance (a graceful restart, or the old "
+        "version of the last upgrade draining); at most two versions run at "
+        "once: try again when `pitstop describe ",
+        name, "` shows one instance"));
+  }
+  if (std::string blocker = UpgradeBlockerLocked(driver, *to);
+      !blocker.empty()) {
+    return absl::FailedPreconditionError(blocker);
+  }
+  const absl::Time now = clock_.Now();
+  UpgradeRun u;
+  u.from = r->package;
+  u.to = to;
+  u.options = options;
+  if (u.options.drain_timeout <= absl::ZeroDuration()) {
+    u.options.drain_timeout = u.from->manifest.timeouts.drain;
+  }
+  if (u.options.probation <= absl::ZeroDuration()) {
+    u.options.probation = options_.upgrade_probation;
+  }
+  u.started = now;
+  const std::string from = u.from->manifest.version.ToString();
+  const uint64_t started = NoteLocked(
+      driver, *r, "upgrade-started",
+      absl::StrCat("from ", from, " to ", version, " (drain timeout ",
+                   ShortDuration(u.options.drain_timeout), ", probation ",
+                   ShortDuration(u.options.probation), ")"));
+  r->persist_pending = true;
+  if (r->want_running && r->state == DriverState::kReady && r->instance) {
+    r->upgrade = std::move(u);
+    r->graceful_requested = true;
+  } else {
+    // Nothing serves: switch versions; a driver trying to run restarts.
+    r->previous_version = from;
+    r->package = to;
+    r->policy = RestartPolicy(
+        EffectiveRestartPolicy(options_.restart, to->manifest.restart));
+    if (r->instance && r->want_running) r->restart_requested = true;
+    if (r->state == DriverState::kFailed) {
+      r->want_running = r->enabled;
+      r->restarts = 0;
+      SetStateLocked(driver, *r, DriverState::kStopped, now);
+    }
+    RecomputeOrderLocked();
+    NoteLocked(driver, *r, "upgrade-committed",
+               absl::StrCat("version ", version,
+                            " is active; the driver was not serving, so it "
+                            "switched without running both versions"));
+  }
+  WakeLocked();
+  return started;
+}
+
+absl::StatusOr<uint64_t> Supervisor::Rollback(absl::string_view name,
+                                              UpgradeOptions options) {
+  std::string previous;
+  {
+    absl::MutexLock lock(&mu_);
+    Record* r = FindLocked(name);
+    if (r == nullptr) return UnknownDriverLocked(name);
+    if (r->upgrade) {
+      r->upgrade->abort_cause = "was rolled back by an operator";
+      const uint64_t seq =
+          NoteLocked(std::string(name), *r, "operator",
+                     absl::StrCat("rollback of the upgrade to ",
+                                  r->upgrade->to->manifest.version.ToString(),
+                                  " requested"));
+      WakeLocked();
+      return seq;
+    }
+    if (r->previous_version.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "driver ", name,
+          " has no earlier version to roll back to: it has not been upgraded "
+          "(or that version was removed)"));
+    }
+    previous = r->previous_version;
+  }
+  return Upgrade(name, previous, options);
+}
+
 bool Supervisor::SettledLocked(const Record& r) const {
-  if (r.graceful_requested || r.successor) return false;
+  if (r.graceful_requested || r.successor || r.upgrade) return false;
   if (r.restart_requested || !r.unresolved.empty()) {
     return !r.unresolved.empty();
   }
@@ -1132,7 +1691,8 @@ void Supervisor::StopAll() {
   }
 }
 
-void Supervisor::AcquireRoute(absl::string_view driver, absl::Time deadline,
+void Supervisor::AcquireRoute(absl::string_view driver,
+                              absl::string_view resource, absl::Time deadline,
                               RouteCallback done, uint64_t avoid_instance) {
   Actions actions;
   {
@@ -1144,6 +1704,7 @@ void Supervisor::AcquireRoute(absl::string_view driver, absl::Time deadline,
     } else {
       const absl::Time now = clock_.Now();
       Waiter w;
+      w.resource = std::string(resource);
       w.deadline = std::min(deadline, now + options_.max_route_wait);
       w.avoid_instance = avoid_instance;
       w.avoid_until = now + absl::Seconds(1);

@@ -42,6 +42,7 @@
 #include "supervisor/core/driver_package.h"
 #include "supervisor/core/driver_state.h"
 #include "supervisor/core/event_log.h"
+#include "supervisor/core/instance_load.h"
 #include "supervisor/core/restart_policy.h"
 #include "supervisor/core/sandbox_policy.h"
 #include "supervisor/sandbox/process_launcher.h"
@@ -71,8 +72,25 @@ struct SupervisorOptions {
   // How long a routed call without a deadline waits for a READY instance.
   absl::Duration max_route_wait = absl::Seconds(30);
   RestartPolicyOptions restart;
+  // How long a new version must serve without failing before its upgrade
+  // commits, unless the upgrade says otherwise.
+  absl::Duration upgrade_probation = absl::Seconds(10);
   // Limits and grants for every driver's sandbox (sandbox_policy.h).
   SandboxPolicyOptions sandbox;
+};
+
+// One process of a driver. During an upgrade or a graceful restart there are
+// two: the serving one and the one starting or draining beside it.
+struct InstanceStatus {
+  uint64_t id = 0;
+  pid_t pid = 0;  // 0 until launched
+  std::string version;
+  // "serving", "starting" (a successor not yet serving), "draining" (replaced,
+  // finishing its calls), "standby" (drained, kept until an upgrade commits).
+  std::string role;
+  int calls_in_flight = 0;
+  // The protections in force for this process (mode "off" until launched).
+  SandboxReport sandbox;
 };
 
 // A snapshot of one driver, for the API.
@@ -86,8 +104,28 @@ struct DriverStatus {
   std::string message;
   std::string socket_path;
   // The protections in force for the serving instance (mode "off" when no
-  // process runs).
+  // process runs); each instance has its own in `instances`.
   SandboxReport sandbox;
+  std::vector<InstanceStatus> instances;
+  // Every installed version, oldest first; package->manifest.version is the
+  // active one.
+  std::vector<std::string> installed_versions;
+  // The version active before the last committed upgrade (what `pitstop
+  // rollback` returns to); empty if none.
+  std::string previous_version;
+  // The upgrade in progress, e.g. "1.2.0 -> 2.0.0: probation until ...";
+  // empty when none.
+  std::string upgrade;
+};
+
+// How an upgrade proceeds; zero durations take the driver's defaults.
+struct UpgradeOptions {
+  // How long the old instance may finish its calls after the cut-over;
+  // calls still running then are cancelled. Default: timeouts.drain.
+  absl::Duration drain_timeout;
+  // How long the new version must keep serving (no crash, no failed probes)
+  // before the upgrade commits and the old instance stops.
+  absl::Duration probation;
 };
 
 // Where to send one call: a READY instance.
@@ -97,9 +135,10 @@ struct Route {
   pid_t pid = 0;
   std::shared_ptr<const DriverPackage> package;
   std::shared_ptr<DriverEndpoint> endpoint;
-  // Counts the call as in flight on the instance until released: an
-  // instance being replaced drains before it is stopped.
-  std::shared_ptr<void> lease;
+  // Counts the call as in flight on the instance (and its resource) until
+  // released: an instance being replaced drains before it is stopped, and
+  // the resource is not routed to the other instance meanwhile.
+  std::shared_ptr<CallLease> lease;
 };
 
 class Supervisor {
@@ -112,22 +151,33 @@ class Supervisor {
   // which kills them; call StopAll first for a graceful stop.
   ~Supervisor();
 
-  // Registers an installed driver, stopped. ALREADY_EXISTS for a known name.
-  // Call before Run.
+  // Registers an installed driver version. The first version of a name is
+  // its active one, stopped; a further version is installed beside it
+  // (inactive: `Upgrade` activates it). ALREADY_EXISTS for a known name and
+  // version.
   absl::Status AddDriver(DriverPackage package);
 
+  // Forgets an installed version that is neither active nor running and
+  // returns it, so the caller can delete its files. FAILED_PRECONDITION for
+  // the active version (remove the whole driver instead).
+  absl::StatusOr<std::shared_ptr<const DriverPackage>> RemoveVersion(
+      absl::string_view name, absl::string_view version);
+
   // Stops `name` (gracefully, bounded by its stop timeout) and forgets it;
-  // returns its package so the caller can delete its files. Blocks.
-  // FAILED_PRECONDITION when another installed driver requires it.
-  absl::StatusOr<std::shared_ptr<const DriverPackage>> RemoveDriver(
-      absl::string_view name);
+  // returns every installed version so the caller can delete their files.
+  // Blocks. FAILED_PRECONDITION when another installed driver requires it.
+  absl::StatusOr<std::vector<std::shared_ptr<const DriverPackage>>>
+  RemoveDriver(absl::string_view name);
 
   // Where operator intent and FAILED marks are saved (not owned; may be
   // null). Call before Run.
   void SetStore(DesiredStateStore* store);
   // Applies what was saved before a restart of the daemon: stopped drivers
-  // stay stopped, FAILED ones stay FAILED. Unknown names are ignored. Call
-  // after AddDriver and before StartAll.
+  // stay stopped, FAILED ones stay FAILED, the saved active version is
+  // active again (the highest installed one when none was saved or it is
+  // gone), and an upgrade the restart interrupted is reported as not
+  // committed. Unknown names are ignored. Call after AddDriver and before
+  // StartAll.
   void RestoreDesiredState(
       const std::map<std::string, DesiredDriverState>& saved);
 
@@ -165,6 +215,30 @@ class Supervisor {
   // old one keeps serving. With `force`, or when the driver is not READY,
   // the process is stopped, then started.
   absl::Status Restart(absl::string_view name, bool force = false);
+  // Upgrades `name` in place to an installed `version`. A READY driver gets
+  // a new instance of that version beside the serving one; once it is READY
+  // it takes the work resource by resource (a resource still busy on the
+  // old version waits for its calls there to end), the old instance drains,
+  // and after the probation the upgrade commits and the old one stops. If
+  // the new version crashes or fails its probes during the probation, the
+  // old one takes the work again (rolled back). A driver that is not READY
+  // just switches version (and restarts if it was trying to run). Returns
+  // once the upgrade has begun, with the sequence number of its
+  // "upgrade-started" event; later events report every step.
+  // NOT_FOUND for a version not installed, FAILED_PRECONDITION when an
+  // upgrade is already in progress (at most two versions run at once), for
+  // the active version, or when the version's requirements, or drivers that
+  // require this one, would not be satisfied.
+  absl::StatusOr<uint64_t> Upgrade(absl::string_view name,
+                                   absl::string_view version,
+                                   UpgradeOptions options = {});
+  // Upgrades back to the version active before the last committed upgrade;
+  // during an upgrade's probation, abandons it at once (the old instance
+  // serves again). FAILED_PRECONDITION when there is nothing to roll back.
+  // Returns the sequence number of the event that starts the rollback.
+  absl::StatusOr<uint64_t> Rollback(absl::string_view name,
+                                    UpgradeOptions options = {});
+
   // Clears a FAILED driver's mark and counters and starts it.
   // FAILED_PRECONDITION when the driver is not FAILED.
   absl::Status Reset(absl::string_view name);
@@ -186,18 +260,24 @@ class Supervisor {
                                             absl::Time deadline);
 
   // Calls `done` with a READY instance of `driver`: at once when there is
-  // one, otherwise when one becomes READY; with DEADLINE_EXCEEDED when
+  // one, otherwise when one becomes READY. `resource` ("type/id", or "" for
+  // a call that names none) is counted on the instance; while a replaced
+  // instance still runs calls on that resource, the call waits for them.
+  // Otherwise, with DEADLINE_EXCEEDED when
   // `deadline` passes first (bounded by max_route_wait), NOT_FOUND for an
   // unknown driver, FAILED_PRECONDITION for a driver stopped by an operator,
   // UNAVAILABLE for a FAILED one. `done` runs on the caller's thread or the
   // control thread, never under the lock. When `avoid_instance` is set, that
   // instance is skipped for up to a second (it just refused a connection).
-  void AcquireRoute(absl::string_view driver, absl::Time deadline,
-                    RouteCallback done, uint64_t avoid_instance = 0);
+  void AcquireRoute(absl::string_view driver, absl::string_view resource,
+                    absl::Time deadline, RouteCallback done,
+                    uint64_t avoid_instance = 0);
 
  private:
   struct Instance {
     uint64_t id = 0;
+    // The version this process runs.
+    std::shared_ptr<const DriverPackage> package;
     pid_t pid = 0;
     std::string dir;
     std::string socket_path;
@@ -219,20 +299,42 @@ class Supervisor {
     // Retiring: SIGTERM sent after draining.
     bool term_sent = false;
     absl::Time drain_deadline = absl::InfiniteFuture();
+    // Retiring after an upgrade's cut-over: kept running (drained) until the
+    // upgrade commits, to take the work back on a rollback.
+    bool standby = false;
+    bool drained_noted = false;
+    bool cancel_sent = false;
     // Calls routed to this instance and not finished (see Route::lease).
-    std::shared_ptr<std::atomic<int>> calls =
-        std::make_shared<std::atomic<int>>(0);
-    std::shared_ptr<std::atomic<bool>> retiring =
-        std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<InstanceLoad> load;
+  };
+  struct UpgradeRun {
+    std::shared_ptr<const DriverPackage> from;
+    std::shared_ptr<const DriverPackage> to;
+    UpgradeOptions options;  // durations resolved
+    // Set by an operator's rollback during the upgrade: why to give up.
+    std::string abort_cause;
+    bool cut_over = false;
+    absl::Time started;
+    absl::Time probation_until = absl::InfiniteFuture();
+    // Resources busy on the old instance at the cut-over, reported as each
+    // drains.
+    std::vector<std::string> draining;
   };
   struct Waiter {
+    std::string resource;
     absl::Time deadline;
     uint64_t avoid_instance = 0;
     absl::Time avoid_until;
     RouteCallback done;
   };
   struct Record {
+    // The active version: what starts, and what serves unless an upgrade is
+    // between its cut-over and a rollback.
     std::shared_ptr<const DriverPackage> package;
+    // Every installed version.
+    std::map<SemVer, std::shared_ptr<const DriverPackage>> installed;
+    std::string previous_version;  // before the last committed upgrade
+    std::optional<UpgradeRun> upgrade;
     bool want_running = false;
     // Operator intent, persisted: false after `pitstop stop`.
     bool enabled = true;
@@ -273,6 +375,8 @@ class Supervisor {
     std::vector<std::pair<RouteCallback, absl::StatusOr<Route>>> replies;
     std::vector<std::string> remove_dirs;
     std::vector<std::pair<std::string, DesiredDriverState>> persist;
+    // Loads whose remaining calls must be cancelled (drain timeout).
+    std::vector<std::shared_ptr<InstanceLoad>> cancels;
   };
 
   void Execute(Actions actions) ABSL_LOCKS_EXCLUDED(mu_);
@@ -286,18 +390,32 @@ class Supervisor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetStateLocked(const std::string& name, Record& r, DriverState state,
                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records an event other than a transition.
-  void NoteLocked(const std::string& name, const Record& r,
-                  absl::string_view kind, std::string reason, pid_t pid = 0)
+  // Records an event other than a transition; returns its sequence number.
+  uint64_t NoteLocked(const std::string& name, const Record& r,
+                      absl::string_view kind, std::string reason, pid_t pid = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool DependenciesReadyLocked(const Record& r, std::string* waiting_for)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Actions::Launch PrepareLaunchLocked(const std::string& name, Record& r,
                                       absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::unique_ptr<Instance> NewInstanceLocked(const std::string& name,
-                                              const Record& r, absl::Time now,
-                                              Actions::Launch* launch)
+  std::unique_ptr<Instance> NewInstanceLocked(
+      const std::string& name, std::shared_ptr<const DriverPackage> package,
+      absl::Time now, Actions::Launch* launch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconcileUpgradeLocked(const std::string& name, Record& r,
+                              absl::Time now, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the work back to the old instance; `cause` says why.
+  void RollBackLocked(const std::string& name, Record& r, absl::Time now,
+                      const std::string& cause, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndUpgradeLocked(Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  DesiredDriverState DesiredLocked(const Record& r) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why `to` cannot become the active version of `name`; "" if it can.
+  std::string UpgradeBlockerLocked(const std::string& name,
+                                   const DriverPackage& to)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileSuccessorLocked(const std::string& name, Record& r,
                                 absl::Time now, Actions& actions)

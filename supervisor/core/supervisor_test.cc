@@ -316,21 +316,21 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
   std::vector<absl::StatusOr<Route>> results;
   auto collect = [&](absl::StatusOr<Route> r) { results.push_back(r); };
 
-  f.supervisor.AcquireRoute("nosuch", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute("nosuch", "", f.clock.Now() + absl::Seconds(1),
                             collect);
   REQUIRE(results.back().status().code() == absl::StatusCode::kNotFound);
   REQUIRE(results.back().status().message().find("installed: flashpool") !=
           std::string::npos);
 
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(1),
                             collect);
   REQUIRE(results.back().status().code() ==
           absl::StatusCode::kFailedPrecondition);
 
   REQUIRE(f.supervisor.Start("flashpool").ok());
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(1),
                             collect);
   REQUIRE(results.size() == 2);  // both parked
   f.supervisor.Step();
@@ -348,7 +348,7 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
 
   // An instance that refused a connection is avoided until it is replaced.
   uint64_t old_instance = results.back()->instance_id;
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect, old_instance);
   REQUIRE(results.size() == 4);
   f.launcher.Exit(f.launcher.last_pid, ExitInfo{0, SIGKILL});
@@ -436,7 +436,7 @@ TEST_CASE(
   // No new call is routed to it meanwhile.
   std::vector<absl::StatusOr<Route>> routes;
   f.supervisor.AcquireRoute(
-      "flashpool", f.clock.Now() + absl::Seconds(30),
+      "flashpool", "", f.clock.Now() + absl::Seconds(30),
       [&](absl::StatusOr<Route> r) { routes.push_back(r); });
   REQUIRE(routes.empty());
   // A good answer brings it back.
@@ -476,7 +476,7 @@ TEST_CASE(
   // A call in flight on the old instance.
   std::vector<absl::StatusOr<Route>> routes;
   auto collect = [&](absl::StatusOr<Route> r) { routes.push_back(r); };
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
   REQUIRE(routes.size() == 1);
   REQUIRE(routes[0]->pid == old_pid);
@@ -487,13 +487,13 @@ TEST_CASE(
   REQUIRE(new_pid != old_pid);
   REQUIRE(f.launcher.children[old_pid].signals.empty());
   // The old instance still takes calls until the new one is READY.
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
   REQUIRE(routes.back()->pid == old_pid);
   f.supervisor.Step();
   f.endpoints.Answer(true);  // the successor's probe
   f.supervisor.Step();       // cut over
-  f.supervisor.AcquireRoute("flashpool", f.clock.Now() + absl::Seconds(5),
+  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
                             collect);
   REQUIRE(routes.back()->pid == new_pid);
   REQUIRE(f.supervisor.Get("flashpool")->state == DriverState::kReady);
@@ -576,7 +576,10 @@ TEST_CASE("operator intent and FAILED marks are saved and restored", "[core]") {
     f.supervisor.Step();
     REQUIRE(!store.saved.at("flashpool").enabled);
   }
-  store.saved["iscsi-base"] = {true, true, "exited with status 3"};
+  DesiredDriverState saved_failed;
+  saved_failed.failed = true;
+  saved_failed.failed_reason = "exited with status 3";
+  store.saved["iscsi-base"] = saved_failed;
   Fixture f;
   f.supervisor.SetStore(&store);
   REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
@@ -596,6 +599,350 @@ TEST_CASE("operator intent and FAILED marks are saved and restored", "[core]") {
   REQUIRE(f.launcher.children.size() == 1);
   REQUIRE(store.saved.at("iscsi-base").enabled);
   REQUIRE(!store.saved.at("iscsi-base").failed);
+}
+
+// Upgrades ------------------------------------------------------------------
+
+DriverPackage Version(const std::string& name, const std::string& version) {
+  DriverPackage p = Package(name);
+  p.manifest.version = SemVer::Parse(version).value();
+  p.install_dir = "/opt/drivers/" + name + "/" + version;
+  return p;
+}
+
+std::vector<std::string> UpgradeSteps(EventLog& events) {
+  std::vector<std::string> steps;
+  for (const DriverEvent& e : events.Since(0)) {
+    if (e.kind.rfind("upgrade-", 0) == 0) steps.push_back(e.kind);
+  }
+  return steps;
+}
+
+// A fixture with flashpool 1.0.0 READY and 2.0.0 installed beside it.
+struct UpgradeFixture : Fixture {
+  FakeStore store;
+  pid_t old_pid = 0;
+  std::vector<absl::StatusOr<Route>> routes;
+
+  UpgradeFixture() {
+    supervisor.SetStore(&store);
+    REQUIRE(supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+    REQUIRE(supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
+    StartReady("flashpool");
+    old_pid = launcher.last_pid;
+  }
+  // Routes a call for `resource`; its Route lands in routes[index].
+  size_t Call(const std::string& resource) {
+    const size_t index = routes.size();
+    routes.emplace_back(absl::UnknownError("waiting"));
+    supervisor.AcquireRoute(
+        "flashpool", resource, clock.Now() + absl::Seconds(60),
+        [this, index](absl::StatusOr<Route> r) { routes[index] = r; });
+    return index;
+  }
+  bool Waiting(size_t index) { return absl::IsUnknown(routes[index].status()); }
+  void End(size_t index) { routes[index] = absl::CancelledError("ended"); }
+  // Upgrade to 2.0.0 until the cut-over; returns the new pid.
+  pid_t CutOver(UpgradeOptions options = {}) {
+    REQUIRE(supervisor.Upgrade("flashpool", "2.0.0", options).ok());
+    supervisor.Step();  // launch 2.0.0 beside 1.0.0
+    const pid_t new_pid = launcher.last_pid;
+    REQUIRE(new_pid != old_pid);
+    REQUIRE(launcher.children[new_pid].spec.executable ==
+            "/opt/drivers/flashpool/2.0.0/bin/flashpool");
+    supervisor.Step();
+    endpoints.Answer(true);
+    supervisor.Step();  // cut over
+    return new_pid;
+  }
+};
+
+TEST_CASE(
+    "an upgrade runs both versions, moves each resource once its calls on the "
+    "old version end, and commits after the probation",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  const size_t busy = f.Call("volume/a");
+  REQUIRE(f.routes[busy]->pid == f.old_pid);
+  // New work keeps going to 1.0.0 until 2.0.0 is READY.
+  const pid_t new_pid = f.CutOver();
+  auto during = f.supervisor.Get("flashpool");
+  REQUIRE(during->package->manifest.version.ToString() == "2.0.0");
+  REQUIRE(during->instances.size() == 2);
+  REQUIRE(during->instances[1].role == "draining");
+  REQUIRE(!during->upgrade.empty());
+
+  // A resource busy on 1.0.0 waits; others and resource-less calls go to
+  // 2.0.0 at once.
+  const size_t same = f.Call("volume/a");
+  REQUIRE(f.Waiting(same));
+  const size_t other = f.Call("volume/b");
+  REQUIRE(f.routes[other]->pid == new_pid);
+  REQUIRE(f.routes[other]->package->manifest.version.ToString() == "2.0.0");
+  const size_t none = f.Call("");
+  REQUIRE(f.routes[none]->pid == new_pid);
+
+  // volume/a's call on 1.0.0 ends: the waiting call goes to 2.0.0.
+  f.End(busy);
+  f.supervisor.Step();
+  REQUIRE(f.routes[same]->pid == new_pid);
+  // 1.0.0 is drained but kept until the upgrade commits.
+  REQUIRE(f.launcher.children[f.old_pid].signals.empty());
+  REQUIRE(f.supervisor.Get("flashpool")->instances[1].role == "standby");
+  REQUIRE(f.store.saved.at("flashpool").active_version == "1.0.0");
+  REQUIRE(f.store.saved.at("flashpool").upgrading_to == "2.0.0");
+
+  f.clock.Advance(absl::Seconds(10));  // the default probation
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[f.old_pid].signals == std::vector<int>{SIGTERM});
+  f.launcher.Exit(f.old_pid, ExitInfo{0, 0});
+  f.supervisor.Step();
+  auto after = f.supervisor.Get("flashpool");
+  REQUIRE(after->instances.size() == 1);
+  REQUIRE(after->pid == new_pid);
+  REQUIRE(after->previous_version == "1.0.0");
+  REQUIRE(after->upgrade.empty());
+  REQUIRE(f.store.saved.at("flashpool").active_version == "2.0.0");
+  REQUIRE(f.store.saved.at("flashpool").previous_version == "1.0.0");
+  REQUIRE(f.store.saved.at("flashpool").upgrading_to.empty());
+  REQUIRE(UpgradeSteps(f.events) ==
+          std::vector<std::string>{
+              "upgrade-started", "upgrade-ready", "upgrade-cut-over",
+              "upgrade-resource-drained", "upgrade-drained",
+              "upgrade-committed", "upgrade-old-stopped"});
+}
+
+TEST_CASE(
+    "a new version that crashes during its probation is rolled back and the "
+    "old one serves again",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  const pid_t new_pid = f.CutOver();
+  const size_t on_new = f.Call("volume/a");
+  REQUIRE(f.routes[on_new]->pid == new_pid);
+  f.launcher.Exit(new_pid, ExitInfo{0, SIGSEGV});
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kReady);
+  REQUIRE(status->pid == f.old_pid);
+  REQUIRE(status->package->manifest.version.ToString() == "1.0.0");
+  REQUIRE(status->message.find("upgrade to 2.0.0 rolled back: the new version "
+                               "crashed during its probation (killed by "
+                               "signal 11") != std::string::npos);
+  // The old instance takes the work again, also the resource last on 2.0.0.
+  f.End(on_new);
+  const size_t again = f.Call("volume/a");
+  REQUIRE(f.routes[again]->pid == f.old_pid);
+  REQUIRE(f.launcher.children[f.old_pid].signals.empty());
+  REQUIRE(f.store.saved.at("flashpool").active_version == "1.0.0");
+  REQUIRE(f.store.saved.at("flashpool").upgrading_to.empty());
+  REQUIRE(UpgradeSteps(f.events).back() == "upgrade-rolled-back");
+  // Nothing to roll back to: it was never committed.
+  REQUIRE(
+      absl::IsFailedPrecondition(f.supervisor.Rollback("flashpool").status()));
+}
+
+TEST_CASE(
+    "a new version that fails its probes during probation is rolled "
+    "back; its busy resources wait for it",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  const pid_t new_pid = f.CutOver();
+  const size_t on_new = f.Call("volume/a");
+  REQUIRE(f.routes[on_new]->pid == new_pid);
+  // Health probes of 2.0.0 fail three times in a row: DEGRADED.
+  for (int i = 0; i < 3; ++i) {
+    f.clock.Advance(absl::Seconds(1));
+    f.supervisor.Step();
+    f.endpoints.Answer(false, "database locked");
+  }
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->pid == f.old_pid);
+  REQUIRE(status->message.find("failed its probes during its probation "
+                               "(database locked)") != std::string::npos);
+  // volume/a still runs on 2.0.0: it waits; volume/b goes to 1.0.0.
+  const size_t same = f.Call("volume/a");
+  REQUIRE(f.Waiting(same));
+  REQUIRE(f.routes[f.Call("volume/b")]->pid == f.old_pid);
+  f.End(on_new);
+  f.supervisor.Step();
+  REQUIRE(f.routes[same]->pid == f.old_pid);
+  // The failed instance is stopped once drained.
+  REQUIRE(f.launcher.children[new_pid].signals == std::vector<int>{SIGTERM});
+}
+
+TEST_CASE("an operator rollback during the probation gives the work back",
+          "[core][upgrade]") {
+  UpgradeFixture f;
+  const pid_t new_pid = f.CutOver();
+  REQUIRE(f.supervisor.Rollback("flashpool").ok());
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->pid == f.old_pid);
+  REQUIRE(status->message.find("was rolled back by an operator") !=
+          std::string::npos);
+  REQUIRE(f.launcher.children[new_pid].signals == std::vector<int>{SIGTERM});
+}
+
+TEST_CASE(
+    "a committed upgrade is rolled back to the previous version by "
+    "the same mechanism",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  const pid_t v2 = f.CutOver();
+  f.clock.Advance(absl::Seconds(10));
+  f.supervisor.Step();
+  f.launcher.Exit(f.old_pid, ExitInfo{0, 0});
+  f.supervisor.Step();
+  REQUIRE(f.supervisor.Rollback("flashpool").ok());
+  f.supervisor.Step();
+  const pid_t v1 = f.launcher.last_pid;
+  REQUIRE(v1 != v2);
+  REQUIRE(f.launcher.children[v1].spec.executable ==
+          "/opt/drivers/flashpool/1.0.0/bin/flashpool");
+  f.supervisor.Step();
+  f.endpoints.Answer(true);
+  f.supervisor.Step();
+  REQUIRE(f.supervisor.Get("flashpool")->pid == v1);
+  f.clock.Advance(absl::Seconds(10));
+  f.supervisor.Step();
+  REQUIRE(f.supervisor.Get("flashpool")->previous_version == "2.0.0");
+  REQUIRE(f.store.saved.at("flashpool").active_version == "1.0.0");
+}
+
+TEST_CASE(
+    "when the old version dies before the new one is ready, the new one "
+    "takes over on probation",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  f.supervisor.Step();  // launch 2.0.0
+  const pid_t new_pid = f.launcher.last_pid;
+  f.launcher.Exit(f.old_pid, ExitInfo{0, SIGKILL});
+  f.supervisor.Step();
+  f.endpoints.Answer(true);
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kReady);
+  REQUIRE(status->pid == new_pid);
+  REQUIRE(status->package->manifest.version.ToString() == "2.0.0");
+  REQUIRE(!status->upgrade.empty());
+  f.clock.Advance(absl::Seconds(10));
+  f.supervisor.Step();
+  REQUIRE(f.supervisor.Get("flashpool")->upgrade.empty());
+  REQUIRE(f.store.saved.at("flashpool").active_version == "2.0.0");
+}
+
+TEST_CASE(
+    "upgrades are refused while one runs, to versions not installed, "
+    "and when requirements would break",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  auto missing = f.supervisor.Upgrade("flashpool", "3.0.0");
+  REQUIRE(absl::IsNotFound(missing.status()));
+  REQUIRE(missing.status().message().find("installed: 1.0.0, 2.0.0") !=
+          std::string::npos);
+  REQUIRE(absl::IsFailedPrecondition(
+      f.supervisor.Upgrade("flashpool", "1.0.0").status()));
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  auto second = f.supervisor.Upgrade("flashpool", "2.0.0");
+  REQUIRE(absl::IsFailedPrecondition(second.status()));
+  REQUIRE(second.status().message().find("already being upgraded") !=
+          std::string::npos);
+  REQUIRE(absl::IsFailedPrecondition(f.supervisor.Restart("flashpool")));
+
+  Fixture g;
+  REQUIRE(g.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  REQUIRE(g.supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
+  DriverPackage user = Package("proxkvm", DriverCategory::kHypervisor);
+  user.manifest.requires_.push_back(
+      {"flashpool", VersionRange::Parse(">=1.0.0 <2.0.0").value()});
+  REQUIRE(g.supervisor.AddDriver(user).ok());
+  auto blocked = g.supervisor.Upgrade("flashpool", "2.0.0");
+  REQUIRE(absl::IsFailedPrecondition(blocked.status()));
+  REQUIRE(blocked.status().message() ==
+          "proxkvm requires flashpool >=1.0.0 <2.0.0, which 2.0.0 does not "
+          "satisfy; upgrade proxkvm first");
+}
+
+TEST_CASE("a stopped driver switches version without running both",
+          "[core][upgrade]") {
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  REQUIRE(f.supervisor.Get("flashpool")->package->manifest.version.ToString() ==
+          "2.0.0");
+  REQUIRE(f.launcher.children.empty());
+  f.StartReady("flashpool");
+  REQUIRE(f.launcher.children[f.launcher.last_pid].spec.executable ==
+          "/opt/drivers/flashpool/2.0.0/bin/flashpool");
+}
+
+TEST_CASE(
+    "after a daemon restart the saved active version runs, and an "
+    "interrupted upgrade is reported, not resumed",
+    "[core][upgrade]") {
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "3.0.0")).ok());
+  DesiredDriverState saved;
+  saved.active_version = "2.0.0";
+  saved.previous_version = "1.0.0";
+  saved.upgrading_to = "3.0.0";
+  f.supervisor.RestoreDesiredState({{"flashpool", saved}});
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->package->manifest.version.ToString() == "2.0.0");
+  REQUIRE(status->previous_version == "1.0.0");
+  REQUIRE(UpgradeSteps(f.events) ==
+          std::vector<std::string>{"upgrade-rolled-back"});
+
+  Fixture g;  // nothing saved: the highest installed version
+  REQUIRE(g.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  REQUIRE(g.supervisor.AddDriver(Version("flashpool", "1.5.0")).ok());
+  g.supervisor.RestoreDesiredState({});
+  REQUIRE(g.supervisor.Get("flashpool")->package->manifest.version.ToString() ==
+          "1.5.0");
+}
+
+TEST_CASE("an inactive version can be removed, the active one cannot",
+          "[core][upgrade]") {
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
+  REQUIRE(absl::IsAlreadyExists(
+      f.supervisor.AddDriver(Version("flashpool", "2.0.0"))));
+  REQUIRE(absl::IsFailedPrecondition(
+      f.supervisor.RemoveVersion("flashpool", "1.0.0").status()));
+  auto removed = f.supervisor.RemoveVersion("flashpool", "2.0.0");
+  REQUIRE(removed.ok());
+  REQUIRE((*removed)->install_dir == "/opt/drivers/flashpool/2.0.0");
+  REQUIRE(f.supervisor.Get("flashpool")->installed_versions ==
+          std::vector<std::string>{"1.0.0"});
+}
+
+TEST_CASE(
+    "calls still running on the old version at the drain timeout are "
+    "cancelled and reported",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  const size_t stuck = f.Call("volume/a");
+  int cancelled = 0;
+  f.routes[stuck]->lease->SetCancel([&] { ++cancelled; });
+  UpgradeOptions options;
+  options.drain_timeout = absl::Seconds(3);
+  f.CutOver(options);
+  f.clock.Advance(absl::Seconds(3));
+  f.supervisor.Step();
+  REQUIRE(cancelled == 1);
+  bool reported = false;
+  for (const DriverEvent& e : f.events.Since(0)) {
+    reported |= e.kind == "drain-timeout" &&
+                e.reason.find("1 calls still running on version 1.0.0") == 0;
+  }
+  REQUIRE(reported);
 }
 
 }  // namespace

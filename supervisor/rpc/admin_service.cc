@@ -6,13 +6,16 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/car/car_reader.h"
-#include "supervisor/core/package_loader.h"
+#include "supervisor/common/logging.h"
+#include "supervisor/common/status_macros.h"
 #include "supervisor/core/sandbox_policy.h"
+#include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
 
@@ -90,6 +93,23 @@ dv1::PropertyValue ToProto(const PropertyScalar& v) {
   return out;
 }
 
+void ToProto(const SandboxReport& sb, sv1::SandboxProtections* out) {
+  out->set_mode(sb.mode.empty() ? "off" : sb.mode);
+  for (const std::string& ns : sb.namespaces) out->add_namespaces(ns);
+  out->set_private_root(sb.private_root);
+  out->set_uid(sb.uid);
+  out->set_gid(sb.gid);
+  out->set_no_new_privs(sb.no_new_privs);
+  out->set_capabilities_dropped(sb.capabilities_dropped);
+  out->set_seccomp(sb.seccomp);
+  out->set_cgroup(sb.cgroup);
+  out->set_memory_limit_bytes(sb.memory_limit_bytes);
+  out->set_pids_limit(sb.pids_limit);
+  for (const std::string& r : sb.rlimits) out->add_rlimits(r);
+  out->set_network(sb.network);
+  for (const std::string& g : sb.gaps) out->add_gaps(g);
+}
+
 }  // namespace
 
 sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
@@ -103,22 +123,7 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_pid(status.pid);
   d.set_restarts(status.restarts);
   d.set_vendor(m.vendor);
-  const SandboxReport& sb = status.sandbox;
-  sv1::SandboxProtections* protections = d.mutable_sandbox();
-  protections->set_mode(sb.mode.empty() ? "off" : sb.mode);
-  for (const std::string& ns : sb.namespaces) protections->add_namespaces(ns);
-  protections->set_private_root(sb.private_root);
-  protections->set_uid(sb.uid);
-  protections->set_gid(sb.gid);
-  protections->set_no_new_privs(sb.no_new_privs);
-  protections->set_capabilities_dropped(sb.capabilities_dropped);
-  protections->set_seccomp(sb.seccomp);
-  protections->set_cgroup(sb.cgroup);
-  protections->set_memory_limit_bytes(sb.memory_limit_bytes);
-  protections->set_pids_limit(sb.pids_limit);
-  for (const std::string& r : sb.rlimits) protections->add_rlimits(r);
-  protections->set_network(sb.network);
-  for (const std::string& g : sb.gaps) protections->add_gaps(g);
+  ToProto(status.sandbox, d.mutable_sandbox());
   for (const std::string& g : p.grants) d.add_grants(g);
   if (!m.description_key.empty()) {
     d.set_description(p.messages.Lookup(m.description_key, locale));
@@ -161,6 +166,20 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_signer(p.signer);
   d.set_entrypoint_sha256(p.entrypoint_sha256);
   d.set_car_path(p.car_path);
+  for (const InstanceStatus& i : status.instances) {
+    sv1::Instance* out = d.add_instances();
+    out->set_id(i.id);
+    out->set_pid(i.pid);
+    out->set_version(i.version);
+    out->set_role(i.role);
+    out->set_calls_in_flight(i.calls_in_flight);
+    ToProto(i.sandbox, out->mutable_sandbox());
+  }
+  for (const std::string& v : status.installed_versions) {
+    d.add_installed_versions(v);
+  }
+  d.set_previous_version(status.previous_version);
+  d.set_upgrade(status.upgrade);
   return d;
 }
 
@@ -189,10 +208,9 @@ grpc::Status AdminService::ResetDriver(grpc::ServerContext* context,
                     supervisor_.Reset(request->name()), response);
 }
 
-grpc::Status AdminService::InstallDriver(
-    grpc::ServerContext* context, const sv1::InstallDriverRequest* request,
-    sv1::Driver* response) {
-  absl::MutexLock lock(&install_mu_);
+absl::StatusOr<std::shared_ptr<const DriverPackage>>
+AdminService::InstallBytesLocked(const std::string& bytes,
+                                 const std::vector<std::string>& grants) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(install_.drivers_dir, ec);
@@ -201,21 +219,81 @@ grpc::Status AdminService::InstallDriver(
       (fs::path(install_.drivers_dir) / ".incoming-XXXXXX").string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) {
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        absl::StrCat("cannot write into ", install_.drivers_dir,
-                                     ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("cannot write into ",
+                                            install_.drivers_dir, ": ",
+                                            std::strerror(errno)));
   }
   absl::Cleanup remove_tmp = [&] { fs::remove(tmp, ec); };
-  const std::string& bytes = request->car();
   for (size_t off = 0; off < bytes.size();) {
     ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
     if (n <= 0) {
       ::close(fd);
-      return grpc::Status(grpc::StatusCode::INTERNAL, "cannot store the CAR");
+      return absl::InternalError(
+          absl::StrCat("cannot store the CAR in ", install_.drivers_dir, ": ",
+                       n < 0 ? std::strerror(errno) : "short write"));
     }
     off += n;
   }
   ::close(fd);
+  return InstallFileLocked(tmp, grants);
+}
+
+absl::StatusOr<std::shared_ptr<const DriverPackage>>
+AdminService::InstallFileLocked(const std::string& tmp,
+                                const std::vector<std::string>& grants) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // Name and version first: an installed version's files are never touched.
+  ASSIGN_OR_RETURN(std::string yaml, ReadCarEntry(tmp, "META-INF/driver.yaml"));
+  ASSIGN_OR_RETURN(DriverManifest manifest,
+                   ParseDriverManifest(yaml, "META-INF/driver.yaml"));
+  const std::string version = manifest.version.ToString();
+  if (auto existing = supervisor_.Get(manifest.name); existing.ok()) {
+    for (const std::string& v : existing->installed_versions) {
+      if (v == version) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "driver ", manifest.name, " ", version,
+            " is already installed; remove it first (`pitstop remove ",
+            manifest.name,
+            v == existing->package->manifest.version.ToString()
+                ? ""
+                : absl::StrCat(" --version ", v),
+            "`)"));
+      }
+    }
+  }
+  const std::string final_path =
+      (fs::path(install_.drivers_dir) /
+       absl::StrCat(manifest.name, "-", version, ".car"))
+          .string();
+  ASSIGN_OR_RETURN(DriverPackage package,
+                   InstallCar(tmp, install_.packages_dir, install_.trust));
+  fs::rename(tmp, final_path, ec);
+  if (ec) {
+    fs::remove_all(package.install_dir, ec);
+    return absl::InternalError(
+        absl::StrCat("cannot keep the CAR as ", final_path));
+  }
+  package.car_path = final_path;
+  package.grants = grants;
+  if (absl::Status s = WriteGrants(final_path, grants); !s.ok()) {
+    fs::remove_all(package.install_dir, ec);
+    fs::remove(final_path, ec);
+    fs::remove(final_path + ".grants", ec);
+    return s;
+  }
+  auto shared = std::make_shared<const DriverPackage>(package);
+  if (absl::Status s = supervisor_.AddDriver(std::move(package)); !s.ok()) {
+    fs::remove_all(shared->install_dir, ec);
+    fs::remove(final_path, ec);
+    return s;
+  }
+  return shared;
+}
+
+grpc::Status AdminService::InstallDriver(
+    grpc::ServerContext* context, const sv1::InstallDriverRequest* request,
+    sv1::Driver* response) {
   std::vector<std::string> grants;
   for (const std::string& g : request->grants()) {
     if (std::string bad = CheckGrant(g); !bad.empty()) {
@@ -223,47 +301,117 @@ grpc::Status AdminService::InstallDriver(
     }
     grants.push_back(g);
   }
-  // Name and version first: an installed driver's files are never touched.
-  auto yaml = ReadCarEntry(tmp, "META-INF/driver.yaml");
-  if (!yaml.ok()) return ToGrpcStatus(yaml.status());
-  auto manifest = ParseDriverManifest(*yaml, "META-INF/driver.yaml");
-  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
-  if (auto existing = supervisor_.Get(manifest->name); existing.ok()) {
-    return grpc::Status(
-        grpc::StatusCode::ALREADY_EXISTS,
-        absl::StrCat("driver ", manifest->name, " ",
-                     existing->package->manifest.version.ToString(),
-                     " is already installed; remove it first (`pitstop "
-                     "remove ",
-                     manifest->name, "`)"));
-  }
-  const std::string final_path =
-      (fs::path(install_.drivers_dir) /
-       absl::StrCat(manifest->name, "-", manifest->version.ToString(), ".car"))
-          .string();
-  auto package = InstallCar(tmp, install_.packages_dir, install_.trust);
+  absl::MutexLock lock(&install_mu_);
+  auto package = InstallBytesLocked(request->car(), grants);
   if (!package.ok()) return ToGrpcStatus(package.status());
-  fs::rename(tmp, final_path, ec);
-  if (ec) {
-    fs::remove_all(package->install_dir, ec);
-    return grpc::Status(grpc::StatusCode::INTERNAL,
-                        absl::StrCat("cannot keep the CAR as ", final_path));
-  }
-  package->car_path = final_path;
-  package->grants = grants;
-  if (absl::Status s = WriteGrants(final_path, grants); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  const std::string name = package->manifest.name;
-  if (absl::Status s = supervisor_.AddDriver(*std::move(package)); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (request->start()) {
-    return ActAndWait(context, name, supervisor_.Start(name), response);
-  }
+  const std::string name = (*package)->manifest.name;
   auto status = supervisor_.Get(name);
   if (!status.ok()) return ToGrpcStatus(status.status());
+  // A version installed beside the active one waits for `pitstop upgrade`.
+  if (request->start() &&
+      status->package->manifest.version == (*package)->manifest.version) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
   *response = ToProto(*status, "");
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::UpgradeDriver(
+    grpc::ServerContext*, const sv1::UpgradeDriverRequest* request,
+    sv1::UpgradeDriverResponse* response) {
+  std::string version = request->version();
+  // A version that is neither installed nor sent comes from a repository,
+  // downloaded before taking the install lock (a slow repository must not
+  // hold up other installs).
+  std::optional<FetchedCar> fetched;
+  std::error_code ec;
+  absl::Cleanup remove_fetched = [&] {
+    if (fetched) std::filesystem::remove(fetched->path, ec);
+  };
+  if (request->car().empty() && !version.empty() && repositories_ != nullptr) {
+    auto current = supervisor_.Get(request->name());
+    if (current.ok() && std::find(current->installed_versions.begin(),
+                                  current->installed_versions.end(), version) ==
+                            current->installed_versions.end()) {
+      auto got =
+          repositories_->Fetch(request->name(), version, install_.drivers_dir);
+      if (got.ok()) {
+        fetched = *std::move(got);
+      } else if (!absl::IsNotFound(got.status())) {
+        // Found but refused (tampered, expired, too large...): say why.
+        return ToGrpcStatus(got.status());
+      }
+      // Not in any repository either: the supervisor's NOT_FOUND below
+      // lists the installed versions.
+    }
+  }
+  absl::MutexLock lock(&install_mu_);
+  if (fetched) {
+    LogInfo("pitstopd", "upgrading from a repository",
+            {{"driver", request->name()},
+             {"version", version},
+             {"repository", fetched->repository},
+             {"url", fetched->url}});
+    auto package = InstallFileLocked(fetched->path);
+    if (!package.ok() && !absl::IsAlreadyExists(package.status())) {
+      return ToGrpcStatus(package.status());
+    }
+  }
+  if (!request->car().empty()) {
+    auto package = InstallBytesLocked(request->car());
+    if (absl::IsAlreadyExists(package.status())) {
+      return grpc::Status(
+          grpc::StatusCode::ALREADY_EXISTS,
+          absl::StrCat(package.status().message(),
+                       "; to upgrade to the installed version, name it: "
+                       "`pitstop upgrade ",
+                       request->name(), " --to VERSION`"));
+    }
+    if (!package.ok()) return ToGrpcStatus(package.status());
+    if ((*package)->manifest.name != request->name()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("the CAR holds driver ", (*package)->manifest.name,
+                       ", not ", request->name(),
+                       "; it was installed, but nothing was upgraded"));
+    }
+    version = (*package)->manifest.version.ToString();
+  }
+  if (version.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "name the version to upgrade to, or send a CAR");
+  }
+  auto before = supervisor_.Get(request->name());
+  if (!before.ok()) return ToGrpcStatus(before.status());
+  UpgradeOptions options;
+  options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
+  options.probation = absl::Milliseconds(request->probation_ms());
+  auto started = supervisor_.Upgrade(request->name(), version, options);
+  if (!started.ok()) return ToGrpcStatus(started.status());
+  response->set_name(request->name());
+  response->set_from_version(before->package->manifest.version.ToString());
+  response->set_to_version(version);
+  response->set_started_sequence(*started);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RollbackDriver(
+    grpc::ServerContext*, const sv1::RollbackDriverRequest* request,
+    sv1::UpgradeDriverResponse* response) {
+  absl::MutexLock lock(&install_mu_);
+  auto before = supervisor_.Get(request->name());
+  if (!before.ok()) return ToGrpcStatus(before.status());
+  UpgradeOptions options;
+  options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
+  options.probation = absl::Milliseconds(request->probation_ms());
+  auto started = supervisor_.Rollback(request->name(), options);
+  if (!started.ok()) return ToGrpcStatus(started.status());
+  response->set_name(request->name());
+  response->set_from_version(before->package->manifest.version.ToString());
+  response->set_to_version(before->upgrade.empty()
+                               ? before->previous_version
+                               : before->package->manifest.version.ToString());
+  response->set_started_sequence(*started);
   return grpc::Status::OK;
 }
 
@@ -271,17 +419,29 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
                                         const sv1::RemoveDriverRequest* request,
                                         sv1::RemoveDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
-  auto removed = supervisor_.RemoveDriver(request->name());
-  if (!removed.ok()) return ToGrpcStatus(removed.status());
-  std::error_code ec;
-  const DriverPackage& p = **removed;
-  std::filesystem::remove_all(p.install_dir, ec);
-  if (!p.car_path.empty()) {
-    std::filesystem::remove(p.car_path, ec);
-    std::filesystem::remove(p.car_path + ".grants", ec);
+  std::vector<std::shared_ptr<const DriverPackage>> removed;
+  if (request->version().empty()) {
+    auto all = supervisor_.RemoveDriver(request->name());
+    if (!all.ok()) return ToGrpcStatus(all.status());
+    removed = *std::move(all);
+  } else {
+    auto one = supervisor_.RemoveVersion(request->name(), request->version());
+    if (!one.ok()) return ToGrpcStatus(one.status());
+    removed.push_back(*std::move(one));
   }
-  response->set_name(p.manifest.name);
-  response->set_version(p.manifest.version.ToString());
+  std::error_code ec;
+  response->set_name(request->name());
+  for (const auto& p : removed) {
+    std::filesystem::remove_all(p->install_dir, ec);
+    if (!p->car_path.empty()) {
+      std::filesystem::remove(p->car_path, ec);
+      std::filesystem::remove(p->car_path + ".grants", ec);
+    }
+    response->add_versions(p->manifest.version.ToString());
+  }
+  if (!removed.empty()) {
+    response->set_version(removed.back()->manifest.version.ToString());
+  }
   return grpc::Status::OK;
 }
 
@@ -386,6 +546,176 @@ grpc::Status AdminService::RestartDriver(
   return ActAndWait(context, request->name(),
                     supervisor_.Restart(request->name(), request->force()),
                     response);
+}
+
+namespace {
+
+grpc::Status NoRepositories() {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      "this daemon has no repository support configured");
+}
+
+dv1::Category CategoryFromName(const std::string& name) {
+  if (name == "network") return dv1::CATEGORY_NETWORK;
+  if (name == "storage") return dv1::CATEGORY_STORAGE;
+  if (name == "hypervisor") return dv1::CATEGORY_HYPERVISOR;
+  return dv1::CATEGORY_UNSPECIFIED;
+}
+
+sv1::Repository ToProto(const RepositoryStatus& r) {
+  sv1::Repository out;
+  out.set_name(r.name);
+  out.set_url(r.url);
+  out.set_source(r.from_config ? "config" : "operator");
+  if (r.index) {
+    out.set_index_version(r.index->version);
+    *out.mutable_index_expires() = ToTimestamp(r.index->expires);
+    for (const IndexEntry& e : r.index->entries) {
+      sv1::RepositoryCar* car = out.add_cars();
+      car->set_name(e.name);
+      car->set_version(e.version.ToString());
+      car->set_category(CategoryFromName(e.category));
+      car->set_length(e.length);
+      car->set_sha256(e.sha256);
+      car->set_path(e.path);
+      car->set_signer(e.signer);
+    }
+  }
+  out.set_index_signer(r.index_signer);
+  if (r.last_refresh != absl::InfinitePast()) {
+    *out.mutable_last_refresh() = ToTimestamp(r.last_refresh);
+  }
+  out.set_error(r.last_error);
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> AdminService::InstalledVersions() {
+  std::map<std::string, std::string> installed;
+  for (const DriverStatus& s : supervisor_.List()) {
+    installed[s.package->manifest.name] =
+        s.package->manifest.version.ToString();
+  }
+  return installed;
+}
+
+grpc::Status AdminService::ListRepositories(
+    grpc::ServerContext*, const sv1::ListRepositoriesRequest* request,
+    sv1::ListRepositoriesResponse* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  // Failures are reported per repository.
+  if (request->refresh()) (void)repositories_->Refresh();
+  for (const RepositoryStatus& r : repositories_->List()) {
+    *response->add_repositories() = ToProto(r);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::AddRepository(
+    grpc::ServerContext*, const sv1::AddRepositoryRequest* request,
+    sv1::Repository* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  auto added = repositories_->Add(request->name(), request->url());
+  if (!added.ok()) return ToGrpcStatus(added.status());
+  *response = ToProto(*added);
+  LogInfo("pitstopd", "repository added",
+          {{"repository", request->name()}, {"url", added->url}});
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::RemoveRepository(
+    grpc::ServerContext*, const sv1::RemoveRepositoryRequest* request,
+    sv1::RemoveRepositoryResponse*) {
+  if (repositories_ == nullptr) return NoRepositories();
+  return ToGrpcStatus(repositories_->Remove(request->name()));
+}
+
+grpc::Status AdminService::ListUpdates(grpc::ServerContext*,
+                                       const sv1::ListUpdatesRequest* request,
+                                       sv1::ListUpdatesResponse* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  if (request->refresh()) (void)repositories_->Refresh();
+  for (const RepositoryStatus& r : repositories_->List()) {
+    if (!r.last_error.empty()) {
+      response->add_errors(absl::StrCat(r.name, ": ", r.last_error));
+    }
+  }
+  const std::vector<AvailableUpdate> updates =
+      repositories_->Updates(InstalledVersions());
+  AnnounceUpdates(updates);
+  for (const AvailableUpdate& u : updates) {
+    sv1::AvailableUpdate* out = response->add_updates();
+    out->set_name(u.name);
+    out->set_installed_version(u.installed_version);
+    out->set_available_version(u.available_version);
+    out->set_repository(u.repository);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::InstallFromRepository(
+    grpc::ServerContext* context,
+    const sv1::InstallFromRepositoryRequest* request, sv1::Driver* response) {
+  if (repositories_ == nullptr) return NoRepositories();
+  // Downloaded before taking the install lock: a slow repository must not
+  // hold up other installs. The file's name is one the loader ignores.
+  auto fetched = repositories_->Fetch(request->name(), request->version(),
+                                      install_.drivers_dir);
+  if (!fetched.ok()) return ToGrpcStatus(fetched.status());
+  std::error_code ec;
+  absl::Cleanup remove_tmp = [&] {
+    std::filesystem::remove(fetched->path, ec);
+  };
+  LogInfo("pitstopd", "installing from a repository",
+          {{"driver", request->name()},
+           {"version", fetched->entry.version.ToString()},
+           {"repository", fetched->repository},
+           {"url", fetched->url}});
+  absl::MutexLock lock(&install_mu_);
+  auto package = InstallFileLocked(fetched->path);
+  if (!package.ok()) return ToGrpcStatus(package.status());
+  const std::string name = (*package)->manifest.name;
+  auto status = supervisor_.Get(name);
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  // Started only when it is the active version (a first install), not when
+  // it went beside an active one.
+  if (request->start() &&
+      status->package->manifest.version == (*package)->manifest.version) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
+  *response = ToProto(*status, "");
+  return grpc::Status::OK;
+}
+
+void AdminService::CheckForUpdates() {
+  if (repositories_ == nullptr) return;
+  if (absl::Status s = repositories_->Refresh(); !s.ok()) {
+    LogWarning("pitstopd", s.message());
+  }
+  AnnounceUpdates(repositories_->Updates(InstalledVersions()));
+}
+
+void AdminService::AnnounceUpdates(
+    const std::vector<AvailableUpdate>& updates) {
+  for (const AvailableUpdate& u : updates) {
+    {
+      absl::MutexLock lock(&updates_mu_);
+      if (!announced_.insert(absl::StrCat(u.name, " ", u.available_version))
+               .second) {
+        continue;
+      }
+    }
+    DriverEvent e;
+    e.driver = u.name;
+    e.kind = "update-available";
+    e.reason = absl::StrCat(u.name, " ", u.available_version,
+                            " is available from repository ", u.repository,
+                            " (installed: ", u.installed_version, ")");
+    auto current = supervisor_.Get(u.name);
+    if (current.ok()) e.from = e.to = current->state;
+    events_.Append(std::move(e));
+  }
 }
 
 }  // namespace pitstop

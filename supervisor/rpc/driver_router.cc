@@ -126,13 +126,17 @@ class RoutedCall {
     deadline_ = deadline == std::chrono::system_clock::time_point::max()
                     ? absl::InfiniteFuture()
                     : absl::FromChrono(deadline);
+    if (!context_.resource().id().empty()) {
+      resource_ = absl::StrCat(context_.resource().type(), "/",
+                               context_.resource().id());
+    }
     Acquire(0);
   }
 
   void Acquire(uint64_t avoid_instance) {
     // The answer comes on this thread or on the supervisor's.
     router_.supervisor().AcquireRoute(
-        driver_, deadline_,
+        driver_, resource_, deadline_,
         [this](absl::StatusOr<Route> route) { OnRoute(std::move(route)); },
         avoid_instance);
   }
@@ -188,6 +192,8 @@ class RoutedCall {
     state_ = State::kForwarding;
     forwarded_ = endpoint.generic_stub().PrepareUnaryCall(
         client_.get(), server_ctx_.method(), request_, cq_);
+    // A replaced instance that does not drain in time gives its calls up.
+    route_.lease->SetCancel([client = client_.get()] { client->TryCancel(); });
     forwarded_->StartCall();
     // Last touch of this call on this thread: the completion may run at once
     // on the queue's thread.
@@ -217,6 +223,7 @@ class RoutedCall {
   }
 
   void OnForwarded() {
+    route_.lease->SetCancel(nullptr);
     grpc::Status status = std::move(forward_status_);
     forwarded_.reset();
     client_.reset();
@@ -275,6 +282,7 @@ class RoutedCall {
   grpc::ByteBuffer response_;
   std::string driver_;
   v1::CallContext context_;
+  std::string resource_;  // "type/id"; empty when the call names none
   absl::Time deadline_;
   Route route_;
   std::unique_ptr<grpc::ClientContext> client_;

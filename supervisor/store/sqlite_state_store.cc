@@ -20,6 +20,18 @@ CREATE TABLE IF NOT EXISTS drivers (
 );
 )sql";
 
+// Columns added after the first release, each with the ALTER TABLE that adds
+// it to an older database.
+constexpr std::pair<const char*, const char*> kAddedColumns[] = {
+    {"active_version",
+     "ALTER TABLE drivers ADD COLUMN active_version TEXT NOT NULL DEFAULT ''"},
+    {"previous_version",
+     "ALTER TABLE drivers ADD COLUMN previous_version TEXT NOT NULL DEFAULT "
+     "''"},
+    {"upgrading_to",
+     "ALTER TABLE drivers ADD COLUMN upgrading_to TEXT NOT NULL DEFAULT ''"},
+};
+
 struct StatementDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
@@ -49,6 +61,23 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
         absl::StrCat("the state database ", path, " is unusable: ", why,
                      "; move it aside to start with every driver enabled"));
   }
+  for (const auto& [column, alter] : kAddedColumns) {
+    // A prepared SELECT of the column fails exactly when it is missing.
+    sqlite3_stmt* probe = nullptr;
+    const std::string select = absl::StrCat("SELECT ", column, " FROM drivers");
+    const bool present = sqlite3_prepare_v2(db, select.c_str(), -1, &probe,
+                                            nullptr) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    if (present) continue;
+    if (sqlite3_exec(db, alter, nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string why = error ? error : "unknown error";
+      sqlite3_free(error);
+      sqlite3_close(db);
+      return absl::DataLossError(absl::StrCat(
+          "cannot add column ", column, " to the state database ", path, ": ",
+          why, "; move it aside to start with every driver enabled"));
+    }
+  }
   return std::unique_ptr<SqliteStateStore>(new SqliteStateStore(path, db));
 }
 
@@ -67,8 +96,9 @@ SqliteStateStore::Load() {
   absl::MutexLock lock(&mu_);
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db_,
-                         "SELECT name, enabled, failed, failed_reason FROM "
-                         "drivers",
+                         "SELECT name, enabled, failed, failed_reason, "
+                         "active_version, previous_version, upgrading_to "
+                         "FROM drivers",
                          -1, &raw, nullptr) != SQLITE_OK) {
     return Error("reading the desired state");
   }
@@ -82,6 +112,13 @@ SqliteStateStore::Load() {
     s.failed = sqlite3_column_int(stmt.get(), 2) != 0;
     const auto* reason = sqlite3_column_text(stmt.get(), 3);
     s.failed_reason = reason ? reinterpret_cast<const char*>(reason) : "";
+    auto text = [&](int column) {
+      const auto* t = sqlite3_column_text(stmt.get(), column);
+      return std::string(t ? reinterpret_cast<const char*>(t) : "");
+    };
+    s.active_version = text(4);
+    s.previous_version = text(5);
+    s.upgrading_to = text(6);
     out[name ? reinterpret_cast<const char*>(name) : ""] = std::move(s);
   }
   if (rc != SQLITE_DONE) return Error("reading the desired state");
@@ -95,9 +132,11 @@ absl::Status SqliteStateStore::Save(const std::string& driver,
   if (sqlite3_prepare_v2(
           db_,
           "INSERT INTO drivers (name, enabled, failed, failed_reason, "
-          "updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(name) DO "
+          "updated_at, active_version, previous_version, upgrading_to) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(name) DO "
           "UPDATE SET enabled = ?2, failed = ?3, failed_reason = ?4, "
-          "updated_at = ?5",
+          "updated_at = ?5, active_version = ?6, previous_version = ?7, "
+          "upgrading_to = ?8",
           -1, &raw, nullptr) != SQLITE_OK) {
     return Error("saving the desired state");
   }
@@ -110,6 +149,12 @@ absl::Status SqliteStateStore::Save(const std::string& driver,
   sqlite3_bind_text(stmt.get(), 4, state.failed_reason.c_str(), -1,
                     SQLITE_TRANSIENT);
   sqlite3_bind_text(stmt.get(), 5, now.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 6, state.active_version.c_str(), -1,
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 7, state.previous_version.c_str(), -1,
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 8, state.upgrading_to.c_str(), -1,
+                    SQLITE_TRANSIENT);
   if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
     return Error("saving the desired state");
   }

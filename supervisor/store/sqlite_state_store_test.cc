@@ -1,5 +1,6 @@
 #include "supervisor/store/sqlite_state_store.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
@@ -43,6 +44,49 @@ TEST_CASE("the desired state survives closing and reopening the database",
   REQUIRE(!loaded->at("flashpool").failed);
   REQUIRE(loaded->at("nvpnet").failed);
   REQUIRE(loaded->at("nvpnet").failed_reason == "exited with status 3");
+}
+
+TEST_CASE("versions and the upgrade in progress round-trip", "[store]") {
+  TempDir dir;
+  const std::string db = (dir.path / "pitstopd.db").string();
+  DesiredDriverState state;
+  state.active_version = "2.0.0";
+  state.previous_version = "1.0.0";
+  state.upgrading_to = "3.0.0";
+  REQUIRE((*SqliteStateStore::Open(db))->Save("flashpool", state).ok());
+  auto loaded = (*SqliteStateStore::Open(db))->Load();
+  REQUIRE(loaded->at("flashpool").active_version == "2.0.0");
+  REQUIRE(loaded->at("flashpool").previous_version == "1.0.0");
+  REQUIRE(loaded->at("flashpool").upgrading_to == "3.0.0");
+}
+
+TEST_CASE("a database from before versions were kept gains the columns",
+          "[store]") {
+  TempDir dir;
+  const std::string db = (dir.path / "pitstopd.db").string();
+  {
+    // The first release's schema, with a stopped driver in it.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw,
+                         "CREATE TABLE drivers (name TEXT PRIMARY KEY, "
+                         "enabled INTEGER NOT NULL, failed INTEGER NOT NULL, "
+                         "failed_reason TEXT NOT NULL, updated_at TEXT NOT "
+                         "NULL); INSERT INTO drivers VALUES ('nvpnet', 0, 0, "
+                         "'', '2026-01-01T00:00:00Z');",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto store = SqliteStateStore::Open(db);
+  REQUIRE(store.ok());
+  auto loaded = (*store)->Load();
+  REQUIRE(loaded.ok());
+  REQUIRE(!loaded->at("nvpnet").enabled);
+  REQUIRE(loaded->at("nvpnet").active_version.empty());
+  DesiredDriverState upgraded;
+  upgraded.active_version = "1.1.0";
+  REQUIRE((*store)->Save("nvpnet", upgraded).ok());
+  REQUIRE((*store)->Load()->at("nvpnet").active_version == "1.1.0");
 }
 
 TEST_CASE("a file that is not a database is refused with its name", "[store]") {
