@@ -130,8 +130,7 @@ void RemoveStaleCgroups(const CgroupSupport& support) {
 
 absl::StatusOr<InstanceCgroup> InstanceCgroup::Create(
     const CgroupSupport& support, const std::string& driver,
-    const std::string& leaf,
-    uint64_t memory_bytes, uint32_t pids) {
+    const std::string& leaf, uint64_t memory_bytes, uint32_t pids) {
   InstanceCgroup g;
   g.version_ = support.version;
   g.name_ = absl::StrCat("pitstop/", driver, "/", leaf);

@@ -4,8 +4,8 @@
 // Memory and pids limits for one driver instance through cgroups: v2 where
 // the host has the unified hierarchy with both controllers, v1 (the memory
 // and pids hierarchies) otherwise. Each instance has its own group,
-// pitstop/<driver>/<daemon pid>-<instance-id>, so two versions of one driver running side
-// by side are limited separately.
+// pitstop/<driver>/<daemon pid>-<instance-id>, so two versions of one driver
+// running side by side are limited separately.
 //
 // Not thread-safe; the owner serializes calls.
 

@@ -490,10 +490,10 @@ class ChildProcessManager::Impl {
     }
     bool memory_limited = false;
     if (host_.cgroups.version != CgroupVersion::kNone) {
-      auto group = InstanceCgroup::Create(
-          host_.cgroups, sb.driver,
-          absl::StrCat(::getpid(), "-", sb.instance_id), sb.memory_bytes,
-          sb.pids);
+      auto group =
+          InstanceCgroup::Create(host_.cgroups, sb.driver,
+                                 absl::StrCat(::getpid(), "-", sb.instance_id),
+                                 sb.memory_bytes, sb.pids);
       if (group.ok()) {
         child.cgroup = *std::move(group);
         r.cgroup = child.cgroup.Describe();
@@ -783,9 +783,14 @@ class ChildProcessManager::Impl {
                                 MiB(c->report.memory_limit_bytes),
                                 " (killed by the kernel's OOM killer)");
     } else if (exit.signal == SIGSYS && c->report.seccomp) {
-      exit.cause =
-          "killed by seccomp (SIGSYS): a forbidden system call (see "
-          "docs/sandbox.md for the list)";
+      const std::string call = SeccompKilledSyscall(c->pid);
+      exit.cause = call.empty()
+                       ? "killed by seccomp (SIGSYS): a forbidden system call "
+                         "(see docs/sandbox.md for the list)"
+                       : absl::StrCat(
+                             "killed by seccomp (SIGSYS): forbidden "
+                             "system call ",
+                             call);
     }
     std::unique_ptr<Child> owned;
     {

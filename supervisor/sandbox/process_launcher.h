@@ -25,12 +25,12 @@ namespace pitstop {
 struct SandboxSpec {
   // false: a plain child (the daemon in tests, tools); nothing below applies.
   bool enabled = false;
-  std::string driver;        // names the uid, the cgroup and the hostname
+  std::string driver;  // names the uid, the cgroup and the hostname
   // The cgroup is pitstop/<driver>/<daemon pid>-<instance_id>.
   uint64_t instance_id = 0;
-  std::string package_dir;   // the unpacked CAR: /driver, read-only
-  std::string data_dir;      // the driver's state: /data, writable
-  std::string socket_dir;    // the instance's socket directory: /run/pitstop
+  std::string package_dir;  // the unpacked CAR: /driver, read-only
+  std::string data_dir;     // the driver's state: /data, writable
+  std::string socket_dir;   // the instance's socket directory: /run/pitstop
   // Share the host's network (permissions.network: outbound, granted by the
   // operator); otherwise the driver gets an empty network namespace.
   bool host_network = false;

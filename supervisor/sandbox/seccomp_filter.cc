@@ -1,16 +1,22 @@
 #include "supervisor/sandbox/seccomp_filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace pitstop {
 
@@ -72,6 +78,41 @@ const std::vector<std::string>& DeniedSyscalls() {
       "io_uring_register",
   };
   return *names;
+}
+
+std::string SeccompKilledSyscall(pid_t pid) {
+  const int fd = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  absl::Cleanup close_fd = [fd] { ::close(fd); };
+  const std::string want_pid = absl::StrCat(" pid=", pid, " ");
+  std::string found;
+  char record[8192];
+  // One record per read, oldest first, until EAGAIN; the last match wins.
+  while (true) {
+    const ssize_t n = ::read(fd, record, sizeof record - 1);
+    if (n < 0 && errno == EPIPE) continue;  // overwritten while reading
+    if (n <= 0) break;
+    absl::string_view line(record, static_cast<size_t>(n));
+    if (!absl::StrContains(line, "type=1326") ||
+        !absl::StrContains(line, want_pid) ||
+        !absl::StrContains(line, " sig=31 ")) {
+      continue;
+    }
+    uint32_t arch = 0;
+    int nr = -1;
+    for (absl::string_view field : absl::StrSplit(line, ' ')) {
+      if (absl::ConsumePrefix(&field, "arch=")) {
+        (void)absl::SimpleHexAtoi(field, &arch);
+      } else if (absl::ConsumePrefix(&field, "syscall=")) {
+        (void)absl::SimpleAtoi(field, &nr);
+      }
+    }
+    if (nr < 0) continue;
+    char* name = seccomp_syscall_resolve_num_arch(arch, nr);
+    found = name != nullptr ? std::string(name) : absl::StrCat("number ", nr);
+    std::free(name);
+  }
+  return found;
 }
 
 absl::StatusOr<std::vector<sock_filter>> BuildDriverSeccompFilter() {

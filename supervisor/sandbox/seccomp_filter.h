@@ -8,6 +8,7 @@
 // installs with seccomp(SECCOMP_SET_MODE_FILTER) between fork and exec.
 
 #include <linux/filter.h>
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -22,6 +23,12 @@ const std::vector<std::string>& DeniedSyscalls();
 // The BPF program for this machine's architecture. INTERNAL when libseccomp
 // fails (the message names the step).
 absl::StatusOr<std::vector<sock_filter>> BuildDriverSeccompFilter();
+
+// The system call that got process `pid` (as the host sees it) killed by a
+// seccomp filter, e.g. "mount", from the kernel's audit record in /dev/kmsg
+// ("type=1326 ... pid=PID ... sig=31 arch=... syscall=N"). Empty when the
+// record cannot be read (no CAP_SYSLOG, rate-limited, rotated out).
+std::string SeccompKilledSyscall(pid_t pid);
 
 }  // namespace pitstop
 
