@@ -89,6 +89,10 @@ TEST_CASE(
   REQUIRE(pid > 0);
   const sv1::SandboxProtections& sb = d.sandbox();
   INFO(sb.ShortDebugString());
+  // Each instance carries its own report; the serving one is the driver's.
+  REQUIRE(d.instances_size() == 1);
+  CHECK(d.instances(0).pid() == pid);
+  CHECK(d.instances(0).sandbox().ShortDebugString() == sb.ShortDebugString());
   // Applied wherever the daemon runs.
   CHECK(StatusField(pid, "NoNewPrivs") == "1");
   CHECK(sb.no_new_privs());
