@@ -116,7 +116,8 @@ TEST_CASE(
       dirs.Shell("grep -E '^(Uid|NoNewPrivs|CapEff|CapBnd|Seccomp):' "
                  "/proc/self/status; echo \"data=$DATA\"; "
                  "echo hello > \"$DATA/file\" && echo wrote; ls /; "
-                 "echo x > /usr/escape || echo usr-readonly"),
+                 "echo x > /usr/escape || echo usr-readonly; "
+                 "echo fds=$(ls /proc/self/fd | wc -l)"),
       seen.Output(), seen.Exit());
   REQUIRE(pid.ok());
   const SandboxReport report = manager.Protections(*pid);
@@ -126,6 +127,8 @@ TEST_CASE(
   CHECK(absl::StrContains(out, "NoNewPrivs:\t1"));
   CHECK(absl::StrContains(out, "wrote"));
   CHECK(absl::StrContains(out, "usr-readonly"));
+  // 0, 1, 2 and the descriptor ls opens to read the directory.
+  CHECK(absl::StrContains(out, "fds=4"));
   if (!FullSandbox(manager.host())) {
     WARN("host lacks part of the sandbox: " << manager.host().Summary());
     CHECK(!report.gaps.empty());
