@@ -33,6 +33,7 @@
 #include "supervisor/rpc/driver_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
+#include "supervisor/sandbox/host_sandbox.h"
 #include "supervisor/store/sqlite_repository_store.h"
 #include "supervisor/store/sqlite_state_store.h"
 
@@ -132,6 +133,10 @@ int Run(int argc, char** argv) {
                  "driver sandbox: strict, best-effort or auto");
   app.add_flag("--print-default-config", print_config,
                "print the embedded default configuration and exit");
+  bool check_sandbox = false;
+  app.add_flag("--check-sandbox", check_sandbox,
+               "print which driver protections this host allows and exit: "
+               "0 when all of them, 3 when some are missing");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -140,6 +145,19 @@ int Run(int argc, char** argv) {
   if (print_config) {
     std::cout << kDefaultDaemonConfig;
     return 0;
+  }
+  if (check_sandbox) {
+    std::string t =
+        (fs::temp_directory_path() / "pitstopd-check-XXXXXX").string();
+    if (::mkdtemp(t.data()) == nullptr)
+      return Fail("cannot create a temporary directory");
+    const HostSandboxSupport host = DetectHostSandboxSupport(t);
+    std::error_code ec;
+    fs::remove_all(t, ec);
+    std::cout << host.Summary() << "\n";
+    for (const std::string& gap : host.Gaps())
+      std::cout << "missing: " << gap << "\n";
+    return host.Gaps().empty() ? 0 : 3;
   }
 
   auto loaded = LoadDaemonConfig(config_path);
@@ -190,7 +208,9 @@ int Run(int argc, char** argv) {
                                ": ", ec.message()));
     }
   }
-  ::chmod((fs::path(config.state_dir) / "run").c_str(), 0700);
+  // Search only: without a private root (best-effort sandbox) a driver's
+  // own uid must reach its instance directory (0700, its own) through here.
+  ::chmod((fs::path(config.state_dir) / "run").c_str(), 0711);
   auto lock = LockStateDir(config.state_dir);
   if (!lock.ok()) return Fail(lock.status().message());
   // Instance directories of an earlier run are stale; any process still

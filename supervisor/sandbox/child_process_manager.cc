@@ -23,6 +23,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -117,6 +118,24 @@ void ChownTree(const std::string& dir, uid_t uid, gid_t gid) {
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     ::lchown(it->path().c_str(), uid, gid);
   }
+}
+
+// The first directory on the way to one of `paths` (or the path itself)
+// that other users may not search; empty when all are open.
+std::string FirstClosedDirectory(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    fs::path walk = "/";
+    for (const fs::path& part : fs::path(path).relative_path()) {
+      walk /= part;
+      struct stat st;
+      if (::stat(walk.c_str(), &st) != 0) break;  // created later, as needed
+      if (S_ISDIR(st.st_mode) && (st.st_mode & S_IXOTH) == 0) {
+        return absl::StrFormat("%s (mode %04o)", walk.string(),
+                               st.st_mode & 07777);
+      }
+    }
+  }
+  return "";
 }
 
 std::string MiB(uint64_t bytes) {
@@ -456,7 +475,32 @@ class ChildProcessManager::Impl {
       r.gaps.push_back(absl::StrCat("namespaces and private root: ",
                                     host_.namespaces_why_not));
     }
-    if (host_.root) {
+    // Without a private root the driver reaches its files by their host
+    // paths: another uid can only if every directory above them lets it.
+    const std::string unreachable =
+        host_.root && !r.private_root
+            ? FirstClosedDirectory(
+                  {sb.package_dir,
+                   // These two become the driver's own.
+                   fs::path(sb.data_dir).parent_path().string(),
+                   fs::path(sb.socket_dir).parent_path().string()})
+            : "";
+    if (!unreachable.empty()) {
+      plan.drop_caps = true;
+      plan.cap_last = cap_last_;
+      // Without CAP_DAC_OVERRIDE, uid 0 needs to own them (they may be a
+      // dedicated uid's from an earlier start).
+      ChownTree(sb.data_dir, 0, 0);
+      ::chown(sb.socket_dir.c_str(), 0, 0);
+      r.uid = r.gid = 0;
+      r.capabilities_dropped = true;
+      r.gaps.push_back(absl::StrCat(
+          "dedicated uid: without a private root the driver needs its host "
+          "paths, and ",
+          unreachable,
+          " is closed to other users, so it keeps uid 0 (with no "
+          "capabilities)"));
+    } else if (host_.root) {
       const uint32_t uid = UidFor(sb.driver);
       plan.set_ids = true;
       plan.uid = uid;
@@ -517,7 +561,9 @@ class ChildProcessManager::Impl {
     if (sb.open_files > 0) limit(RLIMIT_NOFILE, "nofile", sb.open_files);
     limit(RLIMIT_CORE, "core", 0);
     // Counted per uid, across the instances of one driver.
-    if (host_.root && sb.pids > 0) limit(RLIMIT_NPROC, "nproc", 2 * sb.pids);
+    if (plan.set_ids && sb.pids > 0) {
+      limit(RLIMIT_NPROC, "nproc", 2 * sb.pids);
+    }
     // Without a cgroup, a backstop against runaway mappings.
     if (!memory_limited && sb.memory_bytes > 0) {
       limit(RLIMIT_AS, "as", sb.memory_bytes + (uint64_t{4} << 30));

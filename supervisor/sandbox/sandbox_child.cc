@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -200,11 +202,25 @@ void RunSandboxChild(const ChildPlan& plan) {
     if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0)
       PITSTOP_DIE("setrlimit");
   }
-  if (plan.set_ids) {
+  if (plan.set_ids || plan.drop_caps) {
     for (int cap = 0; cap <= plan.cap_last; ++cap) {
       if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
         PITSTOP_DIE("drop the capability bounding set");
     }
+  }
+  if (plan.drop_caps) {
+    // uid 0 gets no capabilities back at exec, and cannot undo that.
+    if (::prctl(PR_SET_SECUREBITS,
+                SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                    SECBIT_NO_SETUID_FIXUP_LOCKED,
+                0, 0, 0) != 0) {
+      PITSTOP_DIE("set securebits");
+    }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capset, &header, data) != 0) PITSTOP_DIE("capset");
+  }
+  if (plan.set_ids) {
     if (RawSetIds(plan.uid, plan.gid) != 0) PITSTOP_DIE("change uid and gid");
     // The init keeps a copy of the daemon's memory: the driver, with the same
     // uid, must not read it through /proc (the uid change already made the

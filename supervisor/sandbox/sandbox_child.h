@@ -56,6 +56,9 @@ struct ChildPlan {
   std::string hostname;  // empty: unchanged
 
   bool set_ids = false;
+  // Without set_ids: stay root but drop every capability for good
+  // (bounding set, securebits NOROOT, capset to nothing).
+  bool drop_caps = false;
   uid_t uid = 0;
   gid_t gid = 0;
   int cap_last = 40;  // /proc/sys/kernel/cap_last_cap

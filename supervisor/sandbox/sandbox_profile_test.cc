@@ -226,8 +226,9 @@ TEST_CASE("a best-effort sandbox runs a driver and reports what is missing",
   options.scratch_dir.clear();  // so no private root is possible
   ChildProcessManager manager(options);
   Seen seen;
-  auto pid = manager.Launch(dirs.Shell("grep NoNewPrivs /proc/self/status"),
-                            seen.Output(), seen.Exit());
+  auto pid = manager.Launch(
+      dirs.Shell("grep -E '^(NoNewPrivs|CapEff|CapBnd):' /proc/self/status"),
+      seen.Output(), seen.Exit());
   REQUIRE(pid.ok());
   const SandboxReport report = manager.Protections(*pid);
   REQUIRE(seen.AwaitExit(absl::Seconds(20)));
@@ -239,6 +240,27 @@ TEST_CASE("a best-effort sandbox runs a driver and reports what is missing",
   CHECK(absl::StrContains(report.gaps[0], "namespaces and private root"));
   CHECK(report.no_new_privs);
   CHECK(absl::StrContains(seen.Text(), "NoNewPrivs:\t1"));
+  if (::geteuid() != 0) return;
+  // As root: the directories are open to other users, so the driver gets a
+  // uid of its own even without a private root.
+  CHECK(report.uid >= 61000);
+  CHECK(report.capabilities_dropped);
+  CHECK(absl::StrContains(seen.Text(), "CapEff:\t0000000000000000"));
+  // When they are not, it keeps uid 0 without any capability.
+  REQUIRE(::chmod(dirs.root.c_str(), 0700) == 0);
+  Seen again;
+  pid = manager.Launch(
+      dirs.Shell("grep -E '^(Uid|CapEff|CapBnd):' /proc/self/status"),
+      again.Output(), again.Exit());
+  REQUIRE(pid.ok());
+  const SandboxReport closed = manager.Protections(*pid);
+  REQUIRE(again.AwaitExit(absl::Seconds(20)));
+  CHECK(closed.uid == 0);
+  CHECK(closed.capabilities_dropped);
+  CHECK(absl::StrContains(absl::StrJoin(closed.gaps, "; "),
+                          "closed to other users"));
+  CHECK(absl::StrContains(again.Text(), "CapEff:\t0000000000000000"));
+  CHECK(absl::StrContains(again.Text(), "CapBnd:\t0000000000000000"));
 }
 
 TEST_CASE("children start where clone3 is refused, as in older containers",
