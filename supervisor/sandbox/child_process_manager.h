@@ -25,15 +25,9 @@
 #include "absl/synchronization/mutex.h"
 #include "supervisor/sandbox/host_sandbox.h"
 #include "supervisor/sandbox/process_launcher.h"
+#include "supervisor/sandbox/sandbox_profile.h"
 
 namespace pitstop {
-
-enum class SandboxMode {
-  // A driver whose protections cannot all be applied is refused.
-  kStrict,
-  // It runs; the gaps are reported (Protections) and logged.
-  kBestEffort,
-};
 
 struct SandboxOptions {
   SandboxMode mode = SandboxMode::kBestEffort;
