@@ -421,9 +421,9 @@ void Supervisor::SetStateLocked(const std::string& name, Record& r,
   changed_.SignalAll();
 }
 
-uint64_t Supervisor::NoteLocked(const std::string& name, const Record& r,
-                                absl::string_view kind, std::string reason,
-                                pid_t pid) {
+DriverEvent Supervisor::MakeEventLocked(const std::string& name,
+                                        const Record& r, absl::string_view kind,
+                                        std::string reason, pid_t pid) {
   DriverEvent event;
   event.driver = name;
   event.kind = std::string(kind);
@@ -431,7 +431,13 @@ uint64_t Supervisor::NoteLocked(const std::string& name, const Record& r,
   event.to = r.state;
   event.reason = std::move(reason);
   event.pid = pid;
-  return events_.Append(std::move(event));
+  return event;
+}
+
+uint64_t Supervisor::NoteLocked(const std::string& name, const Record& r,
+                                absl::string_view kind, std::string reason,
+                                pid_t pid) {
+  return events_.Append(MakeEventLocked(name, r, kind, std::move(reason), pid));
 }
 
 bool Supervisor::DependenciesReadyLocked(const Record& r,
@@ -526,6 +532,19 @@ Supervisor::Instance* Supervisor::FindInstance(Record& r, uint64_t id) {
 
 void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
                                           absl::Time now, Actions& actions) {
+  if (r.graceful_requested && !r.successor && r.upgrade &&
+      !r.upgrade->abort_cause.empty()) {
+    // Abandoned before the new version was even started.
+    r.graceful_requested = false;
+    r.message.clear();
+    NoteLocked(
+        name, r, "upgrade-rolled-back",
+        absl::StrCat(
+            "the upgrade to ", r.upgrade->to->manifest.version.ToString(), " ",
+            r.upgrade->abort_cause, " before the new version started; ",
+            r.package->manifest.version.ToString(), " stays active"));
+    EndUpgradeLocked(r);
+  }
   if (r.graceful_requested && !r.successor) {
     if (r.want_running && r.state == DriverState::kReady && r.instance &&
         !r.retiring) {
@@ -555,7 +574,7 @@ void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
       // Not READY any more (it died or degraded before the new version
       // could start): switch versions by a plain restart.
       const std::string to = r.upgrade->to->manifest.version.ToString();
-      r.package = r.upgrade->to;
+      SetPackageLocked(r, r.upgrade->to);
       r.previous_version = r.upgrade->from->manifest.version.ToString();
       EndUpgradeLocked(r);
       r.graceful_requested = false;
@@ -598,7 +617,7 @@ void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
     s.kill_sent = true;
     return;
   }
-  if (s.ready && r.instance) {
+  if (s.ready && r.instance && !s.kill_sent) {
     // Cut over: new calls go to the successor from now on, each resource
     // once its calls on the old instance have ended.
     r.retiring = std::move(r.instance);
@@ -607,6 +626,9 @@ void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
     r.instance->next_probe = now + options_.health_interval;
     r.graceful_requested = false;
     r.message.clear();
+    // The old instance may have turned DEGRADED meanwhile; the new one has
+    // just answered its probe.
+    SetStateLocked(name, r, DriverState::kReady, now);
     if (r.upgrade) {
       UpgradeRun& u = *r.upgrade;
       NoteLocked(name, r, "upgrade-ready",
@@ -618,9 +640,8 @@ void Supervisor::ReconcileSuccessorLocked(const std::string& name, Record& r,
       std::sort(u.draining.begin(), u.draining.end());
       r.retiring->standby = true;
       r.retiring->drain_deadline = now + u.options.drain_timeout;
-      r.package = u.to;
-      r.policy = RestartPolicy(
-          EffectiveRestartPolicy(options_.restart, u.to->manifest.restart));
+      SetPackageLocked(r, u.to);
+      RecomputeOrderLocked();
       r.message =
           absl::StrCat("upgrading from ", u.from->manifest.version.ToString(),
                        ": on probation until ",
@@ -664,7 +685,12 @@ void Supervisor::ReconcileRetiringLocked(const std::string& name, Record& r,
   const std::string version = o.package->manifest.version.ToString();
   if (o.exited) {
     const std::string how = o.failure.empty() ? o.exit.Describe() : o.failure;
-    if (o.package != r.package) {
+    if (o.rolled_back) {
+      NoteLocked(name, r, "process",
+                 absl::StrCat("the rolled-back version ", version, " (pid ",
+                              o.pid, ") stopped: ", how),
+                 o.pid);
+    } else if (o.package != r.package) {
       NoteLocked(name, r, "upgrade-old-stopped",
                  absl::StrCat("version ", version, " (pid ", o.pid,
                               ") stopped: ", how),
@@ -699,22 +725,32 @@ void Supervisor::ReconcileRetiringLocked(const std::string& name, Record& r,
   if (calls == 0 && !o.drained_noted) {
     o.drained_noted = true;
     NoteLocked(
-        name, r, o.package != r.package ? "upgrade-drained" : "process",
+        name, r,
+        o.package != r.package && !o.rolled_back ? "upgrade-drained"
+                                                 : "process",
         absl::StrCat("version ", version, " (pid ", o.pid, ") has no call left",
                      o.standby ? "; kept until the upgrade commits" : ""),
         o.pid);
   }
   if (calls > 0 && now >= o.drain_deadline && !o.cancel_sent) {
+    // Cancelling the forwarded calls does not stop the driver's handlers:
+    // their resources stay busy until this process has exited, and it is
+    // stopped now rather than kept for a rollback.
     o.cancel_sent = true;
+    for (std::string& resource : o.load->BusyResources()) {
+      o.held.insert(std::move(resource));
+    }
+    o.standby = false;
     actions.cancels.push_back(o.load);
     NoteLocked(name, r, "drain-timeout",
                absl::StrCat(calls, " calls still running on version ", version,
                             " (pid ", o.pid,
-                            ") after the drain "
-                            "timeout are cancelled"),
+                            ") after the drain timeout are cancelled; it "
+                            "stops, and their resources wait until it has "
+                            "exited"),
                o.pid);
   }
-  if (o.standby && r.want_running) return;
+  if (o.standby && r.want_running && !o.term_sent) return;
   const DriverManifest& m = o.package->manifest;
   if (!o.term_sent &&
       (calls == 0 || now >= o.drain_deadline || !r.want_running)) {
@@ -727,7 +763,16 @@ void Supervisor::ReconcileRetiringLocked(const std::string& name, Record& r,
   }
 }
 
+void Supervisor::SetPackageLocked(
+    Record& r, std::shared_ptr<const DriverPackage> package) {
+  r.package = std::move(package);
+  r.policy = RestartPolicy(
+      EffectiveRestartPolicy(options_.restart, r.package->manifest.restart));
+}
+
 void Supervisor::EndUpgradeLocked(Record& r) {
+  // A standby instance no longer waits for a commit: it stops once drained.
+  if (r.retiring) r.retiring->standby = false;
   r.upgrade.reset();
   r.persist_pending = true;
   RecomputeOrderLocked();
@@ -748,9 +793,7 @@ void Supervisor::RollBackLocked(const std::string& name, Record& r,
   old.cancel_sent = false;
   old.health_failures = 0;
   old.next_probe = now;
-  r.package = u.from;
-  r.policy = RestartPolicy(
-      EffectiveRestartPolicy(options_.restart, u.from->manifest.restart));
+  SetPackageLocked(r, u.from);
   const pid_t failed_pid = failed->pid;
   if (failed->exited) {
     r.last_exit =
@@ -761,6 +804,7 @@ void Supervisor::RollBackLocked(const std::string& name, Record& r,
     // resource by resource, like any replaced instance, then stops.
     failed->load->SetRetiring(true);
     failed->drain_deadline = now + u.options.drain_timeout;
+    failed->rolled_back = true;
     r.retiring = std::move(failed);
   }
   r.message =
@@ -781,7 +825,7 @@ void Supervisor::ReconcileUpgradeLocked(const std::string& name, Record& r,
   if (!r.want_running) {
     // Stopped or removed mid-upgrade: the version it started from stays
     // active; the processes stop the usual way.
-    r.package = u.from;
+    SetPackageLocked(r, u.from);
     r.message.clear();
     NoteLocked(name, r, "upgrade-rolled-back",
                absl::StrCat("the upgrade to ", to,
@@ -818,7 +862,7 @@ void Supervisor::ReconcileUpgradeLocked(const std::string& name, Record& r,
       return;
     }
     // The old instance is gone too: the version it ran restarts.
-    r.package = u.from;
+    SetPackageLocked(r, u.from);
     r.message =
         absl::StrCat("upgrade to ", to, " rolled back: the new version ", cause,
                      "; ", from, " restarts");
@@ -829,17 +873,25 @@ void Supervisor::ReconcileUpgradeLocked(const std::string& name, Record& r,
     EndUpgradeLocked(r);
     return;
   }
+  if (u.probation_until == absl::InfiniteFuture() &&
+      r.state == DriverState::kReady) {
+    // It took over while still starting: the probation starts now.
+    u.probation_until = now + u.options.probation;
+  }
   if (now >= u.probation_until && r.state == DriverState::kReady) {
     r.previous_version = from;
     if (old != nullptr) old->standby = false;  // it stops once drained
     r.message.clear();
-    NoteLocked(
+    // Announced once the new active version is saved (Execute), so that no
+    // one is told "committed" about an upgrade a crash could still undo.
+    DriverEvent committed = MakeEventLocked(
         name, r, "upgrade-committed",
         absl::StrCat("version ", to, " is active after ",
                      ShortDuration(u.options.probation), " of probation; ",
                      from, old != nullptr ? " stops once drained" : " ended",
                      " (`pitstop rollback ", name, "` returns to it)"),
         inst->pid);
+    actions.after_persist.push_back(std::move(committed));
     EndUpgradeLocked(r);
   }
 }
@@ -875,11 +927,14 @@ void Supervisor::ReconcileDriverLocked(const std::string& name, Record& r,
         // roll back to but a restart of the old version.
         UpgradeRun& u = *r.upgrade;
         u.cut_over = true;
-        u.probation_until = now + u.options.probation;
-        r.package = u.to;
-        r.message = absl::StrCat(
-            "the old version died during the upgrade (", how, "); ",
-            u.to->manifest.version.ToString(), " takes over on probation");
+        // Its probation starts once it is READY.
+        u.probation_until = r.instance->ready ? now + u.options.probation
+                                              : absl::InfiniteFuture();
+        SetPackageLocked(r, u.to);
+        RecomputeOrderLocked();
+        r.message = absl::StrCat("the old version died during the upgrade (",
+                                 how, "); ", u.to->manifest.version.ToString(),
+                                 " takes over on probation");
         NoteLocked(name, r, "upgrade-cut-over", r.message, r.instance->pid);
       }
       SetStateLocked(
@@ -1007,7 +1062,8 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
     const bool ready = r.state == DriverState::kReady && inst != nullptr &&
                        inst->launched && !inst->exited;
     const bool busy_on_old =
-        old != nullptr && !w.resource.empty() && old->load->Busy(w.resource);
+        old != nullptr && !w.resource.empty() &&
+        (old->load->Busy(w.resource) > 0 || old->held.count(w.resource) > 0);
     if (ready && !busy_on_old &&
         (inst->id != w.avoid_instance || now >= w.avoid_until)) {
       Route route;
@@ -1120,6 +1176,7 @@ void Supervisor::Execute(Actions actions) {
       LogError("supervisor", st.message(), {{"driver", driver}});
     }
   }
+  for (DriverEvent& e : actions.after_persist) events_.Append(std::move(e));
   for (const std::string& dir : actions.remove_dirs) {
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -1272,6 +1329,8 @@ DriverStatus Supervisor::SnapshotLocked(const Record& r) const {
   s.previous_version = r.previous_version;
   if (r.upgrade) {
     const UpgradeRun& u = *r.upgrade;
+    s.upgrade_from = u.from->manifest.version.ToString();
+    s.upgrade_to = u.to->manifest.version.ToString();
     s.upgrade = absl::StrCat(
         u.from->manifest.version.ToString(), " -> ",
         u.to->manifest.version.ToString(), ": ",
@@ -1544,9 +1603,7 @@ absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,
   } else {
     // Nothing serves: switch versions; a driver trying to run restarts.
     r->previous_version = from;
-    r->package = to;
-    r->policy = RestartPolicy(
-        EffectiveRestartPolicy(options_.restart, to->manifest.restart));
+    SetPackageLocked(*r, to);
     if (r->instance && r->want_running) r->restart_requested = true;
     if (r->state == DriverState::kFailed) {
       r->want_running = r->enabled;

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -116,6 +117,7 @@ struct DriverStatus {
   // The upgrade in progress, e.g. "1.2.0 -> 2.0.0: probation until ...";
   // empty when none.
   std::string upgrade;
+  std::string upgrade_from, upgrade_to;  // of the upgrade in progress
 };
 
 // How an upgrade proceeds; zero durations take the driver's defaults.
@@ -304,6 +306,11 @@ class Supervisor {
     bool standby = false;
     bool drained_noted = false;
     bool cancel_sent = false;
+    // Resources whose calls were cancelled at the drain timeout: the
+    // process may still work on them, so they wait until it has exited.
+    std::set<std::string> held;
+    // The new version of an upgrade that was rolled back, draining.
+    bool rolled_back = false;
     // Calls routed to this instance and not finished (see Route::lease).
     std::shared_ptr<InstanceLoad> load;
   };
@@ -377,6 +384,8 @@ class Supervisor {
     std::vector<std::pair<std::string, DesiredDriverState>> persist;
     // Loads whose remaining calls must be cancelled (drain timeout).
     std::vector<std::shared_ptr<InstanceLoad>> cancels;
+    // Events to record once `persist` is saved.
+    std::vector<DriverEvent> after_persist;
   };
 
   void Execute(Actions actions) ABSL_LOCKS_EXCLUDED(mu_);
@@ -390,6 +399,9 @@ class Supervisor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetStateLocked(const std::string& name, Record& r, DriverState state,
                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  DriverEvent MakeEventLocked(const std::string& name, const Record& r,
+                              absl::string_view kind, std::string reason,
+                              pid_t pid = 0) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records an event other than a transition; returns its sequence number.
   uint64_t NoteLocked(const std::string& name, const Record& r,
                       absl::string_view kind, std::string reason, pid_t pid = 0)
@@ -411,6 +423,9 @@ class Supervisor {
                       const std::string& cause, Actions& actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndUpgradeLocked(Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes `package` the active version, with its restart policy.
+  void SetPackageLocked(Record& r, std::shared_ptr<const DriverPackage> package)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   DesiredDriverState DesiredLocked(const Record& r) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Why `to` cannot become the active version of `name`; "" if it can.

@@ -943,6 +943,100 @@ TEST_CASE(
                 e.reason.find("1 calls still running on version 1.0.0") == 0;
   }
   REQUIRE(reported);
+  // The old process may still be working on volume/a: it is stopped, and
+  // volume/a waits until it has exited.
+  REQUIRE(f.launcher.children[f.old_pid].signals == std::vector<int>{SIGTERM});
+  f.End(stuck);  // the router saw CANCELLED
+  const size_t next = f.Call("volume/a");
+  f.supervisor.Step();
+  REQUIRE(f.Waiting(next));
+  REQUIRE(f.routes[f.Call("volume/b")]->pid != f.old_pid);
+  f.launcher.Exit(f.old_pid, ExitInfo{0, 0});
+  f.supervisor.Step();
+  REQUIRE(!f.Waiting(next));
+  REQUIRE(f.routes[next]->pid != f.old_pid);
+}
+
+TEST_CASE(
+    "an operator rollback while the new version starts never cuts over "
+    "to it, even when its probe answers in the same pass",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  f.supervisor.Step();  // launch 2.0.0
+  const pid_t new_pid = f.launcher.last_pid;
+  f.supervisor.Step();  // probe it
+  REQUIRE(f.supervisor.Rollback("flashpool").ok());
+  f.endpoints.Answer(true);
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[new_pid].signals == std::vector<int>{SIGKILL});
+  REQUIRE(f.supervisor.Get("flashpool")->pid == f.old_pid);
+  f.launcher.Exit(new_pid, ExitInfo{0, SIGKILL});
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->upgrade.empty());
+  REQUIRE(status->package->manifest.version.ToString() == "1.0.0");
+  for (const std::string& step : UpgradeSteps(f.events)) {
+    REQUIRE(step != "upgrade-cut-over");
+  }
+}
+
+TEST_CASE(
+    "an operator rollback before the new version is launched abandons "
+    "the upgrade",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  REQUIRE(f.supervisor.Rollback("flashpool").ok());
+  f.supervisor.Step();
+  REQUIRE(f.launcher.last_pid == f.old_pid);  // nothing launched
+  REQUIRE(f.supervisor.Get("flashpool")->upgrade.empty());
+  REQUIRE(UpgradeSteps(f.events).back() == "upgrade-rolled-back");
+}
+
+TEST_CASE(
+    "upgrading a DEGRADED driver cuts over to the healthy new version "
+    "and stays there",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  REQUIRE(f.supervisor.Upgrade("flashpool", "2.0.0").ok());
+  f.supervisor.Step();  // launch 2.0.0
+  const pid_t new_pid = f.launcher.last_pid;
+  // The old instance's health probes fail meanwhile: DEGRADED.
+  for (int i = 0; i < 3; ++i) {
+    f.clock.Advance(absl::Seconds(1));
+    f.supervisor.Step();
+    f.endpoints.Answer(false, "hung");  // also the new one's start probe
+  }
+  REQUIRE(f.State("flashpool") == DriverState::kDegraded);
+  f.clock.Advance(absl::Milliseconds(10));
+  f.supervisor.Step();       // probe 2.0.0 again
+  f.endpoints.Answer(true);  // 2.0.0 is ready
+  f.supervisor.Step();
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->state == DriverState::kReady);
+  REQUIRE(status->pid == new_pid);
+  REQUIRE(!status->upgrade.empty());  // on probation, not rolled back
+}
+
+TEST_CASE(
+    "a driver stopped during the probation and started again does not "
+    "keep the old instance waiting",
+    "[core][upgrade]") {
+  UpgradeFixture f;
+  const pid_t new_pid = f.CutOver();
+  REQUIRE(f.supervisor.Stop("flashpool").ok());
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[f.old_pid].signals == std::vector<int>{SIGTERM});
+  REQUIRE(f.supervisor.Start("flashpool").ok());
+  f.supervisor.Step();
+  // The old instance ignores SIGTERM: it is killed after its stop timeout.
+  f.clock.Advance(absl::Seconds(5));
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[f.old_pid].signals ==
+          std::vector<int>{SIGTERM, SIGKILL});
+  (void)new_pid;
 }
 
 }  // namespace

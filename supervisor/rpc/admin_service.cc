@@ -407,10 +407,13 @@ grpc::Status AdminService::RollbackDriver(
   auto started = supervisor_.Rollback(request->name(), options);
   if (!started.ok()) return ToGrpcStatus(started.status());
   response->set_name(request->name());
-  response->set_from_version(before->package->manifest.version.ToString());
-  response->set_to_version(before->upgrade.empty()
-                               ? before->previous_version
-                               : before->package->manifest.version.ToString());
+  // Abandoning an upgrade goes from its new version back to its old one.
+  const bool abandoning = !before->upgrade.empty();
+  response->set_from_version(
+      abandoning ? before->upgrade_to
+                 : before->package->manifest.version.ToString());
+  response->set_to_version(abandoning ? before->upgrade_from
+                                      : before->previous_version);
   response->set_started_sequence(*started);
   return grpc::Status::OK;
 }

@@ -224,6 +224,10 @@ class RoutedCall {
 
   void OnForwarded() {
     route_.lease->SetCancel(nullptr);
+    // The driver is done with the call: its resource is free on that
+    // instance from now on, also while the answer is written or the call
+    // is sent again elsewhere.
+    route_.lease.reset();
     grpc::Status status = std::move(forward_status_);
     forwarded_.reset();
     client_.reset();
