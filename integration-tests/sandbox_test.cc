@@ -288,6 +288,7 @@ TEST_CASE(
       {"write_outside", {{"path", neighbour_data + "/planted"}}, files},
       {"read_other", {{"path", neighbour_data + "/secret"}}, files},
       {"rewrite_pid", {}, host.namespaces},
+      {"swap_socket", {}, own_uid},
       {"ptrace_parent", {}, seccomp},
       {"ptrace_init", {}, seccomp},
       {"mount", {}, seccomp},

@@ -223,6 +223,18 @@ class HostileService final : public v1::StorageService::Service {
       } else {
         r = {"denied", "/run/pitstop/pid: " + Errno(errno)};
       }
+    } else if (attempt == "swap_socket") {
+      // Replacing its socket with a symlink to another driver's would make
+      // the daemon connect there: the directory must be closed by now.
+      std::string dir = std::getenv("PITSTOP_SOCKET");
+      dir = dir.substr(0, dir.rfind('/'));
+      const std::string link = dir + "/evil.sock";
+      if (::symlink("/run/pitstop/driver.sock", link.c_str()) == 0) {
+        ::unlink(link.c_str());
+        r = {"ESCAPED", "created a symlink in " + dir};
+      } else {
+        r = {"denied", "symlink in " + dir + ": " + Errno(errno)};
+      }
     } else if (attempt == "read_other") {
       r = ReadOther(path);
     } else if (attempt == "ptrace_parent") {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -43,6 +44,8 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxLine = 8192;
 
 enum Kind : uint64_t { kWake = 0, kStdout = 1, kStderr = 2, kPidfd = 3 };
+// The inotify descriptor watching socket directories (no child has pid 0).
+constexpr uint64_t kInotifyKey = kStdout;
 
 uint64_t Key(pid_t pid, Kind kind) {
   return (static_cast<uint64_t>(pid) << 2) | kind;
@@ -92,6 +95,13 @@ struct ChildProcessManager::Child {
   ExitHandler on_exit;
   SandboxReport report;
   InstanceCgroup cgroup;
+  // Sealing the socket directory: once the driver has created its socket,
+  // the directory goes back to root, so the driver cannot swap the socket
+  // for a symlink to another driver's (the daemon connects by path).
+  std::string seal_dir;  // empty: nothing to seal
+  std::string socket_name;
+  int seal_wd = -1;
+  bool sealed = false;
   // Output rate limit (drivers only): lines in the current second, lines
   // dropped.
   bool rate_limited = false;
@@ -130,6 +140,8 @@ class ChildProcessManager::Impl {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     CHECK(epoll_fd_ >= 0 && wake_fd_ >= 0);
     Watch(wake_fd_, Key(0, kWake));
+    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ >= 0) Watch(inotify_fd_, kInotifyKey);
     thread_ = std::thread([this] { Loop(); });
   }
 
@@ -157,6 +169,7 @@ class ChildProcessManager::Impl {
     RetryStaleCgroups();
     ::close(epoll_fd_);
     ::close(wake_fd_);
+    if (inotify_fd_ >= 0) ::close(inotify_fd_);
   }
 
   const HostSandboxSupport& host() const { return host_; }
@@ -321,6 +334,16 @@ class ChildProcessManager::Impl {
     child->on_exit = std::move(on_exit);
     child->window_start = absl::Now();
     child->rate_limited = spec.sandbox.enabled;
+    if (spec.sandbox.enabled && host_.root && child->report.uid > 0) {
+      for (const std::string& kv : spec.env) {
+        if (!absl::StartsWith(kv, "PITSTOP_SOCKET=")) continue;
+        const fs::path socket = kv.substr(strlen("PITSTOP_SOCKET="));
+        if (socket.parent_path() == fs::path(spec.sandbox.socket_dir)) {
+          child->seal_dir = spec.sandbox.socket_dir;
+          child->socket_name = socket.filename().string();
+        }
+      }
+    }
     if (!child->report.gaps.empty()) {
       LogWarning("sandbox",
                  absl::StrCat("driver ", spec.sandbox.driver,
@@ -345,7 +368,16 @@ class ChildProcessManager::Impl {
       Watch(child->pidfd, Key(child_pid, kPidfd));
       Watch(child->out_fd, Key(child_pid, kStdout));
       Watch(child->err_fd, Key(child_pid, kStderr));
+      if (!child->seal_dir.empty() && inotify_fd_ >= 0) {
+        child->seal_wd =
+            ::inotify_add_watch(inotify_fd_, child->seal_dir.c_str(),
+                                IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+        if (child->seal_wd >= 0) seal_wds_[child->seal_wd] = child_pid;
+      }
+      Child& c = *child;
       children_[child_pid] = std::move(child);
+      // The socket may be there already.
+      SealLocked(c);
     }
     return child_pid;
   }
@@ -407,6 +439,47 @@ class ChildProcessManager::Impl {
       if (!g.Remove()) left.push_back(std::move(g));
     }
     stale_cgroups_ = std::move(left);
+  }
+
+  // Gives the socket directory back to root once the socket exists; what
+  // is there under the socket's name then is kept only if it is a socket.
+  void SealLocked(Child& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (c.sealed || c.seal_dir.empty()) return;
+    const std::string path = c.seal_dir + "/" + c.socket_name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return;
+    ::chown(c.seal_dir.c_str(), 0, 0);
+    ::chmod(c.seal_dir.c_str(), 0755);
+    c.sealed = true;
+    if (c.seal_wd >= 0) {
+      ::inotify_rm_watch(inotify_fd_, c.seal_wd);
+      seal_wds_.erase(c.seal_wd);
+      c.seal_wd = -1;
+    }
+    // Checked after sealing: the driver can no longer change it.
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+      ::unlink(path.c_str());
+      LogWarning("sandbox",
+                 absl::StrCat("a driver put something other than a socket at ",
+                              path, "; removed"));
+    }
+  }
+
+  void OnInotify() {
+    alignas(inotify_event) char buf[4096];
+    while (true) {
+      const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+      if (n <= 0) return;
+      absl::MutexLock lock(&mu_);
+      for (ssize_t off = 0; off < n;) {
+        const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        auto wd = seal_wds_.find(ev->wd);
+        if (wd == seal_wds_.end()) continue;
+        auto it = children_.find(wd->second);
+        if (it != children_.end()) SealLocked(*it->second);
+      }
+    }
   }
 
   void Watch(int fd, uint64_t key) {
@@ -545,6 +618,10 @@ class ChildProcessManager::Impl {
       for (int fd : {c->pidfd, c->out_fd, c->err_fd}) {
         if (fd >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
       }
+      if (c->seal_wd >= 0) {
+        ::inotify_rm_watch(inotify_fd_, c->seal_wd);
+        seal_wds_.erase(c->seal_wd);
+      }
       CloseFds(*c);
       owned = std::move(children_[pid]);
       children_.erase(pid);
@@ -565,6 +642,10 @@ class ChildProcessManager::Impl {
       for (int i = 0; i < n; ++i) {
         const uint64_t key = events[i].data.u64;
         const pid_t pid = static_cast<pid_t>(key >> 2);
+        if (key == kInotifyKey) {
+          OnInotify();
+          continue;
+        }
         switch (static_cast<Kind>(key & 3)) {
           case kWake: {
             uint64_t v;
@@ -596,6 +677,7 @@ class ChildProcessManager::Impl {
   int cap_last_ = 40;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int inotify_fd_ = -1;
   std::thread thread_;
 
   absl::Mutex launch_mu_;
@@ -605,6 +687,7 @@ class ChildProcessManager::Impl {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<pid_t, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint32_t> uids_ ABSL_GUARDED_BY(mu_);
+  std::map<int, pid_t> seal_wds_ ABSL_GUARDED_BY(mu_);
 };
 
 ChildProcessManager::ChildProcessManager(SandboxOptions options)
