@@ -682,12 +682,14 @@ int Inspect(const Options& o, const std::string& car,
 
 // `pitstop install NAME[@VERSION]`: from the daemon's repositories.
 int InstallFromRepository(const Options& o, const std::string& spec,
-                          bool no_start) {
+                          bool no_start,
+                          const std::vector<std::string>& grants) {
   sv1::InstallFromRepositoryRequest request;
   const size_t at = spec.find('@');
   request.set_name(spec.substr(0, at));
   if (at != std::string::npos) request.set_version(spec.substr(at + 1));
   request.set_start(!no_start);
+  for (const std::string& g : grants) request.add_grants(g);
   Client client(o);
   grpc::ClientContext ctx;
   client.Prepare(ctx);
@@ -725,12 +727,7 @@ int Install(const Options& o, const std::string& car, bool no_start,
   std::error_code ec;
   if (!std::filesystem::exists(car, ec) && car.find('/') == std::string::npos &&
       (car.size() < 4 || car.substr(car.size() - 4) != ".car")) {
-    if (!grants.empty()) {
-      return Error(
-          "--grant applies to a CAR file, not to an install from a "
-          "repository; install the CAR file with --grant");
-    }
-    return InstallFromRepository(o, car, no_start);
+    return InstallFromRepository(o, car, no_start, grants);
   }
   auto bytes = ReadFileBytes(car);
   if (!bytes.ok()) return Error(bytes.status().message());

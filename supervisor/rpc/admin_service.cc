@@ -661,6 +661,13 @@ grpc::Status AdminService::InstallFromRepository(
     grpc::ServerContext* context,
     const sv1::InstallFromRepositoryRequest* request, sv1::Driver* response) {
   if (repositories_ == nullptr) return NoRepositories();
+  std::vector<std::string> grants;
+  for (const std::string& g : request->grants()) {
+    if (std::string bad = CheckGrant(g); !bad.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, bad);
+    }
+    grants.push_back(g);
+  }
   // Downloaded before taking the install lock: a slow repository must not
   // hold up other installs. The file's name is one the loader ignores.
   auto fetched = repositories_->Fetch(request->name(), request->version(),
@@ -676,7 +683,7 @@ grpc::Status AdminService::InstallFromRepository(
            {"repository", fetched->repository},
            {"url", fetched->url}});
   absl::MutexLock lock(&install_mu_);
-  auto package = InstallFileLocked(fetched->path);
+  auto package = InstallFileLocked(fetched->path, grants);
   if (!package.ok()) return ToGrpcStatus(package.status());
   const std::string name = (*package)->manifest.name;
   auto status = supervisor_.Get(name);
