@@ -8,8 +8,7 @@ BUILD_DIR=${BUILD_DIR:-$PITSTOP_ROOT/build}
 PITSTOP_PACKAGES=(
   cmake ninja-build ccache clang pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libyaml-cpp-dev libarchive-dev libboost-dev
-  libboost-filesystem-dev catch2 libssl-dev libsqlite3-dev libseccomp-dev
+  libabsl-dev libyaml-cpp-dev libarchive-dev catch2 libssl-dev libsqlite3-dev libseccomp-dev
   libcap-dev libcurl4-openssl-dev libcli11-dev
   python3 python3-grpcio python3-protobuf unzip openssl
   openjdk-17-jdk-headless
