@@ -400,16 +400,19 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
     if (!limits.IsMap()) return r.Error(limits, "'limits' must be a map");
     RETURN_IF_ERROR(
         r.OnlyKeys(limits, "limits", {"memory_mb", "pids", "open_files"}));
-    if (limits["memory_mb"]) {
-      ASSIGN_OR_RETURN(m.limits.memory_mb,
-                       r.Count(limits["memory_mb"], "memory_mb"));
-    }
-    if (limits["pids"]) {
-      ASSIGN_OR_RETURN(m.limits.pids, r.Count(limits["pids"], "pids"));
-    }
-    if (limits["open_files"]) {
-      ASSIGN_OR_RETURN(m.limits.open_files,
-                       r.Count(limits["open_files"], "open_files"));
+    // Each limit is a positive number: a driver cannot ask for "none".
+    for (auto [key, target] :
+         {std::pair<const char*, uint32_t*>{"memory_mb", &m.limits.memory_mb},
+          {"pids", &m.limits.pids},
+          {"open_files", &m.limits.open_files}}) {
+      if (!limits[key]) continue;
+      ASSIGN_OR_RETURN(*target, r.Count(limits[key], key));
+      if (*target == 0) {
+        return r.Error(limits[key],
+                       absl::StrCat("limits.", key,
+                                    " must be at least 1 (0 would mean no "
+                                    "limit; the operator's maxima cap it)"));
+      }
     }
   }
   if (const YAML::Node perms = root["permissions"]) {

@@ -34,7 +34,7 @@ require_signed: false      # true: refuse CARs without a valid signature
 trust_dir: ""              # directory of trusted root certificates (*.pem)
 sandbox: auto              # strict | best-effort | auto (strict when root)
 sandbox_uid_base: 61000    # drivers run as uid/gid base + a stable index < 1000
-max_memory_mb: 4096        # operator maxima for driver.yaml limits (0: none)
+max_memory_mb: 4096        # operator maxima for driver.yaml limits
 max_pids: 1024
 max_open_files: 65536
 network_grants: ""         # drivers allowed outbound network, comma-separated
@@ -184,11 +184,19 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                          : key == "max_memory_mb"  ? config.max_memory_mb
                          : key == "max_pids"       ? config.max_pids
                                                    : config.max_open_files;
-      if (!absl::SimpleAtoi(text, &target) ||
-          (key == "sandbox_uid_base" && target == 0)) {
-        return Error(
-            source, value,
-            absl::StrCat(key, " must be a whole number (got '", text, "')"));
+      if (!absl::SimpleAtoi(text, &target) || target == 0) {
+        return Error(source, value,
+                     absl::StrCat(key, " must be a positive integer (got '",
+                                  text, "')"));
+      }
+      // Drivers get uids base .. base+999: never root, no wrap-around, and
+      // clear of the system and login ranges.
+      if (key == "sandbox_uid_base" &&
+          (target < 10000 || target > 2000000000)) {
+        return Error(source, value,
+                     absl::StrCat("sandbox_uid_base must be between 10000 and "
+                                  "2000000000 (got '",
+                                  text, "'): drivers run as base .. base+999"));
       }
     } else if (key == "restart_max" || key == "health_failures") {
       uint32_t& target =

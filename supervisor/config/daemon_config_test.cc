@@ -46,7 +46,11 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
            Case{"max_route_wait: forever\n", "positive duration"},
            Case{"listen: [a, b]\n", "'listen' must be a single value"},
            Case{"sandbox: off\n", "sandbox must be strict, best-effort or"},
-           Case{"max_pids: many\n", "max_pids must be a whole number"},
+           Case{"max_pids: many\n", "max_pids must be a positive integer"},
+           Case{"max_memory_mb: 0\n",
+                "max_memory_mb must be a positive integer"},
+           Case{"sandbox_uid_base: 100\n",
+                "sandbox_uid_base must be between 10000 and 2000000000"},
        }) {
     INFO(c.yaml);
     auto config = ParseDaemonConfig(c.yaml, "pitstopd.yaml", base);

@@ -9,7 +9,10 @@ namespace {
 
 constexpr char kNetworkOutbound[] = "network=outbound";
 
+// A limit is always in force: at least 1, at most the operator's maximum
+// when there is one (the daemon's configuration always sets one).
 uint32_t Cap(uint32_t wanted, uint32_t max) {
+  wanted = std::max<uint32_t>(wanted, 1);
   return max == 0 ? wanted : std::min(wanted, max);
 }
 

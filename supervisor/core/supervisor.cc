@@ -14,6 +14,7 @@
 #include "supervisor/car/car_signature.h"
 #include "supervisor/common/check.h"
 #include "supervisor/common/logging.h"
+#include "supervisor/core/pid_file.h"
 #include "supervisor/core/start_order.h"
 
 namespace pitstop {
@@ -1149,7 +1150,14 @@ void Supervisor::Execute(Actions actions) {
         [this, driver, id](const ExitInfo& exit) { OnExit(driver, id, exit); });
     if (pid.ok()) {
       // So that a daemon restarted after a crash can find this process.
-      std::ofstream(fs::path(l.dir) / "pid") << *pid << "\n";
+      if (!WritePidFile((fs::path(l.dir) / "pid").string(), *pid)) {
+        LogWarning("supervisor",
+                   absl::StrCat("cannot record the pid of driver ", driver,
+                                " in ", l.dir,
+                                "/pid (not a regular file of "
+                                "pitstopd's: did the driver replace it?)"),
+                   {{"driver", driver}});
+      }
     }
     SandboxReport sandbox =
         pid.ok() ? launcher_.Protections(*pid) : SandboxReport{};

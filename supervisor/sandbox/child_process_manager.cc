@@ -42,6 +42,12 @@ namespace fs = std::filesystem;
 
 // Longer lines are delivered in pieces of this size.
 constexpr size_t kMaxLine = 8192;
+// At most this much of one pipe is read per wake-up of the monitor thread,
+// so one flooding driver cannot keep it from the other children; the rest
+// stays in the pipe (and the writer blocks once the pipe is full).
+constexpr size_t kReadBudget = 64 * 1024;
+// What a rate-limited child's output may add to the log per second.
+constexpr size_t kMaxBytesPerSecond = 256 * 1024;
 
 enum Kind : uint64_t { kWake = 0, kStdout = 1, kStderr = 2, kPidfd = 3 };
 // The inotify descriptor watching socket directories (no child has pid 0).
@@ -107,6 +113,7 @@ struct ChildProcessManager::Child {
   bool rate_limited = false;
   absl::Time window_start;
   int window_lines = 0;
+  size_t window_bytes = 0;
   uint64_t dropped = 0;
 };
 
@@ -241,8 +248,11 @@ class ChildProcessManager::Impl {
     const absl::Time t_clone = absl::Now();
     int pidfd = -1;
     const long pid = CloneProcess(clone_flags, &pidfd);
-    const absl::Time t_cloned = absl::Now();
+    // Nothing may run in the child before this: it is a copy of one thread
+    // of a multi-threaded process, and any lock another thread held at the
+    // clone (absl::Now's, malloc's) stays held in it forever.
     if (pid == 0) RunSandboxChild(plan);
+    const absl::Time t_cloned = absl::Now();
     const int clone_errno = errno;
     for (int* fd :
          {&null_fd, &out[1], &err[1], &sync[0], &error[1], &status[1]})
@@ -467,13 +477,21 @@ class ChildProcessManager::Impl {
 
   void OnInotify() {
     alignas(inotify_event) char buf[4096];
-    while (true) {
+    // Bounded like Drain: a driver making names in its socket directory
+    // cannot keep the monitor thread here.
+    for (int reads = 0; reads < 16; ++reads) {
       const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
       if (n <= 0) return;
       absl::MutexLock lock(&mu_);
       for (ssize_t off = 0; off < n;) {
         const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
         off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        if (ev->mask & IN_Q_OVERFLOW) {
+          // Events were lost (one driver flooded the queue): look at every
+          // directory not sealed yet instead of trusting the events.
+          for (auto& [pid, child] : children_) SealLocked(*child);
+          continue;
+        }
         auto wd = seal_wds_.find(ev->wd);
         if (wd == seal_wds_.end()) continue;
         auto it = children_.find(wd->second);
@@ -499,17 +517,19 @@ class ChildProcessManager::Impl {
     return it == children_.end() ? nullptr : it->second.get();
   }
 
-  // Reads what the pipe holds now; closes it at end of file. Only the
-  // monitor thread touches a child's pipes and buffers.
-  void Drain(Child& c, OutputStream stream) {
+  // Reads up to `budget` bytes of what the pipe holds now (the pipe is
+  // level-triggered: the rest is reported again); closes it at end of file.
+  // Only the monitor thread touches a child's pipes and buffers.
+  void Drain(Child& c, OutputStream stream, size_t budget = kReadBudget) {
     int& fd = stream == OutputStream::kStdout ? c.out_fd : c.err_fd;
     std::string& partial =
         stream == OutputStream::kStdout ? c.out_partial : c.err_partial;
     char buf[16 * 1024];
-    while (fd >= 0) {
+    for (size_t taken = 0; fd >= 0 && taken < budget;) {
       ssize_t n = ::read(fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
+      if (n > 0) taken += static_cast<size_t>(n);
       if (n <= 0) {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
         ::close(fd);
@@ -528,7 +548,7 @@ class ChildProcessManager::Impl {
         partial.erase(0, kMaxLine);
       }
     }
-    if (!partial.empty()) {
+    if (fd < 0 && !partial.empty()) {
       Emit(c, stream, partial);
       partial.clear();
     }
@@ -546,13 +566,17 @@ class ChildProcessManager::Impl {
         c.on_output(OutputStream::kStderr,
                     absl::StrCat("pitstop: ", c.dropped,
                                  " lines of output dropped (more than ",
-                                 kMaxLinesPerSecond, " lines a second)"));
+                                 kMaxLinesPerSecond, " lines or ",
+                                 kMaxBytesPerSecond / 1024, " KiB a second)"));
       }
       c.window_start = now;
       c.window_lines = 0;
+      c.window_bytes = 0;
       c.dropped = 0;
     }
-    if (++c.window_lines > kMaxLinesPerSecond) {
+    c.window_bytes += line.size();
+    if (++c.window_lines > kMaxLinesPerSecond ||
+        c.window_bytes > kMaxBytesPerSecond) {
       ++c.dropped;
       return;
     }
@@ -562,10 +586,11 @@ class ChildProcessManager::Impl {
   void Reap(pid_t pid) {
     Child* c = Find(pid);
     if (c == nullptr) return;
-    Drain(*c, OutputStream::kStdout);
-    Drain(*c, OutputStream::kStderr);
-    // Output still held by a grandchild is not waited for: the exit is
-    // reported now and the pipes are closed.
+    // What the child wrote before it ended, up to 1 MiB a pipe. Output
+    // still held by a grandchild is not waited for: the exit is reported now
+    // and the pipes are closed.
+    Drain(*c, OutputStream::kStdout, 1 << 20);
+    Drain(*c, OutputStream::kStderr, 1 << 20);
     if (!c->out_partial.empty())
       Emit(*c, OutputStream::kStdout, c->out_partial);
     if (!c->err_partial.empty())

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <vector>
 
@@ -63,6 +64,40 @@ TEST_CASE("a child's output lines and exit status are reported", "[sandbox]") {
   std::sort(seen.lines.begin(), seen.lines.end());
   REQUIRE(seen.lines ==
           std::vector<std::string>{"err:oops", "out:hello", "out:partial"});
+}
+
+TEST_CASE("a child flooding its output does not hold up the others",
+          "[sandbox]") {
+  ChildProcessManager manager;
+  std::atomic<int64_t> flood_lines{0};
+  Observed quiet;
+  // Empty lines as fast as the pipe takes them, forever.
+  auto flood = manager.Launch(
+      Shell("exec yes ''"),
+      [&](OutputStream, absl::string_view) {
+        // Each line costs a little, like a log write: slower than `yes`.
+        const absl::Time until = absl::Now() + absl::Microseconds(2);
+        while (absl::Now() < until) {
+        }
+        ++flood_lines;
+      },
+      [](const ExitInfo&) {});
+  REQUIRE(flood.ok());
+  // The flood is under way...
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (flood_lines.load() < 50000 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  REQUIRE(flood_lines.load() >= 50000);
+  // ...and the monitor thread still serves another child between reads.
+  auto pid =
+      manager.Launch(Shell("echo done; exit 4"), quiet.Output(), quiet.Exit());
+  REQUIRE(pid.ok());
+  REQUIRE(quiet.AwaitExit(absl::Seconds(10)));
+  REQUIRE(manager.Signal(*flood, SIGKILL).ok());
+  absl::MutexLock lock(&quiet.mu);
+  REQUIRE(quiet.exit.exit_code == 4);
+  REQUIRE(quiet.lines == std::vector<std::string>{"out:done"});
 }
 
 TEST_CASE("a signalled child is reported with its signal and then unknown",

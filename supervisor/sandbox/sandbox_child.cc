@@ -52,7 +52,16 @@ constexpr int kStatusFd = 5;
 long RawSetIds(uid_t uid, gid_t gid) {
   if (::syscall(SYS_setgroups, 0, nullptr) != 0) return -1;
   if (::syscall(SYS_setresgid, gid, gid, gid) != 0) return -1;
-  return ::syscall(SYS_setresuid, uid, uid, uid);
+  if (::syscall(SYS_setresuid, uid, uid, uid) != 0) return -1;
+  // (uid_t)-1 means "unchanged" to setresuid: never trust that the switch
+  // happened, and never continue as root.
+  uid_t r = 0, e = 0, saved = 0;
+  if (::syscall(SYS_getresuid, &r, &e, &saved) != 0 || r != uid || e != uid ||
+      saved != uid || uid == 0) {
+    errno = EPERM;
+    return -1;
+  }
+  return 0;
 }
 
 void WriteAll(int fd, const void* data, size_t size) {

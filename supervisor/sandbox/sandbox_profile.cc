@@ -226,20 +226,19 @@ absl::Status PlanSandbox(const LaunchSpec& spec, const SandboxContext& ctx,
                  fs::path(sb.socket_dir).parent_path().string()})
           : "";
   if (!unreachable.empty()) {
-    plan.drop_caps = true;
-    plan.cap_last = ctx.cap_last;
-    // Without CAP_DAC_OVERRIDE, uid 0 needs to own them (they may be a
-    // dedicated uid's from an earlier start).
-    ChownTree(sb.data_dir, 0, 0);
-    ::chown(sb.socket_dir.c_str(), 0, 0);
-    r.uid = r.gid = 0;
-    r.capabilities_dropped = true;
-    r.gaps.push_back(absl::StrCat(
-        "dedicated uid: without a private root the driver needs its host "
-        "paths, and ",
+    // Root without capabilities still owns every root-owned file it can
+    // reach (e.g. /proc/sys/kernel/core_pattern, which runs a program as
+    // root on the next crash): a driver never runs as uid 0, whatever the
+    // mode.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", sb.driver,
+        " refused: without a private root it would have to reach its files "
+        "by their host paths, and ",
         unreachable,
-        " is closed to other users, so it keeps uid 0 (with no "
-        "capabilities)"));
+        " is closed to other users, so it could only run as uid 0, which "
+        "pitstopd never does. Make the directories above the state "
+        "directory searchable by others (chmod o+x), or run pitstopd where "
+        "mount namespaces are allowed"));
   } else if (ctx.host->root) {
     const uint32_t uid = ctx.uid;
     plan.set_ids = true;
