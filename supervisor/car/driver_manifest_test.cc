@@ -78,6 +78,10 @@ TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {
       {"name: fp\nversion: 1.0.0\ncategory: storage\n",
        "missing required field 'entrypoint'"},
       {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "limits: {memory_mb: 0}\n",
+       "driver.yaml:5: limits.memory_mb must be at least 1 (0 would mean no "
+       "limit"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
        "catgory: storage\n",
        "driver.yaml:5: unknown field 'catgory'"},
       {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
