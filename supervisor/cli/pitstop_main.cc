@@ -119,6 +119,27 @@ class Client {
   std::unique_ptr<sv1::AdminService::Stub> admin_;
 };
 
+// A message as indented JSON with proto field names and every field.
+void PrintJson(const google::protobuf::Message& message) {
+  std::string json;
+  pb::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.always_print_primitive_fields = true;
+  print.preserve_proto_field_names = true;
+  (void)pb::util::MessageToJsonString(message, &json, print);
+  std::cout << json;
+}
+
+// A message as one line of JSON (a stream of events), flushed.
+void PrintJsonLine(const google::protobuf::Message& message) {
+  std::string json;
+  pb::util::JsonPrintOptions print;
+  print.always_print_primitive_fields = true;
+  print.preserve_proto_field_names = true;
+  (void)pb::util::MessageToJsonString(message, &json, print);
+  std::cout << json << std::endl;
+}
+
 std::string PidText(const sv1::Driver& d) {
   return d.pid() ? std::to_string(d.pid()) : "-";
 }
@@ -292,13 +313,7 @@ int Validate(const Options& o, const std::string& name,
   grpc::Status s = client.admin().ValidateProperties(&ctx, request, &response);
   if (!s.ok()) return RpcError(o, s);
   if (o.output == "json") {
-    std::string json;
-    pb::util::JsonPrintOptions print;
-    print.add_whitespace = true;
-    print.always_print_primitive_fields = true;
-    print.preserve_proto_field_names = true;
-    (void)pb::util::MessageToJsonString(response, &json, print);
-    std::cout << json;
+    PrintJson(response);
   } else if (response.valid()) {
     std::cout << "valid; driver " << name << " would receive:\n";
     std::vector<std::vector<std::string>> rows = {{"  KEY", "VALUE"}};
@@ -374,12 +389,7 @@ int Events(const Options& o, bool follow, const std::string& driver) {
   sv1::Event e;
   while (reader->Read(&e)) {
     if (o.output == "json") {
-      std::string json;
-      pb::util::JsonPrintOptions print;
-      print.preserve_proto_field_names = true;
-      print.always_print_primitive_fields = true;
-      (void)pb::util::MessageToJsonString(e, &json, print);
-      std::cout << json << std::endl;
+      PrintJsonLine(e);
       continue;
     }
     std::string what =
@@ -567,13 +577,7 @@ int Call(const Options& o, const CallArgs& a) {
   if (!response->ParseFromZeroCopyStream(&reader)) {
     return Error("the driver's response could not be parsed");
   }
-  std::string json;
-  pb::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  print.always_print_primitive_fields = true;
-  print.preserve_proto_field_names = true;
-  (void)pb::util::MessageToJsonString(*response, &json, print);
-  std::cout << json;
+  PrintJson(*response);
   return 0;
 }
 
@@ -803,11 +807,7 @@ int FollowUpgrade(const Options& o, Client& client, const std::string& name,
   while (reader->Read(&e)) {
     if (e.kind() == "state" || e.kind() == "process") continue;
     if (o.output == "json") {
-      std::string json;
-      pb::util::JsonPrintOptions print;
-      print.preserve_proto_field_names = true;
-      (void)pb::util::MessageToJsonString(e, &json, print);
-      std::cout << json << std::endl;
+      PrintJsonLine(e);
     } else {
       std::cout << pb::util::TimeUtil::ToString(e.time()) << "  " << e.kind();
       if (e.pid()) std::cout << "  pid " << e.pid();
@@ -1060,13 +1060,7 @@ int RepoList(const Options& o, bool refresh, bool show_cars) {
   grpc::Status s = client.admin().ListRepositories(&ctx, request, &response);
   if (!s.ok()) return RpcError(o, s);
   if (o.output == "json") {
-    std::string json;
-    pb::util::JsonPrintOptions print;
-    print.add_whitespace = true;
-    print.always_print_primitive_fields = true;
-    print.preserve_proto_field_names = true;
-    (void)pb::util::MessageToJsonString(response, &json, print);
-    std::cout << json;
+    PrintJson(response);
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {
@@ -1103,13 +1097,7 @@ int Updates(const Options& o, bool no_refresh) {
   grpc::Status s = client.admin().ListUpdates(&ctx, request, &response);
   if (!s.ok()) return RpcError(o, s);
   if (o.output == "json") {
-    std::string json;
-    pb::util::JsonPrintOptions print;
-    print.add_whitespace = true;
-    print.always_print_primitive_fields = true;
-    print.preserve_proto_field_names = true;
-    (void)pb::util::MessageToJsonString(response, &json, print);
-    std::cout << json;
+    PrintJson(response);
   } else if (response.updates().empty()) {
     std::cout << "every installed driver is up to date\n";
   } else {

@@ -291,6 +291,22 @@ AdminService::InstallFileLocked(const std::string& tmp,
   return shared;
 }
 
+grpc::Status AdminService::AfterInstall(grpc::ServerContext* context,
+                                        const DriverPackage& installed,
+                                        bool start, sv1::Driver* response) {
+  const std::string& name = installed.manifest.name;
+  auto status = supervisor_.Get(name);
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  // Started only when it is the active version (a first install): a version
+  // installed beside the active one waits for `pitstop upgrade`.
+  if (start &&
+      status->package->manifest.version == installed.manifest.version) {
+    return ActAndWait(context, name, supervisor_.Start(name), response);
+  }
+  *response = ToProto(*status, "");
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::InstallDriver(
     grpc::ServerContext* context, const sv1::InstallDriverRequest* request,
     sv1::Driver* response) {
@@ -304,16 +320,7 @@ grpc::Status AdminService::InstallDriver(
   absl::MutexLock lock(&install_mu_);
   auto package = InstallBytesLocked(request->car(), grants);
   if (!package.ok()) return ToGrpcStatus(package.status());
-  const std::string name = (*package)->manifest.name;
-  auto status = supervisor_.Get(name);
-  if (!status.ok()) return ToGrpcStatus(status.status());
-  // A version installed beside the active one waits for `pitstop upgrade`.
-  if (request->start() &&
-      status->package->manifest.version == (*package)->manifest.version) {
-    return ActAndWait(context, name, supervisor_.Start(name), response);
-  }
-  *response = ToProto(*status, "");
-  return grpc::Status::OK;
+  return AfterInstall(context, **package, request->start(), response);
 }
 
 grpc::Status AdminService::UpgradeDriver(
@@ -685,17 +692,7 @@ grpc::Status AdminService::InstallFromRepository(
   absl::MutexLock lock(&install_mu_);
   auto package = InstallFileLocked(fetched->path, grants);
   if (!package.ok()) return ToGrpcStatus(package.status());
-  const std::string name = (*package)->manifest.name;
-  auto status = supervisor_.Get(name);
-  if (!status.ok()) return ToGrpcStatus(status.status());
-  // Started only when it is the active version (a first install), not when
-  // it went beside an active one.
-  if (request->start() &&
-      status->package->manifest.version == (*package)->manifest.version) {
-    return ActAndWait(context, name, supervisor_.Start(name), response);
-  }
-  *response = ToProto(*status, "");
-  return grpc::Status::OK;
+  return AfterInstall(context, **package, request->start(), response);
 }
 
 void AdminService::CheckForUpdates() {

@@ -128,6 +128,11 @@ class AdminService final
   void CheckForUpdates() ABSL_LOCKS_EXCLUDED(updates_mu_);
 
  private:
+  // Answers an install of `installed`: starts it (and waits) when asked and
+  // it is the active version, else returns the driver as it is.
+  grpc::Status AfterInstall(grpc::ServerContext* context,
+                            const DriverPackage& installed, bool start,
+                            pitstop::supervisor::v1::Driver* response);
   // Runs `action`, then waits for the driver to settle.
   grpc::Status ActAndWait(grpc::ServerContext* context, const std::string& name,
                           absl::Status action,
