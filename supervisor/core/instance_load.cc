@@ -5,36 +5,34 @@
 namespace pitstop {
 
 std::shared_ptr<CallLease> InstanceLoad::Begin(std::string resource) {
-  uint64_t id;
-  {
-    absl::MutexLock lock(&mu_);
-    id = next_id_++;
-    ++calls_;
-    if (!resource.empty()) ++busy_[resource];
-  }
-  return std::make_shared<CallLease>(shared_from_this(), id,
-                                     std::move(resource));
+  auto lease = std::make_shared<CallLease>(shared_from_this(), resource);
+  absl::MutexLock lock(&mu_);
+  ++calls_;
+  if (!resource.empty()) ++busy_[std::move(resource)];
+  lease->next_ = leases_;
+  if (leases_ != nullptr) leases_->prev_ = lease.get();
+  leases_ = lease.get();
+  return lease;
 }
 
-void InstanceLoad::End(uint64_t id, const std::string& resource) {
+void InstanceLoad::End(CallLease& lease) {
   bool drained = false;
   std::function<void()> cancel;  // destroyed outside the lock
   {
     absl::MutexLock lock(&mu_);
     --calls_;
-    if (!resource.empty()) {
-      auto it = busy_.find(resource);
+    if (!lease.resource_.empty()) {
+      auto it = busy_.find(lease.resource_);
       if (it != busy_.end() && --it->second == 0) {
         busy_.erase(it);
         drained = retiring_;
       }
     }
     if (calls_ == 0) drained = drained || retiring_;
-    auto c = cancels_.find(id);
-    if (c != cancels_.end()) {
-      cancel = std::move(c->second);
-      cancels_.erase(c);
-    }
+    if (lease.prev_ != nullptr) lease.prev_->next_ = lease.next_;
+    if (lease.next_ != nullptr) lease.next_->prev_ = lease.prev_;
+    if (leases_ == &lease) leases_ = lease.next_;
+    cancel = std::move(lease.cancel_);
   }
   if (drained && on_drained_) on_drained_();
 }
@@ -64,15 +62,10 @@ void InstanceLoad::SetRetiring(bool retiring) {
   retiring_ = retiring;
 }
 
-void InstanceLoad::SetCancel(uint64_t id, std::function<void()> cancel) {
+void InstanceLoad::SetCancel(CallLease& lease, std::function<void()> cancel) {
   std::function<void()> old;  // destroyed outside the lock
   absl::MutexLock lock(&mu_);
-  if (cancel) {
-    old = std::exchange(cancels_[id], std::move(cancel));
-  } else if (auto it = cancels_.find(id); it != cancels_.end()) {
-    old = std::move(it->second);
-    cancels_.erase(it);
-  }
+  old = std::exchange(lease.cancel_, std::move(cancel));
 }
 
 int InstanceLoad::CancelAll() {
@@ -80,7 +73,9 @@ int InstanceLoad::CancelAll() {
   // before the call it refers to goes away. A cancel function only asks
   // gRPC to cancel; the call ends later on its own thread.
   absl::MutexLock lock(&mu_);
-  for (auto& [id, cancel] : cancels_) cancel();
+  for (CallLease* l = leases_; l != nullptr; l = l->next_) {
+    if (l->cancel_) l->cancel_();
+  }
   return calls_;
 }
 

@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -53,28 +52,27 @@ class InstanceLoad : public std::enable_shared_from_this<InstanceLoad> {
 
  private:
   friend class CallLease;
-  void End(uint64_t id, const std::string& resource) ABSL_LOCKS_EXCLUDED(mu_);
-  void SetCancel(uint64_t id, std::function<void()> cancel)
+  void End(CallLease& lease) ABSL_LOCKS_EXCLUDED(mu_);
+  void SetCancel(CallLease& lease, std::function<void()> cancel)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::function<void()> on_drained_;
 
   mutable absl::Mutex mu_;
-  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   bool retiring_ ABSL_GUARDED_BY(mu_) = false;
   std::unordered_map<std::string, int> busy_ ABSL_GUARDED_BY(mu_);
-  // Calls whose forwarder can cancel them, by lease id.
-  std::map<uint64_t, std::function<void()>> cancels_ ABSL_GUARDED_BY(mu_);
+  // Every live lease, linked through the leases themselves (no allocation
+  // per call beyond the lease), for CancelAll.
+  CallLease* leases_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 // One call counted on an instance; ends when destroyed.
 class CallLease {
  public:
-  CallLease(std::shared_ptr<InstanceLoad> load, uint64_t id,
-            std::string resource)
-      : load_(std::move(load)), id_(id), resource_(std::move(resource)) {}
-  ~CallLease() { load_->End(id_, resource_); }
+  CallLease(std::shared_ptr<InstanceLoad> load, std::string resource)
+      : load_(std::move(load)), resource_(std::move(resource)) {}
+  ~CallLease() { load_->End(*this); }
   CallLease(const CallLease&) = delete;
   CallLease& operator=(const CallLease&) = delete;
 
@@ -84,13 +82,18 @@ class CallLease {
   // never end the call itself. Clear it (an empty function) before whatever
   // it refers to goes away.
   void SetCancel(std::function<void()> cancel) {
-    load_->SetCancel(id_, std::move(cancel));
+    load_->SetCancel(*this, std::move(cancel));
   }
 
  private:
+  friend class InstanceLoad;
   const std::shared_ptr<InstanceLoad> load_;
-  const uint64_t id_;
   const std::string resource_;
+  // Guarded by load_->mu_ (the annotations cannot name another object's
+  // lock).
+  std::function<void()> cancel_;
+  CallLease* prev_ = nullptr;
+  CallLease* next_ = nullptr;
 };
 
 }  // namespace pitstop

@@ -109,7 +109,10 @@ std::string TempDir() {
 
 SupervisorOptions Options() {
   std::string dir = TempDir();
-  return SupervisorOptions{dir + "/run", dir + "/data"};
+  SupervisorOptions options;
+  options.run_dir = dir + "/run";
+  options.data_dir = dir + "/data";
+  return options;
 }
 
 struct Fixture {
