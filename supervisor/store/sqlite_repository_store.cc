@@ -5,6 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "supervisor/common/status_macros.h"
+#include "supervisor/store/sqlite_database.h"
 
 namespace pitstop {
 namespace {
@@ -25,10 +27,7 @@ CREATE TABLE IF NOT EXISTS repository_index_seen (
 );
 )sql";
 
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+using Statement = SqliteStatement;
 
 std::string Now() {
   return absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
@@ -43,26 +42,7 @@ std::string Text(sqlite3_stmt* s, int column) {
 
 absl::StatusOr<std::unique_ptr<SqliteRepositoryStore>>
 SqliteRepositoryStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(
-          path.c_str(), &db,
-          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-          nullptr) != SQLITE_OK) {
-    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return absl::UnavailableError(
-        absl::StrCat("cannot open the state database ", path, ": ", why));
-  }
-  sqlite3_busy_timeout(db, 5000);
-  char* error = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string why = error ? error : "unknown error";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    return absl::DataLossError(absl::StrCat("the state database ", path,
-                                            " is unusable: ", why,
-                                            "; move it aside to start afresh"));
-  }
+  ASSIGN_OR_RETURN(sqlite3 * db, OpenSqliteDatabase(path, kSchema));
   return std::unique_ptr<SqliteRepositoryStore>(
       new SqliteRepositoryStore(path, db));
 }

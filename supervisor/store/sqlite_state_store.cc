@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "supervisor/common/status_macros.h"
+#include "supervisor/store/sqlite_database.h"
 
 namespace pitstop {
 namespace {
@@ -32,35 +34,14 @@ constexpr std::pair<const char*, const char*> kAddedColumns[] = {
      "ALTER TABLE drivers ADD COLUMN upgrading_to TEXT NOT NULL DEFAULT ''"},
 };
 
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+using Statement = SqliteStatement;
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
     const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(
-          path.c_str(), &db,
-          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-          nullptr) != SQLITE_OK) {
-    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return absl::UnavailableError(
-        absl::StrCat("cannot open the state database ", path, ": ", why));
-  }
-  sqlite3_busy_timeout(db, 5000);
+  ASSIGN_OR_RETURN(sqlite3 * db, OpenSqliteDatabase(path, kSchema));
   char* error = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string why = error ? error : "unknown error";
-    sqlite3_free(error);
-    sqlite3_close(db);
-    return absl::DataLossError(
-        absl::StrCat("the state database ", path, " is unusable: ", why,
-                     "; move it aside to start with every driver enabled"));
-  }
   for (const auto& [column, alter] : kAddedColumns) {
     // A prepared SELECT of the column fails exactly when it is missing.
     sqlite3_stmt* probe = nullptr;
