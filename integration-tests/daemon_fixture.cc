@@ -206,6 +206,22 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   return result;
 }
 
+sv1::Driver AwaitDriver(Daemon& daemon, const std::string& name,
+                        const std::function<bool(const sv1::Driver&)>& done,
+                        absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  sv1::Driver d;
+  while (absl::Now() < deadline) {
+    d = daemon.GetDriver(name);
+    if (done(d)) return d;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  INFO(daemon.Log());
+  FAIL("driver " << name << " never reached the expected state; last: "
+                 << d.ShortDebugString());
+  return d;
+}
+
 bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {

@@ -7,6 +7,7 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -94,6 +95,14 @@ class Daemon {
 
 // The property bag flashpool requires.
 void AddFlashpoolProperties(pitstop::driver::v1::CallContext* context);
+
+// Polls the daemon's own state of `name` until `done` holds, and returns
+// it; fails the test after `timeout`, printing the last state and the
+// daemon's log.
+pitstop::supervisor::v1::Driver AwaitDriver(
+    Daemon& daemon, const std::string& name,
+    const std::function<bool(const pitstop::supervisor::v1::Driver&)>& done,
+    absl::Duration timeout = absl::Seconds(60));
 
 // Waits until none of `pids` is alive; false after `timeout`.
 bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout);

@@ -23,23 +23,6 @@ std::string TestCars(const std::string& name) {
   return std::string(PITSTOP_TEST_CARS_DIR) + "/" + name;
 }
 
-// Polls the daemon's own state until `done` holds or `timeout` passes.
-sv1::Driver AwaitDriver(Daemon& daemon, const std::string& name,
-                        const std::function<bool(const sv1::Driver&)>& done,
-                        absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  sv1::Driver d;
-  while (absl::Now() < deadline) {
-    d = daemon.GetDriver(name);
-    if (done(d)) return d;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  INFO(daemon.Log());
-  FAIL("driver " << name << " never reached the expected state; last: "
-                 << d.ShortDebugString());
-  return d;
-}
-
 TEST_CASE(
     "drivers start network, storage (dependencies first), hypervisor, "
     "and stop in exact reverse",

@@ -64,21 +64,6 @@ std::string Namespace(int pid, const std::string& ns) {
   return fs::read_symlink(absl::StrCat("/proc/", pid, "/ns/", ns), ec).string();
 }
 
-sv1::Driver AwaitDriver(Daemon& daemon, const std::string& name,
-                        const std::function<bool(const sv1::Driver&)>& done,
-                        absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  sv1::Driver d;
-  while (absl::Now() < deadline) {
-    d = daemon.GetDriver(name);
-    if (done(d)) return d;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  FAIL("driver " << name << " never reached the expected state; last: "
-                 << d.ShortDebugString());
-  return d;
-}
-
 TEST_CASE(
     "a running driver has no privileges, a seccomp filter, its own "
     "namespaces and cgroup limits",

@@ -223,14 +223,10 @@ TEST_CASE(
                     "--probation", "60s", "--no-wait"});
     INFO(up.out << up.err);
     REQUIRE(up.exit_code == 0);
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    sv1::Driver d;
-    while (absl::Now() < deadline) {
-      d = first.GetDriver("recorder");
-      if (d.version() == "2.0.0" && d.instances_size() == 2) break;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    INFO(d.ShortDebugString());
+    const sv1::Driver d =
+        AwaitDriver(first, "recorder", [](const sv1::Driver& d) {
+          return d.version() == "2.0.0" && d.instances_size() == 2;
+        });
     REQUIRE(d.upgrade().find("on probation") != std::string::npos);
     for (const auto& i : d.instances()) pids.push_back(i.pid());
     REQUIRE(pids.size() == 2);
@@ -288,12 +284,9 @@ TEST_CASE(
     auto context = daemon.Routed("recorder", absl::Seconds(20));
     slow_status = daemon.storage().CreateVolume(context.get(), req, &resp);
   });
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    sv1::Driver d = daemon.GetDriver("recorder");
-    if (d.instances_size() == 1 && d.instances(0).calls_in_flight() == 1) break;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  AwaitDriver(daemon, "recorder", [](const sv1::Driver& d) {
+    return d.instances_size() == 1 && d.instances(0).calls_in_flight() == 1;
+  });
   CommandResult up =
       Cli(daemon, {"upgrade", "recorder", "--car", RecorderCar(2),
                    "--drain-timeout", "100ms", "--probation", "500ms"});
