@@ -159,6 +159,13 @@ std::vector<std::string> DaemonEnv() {
   return env;
 }
 
+// pitstopd's log level: warning, or PITSTOP_BENCH_LOG_LEVEL (debug shows
+// each sandboxed launch's phases).
+std::string DaemonLogLevel() {
+  const char* level = getenv("PITSTOP_BENCH_LOG_LEVEL");
+  return level != nullptr ? level : "warning";
+}
+
 // A running pitstopd over a drivers directory.
 class Daemon {
  public:
@@ -169,7 +176,7 @@ class Daemon {
         LaunchSpec{PITSTOPD_PATH,
                    {"--listen", "unix:" + socket_, "--state-dir",
                     (dir / "state").string(), "--drivers-dir", cars.string(),
-                    "--log-level", "warning"},
+                    "--log-level", DaemonLogLevel()},
                    DaemonEnv(),
                    dir.string(),
                    {}},

@@ -106,8 +106,15 @@ TEST_CASE(
     CHECK(!Namespace(pid, ns).empty());
     CHECK(Namespace(pid, ns) != Namespace(daemon.pid(), ns));
   }
-  CHECK(absl::StrContains(ReadText(absl::StrCat("/proc/", pid, "/cgroup")),
-                          "/pitstop/flashpool/"));
+  // Every limiting hierarchy, not just one: on v1 the child enters the memory
+  // and pids groups itself, one write each.
+  const std::string cgroups = ReadText(absl::StrCat("/proc/", pid, "/cgroup"));
+  if (host.cgroups.version == CgroupVersion::kV1) {
+    CHECK(absl::StrContains(cgroups, ":memory:/pitstop/flashpool/"));
+    CHECK(absl::StrContains(cgroups, ":pids:/pitstop/flashpool/"));
+  } else {
+    CHECK(absl::StrContains(cgroups, "/pitstop/flashpool/"));
+  }
   // And what the API reports.
   CHECK(sb.mode() == "strict");
   CHECK(std::set<std::string>(sb.namespaces().begin(), sb.namespaces().end()) ==

@@ -1120,17 +1120,14 @@ void Supervisor::Execute(Actions actions) {
     const std::string driver = l.driver;
     const uint64_t id = l.instance_id;
     const std::string id_text = std::to_string(id);
+    l.spec.on_listening = [this, driver, id] { OnListening(driver, id); };
     absl::StatusOr<pid_t> pid = absl::UnknownError("not launched");
     if (!l.expected_sha256.empty()) {
       // Like Vault's plugin catalog: what runs is what was installed.
-      auto digest = Sha256File(l.spec.executable);
-      if (!digest.ok() || *digest != l.expected_sha256) {
-        OnLaunched(l.driver, l.instance_id,
-                   absl::FailedPreconditionError(absl::StrCat(
-                       l.spec.executable,
-                       " changed on disk since it was installed (its SHA-256 "
-                       "no longer matches); reinstall the CAR")),
-                   nullptr);
+      absl::Status same =
+          entrypoints_.Verify(l.spec.executable, l.expected_sha256);
+      if (!same.ok()) {
+        OnLaunched(l.driver, l.instance_id, std::move(same), nullptr);
         continue;
       }
     }
@@ -1226,6 +1223,19 @@ void Supervisor::OnExit(const std::string& driver, uint64_t instance_id,
   if (found == nullptr) return;
   found->exited = true;
   found->exit = exit;
+  WakeLocked();
+}
+
+void Supervisor::OnListening(const std::string& driver, uint64_t instance_id) {
+  absl::MutexLock lock(&mu_);
+  Record* r = FindLocked(driver);
+  Instance* inst = r == nullptr ? nullptr : FindInstance(*r, instance_id);
+  // Only an instance still waiting to become ready is probed on its way up.
+  if (inst == nullptr || inst->ready ||
+      (inst == r->instance.get() && r->state != DriverState::kStarting)) {
+    return;
+  }
+  inst->next_probe = std::min(inst->next_probe, clock_.Now());
   WakeLocked();
 }
 

@@ -42,6 +42,7 @@
 #include "supervisor/core/driver_endpoint.h"
 #include "supervisor/core/driver_package.h"
 #include "supervisor/core/driver_state.h"
+#include "supervisor/core/entrypoint_verifier.h"
 #include "supervisor/core/event_log.h"
 #include "supervisor/core/instance_load.h"
 #include "supervisor/core/restart_policy.h"
@@ -454,6 +455,10 @@ class Supervisor {
               const ExitInfo& exit) ABSL_LOCKS_EXCLUDED(mu_);
   void OnProbe(const std::string& driver, uint64_t instance_id,
                absl::StatusOr<ProbeResult> result) ABSL_LOCKS_EXCLUDED(mu_);
+  // The instance's socket appeared: probe it now rather than at the next
+  // poll.
+  void OnListening(const std::string& driver, uint64_t instance_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void OnLaunched(const std::string& driver, uint64_t instance_id,
                   absl::StatusOr<pid_t> pid,
                   std::shared_ptr<DriverEndpoint> endpoint,
@@ -468,6 +473,7 @@ class Supervisor {
   EventLog& events_;
   const SupervisorOptions options_;
   DesiredStateStore* store_ = nullptr;  // set before Run
+  EntrypointVerifier entrypoints_{clock_};
 
   absl::Mutex mu_;
   std::map<std::string, Record, std::less<>> drivers_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,7 @@
 #include "supervisor/sandbox/cgroup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,6 +201,23 @@ absl::Status InstanceCgroup::AddProcess(pid_t pid) const {
       return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int>> InstanceCgroup::OpenSelfEntry() const {
+  std::vector<int> fds;
+  if (version_ != CgroupVersion::kV1) return fds;
+  for (const std::string& d : dirs_) {
+    const std::string tasks = d + "/tasks";
+    const int fd = ::open(tasks.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      for (int open_fd : fds) ::close(open_fd);
+      return absl::UnavailableError(
+          absl::StrCat("cannot open ", tasks, ": ", std::strerror(err)));
+    }
+    fds.push_back(fd);
+  }
+  return fds;
 }
 
 bool InstanceCgroup::OomKilled() const {

@@ -52,6 +52,12 @@ class InstanceCgroup {
 
   // Moves a process (and so its future children) into the group.
   absl::Status AddProcess(pid_t pid) const;
+  // v1: descriptors (close-on-exec) of the group's `tasks` files. A
+  // single-threaded child that writes "0" to each enters the group itself,
+  // which skips the global lock a write of another process's pid takes (its
+  // first taker waits for an RCU grace period, ~10 ms). Empty on v2, where
+  // the daemon calls AddProcess. UNAVAILABLE naming the file on failure.
+  absl::StatusOr<std::vector<int>> OpenSelfEntry() const;
   // The kernel's OOM killer has killed a process of the group.
   bool OomKilled() const;
   // Removes the group; false while processes still hold it (try later).

@@ -108,6 +108,7 @@ struct ChildProcessManager::Child {
   std::string socket_name;
   int seal_wd = -1;
   bool sealed = false;
+  std::function<void()> on_listening;
   // Output rate limit (drivers only): lines in the current second, lines
   // dropped.
   bool rate_limited = false;
@@ -218,6 +219,19 @@ class ChildProcessManager::Impl {
       child->report.mode = "off";
     }
     plan.Seal();
+    if (!child->cgroup.empty()) {
+      absl::StatusOr<std::vector<int>> entry = child->cgroup.OpenSelfEntry();
+      if (!entry.ok()) {
+        RemoveCgroup(child->cgroup);
+        return absl::UnavailableError(absl::StrCat(
+            "driver ", spec.sandbox.driver,
+            ": cannot enter its cgroup: ", entry.status().message()));
+      }
+      plan.cgroup_fds = *std::move(entry);
+    }
+    auto close_cgroup_fds = [&plan] {
+      for (int& fd : plan.cgroup_fds) CloseIf(fd);
+    };
 
     int out[2] = {-1, -1}, err[2] = {-1, -1}, sync[2] = {-1, -1},
         error[2] = {-1, -1}, status[2] = {-1, -1};
@@ -230,6 +244,7 @@ class ChildProcessManager::Impl {
       for (int* fd : {&null_fd, &out[0], &out[1], &err[0], &err[1], &sync[0],
                       &sync[1], &error[0], &error[1], &status[0], &status[1]})
         CloseIf(*fd);
+      close_cgroup_fds();
     };
     if (!ok) {
       const std::string why = std::strerror(errno);
@@ -257,6 +272,7 @@ class ChildProcessManager::Impl {
     for (int* fd :
          {&null_fd, &out[1], &err[1], &sync[0], &error[1], &status[1]})
       CloseIf(*fd);
+    close_cgroup_fds();
     if (pid < 0) {
       close_all();
       RemoveCgroup(child->cgroup);
@@ -275,7 +291,8 @@ class ChildProcessManager::Impl {
       RemoveCgroup(child->cgroup);
       return why;
     };
-    if (!child->cgroup.empty()) {
+    // On v1 the child entered the group itself (OpenSelfEntry).
+    if (!child->cgroup.empty() && plan.cgroup_fds.empty()) {
       if (absl::Status s = child->cgroup.AddProcess(child->pid); !s.ok()) {
         return abort_child(absl::UnavailableError(
             absl::StrCat("driver ", spec.sandbox.driver,
@@ -351,6 +368,7 @@ class ChildProcessManager::Impl {
         if (socket.parent_path() == fs::path(spec.sandbox.socket_dir)) {
           child->seal_dir = spec.sandbox.socket_dir;
           child->socket_name = socket.filename().string();
+          child->on_listening = spec.on_listening;
         }
       }
     }
@@ -453,11 +471,12 @@ class ChildProcessManager::Impl {
 
   // Gives the socket directory back to root once the socket exists; what
   // is there under the socket's name then is kept only if it is a socket.
-  void SealLocked(Child& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (c.sealed || c.seal_dir.empty()) return;
+  // True when it sealed the directory now.
+  bool SealLocked(Child& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (c.sealed || c.seal_dir.empty()) return false;
     const std::string path = c.seal_dir + "/" + c.socket_name;
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return;
+    if (::lstat(path.c_str(), &st) != 0) return false;
     ::chown(c.seal_dir.c_str(), 0, 0);
     ::chmod(c.seal_dir.c_str(), 0755);
     c.sealed = true;
@@ -473,6 +492,7 @@ class ChildProcessManager::Impl {
                  absl::StrCat("a driver put something other than a socket at ",
                               path, "; removed"));
     }
+    return true;
   }
 
   void OnInotify() {
@@ -482,21 +502,30 @@ class ChildProcessManager::Impl {
     for (int reads = 0; reads < 16; ++reads) {
       const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
       if (n <= 0) return;
-      absl::MutexLock lock(&mu_);
-      for (ssize_t off = 0; off < n;) {
-        const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
-        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
-        if (ev->mask & IN_Q_OVERFLOW) {
-          // Events were lost (one driver flooded the queue): look at every
-          // directory not sealed yet instead of trusting the events.
-          for (auto& [pid, child] : children_) SealLocked(*child);
-          continue;
+      // Called once the lock is released: they call into the supervisor.
+      std::vector<std::function<void()>> listening;
+      auto seal = [&](Child& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (SealLocked(c) && c.on_listening)
+          listening.push_back(c.on_listening);
+      };
+      {
+        absl::MutexLock lock(&mu_);
+        for (ssize_t off = 0; off < n;) {
+          const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+          off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+          if (ev->mask & IN_Q_OVERFLOW) {
+            // Events were lost (one driver flooded the queue): look at every
+            // directory not sealed yet instead of trusting the events.
+            for (auto& [pid, child] : children_) seal(*child);
+            continue;
+          }
+          auto wd = seal_wds_.find(ev->wd);
+          if (wd == seal_wds_.end()) continue;
+          auto it = children_.find(wd->second);
+          if (it != children_.end()) seal(*it->second);
         }
-        auto wd = seal_wds_.find(ev->wd);
-        if (wd == seal_wds_.end()) continue;
-        auto it = children_.find(wd->second);
-        if (it != children_.end()) SealLocked(*it->second);
       }
+      for (const auto& on_listening : listening) on_listening();
     }
   }
 

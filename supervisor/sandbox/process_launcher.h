@@ -45,6 +45,11 @@ struct LaunchSpec {
   std::vector<std::string> env;   // "KEY=VALUE"; nothing else is inherited
   std::string working_dir;
   SandboxSpec sandbox;
+  // Called once, on the launcher's thread, when a sandboxed driver's socket
+  // (PITSTOP_SOCKET) appears after Launch returned, so that its first probe
+  // need not wait for a poll. Optional: launchers that do not watch the
+  // socket directory never call it.
+  std::function<void()> on_listening;
 };
 
 // Which protections are in force for one process, and which could not be

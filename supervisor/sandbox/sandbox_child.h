@@ -6,12 +6,12 @@
 // seccomp program), so the child makes system calls only: no allocation, no
 // lock, nothing that is not async-signal-safe.
 //
-// The order in the child (docs/sandbox.md): stdio onto 0-2, every other
-// descriptor closed, own session, the private root (pivot_root), rlimits,
-// the unprivileged uid with no capabilities, the parent-death signal (a uid
-// change clears it), "R" to the daemon and a wait for its answer (it puts
-// the child into its cgroup first), no_new_privs, the seccomp filter, and
-// exec. With a PID namespace the child
+// The order in the child (docs/sandbox.md): into its cgroup (v1), stdio
+// onto 0-2, every other descriptor closed, own session, the private root
+// (pivot_root), rlimits, the unprivileged uid with no capabilities, the
+// parent-death signal (a uid change clears it), "R" to the daemon and a wait
+// for its answer (on v2 it puts the child into its cgroup first),
+// no_new_privs, the seccomp filter, and exec. With a PID namespace the child
 // is the namespace's init: it forks the driver, forwards signals to it,
 // reaps every process, and exits when the driver does, after writing the
 // driver's wait status to `status_fd`.
@@ -49,6 +49,8 @@ struct ChildPlan {
   int error_fd = -1;   // write: "R" when ready; on failure "E", errno
                        // (int), a description
   int status_fd = -1;  // write: the driver's wait status (init only)
+  // Written "0" first thing: the child enters its cgroup (v1 `tasks`).
+  std::vector<int> cgroup_fds;
 
   bool init = false;  // the child is a PID namespace's init
   std::vector<Op> ops;
