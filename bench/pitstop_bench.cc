@@ -172,14 +172,19 @@ class Daemon {
   Daemon(ChildProcessManager& launcher, const fs::path& dir,
          const fs::path& cars)
       : launcher_(launcher), socket_((dir / "pitstopd.sock").string()) {
+    std::vector<std::string> args = {"--listen",      "unix:" + socket_,
+                                     "--state-dir",   (dir / "state").string(),
+                                     "--drivers-dir", cars.string(),
+                                     "--log-level",   DaemonLogLevel()};
+    // PITSTOP_BENCH_ROUTER_BUSY_POLL=0 compares the router without polling.
+    if (const char* poll = getenv("PITSTOP_BENCH_ROUTER_BUSY_POLL")) {
+      const fs::path config = dir / "pitstopd.yaml";
+      std::ofstream(config) << "router_busy_poll: " << poll << "\n";
+      args.push_back("--config");
+      args.push_back(config.string());
+    }
     auto pid = launcher_.Launch(
-        LaunchSpec{PITSTOPD_PATH,
-                   {"--listen", "unix:" + socket_, "--state-dir",
-                    (dir / "state").string(), "--drivers-dir", cars.string(),
-                    "--log-level", DaemonLogLevel()},
-                   DaemonEnv(),
-                   dir.string(),
-                   {}},
+        LaunchSpec{PITSTOPD_PATH, args, DaemonEnv(), dir.string(), {}},
         [](OutputStream, absl::string_view line) {
           std::cerr << "pitstopd: " << line << "\n";
         },
@@ -349,6 +354,23 @@ double RssMegabytes(pid_t pid) {
   return 0;
 }
 
+// CPU time (user + system) a process has used so far, in microseconds.
+double CpuMicros(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name, which may hold spaces: state is field 3,
+  // utime 14 and stime 15.
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 // One driver: latency, throughput, cold start, crash recovery.
 void SingleDriver(const Settings& s, ChildProcessManager& launcher) {
   TempDir dir;
@@ -356,9 +378,15 @@ void SingleDriver(const Settings& s, ChildProcessManager& launcher) {
   Daemon daemon(launcher, dir.path(), dir.path() / "cars");
   daemon.AwaitReady(1, absl::Seconds(30));
 
+  // The daemon works only for the routed half of the calls (and the 500
+  // routed warm-up calls).
+  const double cpu_before = CpuMicros(daemon.pid());
   const Latency l = MeasureCalls(s, daemon, "bench");
+  const double cpu_per_call =
+      (CpuMicros(daemon.pid()) - cpu_before) / (s.latency_calls + 500);
   Emit("call_p50_us_direct", l.direct_p50, "us");
-  Emit("call_p50_us_routed", l.routed_p50, "us");
+  Emit("call_p50_us_routed", l.routed_p50, "us",
+       Detail("daemon_cpu_us_per_call", cpu_per_call));
   Emit("call_p50_ratio", l.routed_p50 / l.direct_p50, "ratio",
        Detail("goal_max", 2.2));
   Emit("call_p99_us_direct", l.direct_p99, "us");
@@ -368,10 +396,18 @@ void SingleDriver(const Settings& s, ChildProcessManager& launcher) {
   const std::string direct_socket = daemon.Get("bench").socket_path();
   const double direct_tp =
       MeasureThroughput(direct_socket, "", 8, s.throughput_time);
+  const double tp_cpu_before = CpuMicros(daemon.pid());
+  const absl::Time tp_start = absl::Now();
   const double routed_tp =
       MeasureThroughput(daemon.socket(), "bench", 8, s.throughput_time);
+  // Includes the callers' 50 warm-up calls each.
+  const double tp_calls =
+      routed_tp * absl::ToDoubleSeconds(absl::Now() - tp_start);
   Emit("throughput_direct", direct_tp, "calls/s", Detail("callers", 8));
-  Emit("throughput_routed", routed_tp, "calls/s", Detail("callers", 8));
+  Emit("throughput_routed", routed_tp, "calls/s",
+       Detail("callers", 8) +
+           Detail("daemon_cpu_us_per_call",
+                  (CpuMicros(daemon.pid()) - tp_cpu_before) / tp_calls));
   Emit("throughput_ratio", routed_tp / direct_tp, "ratio",
        Detail("goal_min", 0.75));
 

@@ -345,7 +345,8 @@ int Run(int argc, char** argv) {
     return Fail(s.message());
   }
   admin.SetRepositories(&repositories);
-  DriverRouter router(supervisor, config.default_call_timeout);
+  DriverRouter router(supervisor, config.default_call_timeout,
+                      config.router_busy_poll);
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),

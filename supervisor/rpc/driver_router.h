@@ -47,7 +47,10 @@ inline constexpr char kDriverMetadataKey[] = "pitstop-driver";
 
 class DriverRouter {
  public:
-  DriverRouter(Supervisor& supervisor, absl::Duration default_call_timeout);
+  // `busy_poll`: how long a queue's thread polls for the next event before
+  // it sleeps (0: never), when its last wait was that short (see Serve).
+  DriverRouter(Supervisor& supervisor, absl::Duration default_call_timeout,
+               absl::Duration busy_poll = absl::ZeroDuration());
   ~DriverRouter();
 
   // Adds the generic service and `threads` completion queues to `builder`.
@@ -78,9 +81,18 @@ class DriverRouter {
   void CallEnded() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // A completion queue's thread. Waking a sleeping thread costs more than a
+  // short call's whole work on this machine (docs/performance.md), so after
+  // each event the thread polls the queue for up to busy_poll_, yielding the
+  // core to anything runnable, before it sleeps. It polls again only while
+  // events keep coming that close together: a thread whose last wait was
+  // longer sleeps at once and burns nothing.
+  void Serve(grpc::ServerCompletionQueue* cq);
+
   // Constant after construction
   Supervisor& supervisor_;
   const absl::Duration default_call_timeout_;
+  const absl::Duration busy_poll_;
   std::map<std::string, DriverCategory> methods_;
   grpc::AsyncGenericService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
