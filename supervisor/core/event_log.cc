@@ -1,5 +1,7 @@
 #include "supervisor/core/event_log.h"
 
+#include <algorithm>
+
 namespace pitstop {
 
 uint64_t EventLog::Append(DriverEvent event) {
@@ -12,13 +14,18 @@ uint64_t EventLog::Append(DriverEvent event) {
 }
 
 std::vector<DriverEvent> EventLog::Since(uint64_t since,
-                                         const std::string& driver) {
+                                         const std::string& driver,
+                                         uint64_t* seen) {
   absl::MutexLock lock(&mu_);
   std::vector<DriverEvent> out;
-  for (const DriverEvent& e : events_) {
-    if (e.sequence > since && (driver.empty() || e.driver == driver)) {
-      out.push_back(e);
-    }
+  if (seen != nullptr) *seen = std::max(since, last_);
+  if (events_.empty()) return out;
+  // Kept events are numbered without gaps, the oldest first.
+  const uint64_t first = events_.front().sequence;
+  for (size_t i = since >= first ? since + 1 - first : 0; i < events_.size();
+       ++i) {
+    const DriverEvent& e = events_[i];
+    if (driver.empty() || e.driver == driver) out.push_back(e);
   }
   return out;
 }

@@ -41,8 +41,13 @@ class EventLog {
   uint64_t Append(DriverEvent event) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Kept events with a sequence number above `since`, of `driver` only
-  // unless it is empty, oldest first.
-  std::vector<DriverEvent> Since(uint64_t since, const std::string& driver = "")
+  // unless it is empty, oldest first. `*seen` (when given) is set to the
+  // newest sequence number looked at, matching or not: the `since` of the
+  // next call, so that a watcher of one driver waits for events it has not
+  // looked at instead of finding the same other driver's events again.
+  // Costs the number of newer events, not the number kept.
+  std::vector<DriverEvent> Since(uint64_t since, const std::string& driver = "",
+                                 uint64_t* seen = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Blocks until an event above `since` exists or `deadline` (real time)

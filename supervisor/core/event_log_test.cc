@@ -27,6 +27,38 @@ TEST_CASE("the event log numbers events and keeps the most recent", "[core]") {
   REQUIRE(log.Since(5).empty());
 }
 
+TEST_CASE(
+    "a watcher of one driver learns how far it looked, so other drivers' "
+    "events do not wake it again",
+    "[core]") {
+  FakeClock clock;
+  EventLog log(clock);
+  for (const char* driver : {"a", "b", "b"}) {
+    DriverEvent e;
+    e.driver = driver;
+    log.Append(e);
+  }
+  uint64_t seen = 0;
+  auto mine = log.Since(0, "a", &seen);
+  REQUIRE(mine.size() == 1);
+  REQUIRE(seen == 3);
+  // Nothing newer than what it looked at: it would sleep, not spin.
+  REQUIRE(!log.AwaitAfter(seen, absl::Now()));
+  REQUIRE(log.Since(seen, "a", &seen).empty());
+  REQUIRE(seen == 3);
+  DriverEvent e;
+  e.driver = "a";
+  log.Append(e);
+  REQUIRE(log.AwaitAfter(seen, absl::Now()));
+  auto next = log.Since(seen, "a", &seen);
+  REQUIRE(next.size() == 1);
+  REQUIRE(next[0].sequence == 4);
+  REQUIRE(seen == 4);
+  // A `since` ahead of the log finds nothing and is kept.
+  REQUIRE(log.Since(10, "", &seen).empty());
+  REQUIRE(seen == 10);
+}
+
 TEST_CASE("a watcher wakes when a newer event arrives", "[core]") {
   FakeClock clock;
   EventLog log(clock);

@@ -475,7 +475,9 @@ grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
                                        grpc::ServerWriter<sv1::Event>* writer) {
   uint64_t since = request->since_sequence();
   while (true) {
-    for (const DriverEvent& e : events_.Since(since, request->driver())) {
+    uint64_t seen = since;
+    for (const DriverEvent& e :
+         events_.Since(since, request->driver(), &seen)) {
       sv1::Event out;
       out.set_sequence(e.sequence);
       *out.mutable_time() = ToTimestamp(e.time);
@@ -486,8 +488,8 @@ grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
       out.set_reason(e.reason);
       out.set_pid(e.pid);
       if (!writer->Write(out)) return grpc::Status::OK;  // caller went away
-      since = e.sequence;
     }
+    since = seen;
     if (!request->follow()) return grpc::Status::OK;
     // Wake now and then to notice a cancelled caller.
     while (!context->IsCancelled() &&
