@@ -317,6 +317,7 @@ void Supervisor::Loop() {
       if (shutdown_) return;
       dirty_ = false;
       next = ReconcileLocked(clock_.Now(), actions);
+      next_wake_ = next;
     }
     Execute(std::move(actions));
     absl::MutexLock lock(&mu_);
@@ -1055,57 +1056,65 @@ void Supervisor::ResolveWaitersLocked(const std::string& name, Record& r,
                                       absl::Time& next) {
   if (r.waiters.empty()) return;
   std::vector<Waiter> keep;
-  // A replaced instance still running calls: a resource busy there waits.
-  const Instance* old =
-      r.retiring && !r.retiring->exited ? r.retiring.get() : nullptr;
   for (Waiter& w : r.waiters) {
-    Instance* inst = r.instance.get();
-    const bool ready = r.state == DriverState::kReady && inst != nullptr &&
-                       inst->launched && !inst->exited;
-    const bool busy_on_old =
-        old != nullptr && !w.resource.empty() &&
-        (old->load->Busy(w.resource) > 0 || old->held.count(w.resource) > 0);
-    if (ready && !busy_on_old &&
-        (inst->id != w.avoid_instance || now >= w.avoid_until)) {
-      Route route;
-      route.driver = name;
-      route.instance_id = inst->id;
-      route.pid = inst->pid;
-      route.package = inst->package;
-      route.endpoint = inst->endpoint;
-      route.lease = inst->load->Begin(std::move(w.resource));
-      actions.replies.emplace_back(std::move(w.done), std::move(route));
-    } else if (r.state == DriverState::kFailed) {
-      actions.replies.emplace_back(
-          std::move(w.done), absl::UnavailableError(absl::StrCat(
-                                 "driver ", name, " has FAILED: ", r.message)));
-    } else if (!r.unresolved.empty()) {
-      actions.replies.emplace_back(
-          std::move(w.done),
-          absl::FailedPreconditionError(
-              absl::StrCat("driver ", name, " cannot start: ", r.unresolved)));
-    } else if (!r.want_running && r.state == DriverState::kStopped) {
-      actions.replies.emplace_back(
-          std::move(w.done),
-          absl::FailedPreconditionError(absl::StrCat(
-              "driver ", name, " is stopped; start it with `pitstop start ",
-              name, "`")));
-    } else if (now >= w.deadline) {
-      actions.replies.emplace_back(
-          std::move(w.done),
-          absl::DeadlineExceededError(
-              absl::StrCat("driver ", name,
-                           " did not become ready before the call's "
-                           "deadline (state ",
-                           DriverStateName(r.state),
-                           r.message.empty() ? "" : ": ", r.message, ")")));
-    } else {
-      next = std::min(next, w.deadline);
-      if (ready && !busy_on_old) next = std::min(next, w.avoid_until);
+    if (!ResolveWaiterLocked(name, r, now, w, actions, next)) {
       keep.push_back(std::move(w));
     }
   }
   r.waiters = std::move(keep);
+}
+
+bool Supervisor::ResolveWaiterLocked(const std::string& name, Record& r,
+                                     absl::Time now, Waiter& w,
+                                     Actions& actions, absl::Time& next) {
+  Instance* inst = r.instance.get();
+  const bool ready = r.state == DriverState::kReady && inst != nullptr &&
+                     inst->launched && !inst->exited;
+  // A replaced instance still running calls: a resource busy there waits.
+  const Instance* old =
+      r.retiring && !r.retiring->exited ? r.retiring.get() : nullptr;
+  const bool busy_on_old =
+      old != nullptr && !w.resource.empty() &&
+      (old->load->Busy(w.resource) > 0 || old->held.count(w.resource) > 0);
+  if (ready && !busy_on_old &&
+      (inst->id != w.avoid_instance || now >= w.avoid_until)) {
+    Route route;
+    route.driver = name;
+    route.instance_id = inst->id;
+    route.pid = inst->pid;
+    route.package = inst->package;
+    route.endpoint = inst->endpoint;
+    route.lease = inst->load->Begin(std::move(w.resource));
+    actions.replies.emplace_back(std::move(w.done), std::move(route));
+  } else if (r.state == DriverState::kFailed) {
+    actions.replies.emplace_back(
+        std::move(w.done), absl::UnavailableError(absl::StrCat(
+                               "driver ", name, " has FAILED: ", r.message)));
+  } else if (!r.unresolved.empty()) {
+    actions.replies.emplace_back(
+        std::move(w.done),
+        absl::FailedPreconditionError(
+            absl::StrCat("driver ", name, " cannot start: ", r.unresolved)));
+  } else if (!r.want_running && r.state == DriverState::kStopped) {
+    actions.replies.emplace_back(
+        std::move(w.done),
+        absl::FailedPreconditionError(absl::StrCat(
+            "driver ", name, " is stopped; start it with `pitstop start ", name,
+            "`")));
+  } else if (now >= w.deadline) {
+    actions.replies.emplace_back(
+        std::move(w.done),
+        absl::DeadlineExceededError(absl::StrCat(
+            "driver ", name,
+            " did not become ready before the call's deadline (state ",
+            DriverStateName(r.state), r.message.empty() ? "" : ": ", r.message,
+            ")")));
+  } else {
+    next = std::min(next, w.deadline);
+    if (ready && !busy_on_old) next = std::min(next, w.avoid_until);
+    return false;
+  }
+  return true;
 }
 
 void Supervisor::Execute(Actions actions) {
@@ -1784,10 +1793,17 @@ void Supervisor::AcquireRoute(absl::string_view driver,
       w.avoid_instance = avoid_instance;
       w.avoid_until = now + absl::Seconds(1);
       w.done = std::move(done);
-      r->waiters.push_back(std::move(w));
+      // Only the new call is looked at: the parked ones are the control
+      // loop's, which looks at them whenever the driver changes, so a call
+      // costs the same however many others wait.
       absl::Time next = absl::InfiniteFuture();
-      ResolveWaitersLocked(std::string(driver), *r, now, actions, next);
-      if (!r->waiters.empty()) WakeLocked();
+      if (!ResolveWaiterLocked(std::string(driver), *r, now, w, actions,
+                               next)) {
+        r->waiters.push_back(std::move(w));
+        // The loop must wake for this call's deadline if it would sleep
+        // past it.
+        if (next < next_wake_) WakeLocked();
+      }
     }
   }
   for (auto& [cb, result] : actions.replies) cb(std::move(result));

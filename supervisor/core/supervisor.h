@@ -398,6 +398,11 @@ class Supervisor {
   void ResolveWaitersLocked(const std::string& name, Record& r, absl::Time now,
                             Actions& actions, absl::Time& next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One waiter: true when it was answered (a route or an error); otherwise
+  // `next` is lowered to when it must be looked at again.
+  bool ResolveWaiterLocked(const std::string& name, Record& r, absl::Time now,
+                           Waiter& w, Actions& actions, absl::Time& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetStateLocked(const std::string& name, Record& r, DriverState state,
                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   DriverEvent MakeEventLocked(const std::string& name, const Record& r,
@@ -480,6 +485,8 @@ class Supervisor {
   std::vector<std::string> start_order_ ABSL_GUARDED_BY(mu_);
   uint64_t next_instance_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  // When the control loop next wakes by itself (after its last pass).
+  absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   // Signalled when dirty_ is set or any state changes.
   absl::CondVar changed_;
