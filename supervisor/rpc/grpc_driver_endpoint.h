@@ -40,6 +40,8 @@ class GrpcDriverEndpoint final : public DriverEndpoint {
   std::unique_ptr<pitstop::driver::v1::IdentityService::Stub> identity_;
 
   std::atomic<uint32_t> next_{0};
+  // The driver has been seen accepting connections on its socket.
+  std::atomic<bool> listening_{false};
 };
 
 class GrpcDriverEndpointFactory final : public DriverEndpointFactory {
