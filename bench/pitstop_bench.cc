@@ -176,13 +176,6 @@ class Daemon {
                                      "--state-dir",   (dir / "state").string(),
                                      "--drivers-dir", cars.string(),
                                      "--log-level",   DaemonLogLevel()};
-    // PITSTOP_BENCH_ROUTER_BUSY_POLL=0 compares the router without polling.
-    if (const char* poll = getenv("PITSTOP_BENCH_ROUTER_BUSY_POLL")) {
-      const fs::path config = dir / "pitstopd.yaml";
-      std::ofstream(config) << "router_busy_poll: " << poll << "\n";
-      args.push_back("--config");
-      args.push_back(config.string());
-    }
     auto pid = launcher_.Launch(
         LaunchSpec{PITSTOPD_PATH, args, DaemonEnv(), dir.string(), {}},
         [](OutputStream, absl::string_view line) {

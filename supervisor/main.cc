@@ -31,7 +31,7 @@
 #include "supervisor/core/supervisor.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/admin_service.h"
-#include "supervisor/rpc/driver_router.h"
+#include "supervisor/rpc/frame_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
 #include "supervisor/sandbox/host_sandbox.h"
@@ -111,13 +111,6 @@ int Run(int argc, char** argv) {
   // a stack trace on every lock: a large share of a routed call's CPU time.
   // The thread-safety annotations, checked at compile time, do that job.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // gRPC's default poller (epoll1) lets any thread blocked in a completion
-  // queue poll every descriptor, so the admin service's sync-server threads
-  // handle the router's socket events and hand each completion over to the
-  // router's thread: ~15 futex calls per routed call. With "poll", each
-  // completion queue polls its own calls' descriptors: ~1 per call
-  // (docs/performance.md). An operator's GRPC_POLL_STRATEGY still wins.
-  setenv("GRPC_POLL_STRATEGY", "poll", /*overwrite=*/0);
   CLI::App app{
       "pitstopd: runs drivers as sandboxed child processes and "
       "routes calls to them"};
@@ -345,32 +338,23 @@ int Run(int argc, char** argv) {
     return Fail(s.message());
   }
   admin.SetRepositories(&repositories);
-  DriverRouter router(supervisor, config.default_call_timeout,
-                      config.router_busy_poll);
+  // pitstopd's address is served by the frame router: routed calls go to
+  // drivers frame by frame, every other stream to this in-process server,
+  // which has no listening port of its own.
+  FrameRouterOptions router_options;
+  router_options.default_call_timeout = config.default_call_timeout;
+  FrameRouter router(supervisor, router_options);
+  absl::StatusOr<std::string> address = router.Listen(config.listen);
+  if (!address.ok()) return Fail(address.status().message());
   grpc::ServerBuilder builder;
-  int selected_port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
-                           &selected_port);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(&admin);
-  router.Register(
-      builder,
-      std::max(2, static_cast<int>(std::thread::hardware_concurrency())));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) {
-    return Fail(absl::StrCat("cannot listen on ", config.listen,
-                             "; is the address in use or the directory "
-                             "missing?"));
-  }
-  std::string address = config.listen;
-  if (!absl::StartsWith(address, "unix:")) {
-    address =
-        absl::StrCat(address.substr(0, address.rfind(':')), ":", selected_port);
-  }
-  router.Start();
+  if (!server) return Fail("cannot start the admin service");
+  router.Start(server.get());
   LogInfo("pitstopd", "serving",
-          {{"address", address}, {"state_dir", config.state_dir}});
+          {{"address", *address}, {"state_dir", config.state_dir}});
 
   supervisor.Run();
   supervisor.StartAll();
@@ -402,7 +386,7 @@ int Run(int argc, char** argv) {
   refresher.join();
   server->Shutdown(absl::ToChronoTime(absl::Now()));
   // Calls still parked waiting for a driver are answered as drivers stop;
-  // the router's queues run until then.
+  // the router's loop runs until then.
   supervisor.StopAll();
   router.Stop();
   LogInfo("pitstopd", "stopped",

@@ -22,7 +22,6 @@ drivers_dir: /var/lib/pitstop/cars
 log_level: info            # debug | info | warning | error
 max_route_wait: 30s        # a routed call without deadline waits this long for READY
 default_call_timeout: 60s  # deadline of a forwarded call that has none
-router_busy_poll: 50us     # routing threads poll this long before sleeping (0: never)
 restart_max: 10            # more exits than this within restart_window: FAILED
 restart_window: 60s
 restart_initial_backoff: 100ms  # repeated exits wait this, doubling...
@@ -265,23 +264,12 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
       }
       (key == "max_route_wait" ? config.max_route_wait
                                : config.default_call_timeout) = d;
-    } else if (key == "router_busy_poll") {
-      absl::Duration d;
-      if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
-          d > absl::Milliseconds(1)) {
-        return Error(source, value,
-                     absl::StrCat("router_busy_poll must be a duration from 0 "
-                                  "to 1ms, such as 50us (got '",
-                                  text, "')"));
-      }
-      config.router_busy_poll = d;
     } else {
       return Error(source, entry.first,
                    absl::StrCat("unknown key '", key,
                                 "' (known: listen, state_dir, drivers_dir, "
                                 "log_level, max_route_wait, "
-                                "default_call_timeout, router_busy_poll, "
-                                "restart_max, "
+                                "default_call_timeout, restart_max, "
                                 "restart_window, restart_initial_backoff, "
                                 "restart_max_backoff, health_interval, "
                                 "health_failures, degraded_grace, "

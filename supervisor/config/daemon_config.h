@@ -28,9 +28,6 @@ struct DaemonConfig {
   absl::Duration max_route_wait = absl::Seconds(30);
   // The deadline given to a forwarded call that has none.
   absl::Duration default_call_timeout = absl::Seconds(60);
-  // How long the router's threads poll for the next event before sleeping
-  // (docs/performance.md); 0: never.
-  absl::Duration router_busy_poll = absl::Microseconds(50);
   // Restart policy for every driver: more than restart_max exits within
   // restart_window gives up (FAILED); repeated exits wait from
   // restart_initial_backoff, doubling up to restart_max_backoff.

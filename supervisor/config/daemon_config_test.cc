@@ -29,11 +29,6 @@ TEST_CASE("a config file overrides only the keys it names", "[config]") {
   REQUIRE(probation->upgrade_probation == absl::Minutes(2));
   REQUIRE(!ParseDaemonConfig("upgrade_probation: 0s\n", "pitstopd.yaml", base)
                .ok());
-  REQUIRE(config->router_busy_poll == absl::Microseconds(50));
-  auto no_poll =
-      ParseDaemonConfig("router_busy_poll: 0\n", "pitstopd.yaml", base);
-  REQUIRE(no_poll.ok());
-  REQUIRE(no_poll->router_busy_poll == absl::ZeroDuration());
 }
 
 TEST_CASE("config errors name the file, the line and the key", "[config]") {
@@ -56,10 +51,6 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
                 "max_memory_mb must be a positive integer"},
            Case{"sandbox_uid_base: 100\n",
                 "sandbox_uid_base must be between 10000 and 2000000000"},
-           Case{"router_busy_poll: 5ms\n",
-                "router_busy_poll must be a duration from 0 to 1ms"},
-           Case{"router_busy_poll: -1us\n",
-                "router_busy_poll must be a duration from 0 to 1ms"},
        }) {
     INFO(c.yaml);
     auto config = ParseDaemonConfig(c.yaml, "pitstopd.yaml", base);

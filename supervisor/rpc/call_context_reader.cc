@@ -2,19 +2,16 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
-#include <grpcpp/support/proto_buffer_reader.h>
 
 namespace pitstop {
 
 namespace pb = google::protobuf;
 
-absl::Status ReadCallContext(const grpc::ByteBuffer& request,
+absl::Status ReadCallContext(absl::string_view request,
                              pitstop::driver::v1::CallContext* context) {
   context->Clear();
-  // ProtoBufferReader wants a mutable buffer but only reads it.
-  grpc::ByteBuffer copy(request);  // shares the slices, no byte copy
-  grpc::ProtoBufferReader reader(&copy);
-  pb::io::CodedInputStream in(&reader);
+  pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(request.data()),
+                              static_cast<int>(request.size()));
   const auto invalid = [] {
     return absl::InvalidArgumentError(
         "the request is not a valid protobuf message with a CallContext as "

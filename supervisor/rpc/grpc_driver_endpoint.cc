@@ -19,9 +19,6 @@ namespace {
 
 namespace v1 = pitstop::driver::v1;
 
-// Connections to each driver instance (opened lazily, on first use).
-constexpr int kConnections = 4;
-
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& socket_path) {
   grpc::ChannelArguments args;
   // A driver's socket appears a few milliseconds after its process starts,
@@ -32,11 +29,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& socket_path) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
   // Every instance has its own connection; never share one across channels.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  // The router decides itself when a call may be sent again; gRPC's retry
-  // layer would only buffer every request for nothing.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
   return grpc::CreateCustomChannel(absl::StrCat("unix:", socket_path),
                                    grpc::InsecureChannelCredentials(), args);
 }
@@ -70,13 +63,8 @@ struct ProbeCall {
 }  // namespace
 
 GrpcDriverEndpoint::GrpcDriverEndpoint(const std::string& socket_path)
-    : socket_path_(socket_path) {
-  for (int i = 0; i < kConnections; ++i) {
-    channels_.push_back(MakeChannel(socket_path));
-    stubs_.push_back(std::make_unique<grpc::GenericStub>(channels_.back()));
-  }
-  identity_ = v1::IdentityService::NewStub(channels_[0]);
-}
+    : socket_path_(socket_path),
+      identity_(v1::IdentityService::NewStub(MakeChannel(socket_path))) {}
 
 void GrpcDriverEndpoint::Probe(
     absl::Time deadline,

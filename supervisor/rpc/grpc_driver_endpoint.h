@@ -1,16 +1,15 @@
 #ifndef PITSTOP_SUPERVISOR_RPC_GRPC_DRIVER_ENDPOINT_H_
 #define PITSTOP_SUPERVISOR_RPC_GRPC_DRIVER_ENDPOINT_H_
 
-// DriverEndpoint over gRPC on the instance's Unix socket: one channel per
-// instance, shared by the supervisor's probes and the router's forwarded
-// calls.
+// DriverEndpoint over gRPC on the instance's Unix socket: the supervisor's
+// readiness probes, on one channel per instance. Routed calls do not use it:
+// the frame router opens its own HTTP/2 connections to socket_path().
 
 #include <grpcpp/channel.h>
-#include <grpcpp/generic/generic_stub.h>
 
 #include <atomic>
 #include <memory>
-#include <vector>
+#include <string>
 
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "supervisor/core/driver_endpoint.h"
@@ -24,22 +23,14 @@ class GrpcDriverEndpoint final : public DriverEndpoint {
   void Probe(absl::Time deadline,
              std::function<void(absl::StatusOr<ProbeResult>)> done) override;
 
-  // For forwarding calls without knowing their types. Calls are spread
-  // over a few connections: one HTTP/2 connection serializes its reads and
-  // writes, and would cap the throughput of concurrent callers.
-  grpc::GenericStub& generic_stub() {
-    return *stubs_[next_.fetch_add(1, std::memory_order_relaxed) %
-                   stubs_.size()];
-  }
+  // The host path of the driver's socket.
+  const std::string& socket_path() const { return socket_path_; }
 
  private:
   // Constant after construction
   const std::string socket_path_;
-  std::vector<std::shared_ptr<grpc::Channel>> channels_;
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   std::unique_ptr<pitstop::driver::v1::IdentityService::Stub> identity_;
 
-  std::atomic<uint32_t> next_{0};
   // The driver has been seen accepting connections on its socket.
   std::atomic<bool> listening_{false};
 };
