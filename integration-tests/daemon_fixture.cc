@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
@@ -46,7 +47,8 @@ Daemon::Daemon(DaemonSpec spec) {
     own_dir_ = false;
   }
   socket_ = dir_ + "/pitstopd.sock";
-  std::vector<std::string> args = {"--listen",      "unix:" + socket_,
+  address_ = spec.listen.empty() ? "unix:" + socket_ : spec.listen;
+  std::vector<std::string> args = {"--listen",      address_,
                                    "--state-dir",   dir_ + "/state",
                                    "--drivers-dir", spec.cars_dir};
   if (spec.sandbox.empty() && !FullSandboxOnThisHost()) {
@@ -74,7 +76,30 @@ Daemon::Daemon(DaemonSpec spec) {
       });
   REQUIRE(pid.ok());
   pid_ = *pid;
-  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  if (absl::EndsWith(address_, ":0")) {
+    // The daemon logs the port it picked: address=127.0.0.1:40123.
+    absl::MutexLock lock(&mu_);
+    auto serving = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (const std::string& line : log_) {
+        if (line.find("msg=serving") != std::string::npos) return true;
+      }
+      return exited_;
+    };
+    REQUIRE(mu_.AwaitWithTimeout(absl::Condition(&serving),
+                                 absl::Seconds(30)));
+    for (const std::string& line : log_) {
+      const size_t at = line.find(" address=");
+      if (line.find("msg=serving") == std::string::npos ||
+          at == std::string::npos) {
+        continue;
+      }
+      const size_t start = at + 9;
+      address_ = line.substr(start, line.find(' ', start) - start);
+    }
+    INFO(absl::StrJoin(log_, "\n"));
+    REQUIRE(!absl::EndsWith(address_, ":0"));
+  }
+  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
   admin_ = sv1::AdminService::NewStub(channel_);
   storage_ = dv1::StorageService::NewStub(channel_);
   if (!spec.await_ready.empty()) {

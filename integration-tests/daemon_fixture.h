@@ -31,6 +31,9 @@ struct DaemonSpec {
   // Run in this directory, which the test owns and which keeps the state
   // across daemons; empty: a fresh directory removed with the daemon.
   std::string dir;
+  // --listen; empty: unix:<dir>/pitstopd.sock. A host:port address with
+  // port 0 is read back from the daemon's "serving" log line.
+  std::string listen;
   // --sandbox; empty: the daemon's default (strict as root) where this host
   // allows the whole sandbox, best-effort where it does not (a container).
   std::string sandbox;
@@ -54,7 +57,8 @@ class Daemon {
   void Kill();
 
   const std::string& dir() const { return dir_; }
-  std::string address() const { return "unix:" + socket_; }
+  // The address clients use.
+  const std::string& address() const { return address_; }
   pid_t pid() const { return pid_; }
 
   pitstop::supervisor::v1::AdminService::Stub& admin() { return *admin_; }
@@ -82,6 +86,7 @@ class Daemon {
   std::string dir_;
   bool own_dir_ = true;
   std::string socket_;
+  std::string address_;
   ChildProcessManager launcher_;
   pid_t pid_ = 0;
   absl::Mutex mu_;
