@@ -149,15 +149,8 @@ std::shared_ptr<grpc::Channel> UnixChannel(const std::string& path) {
                                    grpc::InsecureChannelCredentials(), args);
 }
 
-// pitstopd's environment: PATH, and GRPC_POLL_STRATEGY when set (to
-// compare gRPC's pollers: `GRPC_POLL_STRATEGY=epoll1 pitstop-bench`).
-std::vector<std::string> DaemonEnv() {
-  std::vector<std::string> env = {"PATH=/usr/bin:/bin"};
-  if (const char* poller = getenv("GRPC_POLL_STRATEGY")) {
-    env.push_back(absl::StrCat("GRPC_POLL_STRATEGY=", poller));
-  }
-  return env;
-}
+// pitstopd's environment.
+std::vector<std::string> DaemonEnv() { return {"PATH=/usr/bin:/bin"}; }
 
 // pitstopd's log level: warning, or PITSTOP_BENCH_LOG_LEVEL (debug shows
 // each sandboxed launch's phases).
@@ -297,29 +290,38 @@ void MeasureLatency(Caller& direct, Caller& routed, int calls,
 
 // Calls per second with `threads` concurrent callers, each on its own
 // connection.
-double MeasureThroughput(const std::string& socket, const std::string& driver,
-                         int threads, absl::Duration duration) {
-  std::vector<std::unique_ptr<Caller>> callers;
-  for (int i = 0; i < threads; ++i) {
-    callers.push_back(std::make_unique<Caller>(socket, driver));
-    for (int w = 0; w < 50; ++w) callers.back()->Call();
+// Closed-loop load: `threads` callers, each on its own connection, each
+// with one call in flight at a time.
+class Load {
+ public:
+  Load(const std::string& socket, const std::string& driver, int threads) {
+    for (int i = 0; i < threads; ++i) {
+      callers_.push_back(std::make_unique<Caller>(socket, driver));
+      for (int w = 0; w < 50; ++w) callers_.back()->Call();
+    }
   }
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> total{0};
-  std::vector<std::thread> workers;
-  const absl::Time start = absl::Now();
-  for (int i = 0; i < threads; ++i) {
-    workers.emplace_back([&, i] {
-      int64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) n += callers[i]->Call();
-      total += n;
-    });
+
+  // Runs every caller for `duration`; returns the calls made.
+  int64_t Run(absl::Duration duration) {
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> total{0};
+    std::vector<std::thread> workers;
+    for (auto& caller : callers_) {
+      workers.emplace_back([&, c = caller.get()] {
+        int64_t n = 0;
+        while (!stop.load(std::memory_order_relaxed)) n += c->Call();
+        total += n;
+      });
+    }
+    absl::SleepFor(duration);
+    stop = true;
+    for (auto& w : workers) w.join();
+    return total.load();
   }
-  absl::SleepFor(duration);
-  stop = true;
-  for (auto& w : workers) w.join();
-  return total.load() / Seconds(absl::Now() - start);
-}
+
+ private:
+  std::vector<std::unique_ptr<Caller>> callers_;
+};
 
 struct Latency {
   double direct_p50, routed_p50, direct_p99, routed_p99;
@@ -386,35 +388,46 @@ void SingleDriver(const Settings& s, ChildProcessManager& launcher) {
   Emit("call_p99_us_routed", l.routed_p99, "us");
   Emit("call_p99_ratio", l.routed_p99 / l.direct_p99, "ratio");
 
-  // Where the CPU goes: per call, the callers (this process), the driver
-  // and the daemon (idle in the direct run).
+  // 8 callers directly on the driver's socket and 8 through the daemon, in
+  // alternating windows so that drift hits both alike. Where the CPU goes:
+  // per call, the callers (this process), the driver and the daemon (idle
+  // in the direct windows).
   const sv1::Driver bench = daemon.Get("bench");
-  auto throughput = [&](const std::string& socket, const std::string& driver,
-                        double* calls_per_s) {
-    const pid_t pids[] = {::getpid(), bench.pid(), daemon.pid()};
-    double before[3];
-    for (int i = 0; i < 3; ++i) before[i] = CpuMicros(pids[i]);
-    const absl::Time start = absl::Now();
-    *calls_per_s = MeasureThroughput(socket, driver, 8, s.throughput_time);
-    // The rate excludes the warm-up calls; the CPU figures are approximate.
-    const double calls =
-        *calls_per_s * absl::ToDoubleSeconds(absl::Now() - start);
+  const pid_t pids[] = {::getpid(), bench.pid(), daemon.pid()};
+  struct Totals {
+    int64_t calls = 0;
+    absl::Duration time;
+    double cpu[3] = {0, 0, 0};
+  } totals[2];
+  Load loads[] = {Load(bench.socket_path(), "", 8),
+                  Load(daemon.socket(), "bench", 8)};
+  const absl::Duration window = absl::Milliseconds(500);
+  for (absl::Duration done; done < s.throughput_time; done += window) {
+    for (int mode = 0; mode < 2; ++mode) {
+      double before[3];
+      for (int i = 0; i < 3; ++i) before[i] = CpuMicros(pids[i]);
+      const absl::Time start = absl::Now();
+      totals[mode].calls += loads[mode].Run(window);
+      totals[mode].time += absl::Now() - start;
+      for (int i = 0; i < 3; ++i) {
+        totals[mode].cpu[i] += CpuMicros(pids[i]) - before[i];
+      }
+    }
+  }
+  double rate[2];
+  for (int mode = 0; mode < 2; ++mode) {
+    const Totals& t = totals[mode];
+    rate[mode] = t.calls / absl::ToDoubleSeconds(t.time);
     std::string detail = Detail("callers", 8);
     const char* names[] = {"caller", "driver", "daemon"};
     for (int i = 0; i < 3; ++i) {
       detail += Detail(absl::StrCat(names[i], "_cpu_us_per_call"),
-                       (CpuMicros(pids[i]) - before[i]) / calls);
+                       t.cpu[i] / static_cast<double>(t.calls));
     }
-    return detail;
-  };
-  double direct_tp = 0, routed_tp = 0;
-  const std::string direct_detail =
-      throughput(bench.socket_path(), "", &direct_tp);
-  const std::string routed_detail =
-      throughput(daemon.socket(), "bench", &routed_tp);
-  Emit("throughput_direct", direct_tp, "calls/s", direct_detail);
-  Emit("throughput_routed", routed_tp, "calls/s", routed_detail);
-  Emit("throughput_ratio", routed_tp / direct_tp, "ratio",
+    Emit(mode == 0 ? "throughput_direct" : "throughput_routed", rate[mode],
+         "calls/s", detail);
+  }
+  Emit("throughput_ratio", rate[1] / rate[0], "ratio",
        Detail("goal_min", 0.75));
 
   // Cold start through the daemon: StartDriver returns once READY.
@@ -709,6 +722,20 @@ void Upgrades(const Settings& s, ChildProcessManager& launcher) {
        StepMs(rollback, "upgrade-cut-over", "upgrade-rolled-back"), "ms");
 }
 
+// For profiling the daemon: 8 routed callers on the bench driver.
+void RoutedLoad(absl::Duration duration, ChildProcessManager& launcher) {
+  TempDir dir;
+  MakeBenchCar(dir.path() / "cars", "bench");
+  Daemon daemon(launcher, dir.path(), dir.path() / "cars");
+  daemon.AwaitReady(1, absl::Seconds(30));
+  Load load(daemon.socket(), "bench", 8);
+  std::cerr << "pitstopd pid " << daemon.pid() << ": calling for "
+            << duration << "\n";
+  const int64_t calls = load.Run(duration);
+  Emit("throughput_routed", calls / absl::ToDoubleSeconds(duration),
+       "calls/s", Detail("callers", 8));
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"pitstop-bench: the daemon's cost against same-run baselines"};
   Settings s;
@@ -717,6 +744,10 @@ int Main(int argc, char** argv) {
   app.add_option("--only", only,
                  "one group: calls (latency, throughput, starts, crashes), "
                  "many, car, upgrade");
+  double routed_load = 0;
+  app.add_option("--routed-load", routed_load,
+                 "only run 8 routed callers for this many seconds (for "
+                 "perf record -p $(pidof pitstopd)); prints the rate");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -737,6 +768,10 @@ int Main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   ChildProcessManager launcher;
+  if (routed_load > 0) {
+    RoutedLoad(absl::Seconds(routed_load), launcher);
+    return 0;
+  }
   if (only.empty() || only == "calls") SingleDriver(s, launcher);
   if (only.empty() || only == "many") ManyDrivers(s, launcher);
   if (only.empty() || only == "car") CarInstall(s);
