@@ -360,6 +360,12 @@ class FrameRouter::Loop {
       if (frame->hd.type == NGHTTP2_HEADERS &&
           frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         call->headers_done = true;
+        // Now, not when the call is next advanced: the DATA frames behind
+        // these headers may be in the same read, and a routed call's bytes
+        // are handed back to the window as they arrive.
+        const std::string* path = Find(call->request_headers, ":path");
+        call->routed =
+            path != nullptr && conn->loop->router_.methods_.count(*path) > 0;
       }
       if (end) call->request_complete = true;
     } else if (frame->hd.type == NGHTTP2_HEADERS) {
@@ -380,8 +386,9 @@ class FrameRouter::Loop {
     Connection* conn = Conn(user_data);
     Call* call = StreamCall(session, stream_id);
     const size_t max = conn->loop->router_.options_.max_message_bytes + 5;
-    // Bytes are handed back to the sender's window at once, unless they
-    // are passed through: then when the other side has taken them.
+    // Bytes are handed back to the sender's windows at once, but for a
+    // passed-through stream's own window: that opens again as the other
+    // side takes the bytes, so a slow reader holds back only its stream.
     bool consume_now = true;
     if (call != nullptr) {
       std::string& body = conn->peer == Peer::kClient ? call->request_body
@@ -394,7 +401,11 @@ class FrameRouter::Loop {
       consume_now = call->routed;
       conn->loop->Schedule(call);
     }
-    if (consume_now) nghttp2_session_consume(session, stream_id, length);
+    if (consume_now) {
+      nghttp2_session_consume(session, stream_id, length);
+    } else {
+      nghttp2_session_consume_connection(session, length);
+    }
     return 0;
   }
 
@@ -429,7 +440,8 @@ class FrameRouter::Loop {
     std::memcpy(buf, call->request_body.data() + call->request_sent, n);
     call->request_sent += n;
     if (!call->routed && n > 0 && call->client != nullptr) {
-      nghttp2_session_consume(call->client->session, call->client_stream, n);
+      nghttp2_session_consume_stream(call->client->session,
+                                     call->client_stream, n);
       loop->MarkDirty(call->client);
       if (call->request_sent == call->request_body.size()) {
         call->request_body.clear();
@@ -460,7 +472,7 @@ class FrameRouter::Loop {
     std::memcpy(buf, call->response_body.data() + call->response_sent, n);
     call->response_sent += n;
     if (!call->routed && n > 0 && call->up != nullptr) {
-      nghttp2_session_consume(call->up->session, call->up_stream, n);
+      nghttp2_session_consume_stream(call->up->session, call->up_stream, n);
       loop->MarkDirty(call->up);
     }
     if (call->response_sent == call->response_body.size()) {
@@ -838,7 +850,7 @@ class FrameRouter::Loop {
     const std::string* path = Find(call->request_headers, ":path");
     call->method = path == nullptr ? "" : *path;
     auto it = router_.methods_.find(call->method);
-    if (it == router_.methods_.end()) {
+    if (!call->routed) {
       for (absl::string_view prefix : kBackendPrefixes) {
         if (absl::StartsWith(call->method, prefix)) return;  // pass through
       }
@@ -850,7 +862,6 @@ class FrameRouter::Loop {
                            "grpc.health.v1.Health and server reflection"));
       return;
     }
-    call->routed = true;
     call->category = it->second;
     call->counted = router_.CallStarted();
     if (!call->counted) {
