@@ -45,6 +45,8 @@ namespace {
 namespace v1 = pitstop::driver::v1;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+// Forwarded calls by deadline.
+using Timers = std::multimap<absl::Time, uint64_t>;
 
 // gRPC status codes the router produces itself.
 enum GrpcCode : int {
@@ -186,6 +188,7 @@ struct Call {
   std::string resource;  // "type/id"; empty when the call names none
   absl::Time deadline = absl::InfiniteFuture();  // the caller's
   absl::Time forward_deadline = absl::InfiniteFuture();
+  std::optional<Timers::iterator> timer;  // while forwarding
   std::optional<absl::StatusOr<Route>> pending_route;
   Route route;
   bool validated = false;
@@ -816,13 +819,11 @@ class FrameRouter::Loop {
   void FireTimers() {
     const absl::Time now = absl::Now();
     while (!timers_.empty() && timers_.begin()->first <= now) {
-      const auto [when, id] = *timers_.begin();
+      Call* call = FindCall(timers_.begin()->second);
       timers_.erase(timers_.begin());
-      Call* call = FindCall(id);
-      if (call == nullptr || call->phase != Call::Phase::kForwarding ||
-          call->forward_deadline != when || call->up == nullptr) {
-        continue;
-      }
+      CHECK(call != nullptr);  // a call's timer goes with it
+      call->timer.reset();
+      if (call->up == nullptr) continue;  // answered; not advanced yet
       call->timed_out = true;
       AbandonForward(call);
     }
@@ -1163,7 +1164,7 @@ class FrameRouter::Loop {
     call->up_started = true;
     conn->calls.insert(call->id);
     MarkDirty(conn);
-    timers_.emplace(call->forward_deadline, call->id);
+    call->timer = timers_.emplace(call->forward_deadline, call->id);
     // A replaced instance that does not drain in time gives its calls up.
     const uint64_t id = call->id;
     call->route.lease->SetCancel([this, id] {
@@ -1195,6 +1196,12 @@ class FrameRouter::Loop {
     Schedule(call);
   }
 
+  void CancelTimer(Call* call) {
+    if (!call->timer.has_value()) return;
+    timers_.erase(*call->timer);
+    call->timer.reset();
+  }
+
   void ReleaseLease(Call* call) {
     if (call->route.lease == nullptr) return;
     call->route.lease->SetCancel(nullptr);
@@ -1206,6 +1213,7 @@ class FrameRouter::Loop {
     // instance from now on, also while the answer is written or the call
     // is sent again elsewhere.
     ReleaseLease(call);
+    CancelTimer(call);
     const Route& route = call->route;
     if (call->cancelled_by_drain) {
       Respond(call, kCancelled,
@@ -1269,6 +1277,7 @@ class FrameRouter::Loop {
   void Destroy(Call* call) {
     if (call->up != nullptr) AbandonForward(call);
     ReleaseLease(call);
+    CancelTimer(call);
     if (call->client != nullptr) call->client->calls.erase(call->id);
     if (call->counted) router_.CallEnded();
     calls_.erase(call->id);
@@ -1298,7 +1307,7 @@ class FrameRouter::Loop {
   std::deque<uint64_t> work_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
-  std::multimap<absl::Time, uint64_t> timers_;
+  Timers timers_;
 
   absl::Mutex post_mu_;
   std::deque<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mu_);
