@@ -231,6 +231,47 @@ TEST_CASE(
   (void)reader->Finish();
 }
 
+TEST_CASE(
+    "a client that does not speak HTTP/2, or hangs up mid-request, costs "
+    "only its own connection",
+    "[integration][router]") {
+  Daemon daemon(RecorderOnly());
+  const std::string path = daemon.address().substr(5);  // unix:...
+  auto connect = [&] {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+            0);
+    return fd;
+  };
+  for (int i = 0; i < 20; ++i) {
+    const int fd = connect();
+    const std::string junk =
+        i % 2 == 0 ? std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                   // The HTTP/2 preface, then a frame cut short.
+                   : std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                         std::string("\x00\x40\x00\x00", 4);
+    REQUIRE(::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(junk.size()));
+    if (i % 2 == 0) {
+      // The daemon closes a connection that is not HTTP/2.
+      char buf[256];
+      while (::recv(fd, buf, sizeof buf, 0) > 0) {
+      }
+    }
+    ::close(fd);
+  }
+  dv1::CreateVolumeResponse resp;
+  auto ctx = daemon.Routed("recorder");
+  grpc::Status s =
+      daemon.storage().CreateVolume(ctx.get(), RecorderCall("after", 0), &resp);
+  INFO(s.error_message() << daemon.Log());
+  REQUIRE(s.ok());
+  REQUIRE(::kill(daemon.pid(), 0) == 0);
+}
+
 TEST_CASE("the daemon listens on a TCP port it picks", "[integration][router]") {
   DaemonSpec spec = RecorderOnly();
   spec.listen = "127.0.0.1:0";

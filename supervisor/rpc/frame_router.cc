@@ -160,7 +160,8 @@ struct Call {
   std::string request_body;
   size_t request_sent = 0;
   bool request_complete = false;
-  bool too_large = false;
+  bool too_large = false;           // the request
+  bool response_too_large = false;  // the driver's answer
 
   // The forwarded stream.
   Connection* up = nullptr;
@@ -171,6 +172,7 @@ struct Call {
   bool up_lost = false;  // its connection broke
   std::string up_lost_reason;
   bool up_refused = false;  // never reached the driver
+  bool up_headers_sent = false;
   Headers response_headers;
   bool response_headers_done = false;
   bool trailers_only = false;
@@ -200,7 +202,8 @@ struct Call {
   void ResetForward() {
     up = nullptr;
     up_stream = 0;
-    up_started = up_closed = up_lost = up_refused = false;
+    up_started = up_closed = up_lost = up_refused = up_headers_sent = false;
+    response_too_large = false;
     up_error = 0;
     up_lost_reason.clear();
     response_headers.clear();
@@ -212,6 +215,67 @@ struct Call {
   }
 };
 
+// Tasks for the loop from other threads: the supervisor's route answers and
+// the leases' cancel functions. Those may run after the loop is gone, so
+// they hold the mailbox, not the loop; a task posted after the loop ended is
+// dropped. A task runs on the loop's thread only, while the loop lives.
+class Mailbox {
+ public:
+  Mailbox() : wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    CHECK(wake_fd_ >= 0);
+  }
+  ~Mailbox() { ::close(wake_fd_); }
+
+  int fd() const { return wake_fd_; }
+  bool OnLoopThread() const {
+    return std::this_thread::get_id() == loop_thread_.load();
+  }
+  void SetLoopThread() { loop_thread_ = std::this_thread::get_id(); }
+
+  void Post(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_) {
+    bool wake = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ended_) {
+        wake = tasks_.empty();
+        tasks_.push_back(std::move(task));
+      }
+    }
+    // A dropped task is destroyed here, outside the lock: it may hold a
+    // route whose lease takes other locks as it ends.
+    task = nullptr;
+    if (wake) {
+      const uint64_t one = 1;
+      (void)!::write(wake_fd_, &one, sizeof one);
+    }
+  }
+
+  std::deque<std::function<void()>> Take() ABSL_LOCKS_EXCLUDED(mu_) {
+    uint64_t count;
+    (void)!::read(wake_fd_, &count, sizeof count);
+    std::deque<std::function<void()>> tasks;
+    absl::MutexLock lock(&mu_);
+    tasks.swap(tasks_);
+    return tasks;
+  }
+
+  // From now on tasks are dropped; returns those not run.
+  std::deque<std::function<void()>> End() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::deque<std::function<void()>> tasks;
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+    tasks.swap(tasks_);
+    return tasks;
+  }
+
+ private:
+  const int wake_fd_;
+  std::atomic<std::thread::id> loop_thread_{};
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 }  // namespace
 
 class FrameRouter::Loop {
@@ -219,10 +283,9 @@ class FrameRouter::Loop {
   Loop(FrameRouter& router, int listen_fd, grpc::Server* backend)
       : router_(router), listen_fd_(listen_fd), backend_(backend) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    CHECK(epoll_fd_ >= 0 && wake_fd_ >= 0);
+    CHECK(epoll_fd_ >= 0);
     Watch(listen_fd_, EPOLLIN, &listen_tag_);
-    Watch(wake_fd_, EPOLLIN, &wake_tag_);
+    Watch(mailbox_->fd(), EPOLLIN, &wake_tag_);
 
     nghttp2_session_callbacks_new(&callbacks_);
     nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks_,
@@ -234,6 +297,8 @@ class FrameRouter::Loop {
                                                               &OnDataChunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_,
                                                            &OnStreamClose);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks_,
+                                                         &OnFrameSend);
     nghttp2_option_new(&option_);
     nghttp2_option_set_no_auto_window_update(option_, 1);
   }
@@ -247,27 +312,11 @@ class FrameRouter::Loop {
     calls_.clear();
     nghttp2_option_del(option_);
     nghttp2_session_callbacks_del(callbacks_);
-    ::close(wake_fd_);
     ::close(epoll_fd_);
   }
 
-  // Any thread. Tasks posted after the loop ended are dropped.
-  void Post(std::function<void()> task) ABSL_LOCKS_EXCLUDED(post_mu_) {
-    bool wake = false;
-    {
-      absl::MutexLock lock(&post_mu_);
-      if (ended_) return;
-      wake = posted_.empty();
-      posted_.push_back(std::move(task));
-    }
-    if (wake) {
-      const uint64_t one = 1;
-      (void)!::write(wake_fd_, &one, sizeof one);
-    }
-  }
-
   void Run() {
-    loop_thread_ = std::this_thread::get_id();
+    mailbox_->SetLoopThread();
     epoll_event events[64];
     while (!stop_) {
       const int n = ::epoll_wait(epoll_fd_, events, 64, WaitMillis());
@@ -280,8 +329,7 @@ class FrameRouter::Loop {
         if (what == &listen_tag_) {
           Accept();
         } else if (what == &wake_tag_) {
-          uint64_t count;
-          (void)!::read(wake_fd_, &count, sizeof count);
+          RunPosted();
         } else {
           auto* conn = static_cast<Connection*>(what);
           if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -290,17 +338,14 @@ class FrameRouter::Loop {
           if (events[i].events & EPOLLOUT) MarkDirty(conn);
         }
       }
-      RunPosted();
       FireTimers();
       Settle();
     }
-    absl::MutexLock lock(&post_mu_);
-    ended_ = true;
-    posted_.clear();
+    mailbox_->End();  // destroyed here, outside the mailbox's lock
   }
 
   void RequestStop() {
-    Post([this] { stop_ = true; });
+    mailbox_->Post([this] { stop_ = true; });
   }
 
  private:
@@ -309,9 +354,23 @@ class FrameRouter::Loop {
   static Connection* Conn(void* user_data) {
     return static_cast<Connection*>(user_data);
   }
-  static Call* StreamCall(nghttp2_session* session, int32_t stream_id) {
-    return static_cast<Call*>(
-        nghttp2_session_get_stream_user_data(session, stream_id));
+  // The call a stream belongs to: its stream user data is the call's id,
+  // never a pointer (a queued request keeps the user data it was submitted
+  // with even after the call is gone), and a forwarded stream counts only
+  // while it is the call's current one.
+  static Call* StreamCall(Connection* conn, int32_t stream_id) {
+    const auto id = reinterpret_cast<uintptr_t>(
+        nghttp2_session_get_stream_user_data(conn->session, stream_id));
+    Call* call = id == 0 ? nullptr : conn->loop->FindCall(id);
+    if (call == nullptr) return nullptr;
+    if (conn->peer == Peer::kClient) {
+      return call->client == conn && call->client_stream == stream_id ? call
+                                                                      : nullptr;
+    }
+    return call->up == conn && call->up_stream == stream_id ? call : nullptr;
+  }
+  static void* UserData(const Call* call) {
+    return reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
   }
 
   static int OnBeginHeaders(nghttp2_session* session,
@@ -329,7 +388,7 @@ class FrameRouter::Loop {
                       const uint8_t* name, size_t name_length,
                       const uint8_t* value, size_t value_length,
                       uint8_t flags, void* user_data) {
-    Call* call = StreamCall(session, frame->hd.stream_id);
+    Call* call = StreamCall(Conn(user_data), frame->hd.stream_id);
     if (call == nullptr || frame->hd.type != NGHTTP2_HEADERS) return 0;
     std::pair<std::string, std::string> header(
         std::string(reinterpret_cast<const char*>(name), name_length),
@@ -356,7 +415,7 @@ class FrameRouter::Loop {
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
       return 0;
     }
-    Call* call = StreamCall(session, frame->hd.stream_id);
+    Call* call = StreamCall(conn, frame->hd.stream_id);
     if (call == nullptr) return 0;
     const bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (conn->peer == Peer::kClient) {
@@ -383,11 +442,24 @@ class FrameRouter::Loop {
     return 0;
   }
 
+  static int OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame,
+                         void* user_data) {
+    Connection* conn = Conn(user_data);
+    if (conn->peer == Peer::kClient || frame->hd.type != NGHTTP2_HEADERS ||
+        frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+      return 0;
+    }
+    if (Call* call = StreamCall(conn, frame->hd.stream_id)) {
+      call->up_headers_sent = true;
+    }
+    return 0;
+  }
+
   static int OnDataChunk(nghttp2_session* session, uint8_t flags,
                          int32_t stream_id, const uint8_t* data,
                          size_t length, void* user_data) {
     Connection* conn = Conn(user_data);
-    Call* call = StreamCall(session, stream_id);
+    Call* call = StreamCall(conn, stream_id);
     const size_t max = conn->loop->router_.options_.max_message_bytes + 5;
     // Bytes are handed back to the sender's windows at once, but for a
     // passed-through stream's own window: that opens again as the other
@@ -397,7 +469,8 @@ class FrameRouter::Loop {
       std::string& body = conn->peer == Peer::kClient ? call->request_body
                                                       : call->response_body;
       if (call->routed && body.size() + length > max) {
-        call->too_large = true;
+        (conn->peer == Peer::kClient ? call->too_large
+                                     : call->response_too_large) = true;
       } else {
         body.append(reinterpret_cast<const char*>(data), length);
       }
@@ -415,11 +488,11 @@ class FrameRouter::Loop {
   static int OnStreamClose(nghttp2_session* session, int32_t stream_id,
                            uint32_t error_code, void* user_data) {
     Connection* conn = Conn(user_data);
-    Call* call = StreamCall(session, stream_id);
+    Call* call = StreamCall(conn, stream_id);
     if (call == nullptr) return 0;
     if (conn->peer == Peer::kClient) {
       call->client_closed = true;
-    } else if (call->up == conn && call->up_stream == stream_id) {
+    } else {
       call->up_closed = true;
       call->up_error = error_code;
       conn->calls.erase(call->id);
@@ -446,8 +519,10 @@ class FrameRouter::Loop {
       nghttp2_session_consume_stream(call->client->session,
                                      call->client_stream, n);
       loop->MarkDirty(call->client);
-      if (call->request_sent == call->request_body.size()) {
-        call->request_body.clear();
+      // Only what is not passed on yet is kept.
+      if (call->request_sent == call->request_body.size() ||
+          call->request_sent >= kReadChunk) {
+        call->request_body.erase(0, call->request_sent);
         call->request_sent = 0;
       }
     }
@@ -477,6 +552,10 @@ class FrameRouter::Loop {
     if (!call->routed && n > 0 && call->up != nullptr) {
       nghttp2_session_consume_stream(call->up->session, call->up_stream, n);
       loop->MarkDirty(call->up);
+    }
+    if (!call->routed && call->response_sent >= kReadChunk) {
+      call->response_body.erase(0, call->response_sent);
+      call->response_sent = 0;
     }
     if (call->response_sent == call->response_body.size()) {
       if (!call->routed) {
@@ -555,7 +634,8 @@ class FrameRouter::Loop {
 
   void Read(Connection* conn) {
     if (conn->dead) return;
-    while (true) {
+    // At most a megabyte, then the others' turn (epoll reports it again).
+    for (int reads = 0; reads < 16; ++reads) {
       const ssize_t n = ::recv(conn->fd, buffer_, sizeof buffer_, 0);
       if (n > 0) {
         const ssize_t used = nghttp2_session_mem_recv(
@@ -619,6 +699,10 @@ class FrameRouter::Loop {
       if (conn->out_sent == conn->out.size()) {
         conn->out.clear();
         conn->out_sent = 0;
+      } else if (conn->out_sent >= kFlushChunk) {
+        // A connection that never drains whole keeps only what is unsent.
+        conn->out.erase(0, conn->out_sent);
+        conn->out_sent = 0;
       }
     }
     if (conn->dead) return;
@@ -650,6 +734,10 @@ class FrameRouter::Loop {
     while (!dead_.empty()) {
       Connection* conn = dead_.back();
       dead_.pop_back();
+      if (conn->dirty) {
+        dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), conn),
+                     dirty_.end());
+      }
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
       for (uint64_t id : conn->calls) {
         Call* call = FindCall(id);
@@ -660,7 +748,9 @@ class FrameRouter::Loop {
         } else if (call->up == conn) {
           call->up = nullptr;
           call->up_closed = true;
-          call->up_lost = true;
+          // A request whose headers never left cannot have reached the
+          // driver.
+          (call->up_headers_sent ? call->up_lost : call->up_refused) = true;
           call->up_lost_reason = conn->dead_reason;
         }
         Schedule(call);
@@ -669,7 +759,9 @@ class FrameRouter::Loop {
         conn->backend->client = nullptr;
         Kill(conn->backend, "its client's connection closed");
       }
-      if (conn->client != nullptr) conn->client->backend = nullptr;
+      if (conn->client != nullptr && conn->client->backend == conn) {
+        conn->client->backend = nullptr;
+      }
       if (conn->peer == Peer::kDriver) {
         auto pool = pools_.find(conn->instance_id);
         if (pool != pools_.end()) {
@@ -737,7 +829,15 @@ class FrameRouter::Loop {
 
   // The passage from a client connection to the in-process server.
   Connection* BackendFor(Connection* client) {
-    if (client->backend != nullptr) return client->backend;
+    if (client->backend != nullptr && !client->backend->going_away) {
+      return client->backend;
+    }
+    if (client->backend != nullptr) {
+      // Going away: it ends once its streams have; new ones get a new
+      // passage.
+      client->backend->client = nullptr;
+      client->backend = nullptr;
+    }
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
                      fds) != 0) {
@@ -759,7 +859,7 @@ class FrameRouter::Loop {
     call->client = client;
     call->client_stream = stream_id;
     nghttp2_session_set_stream_user_data(client->session, stream_id,
-                                         call.get());
+                                         UserData(call.get()));
     client->calls.insert(call->id);
     calls_[call->id] = std::move(call);
   }
@@ -775,13 +875,8 @@ class FrameRouter::Loop {
     work_.push_back(call->id);
   }
 
-  void RunPosted() ABSL_LOCKS_EXCLUDED(post_mu_) {
-    std::deque<std::function<void()>> tasks;
-    {
-      absl::MutexLock lock(&post_mu_);
-      tasks.swap(posted_);
-    }
-    for (auto& task : tasks) task();
+  void RunPosted() {
+    for (auto& task : mailbox_->Take()) task();
   }
 
   // Advances every call that has news, tears down what died and writes
@@ -837,8 +932,9 @@ class FrameRouter::Loop {
     if (!call->classified) {
       if (!call->headers_done) return;
       Classify(call);
-      if (call->response_submitted) return;
     }
+    // Refused by Classify (an unknown method): nothing to forward.
+    if (!call->routed && !call->up_started && call->response_submitted) return;
     if (call->routed) {
       AdvanceRouted(call);
     } else {
@@ -891,6 +987,12 @@ class FrameRouter::Loop {
     std::vector<nghttp2_nv> nva = NvList(headers);
     nghttp2_submit_response(call->client->session, call->client_stream,
                             nva.data(), nva.size(), nullptr);
+    if (!call->request_complete) {
+      // Answered before the caller finished sending (an unknown method, a
+      // request over the limit): the rest of its request is not wanted.
+      nghttp2_submit_rst_stream(call->client->session, NGHTTP2_FLAG_NONE,
+                                call->client_stream, NGHTTP2_NO_ERROR);
+    }
     MarkDirty(call->client);
   }
 
@@ -928,7 +1030,8 @@ class FrameRouter::Loop {
           reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
       body.read_callback = &ReadRequestBody;
       const int32_t stream = nghttp2_submit_request(
-          backend->session, nullptr, nva.data(), nva.size(), &body, call);
+          backend->session, nullptr, nva.data(), nva.size(), &body,
+          UserData(call));
       if (stream < 0) {
         Respond(call, kUnavailable,
                 absl::StrCat("pitstopd could not pass the call to its admin "
@@ -1034,14 +1137,15 @@ class FrameRouter::Loop {
     // supervisor's.
     router_.supervisor_.AcquireRoute(
         call->driver, call->resource, call->deadline,
-        [this, id](absl::StatusOr<Route> route) {
-          if (std::this_thread::get_id() == loop_thread_) {
+        [this, mailbox = mailbox_, id](absl::StatusOr<Route> route) {
+          if (mailbox->OnLoopThread()) {
             RouteArrived(id, std::move(route));
             return;
           }
           auto shared =
               std::make_shared<absl::StatusOr<Route>>(std::move(route));
-          Post([this, id, shared] { RouteArrived(id, std::move(*shared)); });
+          mailbox->Post(
+              [this, id, shared] { RouteArrived(id, std::move(*shared)); });
         },
         avoid_instance);
   }
@@ -1148,11 +1252,15 @@ class FrameRouter::Loop {
     body.source.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
     body.read_callback = &ReadRequestBody;
     const int32_t stream = nghttp2_submit_request(
-        conn->session, nullptr, nva.data(), nva.size(), &body, call);
+        conn->session, nullptr, nva.data(), nva.size(), &body,
+        UserData(call));
     call->phase = Call::Phase::kForwarding;
     if (stream < 0) {
-      // Stream ids ran out: this connection takes no more calls.
+      // Stream ids ran out: this connection takes no more calls, and ends
+      // once its streams have.
       conn->going_away = true;
+      nghttp2_session_terminate_session(conn->session, NGHTTP2_NO_ERROR);
+      MarkDirty(conn);
       call->up_closed = true;
       call->up_refused = true;
       call->up_lost_reason = nghttp2_strerror(stream);
@@ -1167,8 +1275,8 @@ class FrameRouter::Loop {
     call->timer = timers_.emplace(call->forward_deadline, call->id);
     // A replaced instance that does not drain in time gives its calls up.
     const uint64_t id = call->id;
-    call->route.lease->SetCancel([this, id] {
-      Post([this, id] {
+    call->route.lease->SetCancel([this, mailbox = mailbox_, id] {
+      mailbox->Post([this, id] {
         Call* c = FindCall(id);
         if (c == nullptr || c->phase != Call::Phase::kForwarding ||
             c->up == nullptr) {
@@ -1227,6 +1335,13 @@ class FrameRouter::Loop {
       Respond(call, kDeadlineExceeded,
               absl::StrCat("driver ", call->driver, " (pid ", route.pid,
                            ") did not answer before the call's deadline"));
+      return;
+    }
+    if (call->response_too_large) {
+      Respond(call, kResourceExhausted,
+              absl::StrCat("driver ", call->driver, " (pid ", route.pid,
+                           ") answered with more than pitstopd's limit of ",
+                           router_.options_.max_message_bytes, " bytes"));
       return;
     }
     const bool answered = call->trailers_done || call->trailers_only;
@@ -1288,14 +1403,13 @@ class FrameRouter::Loop {
   const int listen_fd_;
   grpc::Server* const backend_;
   int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  const std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
   nghttp2_session_callbacks* callbacks_ = nullptr;
   nghttp2_option* option_ = nullptr;
 
   // Touched only by the loop's thread
   char listen_tag_ = 0;  // epoll data of the listening socket
   char wake_tag_ = 0;    // ... and of wake_fd_
-  std::thread::id loop_thread_;
   bool stop_ = false;
   char buffer_[kReadChunk];
   uint64_t next_connection_ = 0;
@@ -1309,9 +1423,6 @@ class FrameRouter::Loop {
   std::vector<Connection*> dead_;
   Timers timers_;
 
-  absl::Mutex post_mu_;
-  std::deque<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mu_);
-  bool ended_ ABSL_GUARDED_BY(post_mu_) = false;
 };
 
 FrameRouter::FrameRouter(Supervisor& supervisor, FrameRouterOptions options)
