@@ -70,6 +70,10 @@ constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 16 << 20;
 // Bytes read from one socket per wake-up before others get their turn.
 constexpr size_t kReadChunk = 64 << 10;
+// Routed requests a client connection may have buffered at once: their bytes
+// go back to the client's window as they arrive, so this is what bounds the
+// memory one connection can make the daemon hold.
+constexpr size_t kMaxBufferedPerClient = 256 << 20;
 // Output queued per connection before the socket is written.
 constexpr size_t kFlushChunk = 256 << 10;
 
@@ -137,6 +141,7 @@ struct Connection {
   Connection* backend = nullptr;   // kClient: its passage to the backend
   Connection* client = nullptr;    // kBackend: the client it serves
   std::unordered_set<uint64_t> calls;  // calls with a stream here
+  size_t buffered = 0;  // kClient: bytes of routed requests held
   FrameRouter::Loop* loop = nullptr;
 };
 
@@ -161,6 +166,8 @@ struct Call {
   size_t request_sent = 0;
   bool request_complete = false;
   bool too_large = false;           // the request
+  bool over_budget = false;         // its connection holds too much
+  size_t buffered = 0;              // counted in its connection's buffered
   bool response_too_large = false;  // the driver's answer
 
   // The forwarded stream.
@@ -468,11 +475,18 @@ class FrameRouter::Loop {
     if (call != nullptr) {
       std::string& body = conn->peer == Peer::kClient ? call->request_body
                                                       : call->response_body;
+      const bool routed_request = call->routed && conn->peer == Peer::kClient;
       if (call->routed && body.size() + length > max) {
-        (conn->peer == Peer::kClient ? call->too_large
-                                     : call->response_too_large) = true;
+        (routed_request ? call->too_large : call->response_too_large) = true;
+      } else if (routed_request &&
+                 conn->buffered + length > kMaxBufferedPerClient) {
+        call->over_budget = true;
       } else {
         body.append(reinterpret_cast<const char*>(data), length);
+        if (routed_request) {
+          conn->buffered += length;
+          call->buffered += length;
+        }
       }
       consume_now = call->routed;
       conn->loop->Schedule(call);
@@ -1076,6 +1090,14 @@ class FrameRouter::Loop {
                                router_.options_.max_message_bytes, " bytes"));
           return;
         }
+        if (call->over_budget) {
+          Respond(call, kResourceExhausted,
+                  absl::StrCat("this connection already has ",
+                               kMaxBufferedPerClient >> 20,
+                               " MiB of requests in flight; wait for some "
+                               "to finish or use another connection"));
+          return;
+        }
         if (call->request_complete) OnRequest(call);
         return;
       case Call::Phase::kRouting:
@@ -1390,6 +1412,7 @@ class FrameRouter::Loop {
   }
 
   void Destroy(Call* call) {
+    if (call->client != nullptr) call->client->buffered -= call->buffered;
     if (call->up != nullptr) AbandonForward(call);
     ReleaseLease(call);
     CancelTimer(call);
