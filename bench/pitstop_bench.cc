@@ -729,11 +729,11 @@ void RoutedLoad(absl::Duration duration, ChildProcessManager& launcher) {
   Daemon daemon(launcher, dir.path(), dir.path() / "cars");
   daemon.AwaitReady(1, absl::Seconds(30));
   Load load(daemon.socket(), "bench", 8);
-  std::cerr << "pitstopd pid " << daemon.pid() << ": calling for "
-            << duration << "\n";
+  std::cerr << "pitstopd pid " << daemon.pid() << ": calling for " << duration
+            << "\n";
   const int64_t calls = load.Run(duration);
-  Emit("throughput_routed", calls / absl::ToDoubleSeconds(duration),
-       "calls/s", Detail("callers", 8));
+  Emit("throughput_routed", calls / absl::ToDoubleSeconds(duration), "calls/s",
+       Detail("callers", 8));
 }
 
 int Main(int argc, char** argv) {

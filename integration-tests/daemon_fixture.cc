@@ -85,8 +85,7 @@ Daemon::Daemon(DaemonSpec spec) {
       }
       return exited_;
     };
-    REQUIRE(mu_.AwaitWithTimeout(absl::Condition(&serving),
-                                 absl::Seconds(30)));
+    REQUIRE(mu_.AwaitWithTimeout(absl::Condition(&serving), absl::Seconds(30)));
     for (const std::string& line : log_) {
       const size_t at = line.find(" address=");
       if (line.find("msg=serving") == std::string::npos ||

@@ -143,8 +143,8 @@ TEST_CASE(
     auto ctx = daemon.Routed("flashpool");
     ctx->set_compression_algorithm(GRPC_COMPRESS_GZIP);
     dv1::CreateVolumeResponse resp;
-    grpc::Status s = daemon.storage().CreateVolume(
-        ctx.get(), FlashpoolVolume("gz"), &resp);
+    grpc::Status s =
+        daemon.storage().CreateVolume(ctx.get(), FlashpoolVolume("gz"), &resp);
     REQUIRE(s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
     REQUIRE(s.error_message().find("uncompressed") != std::string::npos);
   }
@@ -178,16 +178,14 @@ TEST_CASE(
   Daemon daemon(RecorderOnly());
   dv1::CreateVolumeResponse resp;
   auto ctx = daemon.Routed("recorder", absl::Milliseconds(200));
-  grpc::Status s =
-      daemon.storage().CreateVolume(ctx.get(), RecorderCall("slow", 1000),
-                                    &resp);
+  grpc::Status s = daemon.storage().CreateVolume(
+      ctx.get(), RecorderCall("slow", 1000), &resp);
   REQUIRE(s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
   AwaitDriver(daemon, "recorder", [](const sv1::Driver& d) {
     return d.instances_size() == 1 && d.instances(0).calls_in_flight() == 0;
   });
   auto next = daemon.Routed("recorder");
-  s = daemon.storage().CreateVolume(next.get(), RecorderCall("next", 0),
-                                    &resp);
+  s = daemon.storage().CreateVolume(next.get(), RecorderCall("next", 0), &resp);
   INFO(s.error_message());
   REQUIRE(s.ok());
 }
@@ -272,7 +270,8 @@ TEST_CASE(
   REQUIRE(::kill(daemon.pid(), 0) == 0);
 }
 
-TEST_CASE("the daemon listens on a TCP port it picks", "[integration][router]") {
+TEST_CASE("the daemon listens on a TCP port it picks",
+          "[integration][router]") {
   DaemonSpec spec = RecorderOnly();
   spec.listen = "127.0.0.1:0";
   Daemon daemon(spec);
@@ -288,7 +287,8 @@ TEST_CASE(
     "a socket another daemon serves is refused, and a stale socket file is "
     "replaced",
     "[integration][router]") {
-  std::string t = (fs::temp_directory_path() / "pitstop-listen-XXXXXX").string();
+  std::string t =
+      (fs::temp_directory_path() / "pitstop-listen-XXXXXX").string();
   const std::string dir = ::mkdtemp(t.data());
   const std::string path = dir + "/pitstopd.sock";
   {
@@ -304,9 +304,9 @@ TEST_CASE(
   spec.dir = dir;  // its socket is <dir>/pitstopd.sock
   {
     Daemon daemon(spec);
-    CommandResult second = RunCommand(
-        {PITSTOPD_PATH, "--listen", "unix:" + path, "--state-dir",
-         dir + "/other-state", "--drivers-dir", dir + "/none"});
+    CommandResult second =
+        RunCommand({PITSTOPD_PATH, "--listen", "unix:" + path, "--state-dir",
+                    dir + "/other-state", "--drivers-dir", dir + "/none"});
     INFO(second.out << second.err);
     REQUIRE(second.exit_code == 1);
     REQUIRE(second.err.find("another process is serving on it") !=

@@ -94,10 +94,9 @@ std::string ErrnoText(absl::string_view what) {
 }
 
 nghttp2_nv Nv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{
-      reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())),
-      name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())),
+                    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
 std::vector<nghttp2_nv> NvList(const Headers& headers) {
@@ -137,11 +136,11 @@ struct Connection {
   bool dead = false;
   bool going_away = false;  // the peer sent GOAWAY: no new streams
   std::string dead_reason;
-  uint64_t instance_id = 0;        // kDriver
-  Connection* backend = nullptr;   // kClient: its passage to the backend
-  Connection* client = nullptr;    // kBackend: the client it serves
+  uint64_t instance_id = 0;            // kDriver
+  Connection* backend = nullptr;       // kClient: its passage to the backend
+  Connection* client = nullptr;        // kBackend: the client it serves
   std::unordered_set<uint64_t> calls;  // calls with a stream here
-  size_t buffered = 0;  // kClient: bytes of routed requests held
+  size_t buffered = 0;                 // kClient: bytes of routed requests held
   FrameRouter::Loop* loop = nullptr;
 };
 
@@ -393,8 +392,8 @@ class FrameRouter::Loop {
 
   static int OnHeader(nghttp2_session* session, const nghttp2_frame* frame,
                       const uint8_t* name, size_t name_length,
-                      const uint8_t* value, size_t value_length,
-                      uint8_t flags, void* user_data) {
+                      const uint8_t* value, size_t value_length, uint8_t flags,
+                      void* user_data) {
     Call* call = StreamCall(Conn(user_data), frame->hd.stream_id);
     if (call == nullptr || frame->hd.type != NGHTTP2_HEADERS) return 0;
     std::pair<std::string, std::string> header(
@@ -463,8 +462,8 @@ class FrameRouter::Loop {
   }
 
   static int OnDataChunk(nghttp2_session* session, uint8_t flags,
-                         int32_t stream_id, const uint8_t* data,
-                         size_t length, void* user_data) {
+                         int32_t stream_id, const uint8_t* data, size_t length,
+                         void* user_data) {
     Connection* conn = Conn(user_data);
     Call* call = StreamCall(conn, stream_id);
     const size_t max = conn->loop->router_.options_.max_message_bytes + 5;
@@ -520,8 +519,7 @@ class FrameRouter::Loop {
   static ssize_t ReadRequestBody(nghttp2_session* session, int32_t stream_id,
                                  uint8_t* buf, size_t length,
                                  uint32_t* data_flags,
-                                 nghttp2_data_source* source,
-                                 void* user_data) {
+                                 nghttp2_data_source* source, void* user_data) {
     Loop* loop = Conn(user_data)->loop;
     Call* call = loop->FindCall(reinterpret_cast<uintptr_t>(source->ptr));
     if (call == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -530,8 +528,8 @@ class FrameRouter::Loop {
     std::memcpy(buf, call->request_body.data() + call->request_sent, n);
     call->request_sent += n;
     if (!call->routed && n > 0 && call->client != nullptr) {
-      nghttp2_session_consume_stream(call->client->session,
-                                     call->client_stream, n);
+      nghttp2_session_consume_stream(call->client->session, call->client_stream,
+                                     n);
       loop->MarkDirty(call->client);
       // Only what is not passed on yet is kept.
       if (call->request_sent == call->request_body.size() ||
@@ -580,10 +578,10 @@ class FrameRouter::Loop {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
         if (!call->trailers_done) {
           // The backend's stream ended without trailers: it broke.
-          call->trailers = {
-              {"grpc-status", std::to_string(kUnavailable)},
-              {"grpc-message", "pitstopd lost the stream to its admin "
-                               "service; retry the call"}};
+          call->trailers = {{"grpc-status", std::to_string(kUnavailable)},
+                            {"grpc-message",
+                             "pitstopd lost the stream to its admin "
+                             "service; retry the call"}};
         }
         std::vector<nghttp2_nv> nva = NvList(call->trailers);
         nghttp2_submit_trailer(session, stream_id, nva.data(), nva.size());
@@ -657,8 +655,8 @@ class FrameRouter::Loop {
             static_cast<size_t>(n));
         MarkDirty(conn);
         if (used < 0) {
-          Kill(conn, absl::StrCat("HTTP/2 error: ", nghttp2_strerror(
-                                                       static_cast<int>(used))));
+          Kill(conn, absl::StrCat("HTTP/2 error: ",
+                                  nghttp2_strerror(static_cast<int>(used))));
           return;
         }
         if (static_cast<size_t>(n) < sizeof buffer_) return;
@@ -697,9 +695,8 @@ class FrameRouter::Loop {
                          static_cast<size_t>(n));
       }
       if (conn->out_sent == conn->out.size()) break;
-      const ssize_t w =
-          ::send(conn->fd, conn->out.data() + conn->out_sent,
-                 conn->out.size() - conn->out_sent, MSG_NOSIGNAL);
+      const ssize_t w = ::send(conn->fd, conn->out.data() + conn->out_sent,
+                               conn->out.size() - conn->out_sent, MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -794,11 +791,10 @@ class FrameRouter::Loop {
   // fewer than connections_per_instance; nullptr when it refuses.
   Connection* DriverConnection(const Route& route, std::string* error) {
     std::vector<Connection*>& pool = pools_[route.instance_id];
-    pool.erase(std::remove_if(pool.begin(), pool.end(),
-                              [](Connection* c) {
-                                return c->dead || c->going_away;
-                              }),
-               pool.end());
+    pool.erase(
+        std::remove_if(pool.begin(), pool.end(),
+                       [](Connection* c) { return c->dead || c->going_away; }),
+        pool.end());
     if (pool.size() <
         static_cast<size_t>(router_.options_.connections_per_instance)) {
       const std::string& path =
@@ -832,8 +828,8 @@ class FrameRouter::Loop {
       *error = ErrnoText("socket");
       return -1;
     }
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr),
-                  sizeof addr) != 0) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) !=
+        0) {
       *error = ErrnoText(absl::StrCat("connect to ", path));
       ::close(fd);
       return -1;
@@ -965,12 +961,13 @@ class FrameRouter::Loop {
       for (absl::string_view prefix : kBackendPrefixes) {
         if (absl::StartsWith(call->method, prefix)) return;  // pass through
       }
-      Respond(call, kUnimplemented,
-              absl::StrCat("unknown method ", call->method,
-                           "; pitstopd serves pitstop.driver.v1.StorageService, "
-                           "NetworkService and HypervisorService (routed to "
-                           "drivers), pitstop.supervisor.v1.AdminService, "
-                           "grpc.health.v1.Health and server reflection"));
+      Respond(
+          call, kUnimplemented,
+          absl::StrCat("unknown method ", call->method,
+                       "; pitstopd serves pitstop.driver.v1.StorageService, "
+                       "NetworkService and HypervisorService (routed to "
+                       "drivers), pitstop.supervisor.v1.AdminService, "
+                       "grpc.health.v1.Health and server reflection"));
       return;
     }
     call->category = it->second;
@@ -980,8 +977,8 @@ class FrameRouter::Loop {
               "pitstopd is shutting down; retry against its replacement");
       return;
     }
-    if (const std::string* timeout = Find(call->request_headers,
-                                          "grpc-timeout")) {
+    if (const std::string* timeout =
+            Find(call->request_headers, "grpc-timeout")) {
       if (auto d = ParseGrpcTimeout(*timeout)) {
         call->deadline = absl::Now() + *d;
       }
@@ -1043,9 +1040,9 @@ class FrameRouter::Loop {
       body.source.ptr =
           reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
       body.read_callback = &ReadRequestBody;
-      const int32_t stream = nghttp2_submit_request(
-          backend->session, nullptr, nva.data(), nva.size(), &body,
-          UserData(call));
+      const int32_t stream =
+          nghttp2_submit_request(backend->session, nullptr, nva.data(),
+                                 nva.size(), &body, UserData(call));
       if (stream < 0) {
         Respond(call, kUnavailable,
                 absl::StrCat("pitstopd could not pass the call to its admin "
@@ -1116,8 +1113,7 @@ class FrameRouter::Loop {
   }
 
   void OnRequest(Call* call) {
-    const std::string* driver =
-        Find(call->request_headers, kDriverMetadataKey);
+    const std::string* driver = Find(call->request_headers, kDriverMetadataKey);
     if (driver == nullptr || driver->empty()) {
       Respond(call, kInvalidArgument,
               absl::StrCat("missing gRPC metadata key '", kDriverMetadataKey,
@@ -1274,8 +1270,7 @@ class FrameRouter::Loop {
     body.source.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
     body.read_callback = &ReadRequestBody;
     const int32_t stream = nghttp2_submit_request(
-        conn->session, nullptr, nva.data(), nva.size(), &body,
-        UserData(call));
+        conn->session, nullptr, nva.data(), nva.size(), &body, UserData(call));
     call->phase = Call::Phase::kForwarding;
     if (stream < 0) {
       // Stream ids ran out: this connection takes no more calls, and ends
@@ -1314,8 +1309,8 @@ class FrameRouter::Loop {
   void AbandonForward(Call* call) {
     Connection* conn = call->up;
     if (conn == nullptr) return;
-    nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE,
-                              call->up_stream, NGHTTP2_CANCEL);
+    nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, call->up_stream,
+                              NGHTTP2_CANCEL);
     nghttp2_session_set_stream_user_data(conn->session, call->up_stream,
                                          nullptr);
     conn->calls.erase(call->id);
@@ -1372,8 +1367,8 @@ class FrameRouter::Loop {
       SubmitResponse(call);
       return;
     }
-    if (call->up_refused || (!call->up_lost && call->up_error ==
-                                                   NGHTTP2_REFUSED_STREAM)) {
+    if (call->up_refused ||
+        (!call->up_lost && call->up_error == NGHTTP2_REFUSED_STREAM)) {
       // The request never reached a process, so it is safe to send it to
       // the instance that replaces this one.
       if (++call->connect_retries <= 2) {
@@ -1389,8 +1384,8 @@ class FrameRouter::Loop {
     if (!call->up_lost) {
       Respond(call, call->up_error == NGHTTP2_CANCEL ? kCancelled : kInternal,
               absl::StrCat("driver ", call->driver, " (pid ", route.pid,
-                           ") reset the call (HTTP/2 error ",
-                           call->up_error, ") without an answer"));
+                           ") reset the call (HTTP/2 error ", call->up_error,
+                           ") without an answer"));
       return;
     }
     // The connection broke during the call: the process died. Drivers
@@ -1402,13 +1397,13 @@ class FrameRouter::Loop {
       return;
     }
     Respond(call, kUnavailable,
-            absl::StrCat("driver ", call->driver, " (pid ", route.pid,
-                         ") became unavailable during the call: ",
-                         call->up_lost_reason,
-                         call->context.operation_id().empty()
-                             ? "; the call had no operation id, so it was "
-                               "not resent: retry it"
-                             : "; it was resent once and failed again"));
+            absl::StrCat(
+                "driver ", call->driver, " (pid ", route.pid,
+                ") became unavailable during the call: ", call->up_lost_reason,
+                call->context.operation_id().empty()
+                    ? "; the call had no operation id, so it was "
+                      "not resent: retry it"
+                    : "; it was resent once and failed again"));
   }
 
   void Destroy(Call* call) {
@@ -1445,7 +1440,6 @@ class FrameRouter::Loop {
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
   Timers timers_;
-
 };
 
 FrameRouter::FrameRouter(Supervisor& supervisor, FrameRouterOptions options)
@@ -1484,8 +1478,8 @@ absl::StatusOr<int> ListenUnix(const std::string& address) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address '", address, "': the path is too long"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address '", address, "': the path is too long"));
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   struct stat st;
@@ -1499,8 +1493,8 @@ absl::StatusOr<int> ListenUnix(const std::string& address) {
     std::string ignored;
     const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const bool live =
-        probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr),
-                                sizeof addr) == 0;
+        probe >= 0 &&
+        ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     if (probe >= 0) ::close(probe);
     if (live) {
       return absl::FailedPreconditionError(
@@ -1510,8 +1504,8 @@ absl::StatusOr<int> ListenUnix(const std::string& address) {
     }
     ::unlink(path.c_str());  // left by a daemon that is gone
   }
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          0);
+  const int fd =
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(ErrnoText("socket"));
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(fd, SOMAXCONN) != 0) {
@@ -1539,8 +1533,8 @@ absl::StatusOr<int> ListenTcp(const std::string& address, int* port) {
   if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(),
                              service.c_str(), &hints, &found);
       rc != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address '", address, "': ", ::gai_strerror(rc)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address '", address, "': ", ::gai_strerror(rc)));
   }
   std::string error = "no address";
   int fd = -1;
@@ -1560,9 +1554,8 @@ absl::StatusOr<int> ListenTcp(const std::string& address, int* port) {
   }
   ::freeaddrinfo(found);
   if (fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot listen on ", address, ": ", error,
-                     "; is the address in use?"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot listen on ", address, ": ", error, "; is the address in use?"));
   }
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;

@@ -37,17 +37,15 @@ std::string FormatGrpcTimeout(absl::Duration timeout) {
     absl::Duration size;
     char name;
   };
-  const Unit units[] = {{absl::Nanoseconds(1), 'n'},
-                        {absl::Microseconds(1), 'u'},
-                        {absl::Milliseconds(1), 'm'},
-                        {absl::Seconds(1), 'S'},
-                        {absl::Minutes(1), 'M'},
-                        {absl::Hours(1), 'H'}};
+  const Unit units[] = {
+      {absl::Nanoseconds(1), 'n'},  {absl::Microseconds(1), 'u'},
+      {absl::Milliseconds(1), 'm'}, {absl::Seconds(1), 'S'},
+      {absl::Minutes(1), 'M'},      {absl::Hours(1), 'H'}};
   for (const Unit& unit : units) {
     // Rounded up, so the driver never gets less time than the daemon gives.
-    const int64_t n = absl::ToInt64Nanoseconds(timeout + unit.size -
-                                               absl::Nanoseconds(1)) /
-                      absl::ToInt64Nanoseconds(unit.size);
+    const int64_t n =
+        absl::ToInt64Nanoseconds(timeout + unit.size - absl::Nanoseconds(1)) /
+        absl::ToInt64Nanoseconds(unit.size);
     if (n <= kMax) return std::to_string(n) + unit.name;
   }
   return std::to_string(kMax) + "H";

@@ -16,8 +16,8 @@ TEST_CASE("grpc-timeout values parse in every unit the spec allows",
 }
 
 TEST_CASE("malformed grpc-timeout values are refused", "[rpc][wire]") {
-  for (const char* bad : {"", "m", "100", "100x", "-1m", "123456789m", "1.5S",
-                          " 1S"}) {
+  for (const char* bad :
+       {"", "m", "100", "100x", "-1m", "123456789m", "1.5S", " 1S"}) {
     INFO(bad);
     CHECK_FALSE(ParseGrpcTimeout(bad).has_value());
   }
