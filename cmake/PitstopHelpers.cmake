@@ -1,7 +1,10 @@
 # Warnings for the project's own targets. Clang also checks the Abseil
 # thread-safety annotations and treats a violation as an error.
 function(pitstop_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  # Aggregates with default member initializers are meant to be
+  # initialized in part, so -Wmissing-field-initializers is only noise.
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
+                                           -Wno-missing-field-initializers)
   if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     target_compile_options(${target} PRIVATE -Wthread-safety
                                              -Werror=thread-safety)
