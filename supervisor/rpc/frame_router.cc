@@ -113,15 +113,6 @@ const std::string* Find(const Headers& headers, absl::string_view name) {
   return nullptr;
 }
 
-// Request headers the router sets itself on a routed call, or that belong
-// to the hop between the caller and the daemon.
-bool IsHopHeader(absl::string_view name) {
-  return name.empty() || name[0] == ':' || name == "te" ||
-         name == "content-type" || name == "grpc-timeout" ||
-         name == "grpc-encoding" || name == "grpc-accept-encoding" ||
-         name == "user-agent" || name == "host" || name == "connection";
-}
-
 enum class Peer { kClient, kDriver, kBackend };
 
 struct Connection {
@@ -1262,9 +1253,9 @@ class FrameRouter::Loop {
          content_type != nullptr ? *content_type : "application/grpc"},
         {"grpc-timeout",
          FormatGrpcTimeout(call->forward_deadline - absl::Now())}};
-    for (const auto& h : call->request_headers) {
-      if (!IsHopHeader(h.first)) headers.push_back(h);
-    }
+    // None of the caller's own metadata: it is meant for the daemon (it may
+    // carry credentials), and a driver is not trusted with it. What a driver
+    // needs travels in the CallContext.
     std::vector<nghttp2_nv> nva = NvList(headers);
     nghttp2_data_provider body{};
     body.source.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
