@@ -2,7 +2,9 @@
 // and drivers: what it must do besides forwarding a small call, which the
 // other integration tests exercise everywhere.
 
+#include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -268,6 +270,47 @@ TEST_CASE(
   INFO(s.error_message() << daemon.Log());
   REQUIRE(s.ok());
   REQUIRE(::kill(daemon.pid(), 0) == 0);
+}
+
+TEST_CASE(
+    "none of the caller's metadata reaches the driver, which reports what it "
+    "receives when called directly",
+    "[integration][router]") {
+  DaemonSpec spec;
+  spec.cars_dir = std::string(PITSTOP_TEST_CARS_DIR) + "/fault-normal";
+  spec.await_ready = "fault-normal";
+  Daemon daemon(spec);
+  auto capabilities = [](const std::shared_ptr<grpc::Channel>& channel,
+                         const std::string& driver) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (!driver.empty()) ctx.AddMetadata("pitstop-driver", driver);
+    ctx.AddMetadata("authorization", "Bearer s3cret");
+    ctx.AddMetadata("x-request-id", "r-1");
+    dv1::GetStorageCapabilitiesResponse resp;
+    grpc::Status s = dv1::StorageService::NewStub(channel)->GetCapabilities(
+        &ctx, dv1::GetStorageCapabilitiesRequest(), &resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return resp;
+  };
+  // The driver does report metadata: directly, it sees the caller's.
+  const std::string socket = daemon.GetDriver("fault-normal").socket_path();
+  const auto direct = capabilities(
+      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()),
+      "");
+  REQUIRE(direct.capabilities().count("METADATA:authorization") == 1);
+  // Through the daemon it sees none of it.
+  const auto routed = capabilities(daemon.channel(), "fault-normal");
+  for (const auto& [key, value] : routed.capabilities()) {
+    INFO(key << " = " << value);
+    CHECK(key != "METADATA:authorization");
+    CHECK(key != "METADATA:x-request-id");
+    CHECK(key != "METADATA:pitstop-driver");
+    CHECK(value.find("s3cret") == std::string::npos);
+  }
+  REQUIRE(routed.capabilities().at("FAULT_MODE") ==
+          direct.capabilities().at("FAULT_MODE"));
 }
 
 TEST_CASE("the daemon listens on a TCP port it picks",

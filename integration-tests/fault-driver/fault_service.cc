@@ -31,11 +31,18 @@ void FaultStorageService::MaybeHang() const {
 }
 
 grpc::Status FaultStorageService::GetCapabilities(
-    grpc::ServerContext*, const v1::GetStorageCapabilitiesRequest*,
+    grpc::ServerContext* context, const v1::GetStorageCapabilitiesRequest*,
     v1::GetStorageCapabilitiesResponse* response) {
   MaybeHang();
   (*response->mutable_capabilities())["FAULT_MODE"] = mode_text_;
   (*response->mutable_capabilities())["PID"] = absl::StrCat(getpid());
+  // What reached the driver besides the request, so that tests can check
+  // what the daemon passes on.
+  for (const auto& [key, value] : context->client_metadata()) {
+    (*response->mutable_capabilities())[absl::StrCat(
+        "METADATA:", std::string(key.data(), key.size()))] =
+        std::string(value.data(), value.size());
+  }
   return grpc::Status::OK;
 }
 
