@@ -37,6 +37,7 @@
 #include "supervisor/rpc/call_context_reader.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/rpc/grpc_wire.h"
+#include "supervisor/rpc/unix_socket.h"
 #include "supervisor/schema/property_validator.h"
 
 namespace pitstop {
@@ -76,18 +77,6 @@ constexpr size_t kReadChunk = 64 << 10;
 constexpr size_t kMaxBufferedPerClient = 256 << 20;
 // Output queued per connection before the socket is written.
 constexpr size_t kFlushChunk = 256 << 10;
-
-absl::string_view ServiceOf(DriverCategory category) {
-  switch (category) {
-    case DriverCategory::kNetwork:
-      return "pitstop.driver.v1.NetworkService";
-    case DriverCategory::kStorage:
-      return "pitstop.driver.v1.StorageService";
-    case DriverCategory::kHypervisor:
-      return "pitstop.driver.v1.HypervisorService";
-  }
-  return "";
-}
 
 std::string ErrnoText(absl::string_view what) {
   return absl::StrCat(what, ": ", std::strerror(errno));
@@ -135,8 +124,30 @@ struct Connection {
   FrameRouter::Loop* loop = nullptr;
 };
 
+// A call's forwarded stream and what came back on it; a new attempt
+// starts from a fresh one.
+struct Forwarding {
+  Connection* up = nullptr;
+  int32_t up_stream = 0;
+  bool up_started = false;
+  bool up_closed = false;
+  uint32_t up_error = 0;
+  bool up_lost = false;  // its connection broke
+  std::string up_lost_reason;
+  bool up_refused = false;  // never reached the driver
+  bool up_headers_sent = false;
+  Headers response_headers;
+  bool response_headers_done = false;
+  bool trailers_only = false;
+  std::string response_body;
+  size_t response_sent = 0;
+  bool response_too_large = false;
+  Headers trailers;
+  bool trailers_done = false;
+};
+
 // One stream from a client, and the stream it is forwarded on.
-struct Call {
+struct Call : Forwarding {
   enum class Phase { kReceiving, kRouting, kForwarding, kResponding };
 
   uint64_t id = 0;
@@ -155,28 +166,9 @@ struct Call {
   std::string request_body;
   size_t request_sent = 0;
   bool request_complete = false;
-  bool too_large = false;           // the request
-  bool over_budget = false;         // its connection holds too much
-  size_t buffered = 0;              // counted in its connection's buffered
-  bool response_too_large = false;  // the driver's answer
-
-  // The forwarded stream.
-  Connection* up = nullptr;
-  int32_t up_stream = 0;
-  bool up_started = false;
-  bool up_closed = false;
-  uint32_t up_error = 0;
-  bool up_lost = false;  // its connection broke
-  std::string up_lost_reason;
-  bool up_refused = false;  // never reached the driver
-  bool up_headers_sent = false;
-  Headers response_headers;
-  bool response_headers_done = false;
-  bool trailers_only = false;
-  std::string response_body;
-  size_t response_sent = 0;
-  Headers trailers;
-  bool trailers_done = false;
+  bool too_large = false;    // the request
+  bool over_budget = false;  // its connection holds too much
+  size_t buffered = 0;       // counted in its connection's buffered
   bool response_submitted = false;
 
   // Routing.
@@ -197,17 +189,7 @@ struct Call {
   bool timed_out = false;
 
   void ResetForward() {
-    up = nullptr;
-    up_stream = 0;
-    up_started = up_closed = up_lost = up_refused = up_headers_sent = false;
-    response_too_large = false;
-    up_error = 0;
-    up_lost_reason.clear();
-    response_headers.clear();
-    response_headers_done = trailers_only = trailers_done = false;
-    response_body.clear();
-    response_sent = 0;
-    trailers.clear();
+    static_cast<Forwarding&>(*this) = Forwarding();
     request_sent = 0;
   }
 };
@@ -369,6 +351,34 @@ class FrameRouter::Loop {
   static void* UserData(const Call* call) {
     return reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
   }
+  static nghttp2_data_provider Provider(
+      const Call* call, nghttp2_data_source_read_callback read) {
+    nghttp2_data_provider provider{};
+    provider.source.ptr = UserData(call);
+    provider.read_callback = read;
+    return provider;
+  }
+
+  // Copies what fits of body[sent..] into `buf`. A passed-through stream's
+  // bytes go back to the window of the stream they came on (`from`, when it
+  // is still open), and only what is not passed on yet is kept.
+  size_t CopyOut(bool passed_through, std::string& body, size_t& sent,
+                 uint8_t* buf, size_t length, Connection* from,
+                 int32_t from_stream) {
+    const size_t n = std::min(length, body.size() - sent);
+    std::memcpy(buf, body.data() + sent, n);
+    sent += n;
+    if (!passed_through) return n;
+    if (n > 0 && from != nullptr) {
+      nghttp2_session_consume_stream(from->session, from_stream, n);
+      MarkDirty(from);
+    }
+    if (sent == body.size() || sent >= kReadChunk) {
+      body.erase(0, sent);
+      sent = 0;
+    }
+    return n;
+  }
 
   static int OnBeginHeaders(nghttp2_session* session,
                             const nghttp2_frame* frame, void* user_data) {
@@ -422,9 +432,13 @@ class FrameRouter::Loop {
         // Now, not when the call is next advanced: the DATA frames behind
         // these headers may be in the same read, and a routed call's bytes
         // are handed back to the window as they arrive.
-        const std::string* path = Find(call->request_headers, ":path");
-        call->routed =
-            path != nullptr && conn->loop->router_.methods_.count(*path) > 0;
+        if (const std::string* path = Find(call->request_headers, ":path")) {
+          call->method = *path;
+        }
+        const auto& methods = conn->loop->router_.methods_;
+        auto it = methods.find(call->method);
+        call->routed = it != methods.end();
+        if (call->routed) call->category = it->second;
       }
       if (end) call->request_complete = true;
     } else if (frame->hd.type == NGHTTP2_HEADERS) {
@@ -515,20 +529,8 @@ class FrameRouter::Loop {
     Call* call = loop->FindCall(reinterpret_cast<uintptr_t>(source->ptr));
     if (call == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     const size_t n =
-        std::min(length, call->request_body.size() - call->request_sent);
-    std::memcpy(buf, call->request_body.data() + call->request_sent, n);
-    call->request_sent += n;
-    if (!call->routed && n > 0 && call->client != nullptr) {
-      nghttp2_session_consume_stream(call->client->session, call->client_stream,
-                                     n);
-      loop->MarkDirty(call->client);
-      // Only what is not passed on yet is kept.
-      if (call->request_sent == call->request_body.size() ||
-          call->request_sent >= kReadChunk) {
-        call->request_body.erase(0, call->request_sent);
-        call->request_sent = 0;
-      }
-    }
+        loop->CopyOut(!call->routed, call->request_body, call->request_sent,
+                      buf, length, call->client, call->client_stream);
     if (call->request_sent == call->request_body.size()) {
       if (call->request_complete) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -549,22 +551,9 @@ class FrameRouter::Loop {
     Call* call = loop->FindCall(reinterpret_cast<uintptr_t>(source->ptr));
     if (call == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     const size_t n =
-        std::min(length, call->response_body.size() - call->response_sent);
-    std::memcpy(buf, call->response_body.data() + call->response_sent, n);
-    call->response_sent += n;
-    if (!call->routed && n > 0 && call->up != nullptr) {
-      nghttp2_session_consume_stream(call->up->session, call->up_stream, n);
-      loop->MarkDirty(call->up);
-    }
-    if (!call->routed && call->response_sent >= kReadChunk) {
-      call->response_body.erase(0, call->response_sent);
-      call->response_sent = 0;
-    }
+        loop->CopyOut(!call->routed, call->response_body, call->response_sent,
+                      buf, length, call->up, call->up_stream);
     if (call->response_sent == call->response_body.size()) {
-      if (!call->routed) {
-        call->response_body.clear();
-        call->response_sent = 0;
-      }
       if (call->trailers_done || call->up_closed) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
         if (!call->trailers_done) {
@@ -790,7 +779,8 @@ class FrameRouter::Loop {
         static_cast<size_t>(router_.options_.connections_per_instance)) {
       const std::string& path =
           static_cast<GrpcDriverEndpoint&>(*route.endpoint).socket_path();
-      const int fd = ConnectUnix(path, error);
+      const int fd = ConnectUnixSocket(path);
+      if (fd < 0) *error = ErrnoText(absl::StrCat("connect to ", path));
       if (fd >= 0) {
         Connection* conn = AddConnection(fd, Peer::kDriver);
         conn->instance_id = route.instance_id;
@@ -803,29 +793,6 @@ class FrameRouter::Loop {
       }
     }
     return pool[next_pick_++ % pool.size()];
-  }
-
-  static int ConnectUnix(const std::string& path, std::string* error) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-      *error = "socket path too long";
-      return -1;
-    }
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    const int fd =
-        ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      *error = ErrnoText("socket");
-      return -1;
-    }
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) !=
-        0) {
-      *error = ErrnoText(absl::StrCat("connect to ", path));
-      ::close(fd);
-      return -1;
-    }
-    return fd;
   }
 
   // The passage from a client connection to the in-process server.
@@ -893,12 +860,12 @@ class FrameRouter::Loop {
         Advance(call);
       }
       Reap();
-      std::vector<Connection*> dirty;
-      dirty.swap(dirty_);
-      for (Connection* conn : dirty) {
+      flushing_.swap(dirty_);
+      for (Connection* conn : flushing_) {
         conn->dirty = false;
         Flush(conn);
       }
+      flushing_.clear();
     }
   }
 
@@ -945,9 +912,6 @@ class FrameRouter::Loop {
 
   void Classify(Call* call) {
     call->classified = true;
-    const std::string* path = Find(call->request_headers, ":path");
-    call->method = path == nullptr ? "" : *path;
-    auto it = router_.methods_.find(call->method);
     if (!call->routed) {
       for (absl::string_view prefix : kBackendPrefixes) {
         if (absl::StartsWith(call->method, prefix)) return;  // pass through
@@ -961,7 +925,6 @@ class FrameRouter::Loop {
                        "grpc.health.v1.Health and server reflection"));
       return;
     }
-    call->category = it->second;
     call->counted = router_.CallStarted();
     if (!call->counted) {
       Respond(call, kUnavailable,
@@ -1008,9 +971,7 @@ class FrameRouter::Loop {
     call->response_submitted = true;
     call->phase = Call::Phase::kResponding;
     std::vector<nghttp2_nv> nva = NvList(call->response_headers);
-    nghttp2_data_provider body{};
-    body.source.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
-    body.read_callback = &ReadResponseBody;
+    nghttp2_data_provider body = Provider(call, &ReadResponseBody);
     nghttp2_submit_response(call->client->session, call->client_stream,
                             nva.data(), nva.size(),
                             call->trailers_only ? nullptr : &body);
@@ -1027,10 +988,7 @@ class FrameRouter::Loop {
         return;
       }
       std::vector<nghttp2_nv> nva = NvList(call->request_headers);
-      nghttp2_data_provider body{};
-      body.source.ptr =
-          reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
-      body.read_callback = &ReadRequestBody;
+      nghttp2_data_provider body = Provider(call, &ReadRequestBody);
       const int32_t stream =
           nghttp2_submit_request(backend->session, nullptr, nva.data(),
                                  nva.size(), &body, UserData(call));
@@ -1176,8 +1134,8 @@ class FrameRouter::Loop {
       Respond(call, kFailedPrecondition,
               absl::StrCat("driver ", call->driver, " is a ",
                            CategoryName(m.category), " driver: call ",
-                           ServiceOf(m.category), ", not ",
-                           ServiceOf(call->category)));
+                           router_.services_.at(m.category), ", not ",
+                           router_.services_.at(call->category)));
       return;
     }
     const std::string& type = call->context.resource().type();
@@ -1214,31 +1172,29 @@ class FrameRouter::Loop {
   // a second occurrence of field 1 merges into the first, and a repeated map
   // key replaces the earlier value (the protobuf rule for maps).
   static void AppendProperties(Call* call, PropertyBag properties) {
-    v1::CallContext patch;
-    *patch.mutable_properties() = std::move(properties);
-    const std::string body = patch.SerializeAsString();
+    // Any operation request serializes as its field 1 alone here.
+    v1::DeleteVolumeRequest patch;
+    *patch.mutable_context()->mutable_properties() = std::move(properties);
     std::string message(SplitUnaryBody(call->request_body)->bytes);
-    message.push_back('\x0a');  // field 1, length-delimited
-    uint32_t n = static_cast<uint32_t>(body.size());
-    while (n >= 0x80) {
-      message.push_back(static_cast<char>((n & 0x7f) | 0x80));
-      n >>= 7;
-    }
-    message.push_back(static_cast<char>(n));
-    message += body;
+    message += patch.SerializeAsString();
     call->request_body = FrameMessage(message);
+  }
+
+  // The attempt ends before anything reached the driver.
+  void Refused(Call* call, std::string reason) {
+    call->up_closed = true;
+    call->up_refused = true;
+    call->up_lost_reason = std::move(reason);
+    Schedule(call);
   }
 
   void Forward(Call* call) {
     call->ResetForward();
+    call->phase = Call::Phase::kForwarding;
     std::string error;
     Connection* conn = DriverConnection(call->route, &error);
     if (conn == nullptr) {
-      call->up_closed = true;
-      call->up_refused = true;
-      call->up_lost_reason = error;
-      call->phase = Call::Phase::kForwarding;
-      Schedule(call);
+      Refused(call, std::move(error));
       return;
     }
     const std::string* content_type =
@@ -1257,22 +1213,16 @@ class FrameRouter::Loop {
     // carry credentials), and a driver is not trusted with it. What a driver
     // needs travels in the CallContext.
     std::vector<nghttp2_nv> nva = NvList(headers);
-    nghttp2_data_provider body{};
-    body.source.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(call->id));
-    body.read_callback = &ReadRequestBody;
+    nghttp2_data_provider body = Provider(call, &ReadRequestBody);
     const int32_t stream = nghttp2_submit_request(
         conn->session, nullptr, nva.data(), nva.size(), &body, UserData(call));
-    call->phase = Call::Phase::kForwarding;
     if (stream < 0) {
       // Stream ids ran out: this connection takes no more calls, and ends
       // once its streams have.
       conn->going_away = true;
       nghttp2_session_terminate_session(conn->session, NGHTTP2_NO_ERROR);
       MarkDirty(conn);
-      call->up_closed = true;
-      call->up_refused = true;
-      call->up_lost_reason = nghttp2_strerror(stream);
-      Schedule(call);
+      Refused(call, nghttp2_strerror(stream));
       return;
     }
     call->up = conn;
@@ -1300,10 +1250,9 @@ class FrameRouter::Loop {
   void AbandonForward(Call* call) {
     Connection* conn = call->up;
     if (conn == nullptr) return;
+    // Frames still coming on it find no call: StreamCall checks the stream.
     nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, call->up_stream,
                               NGHTTP2_CANCEL);
-    nghttp2_session_set_stream_user_data(conn->session, call->up_stream,
-                                         nullptr);
     conn->calls.erase(call->id);
     MarkDirty(conn);
     call->up = nullptr;
@@ -1429,6 +1378,7 @@ class FrameRouter::Loop {
   std::unordered_map<uint64_t, std::vector<Connection*>> pools_;
   std::deque<uint64_t> work_;
   std::vector<Connection*> dirty_;
+  std::vector<Connection*> flushing_;  // Settle's, reused
   std::vector<Connection*> dead_;
   Timers timers_;
 };
@@ -1449,6 +1399,7 @@ FrameRouter::FrameRouter(Supervisor& supervisor, FrameRouterOptions options)
   for (const auto& [file, category] : files) {
     for (int s = 0; s < file->service_count(); ++s) {
       const google::protobuf::ServiceDescriptor* service = file->service(s);
+      services_[category] = service->full_name();
       for (int m = 0; m < service->method_count(); ++m) {
         methods_[absl::StrCat("/", service->full_name(), "/",
                               service->method(m)->name())] = category;
@@ -1466,13 +1417,11 @@ namespace {
 
 absl::StatusOr<int> ListenUnix(const std::string& address) {
   const std::string path = address.substr(5);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
+  sockaddr_un addr;
+  if (!UnixAddress(path, &addr)) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen address '", address, "': the path is too long"));
   }
-  std::memcpy(addr.sun_path, path.data(), path.size());
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
@@ -1481,13 +1430,7 @@ absl::StatusOr<int> ListenUnix(const std::string& address) {
                        " exists and is not a socket; remove it or choose "
                        "another --listen"));
     }
-    std::string ignored;
-    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const bool live =
-        probe >= 0 &&
-        ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    if (probe >= 0) ::close(probe);
-    if (live) {
+    if (UnixSocketAcceptsConnections(path)) {
       return absl::FailedPreconditionError(
           absl::StrCat("cannot listen on ", address,
                        ": another process is serving on it; stop it or "

@@ -93,12 +93,6 @@ class FrameRouter {
   // (StopAll).
   void Stop();
 
-  // "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
-  // method of the three category services.
-  const std::map<std::string, DriverCategory>& methods() const {
-    return methods_;
-  }
-
   class Loop;  // the event loop's state; frame_router.cc
 
  private:
@@ -109,7 +103,10 @@ class FrameRouter {
   // Constant after construction
   Supervisor& supervisor_;
   const FrameRouterOptions options_;
+  // "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
+  // method of the three category services; and each category's service.
   std::map<std::string, DriverCategory> methods_;
+  std::map<DriverCategory, std::string> services_;
 
   // Touched only by the thread that owns the router, and by the loop once
   // started.

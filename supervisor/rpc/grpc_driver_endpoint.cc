@@ -3,16 +3,11 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/rpc/status_conversion.h"
+#include "supervisor/rpc/unix_socket.h"
 
 namespace pitstop {
 namespace {
@@ -32,25 +27,6 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& socket_path) {
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(absl::StrCat("unix:", socket_path),
                                    grpc::InsecureChannelCredentials(), args);
-}
-
-// Whether a Unix socket is listening: a non-blocking connect is queued at
-// once by a listening socket and refused by a socket that is only bound (or
-// missing). The connection is closed unused.
-bool AcceptsConnections(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  const int fd =
-      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return false;
-  const int rc =
-      ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  // EAGAIN: listening, with a full backlog.
-  const bool listening = rc == 0 || errno == EAGAIN;
-  ::close(fd);
-  return listening;
 }
 
 struct ProbeCall {
@@ -75,7 +51,7 @@ void GrpcDriverEndpoint::Probe(
   // exists from bind(), a moment before listen(), which is when the
   // launcher reports it: so the test is a connection, not the file.
   if (!listening_.load(std::memory_order_acquire)) {
-    if (!AcceptsConnections(socket_path_)) {
+    if (!UnixSocketAcceptsConnections(socket_path_)) {
       done(ProbeResult{false, "not listening on its socket yet"});
       return;
     }
