@@ -27,7 +27,6 @@
 #include "supervisor/common/logging.h"
 #include "supervisor/config/daemon_config.h"
 #include "supervisor/core/package_loader.h"
-#include "supervisor/core/pid_file.h"
 #include "supervisor/core/supervisor.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/admin_service.h"
@@ -35,6 +34,8 @@
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
 #include "supervisor/sandbox/host_sandbox.h"
+#include "supervisor/sandbox/instance_files.h"
+#include "supervisor/sandbox/pid_file.h"
 #include "supervisor/store/sqlite_repository_store.h"
 #include "supervisor/store/sqlite_state_store.h"
 
@@ -270,7 +271,9 @@ int Run(int argc, char** argv) {
   options.sandbox.network_grants = {config.network_grants.begin(),
                                     config.network_grants.end()};
   EventLog events(clock);
-  Supervisor supervisor(launcher, endpoints, clock, events, options);
+  DiskInstanceFiles instance_files;
+  Supervisor supervisor(launcher, endpoints, instance_files, clock, events,
+                        options);
   supervisor.SetStore(store->get());
 
   // Downloads from repositories that a previous daemon did not finish.

@@ -84,6 +84,23 @@ class FakeEndpoints final : public DriverEndpointFactory {
   std::vector<std::string> sockets;
 };
 
+// Records what the supervisor asks of the file system; touches nothing.
+class FakeInstanceFiles final : public InstanceFiles {
+ public:
+  absl::Status Prepare(const std::string& dir, const std::string&,
+                       const std::string&) override {
+    prepared.push_back(dir);
+    return absl::OkStatus();
+  }
+  absl::Status RecordPid(const std::string&, pid_t) override {
+    return absl::OkStatus();
+  }
+  void Remove(const std::string& dir) override { removed.push_back(dir); }
+
+  std::vector<std::string> prepared;
+  std::vector<std::string> removed;
+};
+
 DriverPackage Package(const std::string& name,
                       DriverCategory category = DriverCategory::kStorage,
                       std::vector<std::string> requires_ = {}) {
@@ -101,14 +118,10 @@ DriverPackage Package(const std::string& name,
   return p;
 }
 
-// A fresh directory for the instance folders the supervisor creates.
-std::string TempDir() {
-  std::string t = "/tmp/pitstop-core-XXXXXX";
-  return ::mkdtemp(t.data());
-}
-
+// The supervisor reaches the file system only through InstanceFiles (faked
+// here), so these directories are never created.
 SupervisorOptions Options() {
-  std::string dir = TempDir();
+  const std::string dir = "/nonexistent/pitstop-core-test";
   SupervisorOptions options;
   options.run_dir = dir + "/run";
   options.data_dir = dir + "/data";
@@ -120,7 +133,8 @@ struct Fixture {
   FakeLauncher launcher;
   FakeEndpoints endpoints;
   EventLog events{clock};
-  Supervisor supervisor{launcher, endpoints, clock, events, Options()};
+  FakeInstanceFiles files;
+  Supervisor supervisor{launcher, endpoints, files, clock, events, Options()};
 
   DriverState State(const std::string& name) {
     return supervisor.Get(name)->state;
@@ -202,7 +216,8 @@ TEST_CASE("a driver that keeps dying ends FAILED until restarted", "[core]") {
   SupervisorOptions options = Options();
   options.restart.max_restarts = 2;
   EventLog events(clock);
-  Supervisor supervisor(launcher, endpoints, clock, events, options);
+  FakeInstanceFiles files;
+  Supervisor supervisor(launcher, endpoints, files, clock, events, options);
   REQUIRE(supervisor.AddDriver(Package("flashpool")).ok());
   REQUIRE(supervisor.Start("flashpool").ok());
   for (int i = 0; i < 3; ++i) {

@@ -1,5 +1,5 @@
-#ifndef PITSTOP_SUPERVISOR_CORE_PID_FILE_H_
-#define PITSTOP_SUPERVISOR_CORE_PID_FILE_H_
+#ifndef PITSTOP_SUPERVISOR_SANDBOX_PID_FILE_H_
+#define PITSTOP_SUPERVISOR_SANDBOX_PID_FILE_H_
 
 // The pid file of a driver instance, <run>/<driver>/<instance>/pid, lets a
 // daemon restarted after a crash find processes its predecessor left. The
@@ -23,4 +23,4 @@ pid_t ReadPidFile(const std::string& path);
 
 }  // namespace pitstop
 
-#endif  // PITSTOP_SUPERVISOR_CORE_PID_FILE_H_
+#endif  // PITSTOP_SUPERVISOR_SANDBOX_PID_FILE_H_

@@ -1,4 +1,4 @@
-#include "supervisor/core/pid_file.h"
+#include "supervisor/sandbox/pid_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,0 +1,71 @@
+#include "supervisor/core/driver_status.h"
+
+#include "absl/strings/str_cat.h"
+#include "supervisor/core/driver_record.h"
+
+namespace pitstop {
+namespace {
+
+const char* ServingRole(DriverState state) {
+  switch (state) {
+    case DriverState::kStarting:
+      return "starting";
+    case DriverState::kStopping:
+      return "stopping";
+    default:
+      return "serving";
+  }
+}
+
+const char* RetiringRole(const Instance& o) {
+  if (o.phase == InstancePhase::kStopping) return "stopping";
+  if (o.phase == InstancePhase::kStandby && o.load->calls() == 0) {
+    return "standby";
+  }
+  return "draining";
+}
+
+}  // namespace
+
+DriverStatus SnapshotOf(const DriverRecord& r) {
+  DriverStatus s;
+  s.package = r.package;
+  s.state = r.state;
+  s.state_since = r.state_since;
+  s.pid = r.instance && r.instance->alive() ? r.instance->pid : 0;
+  s.restarts = r.restarts;
+  s.last_exit = r.last_exit;
+  s.message = r.message;
+  if (s.message.empty() && r.state == DriverState::kStarting && r.instance &&
+      !r.instance->probe_message.empty()) {
+    s.message = absl::StrCat("not ready yet: ", r.instance->probe_message);
+  }
+  s.socket_path = r.instance ? r.instance->socket_path : "";
+  if (s.pid != 0) s.sandbox = r.instance->sandbox;
+  auto add = [&](const Instance* inst, const char* role) {
+    if (inst == nullptr || inst->exited()) return;
+    InstanceStatus i;
+    i.id = inst->id;
+    i.pid = inst->pid;
+    i.version = inst->package->manifest.version.ToString();
+    i.role = role;
+    i.calls_in_flight = inst->load->calls();
+    if (i.pid != 0) i.sandbox = inst->sandbox;
+    s.instances.push_back(std::move(i));
+  };
+  add(r.instance.get(), ServingRole(r.state));
+  add(r.successor.get(), "starting");
+  if (const Instance* o = r.retiring.get()) add(o, RetiringRole(*o));
+  for (const auto& [v, p] : r.installed) {
+    s.installed_versions.push_back(v.ToString());
+  }
+  s.previous_version = r.previous_version;
+  if (r.upgrade) {
+    s.upgrade_from = r.upgrade->from->manifest.version.ToString();
+    s.upgrade_to = r.upgrade->to->manifest.version.ToString();
+    s.upgrade = DescribeUpgrade(*r.upgrade);
+  }
+  return s;
+}
+
+}  // namespace pitstop

@@ -1,0 +1,67 @@
+#ifndef PITSTOP_SUPERVISOR_CORE_DRIVER_STATUS_H_
+#define PITSTOP_SUPERVISOR_CORE_DRIVER_STATUS_H_
+
+// Snapshots of a driver and its processes, for the API.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "supervisor/core/driver_package.h"
+#include "supervisor/core/driver_state.h"
+#include "supervisor/sandbox/process_launcher.h"
+
+namespace pitstop {
+
+struct DriverRecord;
+
+// One process of a driver. During an upgrade or a graceful restart there are
+// two: the serving one and the one starting or draining beside it.
+struct InstanceStatus {
+  uint64_t id = 0;
+  pid_t pid = 0;  // 0 until launched
+  std::string version;
+  // "serving", "starting" (a successor not yet serving), "draining" (replaced,
+  // finishing its calls), "standby" (drained, kept until an upgrade commits),
+  // "stopping".
+  std::string role;
+  int calls_in_flight = 0;
+  // The protections in force for this process (mode "off" until launched).
+  SandboxReport sandbox;
+};
+
+// A snapshot of one driver, for the API.
+struct DriverStatus {
+  std::shared_ptr<const DriverPackage> package;
+  DriverState state = DriverState::kStopped;
+  absl::Time state_since;
+  pid_t pid = 0;
+  uint32_t restarts = 0;
+  std::string last_exit;
+  std::string message;
+  std::string socket_path;
+  // The protections in force for the serving instance (mode "off" when no
+  // process runs); each instance has its own in `instances`.
+  SandboxReport sandbox;
+  std::vector<InstanceStatus> instances;
+  // Every installed version, oldest first; package->manifest.version is the
+  // active one.
+  std::vector<std::string> installed_versions;
+  // The version active before the last committed upgrade (what `pitstop
+  // rollback` returns to); empty if none.
+  std::string previous_version;
+  // The upgrade in progress, e.g. "1.2.0 -> 2.0.0: probation until ...";
+  // empty when none.
+  std::string upgrade;
+  std::string upgrade_from, upgrade_to;  // of the upgrade in progress
+};
+
+DriverStatus SnapshotOf(const DriverRecord& r);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CORE_DRIVER_STATUS_H_

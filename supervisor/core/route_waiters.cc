@@ -1,0 +1,100 @@
+#include "supervisor/core/route_waiters.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "supervisor/core/driver_record.h"
+#include "supervisor/core/effects.h"
+
+namespace pitstop {
+
+void RouteWaiters::Park(Waiter waiter) {
+  std::string resource = waiter.resource;
+  by_resource_[std::move(resource)].push_back(std::move(waiter));
+  ++size_;
+}
+
+void RouteWaiters::Resolve(absl::FunctionRef<bool(Waiter&)> answer) {
+  for (auto it = by_resource_.begin(); it != by_resource_.end();) {
+    std::deque<Waiter> keep;
+    for (Waiter& w : it->second) {
+      if (answer(w)) {
+        --size_;
+      } else {
+        keep.push_back(std::move(w));
+      }
+    }
+    if (keep.empty()) {
+      it = by_resource_.erase(it);
+    } else {
+      it->second = std::move(keep);
+      ++it;
+    }
+  }
+}
+
+std::vector<Waiter> RouteWaiters::TakeAll() {
+  std::vector<Waiter> out;
+  out.reserve(size_);
+  for (auto& [resource, queue] : by_resource_) {
+    for (Waiter& w : queue) out.push_back(std::move(w));
+  }
+  by_resource_.clear();
+  size_ = 0;
+  return out;
+}
+
+bool AnswerWaiter(const std::string& name, DriverRecord& r, absl::Time now,
+                  Waiter& w, Effects& effects, absl::Time& next) {
+  Instance* inst = r.instance.get();
+  const bool ready =
+      r.state == DriverState::kReady && inst != nullptr && inst->alive();
+  // A replaced instance still running calls: a resource busy there waits.
+  const Instance* old =
+      r.retiring && !r.retiring->exited() ? r.retiring.get() : nullptr;
+  const bool busy_on_old =
+      old != nullptr && !w.resource.empty() &&
+      (old->load->Busy(w.resource) > 0 || old->held.count(w.resource) > 0);
+  if (ready && !busy_on_old &&
+      (inst->id != w.avoid_instance || now >= w.avoid_until)) {
+    Route route;
+    route.driver = name;
+    route.instance_id = inst->id;
+    route.pid = inst->pid;
+    route.package = inst->package;
+    route.endpoint = inst->endpoint;
+    route.lease = inst->load->Begin(std::move(w.resource));
+    effects.replies.emplace_back(std::move(w.done), std::move(route));
+  } else if (r.state == DriverState::kFailed) {
+    effects.replies.emplace_back(
+        std::move(w.done), absl::UnavailableError(absl::StrCat(
+                               "driver ", name, " has FAILED: ", r.message)));
+  } else if (!r.unresolved.empty()) {
+    effects.replies.emplace_back(
+        std::move(w.done),
+        absl::FailedPreconditionError(
+            absl::StrCat("driver ", name, " cannot start: ", r.unresolved)));
+  } else if (!r.want_running && r.state == DriverState::kStopped) {
+    effects.replies.emplace_back(
+        std::move(w.done),
+        absl::FailedPreconditionError(absl::StrCat(
+            "driver ", name, " is stopped; start it with `pitstop start ", name,
+            "`")));
+  } else if (now >= w.deadline) {
+    effects.replies.emplace_back(
+        std::move(w.done),
+        absl::DeadlineExceededError(absl::StrCat(
+            "driver ", name,
+            " did not become ready before the call's deadline (state ",
+            DriverStateName(r.state), r.message.empty() ? "" : ": ", r.message,
+            ")")));
+  } else {
+    next = std::min(next, w.deadline);
+    if (ready && !busy_on_old) next = std::min(next, w.avoid_until);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace pitstop

@@ -1,0 +1,107 @@
+#ifndef PITSTOP_SUPERVISOR_CORE_UPGRADE_RUN_H_
+#define PITSTOP_SUPERVISOR_CORE_UPGRADE_RUN_H_
+
+// An upgrade of one driver in place, and the steps that move it: begin, the
+// cut-over to the new version, the probation, a rollback, the commit.
+//
+//   begin -> the new version starts beside the serving one (a successor)
+//         -> cut-over: new calls go to it, resource by resource; the old
+//            instance drains and stands by
+//         -> probation passes: committed, the old instance stops
+//         -> or the new version crashes, fails its probes, or an operator
+//            rolls back: the old instance serves again
+//
+// Not thread-safe: UpgradeSteps runs under the Supervisor's lock, from the
+// DriverMachine and the Supervisor's API. No I/O.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "supervisor/core/driver_package.h"
+
+namespace pitstop {
+
+class MachineContext;
+struct DriverRecord;
+struct Effects;
+
+// How an upgrade proceeds; zero durations take the driver's defaults.
+struct UpgradeOptions {
+  // How long the old instance may finish its calls after the cut-over;
+  // calls still running then are cancelled. Default: timeouts.drain.
+  absl::Duration drain_timeout;
+  // How long the new version must keep serving (no crash, no failed probes)
+  // before the upgrade commits and the old instance stops.
+  absl::Duration probation;
+};
+
+struct UpgradeRun {
+  std::shared_ptr<const DriverPackage> from;
+  std::shared_ptr<const DriverPackage> to;
+  UpgradeOptions options;  // durations resolved
+  // Set by an operator's rollback during the upgrade: why to give up.
+  std::string abort_cause;
+  bool cut_over = false;
+  absl::Time started;
+  absl::Time probation_until = absl::InfiniteFuture();
+  // Resources busy on the old instance at the cut-over, reported as each
+  // drains.
+  std::vector<std::string> draining;
+};
+
+// "1.0.0 -> 2.0.0: on probation until ...", for the API.
+std::string DescribeUpgrade(const UpgradeRun& u);
+
+class UpgradeSteps {
+ public:
+  explicit UpgradeSteps(MachineContext& context) : context_(context) {}
+
+  // Begins the upgrade of `name` to the installed `version` (see
+  // Supervisor::Upgrade for the contract); returns the sequence number of
+  // its "upgrade-started" event.
+  absl::StatusOr<uint64_t> Begin(const std::string& name, DriverRecord& r,
+                                 absl::string_view version,
+                                 UpgradeOptions options, absl::Time now);
+  // An operator's rollback during the upgrade: gives it up at the next
+  // reconciliation. Returns the sequence number of its event.
+  uint64_t RequestAbort(const std::string& name, DriverRecord& r);
+
+  // Probation, rollback and commit, at `now`.
+  void Reconcile(const std::string& name, DriverRecord& r, absl::Time now,
+                 Effects& effects);
+
+  // The successor became ready: it takes new calls, the old instance
+  // stands by. Call with the slots already swapped.
+  void CutOver(const std::string& name, DriverRecord& r, absl::Time now);
+  // The old instance died before the cut-over; the new version (already in
+  // the serving slot) takes over on probation.
+  void OldDied(const std::string& name, DriverRecord& r, absl::Time now,
+               const std::string& how);
+  // The new version ended before it became ready.
+  void SuccessorFailed(const std::string& name, DriverRecord& r,
+                       const std::string& how, pid_t pid);
+  // Given up before the new version was started; true if so.
+  bool AbandonIfAborted(const std::string& name, DriverRecord& r);
+  // The driver is not READY any more: switch versions by a plain restart.
+  void SwitchByRestart(const std::string& name, DriverRecord& r);
+
+ private:
+  // Gives the work back to the old instance; `cause` says why.
+  void RollBack(const std::string& name, DriverRecord& r, absl::Time now,
+                const std::string& cause, Effects& effects);
+  // Why the running upgrade must be given up; "" if it need not.
+  std::string FailureCause(const DriverRecord& r) const;
+  void Commit(const std::string& name, DriverRecord& r, Effects& effects);
+  void End(const std::string& name, DriverRecord& r);
+
+  MachineContext& context_;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_CORE_UPGRADE_RUN_H_
