@@ -31,7 +31,7 @@
 #include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
 #include "supervisor/car/car_writer.h"
-#include "supervisor/core/package_loader.h"
+#include "supervisor/install/package_loader.h"
 #include "supervisor/sandbox/child_process_manager.h"
 
 namespace pitstop {

@@ -24,7 +24,7 @@
 #include "supervisor/car/car_signature.h"
 #include "supervisor/car/car_writer.h"
 #include "supervisor/car/code_signing_ca.h"
-#include "supervisor/core/package_loader.h"
+#include "supervisor/install/package_loader.h"
 #include "supervisor/sandbox/child_process_manager.h"
 
 namespace pitstop {

@@ -55,6 +55,23 @@ absl::Status Error(absl::string_view source, const YAML::Node& node,
 
 }  // namespace
 
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warning") return LogLevel::kWarning;
+  if (text == "error") return LogLevel::kError;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "log_level must be debug, info, warning or error (got '", text, "')"));
+}
+
+absl::Status CheckSandboxMode(absl::string_view text) {
+  if (text == "auto" || text == "strict" || text == "best-effort") {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "sandbox must be strict, best-effort or auto (got '", text, "')"));
+}
+
 absl::Status CheckListenAddress(absl::string_view address) {
   if (absl::StartsWith(address, "unix:")) {
     absl::string_view path = address.substr(5);
@@ -150,26 +167,12 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
       }
       (key == "state_dir" ? config.state_dir : config.drivers_dir) = text;
     } else if (key == "log_level") {
-      if (text == "debug") {
-        config.log_level = LogLevel::kDebug;
-      } else if (text == "info") {
-        config.log_level = LogLevel::kInfo;
-      } else if (text == "warning") {
-        config.log_level = LogLevel::kWarning;
-      } else if (text == "error") {
-        config.log_level = LogLevel::kError;
-      } else {
-        return Error(source, value,
-                     absl::StrCat("log_level must be debug, info, warning or "
-                                  "error (got '",
-                                  text, "')"));
-      }
+      auto level = ParseLogLevel(text);
+      if (!level.ok()) return Error(source, value, level.status().message());
+      config.log_level = *level;
     } else if (key == "sandbox") {
-      if (text != "auto" && text != "strict" && text != "best-effort") {
-        return Error(source, value,
-                     absl::StrCat("sandbox must be strict, best-effort or "
-                                  "auto (got '",
-                                  text, "')"));
+      if (absl::Status s = CheckSandboxMode(text); !s.ok()) {
+        return Error(source, value, s.message());
       }
       config.sandbox = text;
     } else if (key == "network_grants") {

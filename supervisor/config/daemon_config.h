@@ -86,6 +86,11 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path);
 // Checks a listen address: "unix:/absolute/path" or "host:port".
 absl::Status CheckListenAddress(absl::string_view address);
 
+// "debug", "info", "warning", "error"; INVALID_ARGUMENT otherwise.
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
+// "strict", "best-effort", "auto"; INVALID_ARGUMENT otherwise.
+absl::Status CheckSandboxMode(absl::string_view text);
+
 }  // namespace pitstop
 
 #endif  // PITSTOP_SUPERVISOR_CONFIG_DAEMON_CONFIG_H_

@@ -208,89 +208,6 @@ grpc::Status AdminService::ResetDriver(grpc::ServerContext* context,
                     supervisor_.Reset(request->name()), response);
 }
 
-absl::StatusOr<std::shared_ptr<const DriverPackage>>
-AdminService::InstallBytesLocked(const std::string& bytes,
-                                 const std::vector<std::string>& grants) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(install_.drivers_dir, ec);
-  // Received into the drivers directory under a name the loader ignores.
-  std::string tmp =
-      (fs::path(install_.drivers_dir) / ".incoming-XXXXXX").string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write into ",
-                                            install_.drivers_dir, ": ",
-                                            std::strerror(errno)));
-  }
-  absl::Cleanup remove_tmp = [&] { fs::remove(tmp, ec); };
-  for (size_t off = 0; off < bytes.size();) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InternalError(
-          absl::StrCat("cannot store the CAR in ", install_.drivers_dir, ": ",
-                       n < 0 ? std::strerror(errno) : "short write"));
-    }
-    off += n;
-  }
-  ::close(fd);
-  return InstallFileLocked(tmp, grants);
-}
-
-absl::StatusOr<std::shared_ptr<const DriverPackage>>
-AdminService::InstallFileLocked(const std::string& tmp,
-                                const std::vector<std::string>& grants) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  // Name and version first: an installed version's files are never touched.
-  ASSIGN_OR_RETURN(std::string yaml, ReadCarEntry(tmp, "META-INF/driver.yaml"));
-  ASSIGN_OR_RETURN(DriverManifest manifest,
-                   ParseDriverManifest(yaml, "META-INF/driver.yaml"));
-  const std::string version = manifest.version.ToString();
-  if (auto existing = supervisor_.Get(manifest.name); existing.ok()) {
-    for (const std::string& v : existing->installed_versions) {
-      if (v == version) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "driver ", manifest.name, " ", version,
-            " is already installed; remove it first (`pitstop remove ",
-            manifest.name,
-            v == existing->package->manifest.version.ToString()
-                ? ""
-                : absl::StrCat(" --version ", v),
-            "`)"));
-      }
-    }
-  }
-  const std::string final_path =
-      (fs::path(install_.drivers_dir) /
-       absl::StrCat(manifest.name, "-", version, ".car"))
-          .string();
-  ASSIGN_OR_RETURN(DriverPackage package,
-                   InstallCar(tmp, install_.packages_dir, install_.trust));
-  fs::rename(tmp, final_path, ec);
-  if (ec) {
-    fs::remove_all(package.install_dir, ec);
-    return absl::InternalError(
-        absl::StrCat("cannot keep the CAR as ", final_path));
-  }
-  package.car_path = final_path;
-  package.grants = grants;
-  if (absl::Status s = WriteGrants(final_path, grants); !s.ok()) {
-    fs::remove_all(package.install_dir, ec);
-    fs::remove(final_path, ec);
-    fs::remove(final_path + ".grants", ec);
-    return s;
-  }
-  auto shared = std::make_shared<const DriverPackage>(package);
-  if (absl::Status s = supervisor_.AddDriver(std::move(package)); !s.ok()) {
-    fs::remove_all(shared->install_dir, ec);
-    fs::remove(final_path, ec);
-    return s;
-  }
-  return shared;
-}
-
 grpc::Status AdminService::AfterInstall(grpc::ServerContext* context,
                                         const DriverPackage& installed,
                                         bool start, sv1::Driver* response) {
@@ -318,7 +235,7 @@ grpc::Status AdminService::InstallDriver(
     grants.push_back(g);
   }
   absl::MutexLock lock(&install_mu_);
-  auto package = InstallBytesLocked(request->car(), grants);
+  auto package = installer_.InstallBytes(request->car(), grants);
   if (!package.ok()) return ToGrpcStatus(package.status());
   return AfterInstall(context, **package, request->start(), response);
 }
@@ -340,8 +257,8 @@ grpc::Status AdminService::UpgradeDriver(
     if (current.ok() && std::find(current->installed_versions.begin(),
                                   current->installed_versions.end(), version) ==
                             current->installed_versions.end()) {
-      auto got =
-          repositories_->Fetch(request->name(), version, install_.drivers_dir);
+      auto got = repositories_->Fetch(request->name(), version,
+                                      installer_.options().drivers_dir);
       if (got.ok()) {
         fetched = *std::move(got);
       } else if (!absl::IsNotFound(got.status())) {
@@ -359,13 +276,13 @@ grpc::Status AdminService::UpgradeDriver(
              {"version", version},
              {"repository", fetched->repository},
              {"url", fetched->url}});
-    auto package = InstallFileLocked(fetched->path);
+    auto package = installer_.InstallFile(fetched->path);
     if (!package.ok() && !absl::IsAlreadyExists(package.status())) {
       return ToGrpcStatus(package.status());
     }
   }
   if (!request->car().empty()) {
-    auto package = InstallBytesLocked(request->car());
+    auto package = installer_.InstallBytes(request->car());
     if (absl::IsAlreadyExists(package.status())) {
       return grpc::Status(
           grpc::StatusCode::ALREADY_EXISTS,
@@ -429,28 +346,14 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
                                         const sv1::RemoveDriverRequest* request,
                                         sv1::RemoveDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
-  std::vector<std::shared_ptr<const DriverPackage>> removed;
-  if (request->version().empty()) {
-    auto all = supervisor_.RemoveDriver(request->name());
-    if (!all.ok()) return ToGrpcStatus(all.status());
-    removed = *std::move(all);
-  } else {
-    auto one = supervisor_.RemoveVersion(request->name(), request->version());
-    if (!one.ok()) return ToGrpcStatus(one.status());
-    removed.push_back(*std::move(one));
-  }
-  std::error_code ec;
+  auto removed = installer_.Remove(request->name(), request->version());
+  if (!removed.ok()) return ToGrpcStatus(removed.status());
   response->set_name(request->name());
-  for (const auto& p : removed) {
-    std::filesystem::remove_all(p->install_dir, ec);
-    if (!p->car_path.empty()) {
-      std::filesystem::remove(p->car_path, ec);
-      std::filesystem::remove(p->car_path + ".grants", ec);
-    }
+  for (const auto& p : *removed) {
     response->add_versions(p->manifest.version.ToString());
   }
-  if (!removed.empty()) {
-    response->set_version(removed.back()->manifest.version.ToString());
+  if (!removed->empty()) {
+    response->set_version(removed->back()->manifest.version.ToString());
   }
   return grpc::Status::OK;
 }
@@ -603,15 +506,6 @@ sv1::Repository ToProto(const RepositoryStatus& r) {
 
 }  // namespace
 
-std::map<std::string, std::string> AdminService::InstalledVersions() {
-  std::map<std::string, std::string> installed;
-  for (const DriverStatus& s : supervisor_.List()) {
-    installed[s.package->manifest.name] =
-        s.package->manifest.version.ToString();
-  }
-  return installed;
-}
-
 grpc::Status AdminService::ListRepositories(
     grpc::ServerContext*, const sv1::ListRepositoriesRequest* request,
     sv1::ListRepositoriesResponse* response) {
@@ -653,9 +547,7 @@ grpc::Status AdminService::ListUpdates(grpc::ServerContext*,
       response->add_errors(absl::StrCat(r.name, ": ", r.last_error));
     }
   }
-  const std::vector<AvailableUpdate> updates =
-      repositories_->Updates(InstalledVersions());
-  AnnounceUpdates(updates);
+  const std::vector<AvailableUpdate> updates = updates_->Updates();
   for (const AvailableUpdate& u : updates) {
     sv1::AvailableUpdate* out = response->add_updates();
     out->set_name(u.name);
@@ -680,7 +572,7 @@ grpc::Status AdminService::InstallFromRepository(
   // Downloaded before taking the install lock: a slow repository must not
   // hold up other installs. The file's name is one the loader ignores.
   auto fetched = repositories_->Fetch(request->name(), request->version(),
-                                      install_.drivers_dir);
+                                      installer_.options().drivers_dir);
   if (!fetched.ok()) return ToGrpcStatus(fetched.status());
   std::error_code ec;
   absl::Cleanup remove_tmp = [&] {
@@ -692,39 +584,9 @@ grpc::Status AdminService::InstallFromRepository(
            {"repository", fetched->repository},
            {"url", fetched->url}});
   absl::MutexLock lock(&install_mu_);
-  auto package = InstallFileLocked(fetched->path, grants);
+  auto package = installer_.InstallFile(fetched->path, grants);
   if (!package.ok()) return ToGrpcStatus(package.status());
   return AfterInstall(context, **package, request->start(), response);
-}
-
-void AdminService::CheckForUpdates() {
-  if (repositories_ == nullptr) return;
-  if (absl::Status s = repositories_->Refresh(); !s.ok()) {
-    LogWarning("pitstopd", s.message());
-  }
-  AnnounceUpdates(repositories_->Updates(InstalledVersions()));
-}
-
-void AdminService::AnnounceUpdates(
-    const std::vector<AvailableUpdate>& updates) {
-  for (const AvailableUpdate& u : updates) {
-    {
-      absl::MutexLock lock(&updates_mu_);
-      if (!announced_.insert(absl::StrCat(u.name, " ", u.available_version))
-               .second) {
-        continue;
-      }
-    }
-    DriverEvent e;
-    e.driver = u.name;
-    e.kind = "update-available";
-    e.reason = absl::StrCat(u.name, " ", u.available_version,
-                            " is available from repository ", u.repository,
-                            " (installed: ", u.installed_version, ")");
-    auto current = supervisor_.Get(u.name);
-    if (current.ok()) e.from = e.to = current->state;
-    events_.Append(std::move(e));
-  }
 }
 
 }  // namespace pitstop

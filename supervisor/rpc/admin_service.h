@@ -11,13 +11,11 @@
 
 #include "absl/synchronization/mutex.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
-#include "supervisor/core/package_loader.h"
 #include "supervisor/core/supervisor.h"
+#include "supervisor/install/installer.h"
+#include "supervisor/install/update_announcer.h"
 
 namespace pitstop {
-
-class RepositorySet;
-struct AvailableUpdate;
 
 // The API view of one driver, with labels resolved from its message bundles
 // for `locale` ("" for the default bundle). Secret defaults show as "***".
@@ -27,17 +25,9 @@ pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status,
 class AdminService final
     : public pitstop::supervisor::v1::AdminService::Service {
  public:
-  // Where installs go, and the signature policy they meet.
-  struct InstallOptions {
-    std::string drivers_dir;
-    std::string packages_dir;
-    TrustPolicy trust;
-  };
-
-  AdminService(Supervisor& supervisor, EventLog& events, InstallOptions install)
-      : supervisor_(supervisor),
-        events_(events),
-        install_(std::move(install)) {}
+  // `installer` (not owned) is used under this service's install lock.
+  AdminService(Supervisor& supervisor, EventLog& events, Installer& installer)
+      : supervisor_(supervisor), events_(events), installer_(installer) {}
 
   grpc::Status ListDrivers(
       grpc::ServerContext* context,
@@ -116,16 +106,12 @@ class AdminService final
       const pitstop::supervisor::v1::InstallFromRepositoryRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
 
-  // The repositories the RPCs above use (owned by the caller, outlives
-  // this service). Call before serving.
-  void SetRepositories(RepositorySet* repositories) {
+  // The repositories the RPCs above use, and who announces their updates
+  // (owned by the caller, outlive this service). Call before serving.
+  void SetRepositories(RepositorySet* repositories, UpdateAnnouncer* updates) {
     repositories_ = repositories;
+    updates_ = updates;
   }
-
-  // Refreshes every repository and appends an "update-available" event for
-  // each installed driver with a newer version offered (once per version).
-  // Blocks for the downloads; the daemon calls it periodically.
-  void CheckForUpdates() ABSL_LOCKS_EXCLUDED(updates_mu_);
 
  private:
   // Answers an install of `installed`: starts it (and waits) when asked and
@@ -138,36 +124,15 @@ class AdminService final
                           absl::Status action,
                           pitstop::supervisor::v1::Driver* response);
 
-  // Stores CAR bytes, verifies and unpacks them under the trust policy,
-  // keeps the CAR in the drivers directory and registers the version (beside
-  // the active one when the driver is installed). Nothing is left behind on
-  // failure.
-  // `grants` are permissions the operator gives it (kept as <car>.grants).
-  absl::StatusOr<std::shared_ptr<const DriverPackage>> InstallBytesLocked(
-      const std::string& bytes, const std::vector<std::string>& grants = {})
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(install_mu_);
-  // The same for a CAR already in a file inside the drivers directory, named
-  // so that the loader ignores it (renamed into place, or left to the
-  // caller to remove on failure).
-  absl::StatusOr<std::shared_ptr<const DriverPackage>> InstallFileLocked(
-      const std::string& path, const std::vector<std::string>& grants = {})
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(install_mu_);
-
-  // Appends an "update-available" event for each update not announced yet.
-  void AnnounceUpdates(const std::vector<AvailableUpdate>& updates)
-      ABSL_LOCKS_EXCLUDED(updates_mu_);
-  // Installed drivers: name -> active version.
-  std::map<std::string, std::string> InstalledVersions();
-
+  // Constant after construction
   Supervisor& supervisor_;
   EventLog& events_;
-  const InstallOptions install_;
-  RepositorySet* repositories_ = nullptr;
-  // "name version" of updates already announced as events.
-  absl::Mutex updates_mu_;
-  std::set<std::string> announced_ ABSL_GUARDED_BY(updates_mu_);
-  // One install or removal at a time.
-  absl::Mutex install_mu_;  // held while (un)installing and upgrading
+  Installer& installer_;  // install_mu_ held for its installs and removals
+  RepositorySet* repositories_ = nullptr;  // set before serving
+  UpdateAnnouncer* updates_ = nullptr;     // set before serving
+
+  // One install, upgrade or removal at a time.
+  absl::Mutex install_mu_;
 };
 
 }  // namespace pitstop

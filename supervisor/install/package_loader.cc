@@ -1,4 +1,4 @@
-#include "supervisor/core/package_loader.h"
+#include "supervisor/install/package_loader.h"
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
-#ifndef PITSTOP_SUPERVISOR_CORE_PACKAGE_LOADER_H_
-#define PITSTOP_SUPERVISOR_CORE_PACKAGE_LOADER_H_
+#ifndef PITSTOP_SUPERVISOR_INSTALL_PACKAGE_LOADER_H_
+#define PITSTOP_SUPERVISOR_INSTALL_PACKAGE_LOADER_H_
 
 // Turns CAR files into installed DriverPackages under a packages directory:
 // <packages_dir>/<name>/<version>/ holds the unpacked CAR.
@@ -43,4 +43,4 @@ absl::StatusOr<std::vector<std::string>> ListCars(const std::string& dir);
 
 }  // namespace pitstop
 
-#endif  // PITSTOP_SUPERVISOR_CORE_PACKAGE_LOADER_H_
+#endif  // PITSTOP_SUPERVISOR_INSTALL_PACKAGE_LOADER_H_
