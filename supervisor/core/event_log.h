@@ -25,7 +25,19 @@ struct DriverEvent {
   uint64_t sequence = 0;  // assigned by Append, from 1
   absl::Time time;        // assigned by Append
   std::string driver;
-  std::string kind;  // "state", "installed", "operator", "process"
+  // What happened (docs/operator-guide.md has each kind):
+  //   "state"                    a transition, from -> to
+  //   "installed"                a version was installed
+  //   "operator"                 an operator's action (start, stop, remove...)
+  //   "process"                  a process started, ended, or was replaced
+  //   "drain-timeout"            a replaced instance's calls were cancelled
+  //   "update-available"         a repository offers a newer version
+  //   "upgrade"                  the saved active version was not installed
+  //   "upgrade-started", "upgrade-ready", "upgrade-cut-over",
+  //   "upgrade-resource-drained", "upgrade-drained", "upgrade-committed",
+  //   "upgrade-old-stopped", "upgrade-rolled-back"
+  //                              the steps of an upgrade (upgrade_run.h)
+  std::string kind;
   DriverState from = DriverState::kStopped;
   DriverState to = DriverState::kStopped;
   std::string reason;

@@ -78,9 +78,9 @@ class CallLease {
 
   // How to cancel the call if its instance must give it up (the drain
   // timeout of a replaced instance passed). It runs under the load's lock,
-  // so it must only ask for cancellation (grpc::ClientContext::TryCancel),
-  // never end the call itself. Clear it (an empty function) before whatever
-  // it refers to goes away.
+  // so it must only ask for cancellation (the frame router posts the call's
+  // abandonment to its event loop), never end the call itself. Clear it (an
+  // empty function) before whatever it refers to goes away.
   void SetCancel(std::function<void()> cancel) {
     load_->SetCancel(*this, std::move(cancel));
   }

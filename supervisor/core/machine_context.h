@@ -66,7 +66,11 @@ class MachineContext {
   uint64_t Note(const std::string& name, const DriverRecord& r,
                 absl::string_view kind, std::string reason, pid_t pid = 0);
 
-  // Makes `package` the active version, with its restart policy.
+  // Makes `package` the active version, with its restart policy. The
+  // policy starts afresh: a version activated by an upgrade, a rollback or a
+  // switch while stopped does not inherit the exits its predecessor spent
+  // (docs/lifecycle.md, "Restart budget across versions"). The driver's
+  // restart count goes on.
   void SetPackage(DriverRecord& r,
                   std::shared_ptr<const DriverPackage> package) const;
 

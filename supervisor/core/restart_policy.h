@@ -34,7 +34,7 @@ class RestartPolicy {
   void OnReady(absl::Time when) { ready_since_ = when; }
 
   // The instance died at `now`. Returns the delay before the next start, or
-  // nullopt when the restart intensity is exceeded.
+  // give_up when the restart intensity is exceeded.
   struct Decision {
     bool give_up = false;
     absl::Duration delay;

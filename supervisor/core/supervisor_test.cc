@@ -1057,5 +1057,55 @@ TEST_CASE(
   (void)new_pid;
 }
 
+TEST_CASE(
+    "activating a version by an upgrade starts its restart budget afresh; "
+    "the restart count goes on",
+    "[core][upgrade]") {
+  FakeClock clock;
+  FakeLauncher launcher;
+  FakeEndpoints endpoints;
+  FakeInstanceFiles files;
+  EventLog events(clock);
+  SupervisorOptions options = Options();
+  options.restart.max_restarts = 1;  // a second exit in the window gives up
+  Supervisor supervisor(launcher, endpoints, files, clock, events, options);
+  REQUIRE(supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  REQUIRE(supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
+  REQUIRE(supervisor.Start("flashpool").ok());
+  supervisor.Step();
+  supervisor.Step();
+  endpoints.Answer(true);
+  // 1.0.0 spends its budget: one exit, restarted at once.
+  launcher.Exit(launcher.last_pid, ExitInfo{1, 0});
+  supervisor.Step();
+  supervisor.Step();
+  endpoints.Answer(true);
+  REQUIRE(supervisor.Get("flashpool")->state == DriverState::kReady);
+  const pid_t old_pid = launcher.last_pid;
+
+  UpgradeOptions upgrade;
+  upgrade.probation = absl::Seconds(1);
+  REQUIRE(supervisor.Upgrade("flashpool", "2.0.0", upgrade).ok());
+  supervisor.Step();  // 2.0.0 starts beside 1.0.0
+  const pid_t new_pid = launcher.last_pid;
+  supervisor.Step();
+  endpoints.Answer(true);
+  supervisor.Step();  // cut over
+  clock.Advance(absl::Seconds(1));
+  supervisor.Step();  // committed; 1.0.0 stops
+  launcher.Exit(old_pid, ExitInfo{0, 0});
+  supervisor.Step();
+  REQUIRE(supervisor.Get("flashpool")->upgrade.empty());
+
+  // 2.0.0's first exit is within the window of 1.0.0's, but the budget is
+  // its own: restarted, not FAILED.
+  launcher.Exit(new_pid, ExitInfo{1, 0});
+  supervisor.Step();
+  auto status = supervisor.Get("flashpool");
+  REQUIRE(status->state != DriverState::kFailed);
+  REQUIRE(status->package->manifest.version.ToString() == "2.0.0");
+  REQUIRE(status->restarts == 2);
+}
+
 }  // namespace
 }  // namespace pitstop
