@@ -1082,6 +1082,7 @@ bool Supervisor::ResolveWaiterLocked(const std::string& name, Record& r,
     route.driver = name;
     route.instance_id = inst->id;
     route.pid = inst->pid;
+    route.socket_path = inst->socket_path;
     route.package = inst->package;
     route.endpoint = inst->endpoint;
     route.lease = inst->load->Begin(std::move(w.resource));
@@ -1775,9 +1776,8 @@ void Supervisor::StopAll() {
   }
 }
 
-void Supervisor::AcquireRoute(absl::string_view driver,
-                              absl::string_view resource, absl::Time deadline,
-                              RouteCallback done, uint64_t avoid_instance) {
+void Supervisor::AcquireRoute(RouteRequest request, RouteCallback done) {
+  const std::string& driver = request.driver;
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -1785,20 +1785,26 @@ void Supervisor::AcquireRoute(absl::string_view driver,
     if (r == nullptr) {
       actions.replies.emplace_back(std::move(done),
                                    UnknownDriverLocked(driver));
+    } else if (absl::Status fits =
+                   CheckCallFits(r->package->manifest, driver, request.category,
+                                 request.resource_type);
+               !fits.ok()) {
+      // A driver's category never changes across versions: a call for
+      // another category's service need not wait for a READY instance.
+      actions.replies.emplace_back(std::move(done), std::move(fits));
     } else {
       const absl::Time now = clock_.Now();
       Waiter w;
-      w.resource = std::string(resource);
-      w.deadline = std::min(deadline, now + options_.max_route_wait);
-      w.avoid_instance = avoid_instance;
+      w.resource = std::move(request.resource);
+      w.deadline = std::min(request.deadline, now + options_.max_route_wait);
+      w.avoid_instance = request.avoid_instance;
       w.avoid_until = now + absl::Seconds(1);
       w.done = std::move(done);
       // Only the new call is looked at: the parked ones are the control
       // loop's, which looks at them whenever the driver changes, so a call
       // costs the same however many others wait.
       absl::Time next = absl::InfiniteFuture();
-      if (!ResolveWaiterLocked(std::string(driver), *r, now, w, actions,
-                               next)) {
+      if (!ResolveWaiterLocked(driver, *r, now, w, actions, next)) {
         r->waiters.push_back(std::move(w));
         // The loop must wake for this call's deadline if it would sleep
         // past it.

@@ -46,6 +46,7 @@
 #include "supervisor/core/event_log.h"
 #include "supervisor/core/instance_load.h"
 #include "supervisor/core/restart_policy.h"
+#include "supervisor/core/route_source.h"
 #include "supervisor/core/sandbox_policy.h"
 #include "supervisor/sandbox/process_launcher.h"
 
@@ -131,23 +132,8 @@ struct UpgradeOptions {
   absl::Duration probation;
 };
 
-// Where to send one call: a READY instance.
-struct Route {
-  std::string driver;
-  uint64_t instance_id = 0;
-  pid_t pid = 0;
-  std::shared_ptr<const DriverPackage> package;
-  std::shared_ptr<DriverEndpoint> endpoint;
-  // Counts the call as in flight on the instance (and its resource) until
-  // released: an instance being replaced drains before it is stopped, and
-  // the resource is not routed to the other instance meanwhile.
-  std::shared_ptr<CallLease> lease;
-};
-
-class Supervisor {
+class Supervisor : public RouteSource {
  public:
-  using RouteCallback = std::function<void(absl::StatusOr<Route>)>;
-
   Supervisor(ProcessLauncher& launcher, DriverEndpointFactory& endpoints,
              Clock& clock, EventLog& events, SupervisorOptions options);
   // Stops the control loop. Drivers still running are left to the launcher,
@@ -272,9 +258,9 @@ class Supervisor {
   // UNAVAILABLE for a FAILED one. `done` runs on the caller's thread or the
   // control thread, never under the lock. When `avoid_instance` is set, that
   // instance is skipped for up to a second (it just refused a connection).
-  void AcquireRoute(absl::string_view driver, absl::string_view resource,
-                    absl::Time deadline, RouteCallback done,
-                    uint64_t avoid_instance = 0);
+  // A call whose category or resource type does not fit the active
+  // version's manifest (CheckCallFits) is refused at once, before it waits.
+  void AcquireRoute(RouteRequest request, RouteCallback done) override;
 
  private:
   struct Instance {
