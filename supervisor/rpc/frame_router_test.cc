@@ -6,9 +6,9 @@
 #include "supervisor/rpc/frame_router.h"
 
 #include <google/protobuf/descriptor.h>
+#include <linux/sockios.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
