@@ -17,6 +17,7 @@
 
 #include "absl/time/clock.h"
 #include "integration-tests/daemon_fixture.h"
+#include "pitstop/driver/v1/network.grpc.pb.h"
 
 namespace pitstop {
 namespace {
@@ -311,6 +312,37 @@ TEST_CASE(
   }
   REQUIRE(routed.capabilities().at("FAULT_MODE") ==
           direct.capabilities().at("FAULT_MODE"));
+}
+
+TEST_CASE(
+    "a call for another category's service is refused at once while the "
+    "driver is still STARTING",
+    "[integration][router]") {
+  DaemonSpec spec;
+  // A storage driver that serves but never becomes ready.
+  spec.cars_dir = std::string(PITSTOP_TEST_CARS_DIR) + "/fault-neverready";
+  spec.await_ready = "";
+  Daemon daemon(spec);
+  const sv1::Driver before =
+      AwaitDriver(daemon, "fault-neverready", [](const sv1::Driver& d) {
+        return d.state() == sv1::DRIVER_STATE_STARTING && d.pid() != 0;
+      });
+  auto network = dv1::NetworkService::NewStub(daemon.channel());
+  dv1::DestroyNetworkRequest req;
+  req.mutable_context()->mutable_resource()->set_type("network");
+  dv1::DestroyNetworkResponse out;
+  // Long enough that a call waiting for READY could not end before the
+  // driver's start timeout moves it on.
+  auto ctx = daemon.Routed("fault-neverready", absl::Seconds(30));
+  grpc::Status s = network->DestroyNetwork(ctx.get(), req, &out);
+  const sv1::Driver after = daemon.GetDriver("fault-neverready");
+  INFO(s.error_message() << daemon.Log());
+  REQUIRE(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  REQUIRE(s.error_message().find("fault-neverready") != std::string::npos);
+  REQUIRE(s.error_message().find("StorageService") != std::string::npos);
+  // The same start attempt is still under way: the call did not wait.
+  REQUIRE(after.state() == sv1::DRIVER_STATE_STARTING);
+  REQUIRE(after.pid() == before.pid());
 }
 
 TEST_CASE("the daemon listens on a TCP port it picks",

@@ -20,7 +20,7 @@
 #include "supervisor/core/driver_endpoint.h"
 #include "supervisor/core/event_log.h"
 #include "supervisor/core/instance_load.h"
-#include "supervisor/core/route.h"
+#include "supervisor/core/route_source.h"
 #include "supervisor/sandbox/process_launcher.h"
 
 namespace pitstop {

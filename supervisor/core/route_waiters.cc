@@ -62,6 +62,7 @@ bool AnswerWaiter(const std::string& name, DriverRecord& r, absl::Time now,
     route.driver = name;
     route.instance_id = inst->id;
     route.pid = inst->pid;
+    route.socket_path = inst->socket_path;
     route.package = inst->package;
     route.endpoint = inst->endpoint;
     route.lease = inst->load->Begin(std::move(w.resource));

@@ -17,7 +17,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
-#include "supervisor/core/route.h"
+#include "supervisor/core/route_source.h"
 
 namespace pitstop {
 

@@ -572,23 +572,27 @@ void Supervisor::StopAll() {
   }
 }
 
-void Supervisor::AcquireRoute(absl::string_view driver,
-                              absl::string_view resource, absl::Time deadline,
-                              RouteCallback done, uint64_t avoid_instance) {
+void Supervisor::AcquireRoute(RouteRequest request, RouteCallback done) {
+  const std::string& name = request.driver;
   Effects effects;
   {
     absl::MutexLock lock(&mu_);
-    DriverRecord* r = table_.Find(driver);
+    DriverRecord* r = table_.Find(name);
     if (r == nullptr) {
-      effects.replies.emplace_back(std::move(done),
-                                   table_.UnknownDriver(driver));
+      effects.replies.emplace_back(std::move(done), table_.UnknownDriver(name));
+    } else if (absl::Status fits =
+                   CheckCallFits(r->package->manifest, name, request.category,
+                                 request.resource_type);
+               !fits.ok()) {
+      // A driver's category never changes across versions: a call for
+      // another category's service need not wait for a READY instance.
+      effects.replies.emplace_back(std::move(done), std::move(fits));
     } else {
-      const std::string name(driver);
       const absl::Time now = clock_.Now();
       Waiter w;
-      w.resource = std::string(resource);
-      w.deadline = std::min(deadline, now + options_.max_route_wait);
-      w.avoid_instance = avoid_instance;
+      w.resource = std::move(request.resource);
+      w.deadline = std::min(request.deadline, now + options_.max_route_wait);
+      w.avoid_instance = request.avoid_instance;
       w.avoid_until = now + absl::Seconds(1);
       w.done = std::move(done);
       // Only the new call is looked at: the parked ones are the control

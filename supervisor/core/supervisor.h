@@ -47,7 +47,7 @@
 #include "supervisor/core/effects.h"
 #include "supervisor/core/event_log.h"
 #include "supervisor/core/machine_context.h"
-#include "supervisor/core/route.h"
+#include "supervisor/core/route_source.h"
 #include "supervisor/core/supervisor_options.h"
 #include "supervisor/core/upgrade_run.h"
 #include "supervisor/sandbox/instance_files.h"
@@ -55,9 +55,8 @@
 
 namespace pitstop {
 
-class Supervisor final : private InstanceEvents {
+class Supervisor final : public RouteSource, private InstanceEvents {
  public:
-  using RouteCallback = pitstop::RouteCallback;
   using OrderEntry = pitstop::OrderEntry;
 
   Supervisor(ProcessLauncher& launcher, DriverEndpointFactory& endpoints,
@@ -173,19 +172,20 @@ class Supervisor final : private InstanceEvents {
                                             absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Calls `done` with a READY instance of `driver`: at once when there is
-  // one, otherwise when one becomes READY. `resource` ("type/id", or "" for
-  // a call that names none) is counted on the instance; while a replaced
-  // instance still runs calls on that resource, the call waits for them.
-  // Otherwise, with DEADLINE_EXCEEDED when
-  // `deadline` passes first (bounded by max_route_wait), NOT_FOUND for an
+  // Calls `done` with a READY instance of `request.driver`: at once when
+  // there is one, otherwise when one becomes READY. `request.resource`
+  // ("type/id", or "" for a call that names none) is counted on the
+  // instance; while a replaced instance still runs calls on that resource,
+  // the call waits for them. Otherwise, with DEADLINE_EXCEEDED when the
+  // deadline passes first (bounded by max_route_wait), NOT_FOUND for an
   // unknown driver, FAILED_PRECONDITION for a driver stopped by an operator,
-  // UNAVAILABLE for a FAILED one. `done` runs on the caller's thread or the
+  // UNAVAILABLE for a FAILED one. A call whose category or resource type
+  // does not fit the active version's manifest (CheckCallFits) is refused
+  // at once, before it waits. `done` runs on the caller's thread or the
   // control thread, never under the lock. When `avoid_instance` is set, that
   // instance is skipped for up to a second (it just refused a connection).
-  void AcquireRoute(absl::string_view driver, absl::string_view resource,
-                    absl::Time deadline, RouteCallback done,
-                    uint64_t avoid_instance = 0) ABSL_LOCKS_EXCLUDED(mu_);
+  void AcquireRoute(RouteRequest request, RouteCallback done) override
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);

@@ -128,6 +128,17 @@ SupervisorOptions Options() {
   return options;
 }
 
+// A storage call's route request.
+RouteRequest Req(std::string driver, std::string resource, absl::Time deadline,
+                 uint64_t avoid_instance = 0) {
+  RouteRequest request;
+  request.driver = std::move(driver);
+  request.resource = std::move(resource);
+  request.deadline = deadline;
+  request.avoid_instance = avoid_instance;
+  return request;
+}
+
 struct Fixture {
   FakeClock clock;
   FakeLauncher launcher;
@@ -327,6 +338,48 @@ TEST_CASE("a forced restart stops the process, then starts a new one",
   REQUIRE(f.supervisor.Get("flashpool")->restarts == 0);
 }
 
+TEST_CASE(
+    "a call of another category is refused at once, while the driver is "
+    "still STARTING",
+    "[core]") {
+  Fixture f;
+  DriverPackage p = Package("flashpool");
+  p.manifest.resource_types = {"volume"};
+  REQUIRE(f.supervisor.AddDriver(std::move(p)).ok());
+  REQUIRE(f.supervisor.Start("flashpool").ok());
+  f.supervisor.Step();
+  f.supervisor.Step();
+  REQUIRE(f.State("flashpool") == DriverState::kStarting);
+  std::vector<absl::StatusOr<Route>> results;
+  auto collect = [&](absl::StatusOr<Route> r) { results.push_back(r); };
+
+  RouteRequest network = Req("flashpool", "", f.clock.Now() + absl::Seconds(5));
+  network.category = DriverCategory::kNetwork;
+  f.supervisor.AcquireRoute(network, collect);
+  REQUIRE(results.size() == 1);
+  REQUIRE(results[0].status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(results[0].status().message().find("StorageService") !=
+          std::string::npos);
+
+  RouteRequest bucket =
+      Req("flashpool", "bucket/b1", f.clock.Now() + absl::Seconds(5));
+  bucket.resource_type = "bucket";
+  f.supervisor.AcquireRoute(bucket, collect);
+  REQUIRE(results.size() == 2);
+  REQUIRE(results[1].status().code() == absl::StatusCode::kInvalidArgument);
+
+  // A call that fits still waits for READY.
+  RouteRequest volume =
+      Req("flashpool", "volume/v1", f.clock.Now() + absl::Seconds(5));
+  volume.resource_type = "volume";
+  f.supervisor.AcquireRoute(volume, collect);
+  REQUIRE(results.size() == 2);
+  f.endpoints.Answer(true);
+  f.supervisor.Step();
+  REQUIRE(results.size() == 3);
+  REQUIRE(results[2].ok());
+}
+
 TEST_CASE("route requests wait for READY, and fail clearly otherwise",
           "[core]") {
   Fixture f;
@@ -334,22 +387,22 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
   std::vector<absl::StatusOr<Route>> results;
   auto collect = [&](absl::StatusOr<Route> r) { results.push_back(r); };
 
-  f.supervisor.AcquireRoute("nosuch", "", f.clock.Now() + absl::Seconds(1),
+  f.supervisor.AcquireRoute(Req("nosuch", "", f.clock.Now() + absl::Seconds(1)),
                             collect);
   REQUIRE(results.back().status().code() == absl::StatusCode::kNotFound);
   REQUIRE(results.back().status().message().find("installed: flashpool") !=
           std::string::npos);
 
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(1),
-                            collect);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(1)), collect);
   REQUIRE(results.back().status().code() ==
           absl::StatusCode::kFailedPrecondition);
 
   REQUIRE(f.supervisor.Start("flashpool").ok());
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
-                            collect);
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(1),
-                            collect);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(5)), collect);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(1)), collect);
   REQUIRE(results.size() == 2);  // both parked
   f.supervisor.Step();
   f.supervisor.Step();
@@ -366,8 +419,9 @@ TEST_CASE("route requests wait for READY, and fail clearly otherwise",
 
   // An instance that refused a connection is avoided until it is replaced.
   uint64_t old_instance = results.back()->instance_id;
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
-                            collect, old_instance);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(5), old_instance),
+      collect);
   REQUIRE(results.size() == 4);
   f.launcher.Exit(f.launcher.last_pid, ExitInfo{0, SIGKILL});
   f.supervisor.Step();
@@ -454,7 +508,7 @@ TEST_CASE(
   // No new call is routed to it meanwhile.
   std::vector<absl::StatusOr<Route>> routes;
   f.supervisor.AcquireRoute(
-      "flashpool", "", f.clock.Now() + absl::Seconds(30),
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(30)),
       [&](absl::StatusOr<Route> r) { routes.push_back(r); });
   REQUIRE(routes.empty());
   // A good answer brings it back.
@@ -494,8 +548,8 @@ TEST_CASE(
   // A call in flight on the old instance.
   std::vector<absl::StatusOr<Route>> routes;
   auto collect = [&](absl::StatusOr<Route> r) { routes.push_back(r); };
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
-                            collect);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(5)), collect);
   REQUIRE(routes.size() == 1);
   REQUIRE(routes[0]->pid == old_pid);
 
@@ -505,14 +559,14 @@ TEST_CASE(
   REQUIRE(new_pid != old_pid);
   REQUIRE(f.launcher.children[old_pid].signals.empty());
   // The old instance still takes calls until the new one is READY.
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
-                            collect);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(5)), collect);
   REQUIRE(routes.back()->pid == old_pid);
   f.supervisor.Step();
   f.endpoints.Answer(true);  // the successor's probe
   f.supervisor.Step();       // cut over
-  f.supervisor.AcquireRoute("flashpool", "", f.clock.Now() + absl::Seconds(5),
-                            collect);
+  f.supervisor.AcquireRoute(
+      Req("flashpool", "", f.clock.Now() + absl::Seconds(5)), collect);
   REQUIRE(routes.back()->pid == new_pid);
   REQUIRE(f.supervisor.Get("flashpool")->state == DriverState::kReady);
   REQUIRE(f.supervisor.Get("flashpool")->pid == new_pid);
@@ -654,7 +708,7 @@ struct UpgradeFixture : Fixture {
     const size_t index = routes.size();
     routes.emplace_back(absl::UnknownError("waiting"));
     supervisor.AcquireRoute(
-        "flashpool", resource, clock.Now() + absl::Seconds(60),
+        Req("flashpool", resource, clock.Now() + absl::Seconds(60)),
         [this, index](absl::StatusOr<Route> r) { routes[index] = r; });
     return index;
   }

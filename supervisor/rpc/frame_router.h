@@ -7,11 +7,11 @@
 // - routes every call of the category services of pitstop.driver.v1
 //   (storage, network, hypervisor) to a driver without running gRPC's call
 //   stack: it reads the driver's name from the `pitstop-driver` header and
-//   the CallContext (field 1) from the request message, asks the Supervisor
-//   for a READY instance (waiting, without holding the thread, up to the
-//   call's deadline), checks the property bag against the driver's schema
-//   (INVALID_ARGUMENT listing every violation), and sends the request bytes
-//   on one of the instance's HTTP/2 connections, unchanged but for the
+//   the CallContext (field 1) from the request message, asks the RouteSource
+//   (the Supervisor) for a READY instance (waiting, without holding the thread,
+//   up to the call's deadline), checks the property bag against the driver's
+//   schema (INVALID_ARGUMENT listing every violation), and sends the request
+//   bytes on one of the instance's HTTP/2 connections, unchanged but for the
 //   validated bag appended as a second field 1 when defaults or conversions
 //   changed it. The driver's response headers, message and trailers go back
 //   as they came.
@@ -28,30 +28,32 @@
 // timeouts.call, or the daemon's default when the caller set none.
 //
 // docs/performance.md says why the daemon forwards frames instead of
-// terminating each call in gRPC's C++ stack twice.
+// terminating each call in gRPC's C++ stack twice; docs/architecture.md
+// shows the layers (router_loop.h and what it owns).
 //
 // Lifecycle: Listen, Start (with the backend server built and started),
 // then BeginShutdown, AwaitIdle, the backend's Shutdown, and Stop.
 // Thread-safe.
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "supervisor/core/supervisor.h"
+#include "supervisor/car/driver_manifest.h"
+#include "supervisor/core/route_source.h"
+#include "supervisor/rpc/call_gate.h"
 
 namespace grpc {
 class Server;
 }
 
 namespace pitstop {
+
+class RouterLoop;
 
 // The metadata key that names the driver a routed call is for.
 inline constexpr char kDriverMetadataKey[] = "pitstop-driver";
@@ -68,7 +70,7 @@ struct FrameRouterOptions {
 
 class FrameRouter {
  public:
-  FrameRouter(Supervisor& supervisor, FrameRouterOptions options);
+  FrameRouter(RouteSource& routes, FrameRouterOptions options);
   ~FrameRouter();
   FrameRouter(const FrameRouter&) = delete;
   FrameRouter& operator=(const FrameRouter&) = delete;
@@ -84,39 +86,30 @@ class FrameRouter {
   void Start(grpc::Server* backend);
 
   // Refuses new routed calls with UNAVAILABLE from now on.
-  void BeginShutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  void BeginShutdown() { gate_.Close(); }
   // Blocks until no routed call is in flight or `deadline` passes; true when
   // idle.
-  bool AwaitIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  bool AwaitIdle(absl::Time deadline) { return gate_.AwaitIdle(deadline); }
   // Closes every connection and joins the loop. Call after the backend's
-  // Shutdown and after the supervisor has answered every parked call
+  // Shutdown and after the route source has answered every parked call
   // (StopAll).
   void Stop();
 
-  class Loop;  // the event loop's state; frame_router.cc
-
  private:
-  friend class Loop;
-  bool CallStarted() ABSL_LOCKS_EXCLUDED(mu_);
-  void CallEnded() ABSL_LOCKS_EXCLUDED(mu_);
-
   // Constant after construction
-  Supervisor& supervisor_;
+  RouteSource& routes_;
   const FrameRouterOptions options_;
   // "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
-  // method of the three category services; and each category's service.
+  // method of the three category services.
   std::map<std::string, DriverCategory> methods_;
-  std::map<DriverCategory, std::string> services_;
 
-  // Touched only by the thread that owns the router, and by the loop once
-  // started.
-  std::unique_ptr<Loop> loop_;
+  // Touched only by the thread that owns the router; the loop is the loop
+  // thread's once started.
+  std::unique_ptr<RouterLoop> loop_;
   std::thread thread_;
   int listen_fd_ = -1;
 
-  absl::Mutex mu_;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  CallGate gate_;
 };
 
 }  // namespace pitstop

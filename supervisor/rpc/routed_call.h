@@ -1,0 +1,114 @@
+#ifndef PITSTOP_SUPERVISOR_RPC_ROUTED_CALL_H_
+#define PITSTOP_SUPERVISOR_RPC_ROUTED_CALL_H_
+
+// One stream from a client, as the router sees it: a routed call (to a
+// driver) or a passed-through one (to the in-process server). A routed call
+// moves through its phases in order:
+//
+//   kReceiving --request complete--> kRouting --route--> kForwarding
+//   kForwarding --attempt ended, retry--> kRouting
+//   any phase --answer submitted--> kResponding
+//
+// Each try to reach a driver is an Attempt, started fresh. Plain data, owned
+// by the router's loop.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pitstop/driver/v1/context.pb.h"
+#include "supervisor/core/route_source.h"
+#include "supervisor/rpc/connections.h"
+#include "supervisor/rpc/event_loop.h"
+#include "supervisor/rpc/http2_connection.h"
+
+namespace pitstop {
+
+// gRPC status codes the router produces itself.
+enum GrpcCode : int {
+  kCancelled = 1,
+  kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
+  kFailedPrecondition = 9,
+  kResourceExhausted = 8,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+};
+
+// Routed requests a client connection may have buffered at once: their bytes
+// go back to the client's window as they arrive, so this is what bounds the
+// memory one connection can make the daemon hold.
+inline constexpr size_t kMaxBufferedPerClient = 256 << 20;
+
+// A call's forwarded stream and what came back on it.
+struct Attempt {
+  Connection* up = nullptr;
+  int32_t up_stream = 0;
+  bool up_started = false;
+  bool up_closed = false;
+  uint32_t up_error = 0;
+  bool up_lost = false;  // its connection broke
+  std::string up_lost_reason;
+  bool up_refused = false;  // never reached the driver
+  bool up_goaway = false;   // closed unprocessed by the driver's GOAWAY
+  bool up_headers_sent = false;
+  size_t request_sent = 0;  // of the call's request_body
+  Headers response_headers;
+  bool response_headers_done = false;
+  bool trailers_only = false;
+  std::string response_body;
+  size_t response_sent = 0;
+  bool response_too_large = false;
+  Headers trailers;
+  bool trailers_done = false;
+};
+
+struct Call {
+  enum class Phase { kReceiving, kRouting, kForwarding, kResponding };
+
+  uint64_t id = 0;
+  Connection* client = nullptr;
+  int32_t client_stream = 0;
+  bool classified = false;
+  bool routed = false;
+  bool counted = false;  // in the router's in-flight count
+  bool scheduled = false;
+  bool client_closed = false;
+  Phase phase = Phase::kReceiving;
+  Attempt attempt;
+
+  // The request, from the client.
+  Headers request_headers;
+  bool headers_done = false;
+  std::string request_body;
+  bool request_complete = false;
+  bool too_large = false;    // the request
+  bool over_budget = false;  // its connection holds too much
+  size_t buffered = 0;       // counted in its connection's buffered
+  bool response_submitted = false;
+
+  // Routing.
+  std::string method;
+  std::string driver;
+  DriverCategory category = DriverCategory::kStorage;
+  pitstop::driver::v1::CallContext context;
+  std::string resource;  // "type/id"; empty when the call names none
+  absl::Time deadline = absl::InfiniteFuture();  // the caller's
+  absl::Time forward_deadline = absl::InfiniteFuture();
+  std::optional<EventLoop::TimerHandle> timer;  // while forwarding
+  std::optional<absl::StatusOr<Route>> pending_route;
+  Route route;
+  bool validated = false;
+  int connect_retries = 0;
+  bool resent_after_loss = false;
+  bool cancelled_by_drain = false;
+  bool timed_out = false;
+};
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_RPC_ROUTED_CALL_H_

@@ -1,0 +1,227 @@
+#include "supervisor/rpc/router_loop.h"
+
+#include <nghttp2/nghttp2.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "supervisor/common/check.h"
+#include "supervisor/rpc/grpc_wire.h"
+#include "supervisor/rpc/listener.h"
+
+namespace pitstop {
+namespace {
+
+// Streams whose path starts with one of these go to the in-process server.
+constexpr absl::string_view kBackendPrefixes[] = {
+    "/pitstop.supervisor.v1.", "/grpc.health.v1.", "/grpc.reflection."};
+
+}  // namespace
+
+RouterLoop::RouterLoop(RouteSource& routes, const FrameRouterOptions& options,
+                       const MethodTable& methods, CallGate& gate,
+                       int listen_fd, grpc::Server* backend)
+    : routes_(routes),
+      options_(options),
+      methods_(methods),
+      gate_(gate),
+      listen_fd_(listen_fd),
+      connections_(loop_, StreamCallbacks(), this),
+      pool_(connections_, options.connections_per_instance),
+      backends_(connections_, backend) {
+  loop_.Watch(listen_fd_, &listen_tag_);
+}
+
+RouterLoop::~RouterLoop() {
+  // The connections close before the calls (and their leases) go, in the
+  // order the router has always torn down in.
+  connections_.CloseAll();
+  calls_.clear();
+}
+
+void RouterLoop::OnEvent(void* tag, uint32_t events) {
+  if (tag == &listen_tag_) {
+    for (int fd; (fd = AcceptConnection(listen_fd_)) >= 0;) {
+      connections_.Add(fd, Peer::kClient);
+    }
+    return;
+  }
+  connections_.OnEvent(static_cast<Connection*>(tag), events);
+}
+
+void RouterLoop::OnTimer(uint64_t call_id) {
+  Call* call = FindCall(call_id);
+  CHECK(call != nullptr);  // a call's timer goes with it
+  call->timer.reset();
+  if (call->attempt.up == nullptr) return;  // answered; not advanced yet
+  call->timed_out = true;
+  AbandonForward(call);
+}
+
+// Advances every call that has news, tears down what died and writes what
+// is queued, until nothing changes.
+void RouterLoop::Settle() {
+  CHECK_ON_LOOP_THREAD(loop_.checker());
+  while (!work_.empty() || connections_.HasDead() || connections_.HasDirty()) {
+    while (!work_.empty()) {
+      const uint64_t id = work_.front();
+      work_.pop_front();
+      Call* call = FindCall(id);
+      if (call == nullptr) continue;
+      call->scheduled = false;
+      Advance(call);
+    }
+    Reap();
+    connections_.FlushDirty();
+  }
+}
+
+// Tears down dead connections; their calls learn of it.
+void RouterLoop::Reap() {
+  while (Connection* conn = connections_.NextDead()) {
+    for (uint64_t id : conn->calls) {
+      Call* call = FindCall(id);
+      if (call == nullptr) continue;
+      if (conn->peer == Peer::kClient) {
+        call->client_closed = true;
+        call->client = nullptr;
+      } else if (call->attempt.up == conn) {
+        Attempt& a = call->attempt;
+        a.up = nullptr;
+        a.up_closed = true;
+        // A request whose headers never left cannot have reached the
+        // driver.
+        (a.up_headers_sent ? a.up_lost : a.up_refused) = true;
+        a.up_lost_reason = conn->dead_reason;
+      }
+      Schedule(call);
+    }
+    backends_.Unlink(conn);
+    if (conn->peer == Peer::kDriver) pool_.Forget(conn);
+    connections_.Remove(conn);
+  }
+}
+
+void RouterLoop::NewCall(Connection* client, int32_t stream_id) {
+  auto call = std::make_unique<Call>();
+  call->id = ++next_call_;
+  call->client = client;
+  call->client_stream = stream_id;
+  nghttp2_session_set_stream_user_data(client->session, stream_id,
+                                       UserData(call.get()));
+  client->calls.insert(call->id);
+  calls_[call->id] = std::move(call);
+}
+
+Call* RouterLoop::FindCall(uint64_t id) {
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : it->second.get();
+}
+
+void RouterLoop::Schedule(Call* call) {
+  if (call->scheduled) return;
+  call->scheduled = true;
+  work_.push_back(call->id);
+}
+
+void RouterLoop::Advance(Call* call) {
+  if (call->client_closed) {
+    Destroy(call);
+    return;
+  }
+  if (!call->classified) {
+    if (!call->headers_done) return;
+    Classify(call);
+  }
+  // Refused by Classify (an unknown method): nothing to forward.
+  if (!call->routed && !call->attempt.up_started && call->response_submitted)
+    return;
+  if (call->routed) {
+    AdvanceRouted(call);
+  } else {
+    AdvancePassThrough(call);
+  }
+}
+
+void RouterLoop::Classify(Call* call) {
+  call->classified = true;
+  if (!call->routed) {
+    for (absl::string_view prefix : kBackendPrefixes) {
+      if (absl::StartsWith(call->method, prefix)) return;  // pass through
+    }
+    Respond(call, kUnimplemented,
+            absl::StrCat("unknown method ", call->method,
+                         "; pitstopd serves pitstop.driver.v1.StorageService, "
+                         "NetworkService and HypervisorService (routed to "
+                         "drivers), pitstop.supervisor.v1.AdminService, "
+                         "grpc.health.v1.Health and server reflection"));
+    return;
+  }
+  call->counted = gate_.Started();
+  if (!call->counted) {
+    Respond(call, kUnavailable,
+            "pitstopd is shutting down; retry against its replacement");
+    return;
+  }
+  if (const std::string* timeout =
+          FindHeader(call->request_headers, "grpc-timeout")) {
+    if (auto d = ParseGrpcTimeout(*timeout)) {
+      call->deadline = absl::Now() + *d;
+    }
+  }
+}
+
+// Sends trailers-only `code` and `message` to the client, unless a
+// response is already on its way.
+void RouterLoop::Respond(Call* call, int code, absl::string_view message) {
+  if (call->response_submitted || call->client == nullptr) return;
+  call->response_submitted = true;
+  call->phase = Call::Phase::kResponding;
+  const Headers headers = {{":status", "200"},
+                           {"content-type", "application/grpc"},
+                           {"grpc-status", std::to_string(code)},
+                           {"grpc-message", PercentEncode(message)}};
+  std::vector<nghttp2_nv> nva = NvList(headers);
+  nghttp2_submit_response(call->client->session, call->client_stream,
+                          nva.data(), nva.size(), nullptr);
+  if (!call->request_complete) {
+    // Answered before the caller finished sending (an unknown method, a
+    // request over the limit): the rest of its request is not wanted.
+    nghttp2_submit_rst_stream(call->client->session, NGHTTP2_FLAG_NONE,
+                              call->client_stream, NGHTTP2_NO_ERROR);
+  }
+  connections_.MarkDirty(call->client);
+}
+
+void RouterLoop::Respond(Call* call, const absl::Status& status) {
+  Respond(call, static_cast<int>(status.code()), status.message());
+}
+
+// Forwards the response headers (with the body and trailers behind them)
+// to the client.
+void RouterLoop::SubmitResponse(Call* call) {
+  call->response_submitted = true;
+  call->phase = Call::Phase::kResponding;
+  std::vector<nghttp2_nv> nva = NvList(call->attempt.response_headers);
+  nghttp2_data_provider body = ResponseBody(call);
+  nghttp2_submit_response(call->client->session, call->client_stream,
+                          nva.data(), nva.size(),
+                          call->attempt.trailers_only ? nullptr : &body);
+  connections_.MarkDirty(call->client);
+}
+
+void RouterLoop::Destroy(Call* call) {
+  if (call->client != nullptr) call->client->buffered -= call->buffered;
+  if (call->attempt.up != nullptr) AbandonForward(call);
+  ReleaseLease(call);
+  CancelTimer(call);
+  if (call->client != nullptr) call->client->calls.erase(call->id);
+  if (call->counted) gate_.Ended();
+  calls_.erase(call->id);
+}
+
+}  // namespace pitstop
