@@ -99,7 +99,7 @@ TEST_CASE(
           json.out.find("]", installed));
 }
 
-TEST_CASE("--output json prints the same bytes twice on an unchanged daemon",
+TEST_CASE("JSON output prints the same bytes twice on an unchanged daemon",
           "[integration]") {
   RecorderDaemon r;
   // Two versions and two instances' worth of fields; nothing here is a

@@ -47,7 +47,7 @@ TEST_CASE("the CLI built from the table parses a local command", "[cli]") {
   REQUIRE(commands.exit_code() == kExitFailure);
 }
 
-TEST_CASE("--output takes table or json only", "[cli]") {
+TEST_CASE("the output option takes table or json only", "[cli]") {
   CLI::App app;
   GlobalOptions global;
   CommandSet commands(app, global, CommandTable());
