@@ -1,11 +1,18 @@
 #include "supervisor/cli/cli_json.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace pitstop {
 
@@ -172,20 +179,53 @@ Value DriverToJson(const sv1::Driver& d) {
   return v;
 }
 
-std::string PropertyValueText(const dv1::PropertyValue& value) {
-  Value v = PropertyValueJson(value);
-  if (v.has_string_value()) return v.string_value();
+namespace {
+
+// MessageToJsonString serializes with map entries in iteration order, which
+// differs from one map to the next: serialize deterministically instead.
+std::string StableJson(
+    const google::protobuf::Message& message,
+    const google::protobuf::util::JsonPrintOptions& options) {
+  constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
+  std::string wire;
+  {
+    google::protobuf::io::StringOutputStream stream(&wire);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    (void)message.SerializeToCodedStream(&coded);
+  }
+  std::unique_ptr<google::protobuf::util::TypeResolver> resolver(
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          kTypeUrlPrefix, message.GetDescriptor()->file()->pool()));
   std::string out;
-  (void)google::protobuf::util::MessageToJsonString(v, &out);
+  (void)google::protobuf::util::BinaryToJsonString(
+      resolver.get(),
+      absl::StrCat(kTypeUrlPrefix, "/", message.GetDescriptor()->full_name()),
+      wire, &out, options);
   return out;
 }
 
+}  // namespace
+
+std::string PropertyValueText(const dv1::PropertyValue& value) {
+  Value v = PropertyValueJson(value);
+  if (v.has_string_value()) return v.string_value();
+  return StableJson(v, {});
+}
+
 std::string JsonText(const Value& value) {
-  std::string out;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(value, &out, options);
-  return out;
+  return StableJson(value, options);
+}
+
+std::string MessageJson(const google::protobuf::Message& message,
+                        JsonLayout layout) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = layout == JsonLayout::kIndented;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  return StableJson(message, options);
 }
 
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {

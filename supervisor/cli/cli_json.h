@@ -26,8 +26,20 @@ google::protobuf::Value DriverToJson(
 // A property value as text: 100, true, "abc" shown as abc, dates RFC 3339.
 std::string PropertyValueText(const pitstop::driver::v1::PropertyValue& value);
 
-// Pretty-printed JSON text, ending in a newline.
+// JSON text is stable: the same content prints byte for byte the same.
+// Protobuf map fields (a Struct's fields too) iterate in an order seeded
+// per map, so they are printed from a deterministic serialization, which
+// sorts map entries by key; message fields keep their declared order.
+
+// Pretty-printed JSON text, ending in a newline. Object keys are sorted.
 std::string JsonText(const google::protobuf::Value& value);
+
+enum class JsonLayout { kIndented, kOneLine };
+
+// `message` as JSON with its proto field names and every field, indented
+// or on one line. Map keys are sorted.
+std::string MessageJson(const google::protobuf::Message& message,
+                        JsonLayout layout);
 
 // Left-aligned columns separated by two spaces; the first row is the header.
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows);

@@ -16,6 +16,7 @@
 #include "supervisor/common/status_macros.h"
 #include "supervisor/core/sandbox_policy.h"
 #include "supervisor/repo/repository_set.h"
+#include "supervisor/rpc/event_kind.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
 
@@ -386,6 +387,7 @@ grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
       *out.mutable_time() = ToTimestamp(e.time);
       out.set_driver(e.driver);
       out.set_kind(e.kind);
+      out.set_kind_code(EventKindFromString(e.kind));
       out.set_from(ToProto(e.from));
       out.set_to(ToProto(e.to));
       out.set_reason(e.reason);

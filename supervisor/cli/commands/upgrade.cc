@@ -1,0 +1,223 @@
+// `pitstop upgrade` and `pitstop rollback`: start the change, then follow
+// the driver's events until it has committed or been rolled back.
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "supervisor/cli/commands/commands.h"
+#include "supervisor/cli/read_file.h"
+#include "supervisor/cli/upgrade_watch.h"
+
+namespace pitstop {
+namespace {
+
+namespace sv1 = pitstop::supervisor::v1;
+using Stub = AdminClient::Stub;
+
+absl::Status ParseMillis(const std::string& text, const char* flag,
+                         uint32_t* out) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": '", text, "' is not a duration; write e.g. 30s, 500ms or 2m"));
+  }
+  *out = static_cast<uint32_t>(absl::ToInt64Milliseconds(d));
+  return absl::OkStatus();
+}
+
+void PrintUpgradeEvent(const sv1::Event& e, const Output& output) {
+  if (output.json()) {
+    output.MessageLine(e);
+    return;
+  }
+  output.out() << google::protobuf::util::TimeUtil::ToString(e.time()) << "  "
+               << e.kind();
+  if (e.pid()) output.out() << "  pid " << e.pid();
+  output.out() << "  " << e.reason() << std::endl;
+}
+
+// Whether only one process of `name` is left.
+bool SingleInstance(AdminClient& client, const std::string& name) {
+  sv1::GetDriverRequest get;
+  get.set_name(name);
+  sv1::Driver d;
+  return client.TryCall(&Stub::GetDriver, get, &d).ok() &&
+         d.instances_size() <= 1;
+}
+
+// Prints the driver's upgrade events from `since` on until the upgrade has
+// ended: 0 once committed and the old version stopped, 1 when rolled back
+// (or 0 then, when a rollback was asked for).
+int FollowUpgrade(const Output& output, AdminClient& client,
+                  const std::string& name, uint64_t since,
+                  bool rollback_wanted) {
+  grpc::ClientContext ctx;
+  sv1::WatchEventsRequest request;
+  request.set_follow(true);
+  request.set_driver(name);
+  request.set_since_sequence(since);
+  auto reader = client.stub().WatchEvents(&ctx, request);
+  UpgradeWatch watch;
+  sv1::Event e;
+  int rc = 1;
+  while (reader->Read(&e)) {
+    const UpgradeProgress progress = watch.Next(e);
+    if (progress == UpgradeProgress::kHidden) continue;
+    PrintUpgradeEvent(e, output);
+    if (progress == UpgradeProgress::kRolledBack) {
+      rc = rollback_wanted ? 0 : 1;
+      ctx.TryCancel();
+      break;
+    }
+    // Done at once after the commit when only one process is left.
+    if (progress == UpgradeProgress::kEnded ||
+        (progress == UpgradeProgress::kCommitted &&
+         SingleInstance(client, name))) {
+      rc = 0;
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+    return client.Fail(s);
+  }
+  if (rc != 0 && !rollback_wanted) {
+    return Error(absl::StrCat("the upgrade of ", name, " was rolled back"));
+  }
+  return rc;
+}
+
+// What upgrade and rollback share: the name, the timing flags, waiting.
+class UpgradeBase : public Command {
+ public:
+  void Define(CLI::App& cmd) override {
+    cmd.add_option("NAME", name_, "driver name")->required();
+    DefineTarget(cmd);
+    cmd.add_option("--drain-timeout", drain_timeout_,
+                   "how long the old version may finish its calls after the "
+                   "cut-over (default: the driver's timeouts.drain)");
+    cmd.add_option("--probation", probation_,
+                   "how long the new version must serve without failing "
+                   "before the upgrade commits (default 10s)");
+    cmd.add_flag("--no-wait", no_wait_, "return once the upgrade has begun");
+  }
+
+  int Run(const CommandContext& c) override {
+    if (int rc = CheckTarget(); rc != 0) return rc;
+    uint32_t drain_ms = 0, probation_ms = 0;
+    if (auto s = ParseMillis(drain_timeout_, "--drain-timeout", &drain_ms);
+        !s.ok()) {
+      return Error(s.message());
+    }
+    if (auto s = ParseMillis(probation_, "--probation", &probation_ms);
+        !s.ok()) {
+      return Error(s.message());
+    }
+    AdminClient client(c.global);
+    sv1::UpgradeDriverResponse response;
+    if (int rc = Begin(client, drain_ms, probation_ms, &response); rc != 0) {
+      return rc;
+    }
+    if (!c.output.json()) {
+      c.output.out() << (rollback() ? "rolling back " : "upgrading ") << name_
+                     << " " << response.from_version() << " -> "
+                     << response.to_version() << "\n";
+    }
+    if (no_wait_) return 0;
+    return FollowUpgrade(c.output, client, name_,
+                         response.started_sequence() - 1, rollback());
+  }
+
+ protected:
+  virtual bool rollback() const = 0;
+  // The options that say what to upgrade to.
+  virtual void DefineTarget(CLI::App& /*cmd*/) {}
+  // 0, or the exit code of a bad combination of those options.
+  virtual int CheckTarget() const { return 0; }
+  // Asks the daemon to begin; 0 or the exit code of the failure (printed).
+  virtual int Begin(AdminClient& client, uint32_t drain_ms,
+                    uint32_t probation_ms,
+                    sv1::UpgradeDriverResponse* response) = 0;
+
+  std::string name_;
+
+ private:
+  std::string drain_timeout_;
+  std::string probation_;
+  bool no_wait_ = false;
+};
+
+class UpgradeCommand : public UpgradeBase {
+ protected:
+  bool rollback() const override { return false; }
+
+  void DefineTarget(CLI::App& cmd) override {
+    auto* to = cmd.add_option(
+        "--to", to_,
+        "the version to upgrade to: installed, or fetched from a "
+        "repository");
+    auto* car =
+        cmd.add_option("--car", car_, "install this CAR, then upgrade to it");
+    to->excludes(car);
+  }
+
+  int CheckTarget() const override {
+    if (to_.empty() != car_.empty()) return 0;
+    return Error("give --to VERSION (an installed version) or --car FILE.car");
+  }
+
+  int Begin(AdminClient& client, uint32_t drain_ms, uint32_t probation_ms,
+            sv1::UpgradeDriverResponse* response) override {
+    sv1::UpgradeDriverRequest request;
+    request.set_name(name_);
+    request.set_version(to_);
+    if (!car_.empty()) {
+      auto bytes = ReadFileBytes(car_);
+      if (!bytes.ok()) return Error(bytes.status().message());
+      request.set_car(*std::move(bytes));
+    }
+    request.set_drain_timeout_ms(drain_ms);
+    request.set_probation_ms(probation_ms);
+    return client.Call(&Stub::UpgradeDriver, request, response) ? 0
+                                                                : kExitFailure;
+  }
+
+ private:
+  std::string to_;
+  std::string car_;
+};
+
+class RollbackCommand : public UpgradeBase {
+ protected:
+  bool rollback() const override { return true; }
+
+  int Begin(AdminClient& client, uint32_t drain_ms, uint32_t probation_ms,
+            sv1::UpgradeDriverResponse* response) override {
+    sv1::RollbackDriverRequest request;
+    request.set_name(name_);
+    request.set_drain_timeout_ms(drain_ms);
+    request.set_probation_ms(probation_ms);
+    return client.Call(&Stub::RollbackDriver, request, response) ? 0
+                                                                 : kExitFailure;
+  }
+};
+
+}  // namespace
+
+std::vector<CommandSpec> UpgradeCommands() {
+  return {
+      {"", "upgrade",
+       "upgrade a driver in place: the new version starts beside the old one "
+       "and takes the work resource by resource; exits non-zero on rollback",
+       TakesOutput::kYes, Make<UpgradeCommand>()},
+      {"", "rollback",
+       "abandon the upgrade in progress, or upgrade back to the version "
+       "active before the last upgrade",
+       TakesOutput::kYes, Make<RollbackCommand>()},
+  };
+}
+
+}  // namespace pitstop
