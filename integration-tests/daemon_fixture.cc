@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
@@ -254,6 +255,31 @@ bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout) {
     if (alive == 0) return true;
     if (absl::Now() >= deadline) return false;
     absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+bool StopProcess(int pid, absl::Duration timeout) {
+  if (::kill(pid, SIGSTOP) != 0) return false;
+  // The stop is asynchronous: a thread still running on another CPU stops
+  // a moment later.
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    bool all = true;
+    int threads = 0;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(
+             absl::StrCat("/proc/", pid, "/task"), ec)) {
+      std::ifstream in(task.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+      const size_t close = stat.rfind(')');
+      const char state = close + 2 < stat.size() ? stat[close + 2] : '?';
+      ++threads;
+      if (state != 'T' && state != 't') all = false;
+    }
+    if (threads > 0 && all) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
   }
 }
 

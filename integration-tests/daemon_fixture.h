@@ -109,6 +109,10 @@ pitstop::supervisor::v1::Driver AwaitDriver(
     const std::function<bool(const pitstop::supervisor::v1::Driver&)>& done,
     absl::Duration timeout = absl::Seconds(60));
 
+// SIGSTOP, then waits until every thread of `pid` has stopped; false after
+// `timeout`.
+bool StopProcess(int pid, absl::Duration timeout = absl::Seconds(5));
+
 // Waits until none of `pids` is alive; false after `timeout`.
 bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout);
 

@@ -3,12 +3,14 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "integration-tests/daemon_fixture.h"
@@ -265,9 +267,9 @@ std::vector<int> DriverPids(Daemon& daemon) {
 }
 
 TEST_CASE(
-    "after SIGKILL of pitstopd and a restart, drivers are back to the "
-    "desired state and no driver process is left over",
-    "[integration]") {
+    "after SIGKILL of pitstopd the drivers keep running, and a new pitstopd "
+    "re-adopts them with their pids, and a stopped driver stays stopped",
+    "[integration][readopt]") {
   std::string t = (fs::temp_directory_path() / "pitstop-crash-XXXXXX").string();
   const std::string dir = ::mkdtemp(t.data());
   DaemonSpec spec;
@@ -286,18 +288,28 @@ TEST_CASE(
     REQUIRE(old_pids.size() == 3);
     first.Kill();
   }
-  // The children die with the daemon (parent-death signal).
-  REQUIRE(AwaitProcessesGone(old_pids, absl::Seconds(10)));
+  // Each driver's keeper outlives the daemon, and so does the driver.
+  for (int pid : old_pids) REQUIRE(::kill(pid, 0) == 0);
 
   Daemon second(spec);
+  std::vector<int> new_pids;
   for (const char* name : {"nvpnet", "iscsi-base", "flashpool"}) {
-    second.AwaitReady(name);
+    new_pids.push_back(second.AwaitReady(name).pid());
   }
+  std::sort(old_pids.begin(), old_pids.end());
+  std::sort(new_pids.begin(), new_pids.end());
+  REQUIRE(new_pids == old_pids);
   REQUIRE(second.GetDriver("proxkvm").state() == sv1::DRIVER_STATE_STOPPED);
-  for (int pid : DriverPids(second)) {
-    REQUIRE(std::find(old_pids.begin(), old_pids.end(), pid) == old_pids.end());
+  const CommandResult events =
+      RunCommand({PITSTOP_CLI_PATH, "--address", second.address(), "events"});
+  for (int pid : old_pids) {
+    INFO(events.out);
+    REQUIRE(events.out.find(absl::StrCat("re-adopted pid ", pid)) !=
+            std::string::npos);
   }
+  // A normal stop still stops every driver, adopted ones included.
   REQUIRE(second.Terminate().Clean());
+  REQUIRE(AwaitProcessesGone(old_pids, absl::Seconds(10)));
   fs::remove_all(dir);
 }
 

@@ -159,7 +159,7 @@ TEST_CASE(
     "[integration][router]") {
   Daemon daemon(RecorderOnly("default_call_timeout: 500ms\n"));
   const int pid = daemon.GetDriver("recorder").pid();
-  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  REQUIRE(StopProcess(pid));
   grpc::ClientContext ctx;  // no deadline
   ctx.AddMetadata("pitstop-driver", "recorder");
   dv1::CreateVolumeResponse resp;

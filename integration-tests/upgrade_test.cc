@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "bench/load_generator.h"
@@ -232,15 +234,19 @@ TEST_CASE(
     REQUIRE(pids.size() == 2);
     first.Kill();
   }
-  // Both versions' processes die with the daemon.
-  REQUIRE(AwaitProcessesGone(pids, absl::Seconds(10)));
+  // Both versions' processes outlive the daemon (their keepers do).
+  for (int pid : pids) REQUIRE(::kill(pid, 0) == 0);
 
-  // The upgrade never committed: 1.0.0 is active, alone; 2.0.0 stays
-  // installed; the interruption is reported.
+  // The upgrade never committed: 1.0.0 is active, alone, the same process
+  // re-adopted; 2.0.0's process is stopped; 2.0.0 stays installed; the
+  // interruption and what became of both processes are reported.
   Daemon second(spec);
   sv1::Driver d = second.AwaitReady("recorder");
   REQUIRE(d.version() == "1.0.0");
   REQUIRE(d.instances_size() == 1);
+  REQUIRE(std::find(pids.begin(), pids.end(), d.pid()) != pids.end());
+  const int new_version_pid = pids[0] == d.pid() ? pids[1] : pids[0];
+  REQUIRE(AwaitProcessesGone({new_version_pid}, absl::Seconds(10)));
   REQUIRE(d.upgrade().empty());
   REQUIRE(std::vector<std::string>(d.installed_versions().begin(),
                                    d.installed_versions().end()) ==
@@ -249,6 +255,13 @@ TEST_CASE(
   REQUIRE(events.out.find("the upgrade to 2.0.0 was interrupted by a restart "
                           "of pitstopd before it committed; 1.0.0 stays "
                           "active") != std::string::npos);
+  REQUIRE(events.out.find(
+              absl::StrCat("re-adopted pid ", d.pid(), " (version 1.0.0)")) !=
+          std::string::npos);
+  REQUIRE(events.out.find(absl::StrCat(
+              "stopped pid ", new_version_pid,
+              " (version 2.0.0) left by an earlier pitstopd: version 2.0.0 "
+              "is not the active one (1.0.0)")) != std::string::npos);
   // It can be upgraded again, to the end this time.
   CommandResult again = Cli(
       second, {"upgrade", "recorder", "--to", "2.0.0", "--probation", "1s"});

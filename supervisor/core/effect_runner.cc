@@ -1,5 +1,7 @@
 #include "supervisor/core/effect_runner.h"
 
+#include <csignal>
+
 #include "absl/strings/str_cat.h"
 #include "supervisor/common/logging.h"
 
@@ -16,6 +18,48 @@ EffectRunner::EffectRunner(ProcessLauncher& launcher,
       sink_(sink),
       entrypoints_(clock) {}
 
+namespace {
+
+// A driver's output lines into the daemon's log, tagged.
+ProcessLauncher::OutputHandler DriverOutput(const std::string& driver,
+                                            uint64_t instance_id) {
+  return [driver, id_text = std::to_string(instance_id)](
+             OutputStream stream, absl::string_view line) {
+    LogLevel level = LogLevel::kInfo;
+    std::string message;
+    if (!ParseLogLine(line, &level, &message)) message = std::string(line);
+    Log(level, "driver", message,
+        {{"driver", driver},
+         {"instance", id_text},
+         {"stream", stream == OutputStream::kStderr ? "stderr" : "stdout"}});
+  };
+}
+
+}  // namespace
+
+std::shared_ptr<DriverEndpoint> EffectRunner::Adopt(
+    const std::string& driver, uint64_t instance_id, pid_t pid,
+    const std::string& socket_path) {
+  std::shared_ptr<DriverEndpoint> endpoint = endpoints_.Connect(socket_path);
+  absl::Status adopted =
+      launcher_.Adopt(pid, DriverOutput(driver, instance_id),
+                      [this, driver, instance_id](const ExitInfo& exit) {
+                        sink_.OnExit(driver, instance_id, exit);
+                      });
+  if (!adopted.ok()) {
+    LogWarning("supervisor",
+               absl::StrCat("driver ", driver, " pid ", pid,
+                            " could not be re-adopted: ", adopted.message()),
+               {{"driver", driver}});
+  }
+  return endpoint;
+}
+
+void EffectRunner::StopSurvivor(pid_t pid) {
+  (void)launcher_.Adopt(pid, nullptr, nullptr);
+  (void)launcher_.Signal(pid, SIGKILL);
+}
+
 void EffectRunner::Launch(Effects::Launch& l) {
   const std::string driver = l.driver;
   const uint64_t id = l.instance_id;
@@ -27,7 +71,6 @@ void EffectRunner::Launch(Effects::Launch& l) {
   }
   std::shared_ptr<DriverEndpoint> endpoint =
       endpoints_.Connect(absl::StrCat(l.dir, "/driver.sock"));
-  const std::string id_text = std::to_string(id);
   l.spec.on_listening = [this, driver, id] { sink_.OnListening(driver, id); };
   if (!l.expected_sha256.empty()) {
     // Like Vault's plugin catalog: what runs is what was installed.
@@ -38,21 +81,11 @@ void EffectRunner::Launch(Effects::Launch& l) {
       return;
     }
   }
-  absl::StatusOr<pid_t> pid = launcher_.Launch(
-      l.spec,
-      [driver, id_text](OutputStream stream, absl::string_view line) {
-        LogLevel level = LogLevel::kInfo;
-        std::string message;
-        if (!ParseLogLine(line, &level, &message)) message = std::string(line);
-        Log(level, "driver", message,
-            {{"driver", driver},
-             {"instance", id_text},
-             {"stream",
-              stream == OutputStream::kStderr ? "stderr" : "stdout"}});
-      },
-      [this, driver, id](const ExitInfo& exit) {
-        sink_.OnExit(driver, id, exit);
-      });
+  absl::StatusOr<pid_t> pid =
+      launcher_.Launch(l.spec, DriverOutput(driver, id),
+                       [this, driver, id](const ExitInfo& exit) {
+                         sink_.OnExit(driver, id, exit);
+                       });
   if (pid.ok()) {
     // So that a daemon restarted after a crash can find this process.
     if (absl::Status recorded = files_.RecordPid(l.dir, *pid); !recorded.ok()) {

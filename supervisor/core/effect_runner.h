@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "supervisor/common/clock.h"
@@ -53,6 +54,16 @@ class EffectRunner {
   void SetStore(DesiredStateStore* store) { store_ = store; }
 
   void Run(Effects effects);
+
+  // The instances an earlier daemon left (ProcessLauncher::FindSurvivors).
+  std::vector<Survivor> FindSurvivors() { return launcher_.FindSurvivors(); }
+  // Takes survivor `pid` back as instance `instance_id` of `driver`, its
+  // endpoint at `socket_path`; its exit is reported to the sink.
+  std::shared_ptr<DriverEndpoint> Adopt(const std::string& driver,
+                                        uint64_t instance_id, pid_t pid,
+                                        const std::string& socket_path);
+  // Takes survivor `pid` back only to stop it.
+  void StopSurvivor(pid_t pid);
 
  private:
   void Launch(Effects::Launch& launch);

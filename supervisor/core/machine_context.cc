@@ -98,6 +98,24 @@ void MachineContext::SetPackage(
       EffectiveRestartPolicy(options_.restart, r.package->manifest.restart));
 }
 
+std::unique_ptr<Instance> MachineContext::AdoptedInstance(
+    const std::string& name, std::shared_ptr<const DriverPackage> package,
+    uint64_t id, pid_t pid, absl::Time now) {
+  auto inst = std::make_unique<Instance>();
+  inst->id = id;
+  next_instance_id_ = std::max(next_instance_id_, id + 1);
+  inst->package = std::move(package);
+  inst->load = std::make_shared<InstanceLoad>(
+      [drained = on_load_drained_, name] { drained(name); });
+  inst->dir = (fs::path(options_.run_dir) / name / std::to_string(id)).string();
+  inst->socket_path = (fs::path(inst->dir) / "driver.sock").string();
+  inst->start_deadline = now + inst->package->manifest.timeouts.start;
+  inst->next_probe = now;
+  inst->pid = pid;
+  inst->phase = InstancePhase::kStarting;
+  return inst;
+}
+
 std::unique_ptr<Instance> MachineContext::NewInstance(
     const std::string& name, std::shared_ptr<const DriverPackage> package,
     absl::Time now, Effects::Launch* out) {
@@ -139,6 +157,7 @@ std::unique_ptr<Instance> MachineContext::NewInstance(
   };
   launch.spec.sandbox = SandboxFor(*package, options_.sandbox);
   launch.spec.sandbox.instance_id = inst->id;
+  launch.spec.sandbox.version = m.version.ToString();
   launch.spec.sandbox.data_dir = data_dir;
   launch.spec.sandbox.socket_dir = inst->dir;
   if (std::string missing = MissingPermission(*package, options_.sandbox);

@@ -80,6 +80,12 @@ class MachineContext {
   std::unique_ptr<Instance> NewInstance(
       const std::string& name, std::shared_ptr<const DriverPackage> package,
       absl::Time now, Effects::Launch* launch);
+  // An instance an earlier daemon started (instance `id`, process `pid`),
+  // taken back: STARTING until its probe answers. Later instances get
+  // higher ids.
+  std::unique_ptr<Instance> AdoptedInstance(
+      const std::string& name, std::shared_ptr<const DriverPackage> package,
+      uint64_t id, pid_t pid, absl::Time now);
 
  private:
   // Constant after construction

@@ -98,6 +98,22 @@ class Supervisor final : public RouteSource, private InstanceEvents {
       const std::map<std::string, DesiredDriverState>& saved)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // An instance an earlier daemon left running, taken back.
+  struct Adopted {
+    std::string driver;
+    uint64_t instance_id = 0;
+    pid_t pid = 0;
+  };
+  // Takes back the instances an earlier daemon left running
+  // (ProcessLauncher::FindSurvivors): one of a driver's active version,
+  // wanted running and not FAILED, serves again with its pid (STARTING until
+  // its probe answers; a driver that exited meanwhile is reported and
+  // restarted by its policy); any other (an unknown driver, another version
+  // such as the new one of an interrupted upgrade, a second instance, a
+  // driver an operator stopped) is stopped. Each is an event. Returns the
+  // adopted ones. Call after RestoreDesiredState, before Run and StartAll.
+  std::vector<Adopted> AdoptSurvivors() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Starts the control loop on its own thread.
   void Run();
 
@@ -214,6 +230,9 @@ class Supervisor final : public RouteSource, private InstanceEvents {
                                      absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SettledLocked(const DriverRecord& r) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why survivor `s` is not taken back; "" if it is.
+  std::string WhyNotAdoptLocked(const Survivor& s)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // InstanceEvents, called from the runner's, the launcher's and the

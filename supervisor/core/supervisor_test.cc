@@ -816,7 +816,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a new version that fails its probes during probation is rolled "
-    "back; its busy resources wait for it",
+    "back, and its busy resources wait for it",
     "[core][upgrade]") {
   UpgradeFixture f;
   const pid_t new_pid = f.CutOver();
@@ -1112,7 +1112,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "activating a version by an upgrade starts its restart budget afresh; "
+    "activating a version by an upgrade starts its restart budget afresh, "
     "the restart count goes on",
     "[core][upgrade]") {
   FakeClock clock;

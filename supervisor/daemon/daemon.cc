@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +30,7 @@
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
 #include "supervisor/sandbox/instance_files.h"
+#include "supervisor/sandbox/keeper_client.h"
 #include "supervisor/sandbox/leftovers.h"
 #include "supervisor/store/sqlite_repository_store.h"
 #include "supervisor/store/sqlite_state_store.h"
@@ -74,11 +77,28 @@ absl::Status PrepareStateDir(const std::string& state_dir) {
   return absl::OkStatus();
 }
 
-void ClearRunDir(const std::string& state_dir) {
+// Removes the instance directories of an earlier run but those of the
+// instances this daemon took back.
+void ClearRunDir(const std::string& state_dir,
+                 const std::vector<Supervisor::Adopted>& adopted) {
+  std::set<fs::path> keep;
+  for (const Supervisor::Adopted& a : adopted) {
+    keep.insert(fs::path(state_dir) / "run" / a.driver /
+                std::to_string(a.instance_id));
+  }
   std::error_code ec;
-  for (const auto& entry :
+  for (const auto& driver :
        fs::directory_iterator(fs::path(state_dir) / "run", ec)) {
-    fs::remove_all(entry.path(), ec);
+    std::error_code inner;
+    bool kept_any = false;
+    for (const auto& instance : fs::directory_iterator(driver.path(), inner)) {
+      if (keep.count(instance.path()) > 0) {
+        kept_any = true;
+      } else {
+        fs::remove_all(instance.path(), inner);
+      }
+    }
+    if (!kept_any) fs::remove_all(driver.path(), inner);
   }
 }
 
@@ -90,6 +110,7 @@ SandboxOptions SandboxOptionsFor(const DaemonConfig& config) {
                      : SandboxMode::kBestEffort;
   sandbox.scratch_dir = (fs::path(config.state_dir) / "sandbox").string();
   sandbox.uid_base = config.sandbox_uid_base;
+  sandbox.keeper_dir = (fs::path(config.state_dir) / "keepers").string();
   return sandbox;
 }
 
@@ -180,10 +201,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config) {
   const DaemonConfig& c = p->config;
   RETURN_IF_ERROR(PrepareStateDir(c.state_dir));
   ASSIGN_OR_RETURN(p->lock_fd, LockStateDir(c.state_dir));
-  // Instance directories of an earlier run are stale; any process still
-  // alive from it (its parent-death signal should have ended it) is killed.
-  KillLeftovers(c.state_dir);
-  ClearRunDir(c.state_dir);
+  RETURN_IF_ERROR(
+      PrepareKeeperDir((fs::path(c.state_dir) / "keepers").string()));
   const std::string db = (fs::path(c.state_dir) / "pitstopd.db").string();
   ASSIGN_OR_RETURN(p->state_store, SqliteStateStore::Open(db));
   ASSIGN_OR_RETURN(p->repo_store, SqliteRepositoryStore::Open(db));
@@ -203,6 +222,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config) {
   p->installer->LoadAll();
   ASSIGN_OR_RETURN(auto saved, p->state_store->Load());
   p->supervisor->RestoreDesiredState(saved);
+  // The instances an earlier daemon left with their keepers serve on; any
+  // other process still alive from it is killed, and the rest of its
+  // instance directories removed.
+  const std::vector<Supervisor::Adopted> adopted =
+      p->supervisor->AdoptSurvivors();
+  std::set<pid_t> adopted_pids;
+  for (const Supervisor::Adopted& a : adopted) adopted_pids.insert(a.pid);
+  KillLeftovers(c.state_dir, adopted_pids);
+  ClearRunDir(c.state_dir, adopted);
 
   // Driver repositories (docs/repository.md), their state beside the
   // desired state.

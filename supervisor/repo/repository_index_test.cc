@@ -117,7 +117,7 @@ TEST_CASE("validity periods are given in days, hours or minutes", "[repo]") {
   REQUIRE(!ParseValidity("soon").ok());
 }
 
-TEST_CASE("repository URLs are file, http or https; directories become file",
+TEST_CASE("repository URLs are file, http or https, and directories become file",
           "[repo]") {
   REQUIRE(*NormalizeRepositoryUrl("/srv/repo/") == "file:///srv/repo");
   REQUIRE(*NormalizeRepositoryUrl("https://r.example/x/") ==

@@ -240,7 +240,7 @@ TEST_CASE("an index signed by a key outside the project's root is refused",
           std::string::npos);
 }
 
-TEST_CASE("operator repositories persist; configured ones are not removed",
+TEST_CASE("operator repositories persist, configured ones are not removed",
           "[repo]") {
   Fixture f;
   FakeClock clock(absl::Now());

@@ -31,6 +31,9 @@
 #include "supervisor/common/check.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/sandbox/cgroup.h"
+#include "supervisor/sandbox/child_launch.h"
+#include "supervisor/sandbox/keeper_client.h"
+#include "supervisor/sandbox/keeper_record.h"
 #include "supervisor/sandbox/sandbox_child.h"
 #include "supervisor/sandbox/sandbox_profile.h"
 #include "supervisor/sandbox/seccomp_filter.h"
@@ -116,6 +119,11 @@ struct ChildProcessManager::Child {
   int window_lines = 0;
   size_t window_bytes = 0;
   uint64_t dropped = 0;
+  // Started by an earlier daemon: not our child (its exit status comes
+  // from its keeper only).
+  bool adopted = false;
+  // Its keeper's control socket (and record beside it); empty: none.
+  std::string keeper_socket;
 };
 
 class ChildProcessManager::Impl {
@@ -229,134 +237,36 @@ class ChildProcessManager::Impl {
       }
       plan.cgroup_fds = *std::move(entry);
     }
-    auto close_cgroup_fds = [&plan] {
-      for (int& fd : plan.cgroup_fds) CloseIf(fd);
-    };
-
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, sync[2] = {-1, -1},
-        error[2] = {-1, -1}, status[2] = {-1, -1};
-    int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    bool ok = null_fd >= 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
-              ::pipe2(err, O_CLOEXEC) == 0 && ::pipe2(sync, O_CLOEXEC) == 0 &&
-              ::pipe2(error, O_CLOEXEC) == 0 &&
-              (!plan.init || ::pipe2(status, O_CLOEXEC) == 0);
-    auto close_all = [&] {
-      for (int* fd : {&null_fd, &out[0], &out[1], &err[0], &err[1], &sync[0],
-                      &sync[1], &error[0], &error[1], &status[0], &status[1]})
-        CloseIf(*fd);
-      close_cgroup_fds();
-    };
-    if (!ok) {
-      const std::string why = std::strerror(errno);
-      close_all();
-      RemoveCgroup(child->cgroup);
-      return absl::InternalError(
-          absl::StrCat("cannot start ", spec.executable, ": pipes: ", why));
-    }
-    plan.null_fd = null_fd;
-    plan.out_fd = out[1];
-    plan.err_fd = err[1];
-    plan.sync_fd = sync[0];
-    plan.error_fd = error[1];
-    plan.status_fd = status[1];
-
-    const absl::Time t_clone = absl::Now();
-    int pidfd = -1;
-    const long pid = CloneProcess(clone_flags, &pidfd);
-    // Nothing may run in the child before this: it is a copy of one thread
-    // of a multi-threaded process, and any lock another thread held at the
-    // clone (absl::Now's, malloc's) stays held in it forever.
-    if (pid == 0) RunSandboxChild(plan);
-    const absl::Time t_cloned = absl::Now();
-    const int clone_errno = errno;
-    for (int* fd :
-         {&null_fd, &out[1], &err[1], &sync[0], &error[1], &status[1]})
-      CloseIf(*fd);
-    close_cgroup_fds();
-    if (pid < 0) {
-      close_all();
-      RemoveCgroup(child->cgroup);
-      return absl::InternalError(
-          absl::StrCat("cannot start ", spec.executable,
-                       ": clone: ", std::strerror(clone_errno)));
-    }
-    child->pid = static_cast<pid_t>(pid);
-    child->pidfd = pidfd;
-    auto abort_child = [&](absl::Status why) {
-      PidfdSendSignal(pidfd, SIGKILL);
-      siginfo_t info{};
-      ::waitid(P_PIDFD, pidfd, &info, WEXITED);
-      close_all();
-      CloseIf(child->pidfd);
-      RemoveCgroup(child->cgroup);
-      return why;
-    };
-    // On v1 the child entered the group itself (OpenSelfEntry).
-    if (!child->cgroup.empty() && plan.cgroup_fds.empty()) {
-      if (absl::Status s = child->cgroup.AddProcess(child->pid); !s.ok()) {
-        return abort_child(absl::UnavailableError(
-            absl::StrCat("driver ", spec.sandbox.driver,
-                         ": cannot enter its cgroup: ", s.message())));
+    // A keeper (the init of a PID namespace) can be re-adopted by a later
+    // daemon: its control socket and secret.
+    if (plan.init && !options_.keeper_dir.empty()) {
+      if (absl::Status st = NewKeeperSecret(plan.keeper_secret); !st.ok()) {
+        RemoveCgroup(child->cgroup);
+        return st;
       }
-    }
-    // The child reports "R" once set up (or "E..." on failure); it goes on
-    // when told, then until exec (or a failure before it).
-    std::string report;
-    char buf[512];
-    bool told = false;
-    absl::Time t_ready = absl::Now();
-    while (true) {
-      if (!told && !report.empty()) {
-        if (report[0] == 'R') {
-          t_ready = absl::Now();
-          report.erase(0, 1);
-          const char go = 'g';
-          [[maybe_unused]] ssize_t w = ::write(sync[1], &go, 1);
-        }
-        CloseIf(sync[1]);
-        told = true;
+      child->keeper_socket = KeeperSocketPath(
+          options_.keeper_dir, spec.sandbox.driver, spec.sandbox.instance_id);
+      absl::StatusOr<int> control = BindKeeperSocket(child->keeper_socket);
+      if (!control.ok()) {
+        RemoveCgroup(child->cgroup);
+        return control.status();
       }
-      ssize_t n = ::read(error[0], buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      report.append(buf, static_cast<size_t>(n));
+      plan.control_fd = *control;
     }
-    CloseIf(sync[1]);
-    CloseIf(error[0]);
-    if (!report.empty() && report[0] == 'E') {
-      const std::string failure = report.substr(1);
-      int child_errno = 0;
-      if (failure.size() >= sizeof child_errno)
-        std::memcpy(&child_errno, failure.data(), sizeof child_errno);
-      const std::string what = failure.substr(sizeof child_errno);
-      absl::StatusCode code = absl::StatusCode::kInternal;
-      if (child_errno == ENOENT) code = absl::StatusCode::kNotFound;
-      if (child_errno == EACCES) code = absl::StatusCode::kPermissionDenied;
-      const std::string exec_what = plan.exe;
-      return abort_child(absl::Status(
-          code, absl::StrCat("cannot start ", spec.executable,
-                             what == exec_what ? "" : absl::StrCat(": ", what),
-                             ": ", std::strerror(child_errno))));
+    absl::StatusOr<StartedChild> started =
+        StartChild(plan, clone_flags, child->cgroup, spec.executable,
+                   spec.sandbox.enabled ? spec.sandbox.driver : "", t_start);
+    if (!started.ok()) {
+      if (!child->keeper_socket.empty())
+        RemoveKeeperFiles(child->keeper_socket);
+      RemoveCgroup(child->cgroup);
+      return started.status();
     }
-    if (spec.sandbox.enabled) {
-      const absl::Time t_exec = absl::Now();
-      Log(LogLevel::kDebug, "sandbox", "driver launched",
-          {{"driver", spec.sandbox.driver},
-           {"prepare_ms",
-            absl::StrCat(absl::ToDoubleMilliseconds(t_clone - t_start))},
-           {"clone_ms",
-            absl::StrCat(absl::ToDoubleMilliseconds(t_cloned - t_clone))},
-           {"setup_ms",
-            absl::StrCat(absl::ToDoubleMilliseconds(t_ready - t_cloned))},
-           {"exec_ms",
-            absl::StrCat(absl::ToDoubleMilliseconds(t_exec - t_ready))}});
-    }
-    child->out_fd = out[0];
-    child->err_fd = err[0];
-    child->status_fd = status[0];
-    for (int fd : {child->out_fd, child->err_fd, child->status_fd}) {
-      if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    }
+    child->pid = started->pid;
+    child->pidfd = started->pidfd;
+    child->out_fd = started->out_fd;
+    child->err_fd = started->err_fd;
+    child->status_fd = started->status_fd;
     child->on_output = std::move(on_output);
     child->on_exit = std::move(on_exit);
     child->window_start = absl::Now();
@@ -382,13 +292,10 @@ class ChildProcessManager::Impl {
     // With an init in between, callers know the process by the driver's own
     // pid (what `ps` shows); signals still go to the init, which forwards
     // them, or ends the namespace on SIGKILL.
-    pid_t child_pid = child->pid;
-    if (plan.init) {
-      std::ifstream kids(absl::StrCat("/proc/", child->pid, "/task/",
-                                      child->pid, "/children"));
-      pid_t driver_pid = 0;
-      if (kids >> driver_pid && driver_pid > 0) child_pid = driver_pid;
-    }
+    const pid_t keeper_pid = child->pid;
+    pid_t child_pid = plan.init ? DriverPidOf(keeper_pid) : keeper_pid;
+    const std::string keeper_socket = child->keeper_socket;
+    const SandboxReport report = child->report;
     {
       absl::MutexLock lock(&mu_);
       if (children_.count(child_pid) > 0) child_pid = child->pid;
@@ -407,7 +314,87 @@ class ChildProcessManager::Impl {
       // The socket may be there already.
       SealLocked(c);
     }
+    if (!keeper_socket.empty()) {
+      RecordKeeper(spec, keeper_pid, child_pid, plan, keeper_socket, report);
+    }
     return child_pid;
+  }
+
+  std::vector<Survivor> FindSurvivors() {
+    std::vector<Survivor> out;
+    if (options_.keeper_dir.empty()) return out;
+    std::vector<std::string> refusals;
+    std::vector<ProvenKeeper> proven =
+        ProveKeepers(options_.keeper_dir, absl::Milliseconds(500), &refusals);
+    for (const std::string& why : refusals) {
+      LogWarning("sandbox", absl::StrCat("not re-adopted: ", why));
+    }
+    absl::MutexLock lock(&mu_);
+    for (ProvenKeeper& k : proven) {
+      Survivor s;
+      s.driver = k.record.driver;
+      s.instance_id = k.record.instance_id;
+      s.version = k.record.version;
+      s.pid = k.record.driver_pid;
+      s.sandbox = k.record.sandbox;
+      s.exited = k.hello.exited != 0;
+      s.dropped_bytes = k.hello.dropped_bytes;
+      out.push_back(s);
+      pending_[s.pid] = std::move(k);
+    }
+    return out;
+  }
+
+  absl::Status Adopt(pid_t pid, OutputHandler on_output, ExitHandler on_exit) {
+    ProvenKeeper k;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = pending_.find(pid);
+      if (it == pending_.end()) {
+        return absl::NotFoundError(absl::StrCat("no survivor with pid ", pid));
+      }
+      k = std::move(it->second);
+      pending_.erase(it);
+    }
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+    const bool piped = ::pipe2(out, O_CLOEXEC) == 0 &&
+                       ::pipe2(err, O_CLOEXEC) == 0 &&
+                       ::pipe2(status, O_CLOEXEC) == 0;
+    absl::Status attached =
+        piped ? AttachKeeper(k.connection, out[1], err[1], status[1])
+              : absl::InternalError("cannot make pipes for an adopted driver");
+    for (int* fd : {&out[1], &err[1], &status[1], &k.connection}) CloseIf(*fd);
+    auto child = std::make_unique<Child>();
+    child->pid = pid;
+    child->pidfd = k.pidfd;
+    child->adopted = true;
+    child->out_fd = out[0];
+    child->err_fd = err[0];
+    child->status_fd = status[0];
+    for (int fd : {child->out_fd, child->err_fd, child->status_fd}) {
+      if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    child->report = k.record.sandbox;
+    child->keeper_socket = k.record.socket;
+    child->on_output = std::move(on_output);
+    child->on_exit = std::move(on_exit);
+    child->window_start = absl::Now();
+    child->rate_limited = true;
+    if (k.hello.dropped_bytes > 0 && child->on_output) {
+      child->on_output(
+          OutputStream::kStderr,
+          absl::StrCat("pitstop: ", k.hello.dropped_bytes,
+                       " bytes of output dropped while no daemon read them"));
+    }
+    absl::MutexLock lock(&mu_);
+    if (children_.count(pid) > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("pid ", pid, " is a child"));
+    }
+    Watch(child->pidfd, Key(pid, kPidfd));
+    if (child->out_fd >= 0) Watch(child->out_fd, Key(pid, kStdout));
+    if (child->err_fd >= 0) Watch(child->err_fd, Key(pid, kStderr));
+    children_[pid] = std::move(child);
+    return attached;
   }
 
   absl::Status Signal(pid_t pid, int signal) {
@@ -437,6 +424,33 @@ class ChildProcessManager::Impl {
   }
 
  private:
+  // Writes down a keeper for the next daemon (keeper_record.h). Without the
+  // record the instance runs on, but cannot be re-adopted.
+  void RecordKeeper(const LaunchSpec& spec, pid_t keeper_pid, pid_t driver_pid,
+                    const ChildPlan& plan, const std::string& socket,
+                    const SandboxReport& report) {
+    KeeperRecord r;
+    r.driver = spec.sandbox.driver;
+    r.instance_id = spec.sandbox.instance_id;
+    r.version = spec.sandbox.version;
+    r.keeper_pid = keeper_pid;
+    r.driver_pid = driver_pid;
+    r.start_time = ProcessStartTime(keeper_pid);
+    r.boot_id = boot_id_;
+    r.secret_hex = SecretHex(plan.keeper_secret);
+    r.socket = socket;
+    r.sandbox = report;
+    if (absl::Status s = WriteKeeperRecord(KeeperRecordPath(socket), r);
+        !s.ok()) {
+      LogWarning("sandbox",
+                 absl::StrCat("driver ", r.driver,
+                              " cannot be re-adopted by "
+                              "a later daemon: ",
+                              s.message()),
+                 {{"driver", r.driver}});
+    }
+  }
+
   uint32_t UidFor(const std::string& driver) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     auto it = uids_.find(driver);
@@ -630,9 +644,12 @@ class ChildProcessManager::Impl {
           absl::StrCat("pitstop: ", c->dropped, " lines of output dropped"));
     }
     siginfo_t info{};
-    while (::waitid(P_PIDFD, c->pidfd, &info, WEXITED) != 0 && errno == EINTR) {
+    bool waited = false;
+    while (!(waited = ::waitid(P_PIDFD, c->pidfd, &info, WEXITED) == 0) &&
+           errno == EINTR) {
     }
     ExitInfo exit;
+    if (!waited) exit = ExitInfo(0, SIGKILL, false, "its keeper ended");
     if (info.si_code == CLD_EXITED) {
       exit.exit_code = info.si_status;
     } else {
@@ -681,6 +698,7 @@ class ChildProcessManager::Impl {
       children_.erase(pid);
     }
     RemoveCgroup(owned->cgroup);
+    if (!owned->keeper_socket.empty()) RemoveKeeperFiles(owned->keeper_socket);
     if (owned->on_exit) owned->on_exit(exit);
   }
 
@@ -742,6 +760,9 @@ class ChildProcessManager::Impl {
   std::map<pid_t, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, uint32_t> uids_ ABSL_GUARDED_BY(mu_);
   std::map<int, pid_t> seal_wds_ ABSL_GUARDED_BY(mu_);
+  // Proven by FindSurvivors, not adopted yet; by driver pid.
+  std::map<pid_t, ProvenKeeper> pending_ ABSL_GUARDED_BY(mu_);
+  std::string boot_id_ = CurrentBootId();
 };
 
 ChildProcessManager::ChildProcessManager(SandboxOptions options)
@@ -752,6 +773,15 @@ absl::StatusOr<pid_t> ChildProcessManager::Launch(const LaunchSpec& spec,
                                                   OutputHandler on_output,
                                                   ExitHandler on_exit) {
   return impl_->Launch(spec, std::move(on_output), std::move(on_exit));
+}
+
+std::vector<Survivor> ChildProcessManager::FindSurvivors() {
+  return impl_->FindSurvivors();
+}
+
+absl::Status ChildProcessManager::Adopt(pid_t pid, OutputHandler on_output,
+                                        ExitHandler on_exit) {
+  return impl_->Adopt(pid, std::move(on_output), std::move(on_exit));
 }
 
 absl::Status ChildProcessManager::Signal(pid_t pid, int signal) {

@@ -39,6 +39,10 @@ struct SandboxOptions {
   // derived from the driver's name (distinct for every driver launched).
   uint32_t uid_base = 61000;
   uint32_t uid_count = 1000;
+  // Where keepers' control sockets and records go (keeper_client.h): a
+  // directory only the daemon's user may enter. Empty: keepers cannot be
+  // re-adopted (they still outlive the daemon).
+  std::string keeper_dir;
 };
 
 class ChildProcessManager final : public ProcessLauncher {
@@ -53,6 +57,9 @@ class ChildProcessManager final : public ProcessLauncher {
 
   absl::StatusOr<pid_t> Launch(const LaunchSpec& spec, OutputHandler on_output,
                                ExitHandler on_exit) override;
+  std::vector<Survivor> FindSurvivors() override;
+  absl::Status Adopt(pid_t pid, OutputHandler on_output,
+                     ExitHandler on_exit) override;
   absl::Status Signal(pid_t pid, int signal) override;
   SandboxReport Protections(pid_t pid) override;
 

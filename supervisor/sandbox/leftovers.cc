@@ -13,7 +13,7 @@ namespace pitstop {
 
 namespace fs = std::filesystem;
 
-void KillLeftovers(const std::string& state_dir) {
+void KillLeftovers(const std::string& state_dir, const std::set<pid_t>& keep) {
   std::error_code ec;
   const std::string packages =
       fs::weakly_canonical(fs::path(state_dir) / "packages", ec).string();
@@ -29,7 +29,7 @@ void KillLeftovers(const std::string& state_dir) {
         continue;
       }
       const pid_t pid = ReadPidFile((instance.path() / "pid").string());
-      if (pid <= 1) continue;
+      if (pid <= 1 || keep.count(pid) > 0) continue;
       std::error_code exe_ec;
       const std::string exe =
           fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), exe_ec)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace pitstop {
@@ -28,6 +29,7 @@ struct SandboxSpec {
   std::string driver;  // names the uid, the cgroup and the hostname
   // The cgroup is pitstop/<driver>/<daemon pid>-<instance_id>.
   uint64_t instance_id = 0;
+  std::string version;      // recorded for a daemon that re-adopts the instance
   std::string package_dir;  // the unpacked CAR: /driver, read-only
   std::string data_dir;     // the driver's state: /data, writable
   std::string socket_dir;   // the instance's socket directory: /run/pitstop
@@ -93,6 +95,22 @@ struct ExitInfo {
 
 enum class OutputStream { kStdout, kStderr };
 
+// A driver process an earlier daemon started that still runs (or has exited
+// and waits, in its keeper, to be collected), proven to be what its record
+// says (docs/lifecycle.md, "Re-adoption").
+struct Survivor {
+  std::string driver;
+  uint64_t instance_id = 0;
+  std::string version;
+  pid_t pid = 0;
+  SandboxReport sandbox;
+  // The driver exited while no daemon was attached; its exit comes once it
+  // is adopted.
+  bool exited = false;
+  // Output its keeper had to drop while no daemon read it.
+  uint64_t dropped_bytes = 0;
+};
+
 class ProcessLauncher {
  public:
   // Called with each line a child writes (without the newline; long lines
@@ -118,6 +136,27 @@ class ProcessLauncher {
   // Sends `signal` to a child this launcher started and has not reaped yet.
   // NOT_FOUND when the child is already gone.
   virtual absl::Status Signal(pid_t pid, int signal) = 0;
+
+  // The instances an earlier daemon left running with their keepers, each
+  // proven (pidfd, start time, boot, and the keeper's secret) within a short
+  // deadline, all at once. What cannot be proven is not trusted: a keeper
+  // that is provably one of ours but does not answer is killed (its driver
+  // ends with it), anything else is left alone; its records are removed.
+  // Each survivor must then be Adopted (or Signalled to stop after Adopt).
+  // Call once, before any Launch. Blocks for at most about a second.
+  virtual std::vector<Survivor> FindSurvivors() { return {}; }
+
+  // Takes a survivor (by its pid from FindSurvivors) back: from now on it is
+  // a child like those Launch starts, its output (what its keeper kept
+  // first) goes to `on_output`, and its exit to `on_exit`. NOT_FOUND for a
+  // pid FindSurvivors did not return; UNAVAILABLE when its keeper went away
+  // meanwhile (`on_exit` is then called too).
+  virtual absl::Status Adopt(pid_t pid, OutputHandler on_output,
+                             ExitHandler on_exit) {
+    (void)on_output;
+    (void)on_exit;
+    return absl::NotFoundError(absl::StrCat("no survivor with pid ", pid));
+  }
 
   // The protections in force for a child this launcher started and has not
   // reaped yet; an empty report (mode "off") otherwise.

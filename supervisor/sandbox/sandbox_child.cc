@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "supervisor/sandbox/keeper.h"
+
 namespace pitstop {
 
 long CloneProcess(uint64_t flags, int* pidfd) {
@@ -42,10 +44,8 @@ void ChildPlan::Seal() {
 
 namespace {
 
-// Descriptor numbers in the child once the plan's are moved into place.
-constexpr int kSyncFd = 3;
-constexpr int kErrorFd = 4;
-constexpr int kStatusFd = 5;
+constexpr int kSyncFd = kChildSyncFd;
+constexpr int kErrorFd = kChildErrorFd;
 
 // The C library's wrappers for set*id and setgroups signal every thread the
 // library knows about; the child has only one, so the raw calls are used.
@@ -75,18 +75,11 @@ void WriteAll(int fd, const void* data, size_t size) {
   }
 }
 
-[[noreturn]] void Die(const char* what, size_t len, int err) {
-  WriteAll(kErrorFd, "E", 1);
-  WriteAll(kErrorFd, &err, sizeof err);
-  WriteAll(kErrorFd, what, len);
-  ::_exit(126);
-}
-
 [[noreturn]] void Die(const std::string& what, int err) {
-  Die(what.data(), what.size(), err);
+  DieInChild(what.data(), what.size(), err);
 }
 
-#define PITSTOP_DIE(literal) Die(literal, sizeof(literal) - 1, errno)
+#define PITSTOP_DIE(literal) DieInChild(literal, sizeof(literal) - 1, errno)
 
 void RunOp(const ChildPlan::Op& op) {
   int rc = 0;
@@ -121,46 +114,130 @@ void SetDefaultSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void Exec(const ChildPlan& plan) {
+}  // namespace
+
+void DieInChild(const char* what, size_t len, int err) {
+  WriteAll(kErrorFd, "E", 1);
+  WriteAll(kErrorFd, &err, sizeof err);
+  WriteAll(kErrorFd, what, len);
+  ::_exit(126);
+}
+
+void ExecDriver(const ChildPlan& plan) {
   SetDefaultSignals();
   ::execve(plan.exe.c_str(), plan.argv.data(), plan.envp.data());
   Die(plan.exe, errno);
 }
 
-// The PID namespace's init: the driver is its only direct child.
-[[noreturn]] void RunInit(const ChildPlan& plan) {
-  sigset_t all;
-  sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
-  // A raw fork: the C library's would run the daemon's fork handlers.
-  const pid_t driver =
-      static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
-  if (driver < 0) PITSTOP_DIE("fork the driver in its PID namespace");
-  if (driver == 0) {
-    ::close(kStatusFd);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    Exec(plan);
+namespace {
+
+// Everything the child keeps goes to fixed numbers; the rest is closed.
+void MoveDescriptors(const ChildPlan& plan) {
+  constexpr int kKept = 7;
+  const int from[kKept] = {plan.null_fd,   plan.out_fd,   plan.err_fd,
+                           plan.sync_fd,   plan.error_fd, plan.status_fd,
+                           plan.control_fd};
+  int moved[kKept];
+  for (int i = 0; i < kKept; ++i) {
+    moved[i] = from[i] < 0 ? -1 : ::fcntl(from[i], F_DUPFD, 10);
   }
-  // Only the driver reports exec failures; its exec closes the pipe.
-  ::close(kErrorFd);
-  while (true) {
-    siginfo_t info;
-    const int sig = ::sigwaitinfo(&all, &info);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      ::kill(driver, sig);
-      continue;
+  for (int i = 0; i < kKept; ++i) {
+    if (moved[i] >= 0) {
+      ::dup2(moved[i], i);
+    } else {
+      ::close(i);
     }
-    while (true) {
-      int status = 0;
-      const pid_t pid =
-          static_cast<pid_t>(::wait4(-1, &status, WNOHANG, nullptr));
-      if (pid <= 0) break;
-      if (pid != driver) continue;
-      WriteAll(kStatusFd, &status, sizeof status);
-      // Leaving ends the namespace: the kernel kills whatever is left.
-      ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  if (::syscall(SYS_close_range, kKept, ~0U, 0) != 0) {
+    for (int fd = kKept; fd < 65536; ++fd) ::close(fd);
+  }
+  // None of these reaches the driver (the error pipe closes at its exec).
+  for (int fd : {kErrorFd, kKeeperStatusFd, kKeeperControlFd}) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+}
+
+void EnterPrivateRoot(const ChildPlan& plan) {
+  for (const ChildPlan::Op& op : plan.ops) RunOp(op);
+  if (plan.new_root.empty()) return;
+  if (::chdir(plan.new_root.c_str()) != 0) PITSTOP_DIE("chdir to the new root");
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) PITSTOP_DIE("pivot_root");
+  // The old root is stacked under the new one: detach it.
+  if (::umount2(".", MNT_DETACH) != 0) PITSTOP_DIE("detach the old root");
+  if (::chdir("/") != 0) PITSTOP_DIE("chdir /");
+  if (::mount(nullptr, "/", nullptr,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              nullptr) != 0) {
+    PITSTOP_DIE("remount the private root read-only");
+  }
+}
+
+void DropCapabilities(const ChildPlan& plan) {
+  if (plan.set_ids || plan.drop_caps) {
+    for (int cap = 0; cap <= plan.cap_last; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+        PITSTOP_DIE("drop the capability bounding set");
     }
+  }
+  if (!plan.drop_caps) return;
+  // uid 0 gets no capabilities back at exec, and cannot undo that.
+  if (::prctl(PR_SET_SECUREBITS,
+              SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                  SECBIT_NO_SETUID_FIXUP_LOCKED,
+              0, 0, 0) != 0) {
+    PITSTOP_DIE("set securebits");
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capset, &header, data) != 0) PITSTOP_DIE("capset");
+}
+
+void LimitAndDrop(const ChildPlan& plan) {
+  if (!plan.hostname.empty() &&
+      ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+    PITSTOP_DIE("sethostname");
+  }
+  for (const auto& [resource, limit] : plan.rlimits) {
+    if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0)
+      PITSTOP_DIE("setrlimit");
+  }
+  DropCapabilities(plan);
+  if (plan.set_ids) {
+    if (RawSetIds(plan.uid, plan.gid) != 0) PITSTOP_DIE("change uid and gid");
+    // The keeper holds a copy of the daemon's memory and its own secret:
+    // the driver, with the same uid, must not read it through /proc (the
+    // uid change already made the process non-dumpable; this states it).
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+// "Ready" to the daemon, then its answer (it puts the child into its cgroup
+// first on v2). End of file instead means the daemon gave up or died.
+void AwaitDaemon(const ChildPlan& plan) {
+  // A keeper outlives the daemon; the driver it forks, and a child without
+  // a keeper, die with their parent. Armed only now: a change of uid clears
+  // the parent-death signal; if the daemon dies after answering, it is
+  // armed already.
+  if (!plan.init) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  WriteAll(kErrorFd, "R", 1);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(kSyncFd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(125);
+  ::close(kSyncFd);
+}
+
+void Confine(const ChildPlan& plan) {
+  if (!plan.working_dir.empty() && ::chdir(plan.working_dir.c_str()) != 0)
+    Die(plan.working_dir, errno);
+  if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    PITSTOP_DIE("no_new_privs");
+  if (plan.seccomp.filter != nullptr &&
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &plan.seccomp) != 0) {
+    PITSTOP_DIE("install the seccomp filter");
   }
 }
 
@@ -174,103 +251,18 @@ void RunSandboxChild(const ChildPlan& plan) {
   for (int fd : plan.cgroup_fds) {
     if (cgroup_errno == 0 && ::write(fd, "0", 1) != 1) cgroup_errno = errno;
   }
-  // Everything the child keeps goes to fixed numbers; the rest is closed.
-  const int from[] = {plan.null_fd, plan.out_fd,   plan.err_fd,
-                      plan.sync_fd, plan.error_fd, plan.status_fd};
-  int moved[6];
-  for (int i = 0; i < 6; ++i) {
-    moved[i] = from[i] < 0 ? -1 : ::fcntl(from[i], F_DUPFD, 10);
-  }
-  for (int i = 0; i < 6; ++i) {
-    if (moved[i] >= 0) {
-      ::dup2(moved[i], i);
-    } else {
-      ::close(i);
-    }
-  }
-  if (::syscall(SYS_close_range, 6, ~0U, 0) != 0) {
-    for (int fd = 6; fd < 65536; ++fd) ::close(fd);
-  }
-  ::fcntl(kErrorFd, F_SETFD, FD_CLOEXEC);
-  if (plan.status_fd >= 0) ::fcntl(kStatusFd, F_SETFD, FD_CLOEXEC);
-
+  MoveDescriptors(plan);
   if (cgroup_errno != 0) {
     static constexpr char kWhat[] = "enter the instance's cgroup";
-    Die(kWhat, sizeof kWhat - 1, cgroup_errno);
+    DieInChild(kWhat, sizeof kWhat - 1, cgroup_errno);
   }
   ::setsid();
-
-  for (const ChildPlan::Op& op : plan.ops) RunOp(op);
-  if (!plan.new_root.empty()) {
-    if (::chdir(plan.new_root.c_str()) != 0)
-      PITSTOP_DIE("chdir to the new root");
-    if (::syscall(SYS_pivot_root, ".", ".") != 0) PITSTOP_DIE("pivot_root");
-    // The old root is stacked under the new one: detach it.
-    if (::umount2(".", MNT_DETACH) != 0) PITSTOP_DIE("detach the old root");
-    if (::chdir("/") != 0) PITSTOP_DIE("chdir /");
-    if (::mount(nullptr, "/", nullptr,
-                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                nullptr) != 0) {
-      PITSTOP_DIE("remount the private root read-only");
-    }
-  }
-  if (!plan.hostname.empty() &&
-      ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
-    PITSTOP_DIE("sethostname");
-  }
-  for (const auto& [resource, limit] : plan.rlimits) {
-    if (::setrlimit(static_cast<__rlimit_resource>(resource), &limit) != 0)
-      PITSTOP_DIE("setrlimit");
-  }
-  if (plan.set_ids || plan.drop_caps) {
-    for (int cap = 0; cap <= plan.cap_last; ++cap) {
-      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-        PITSTOP_DIE("drop the capability bounding set");
-    }
-  }
-  if (plan.drop_caps) {
-    // uid 0 gets no capabilities back at exec, and cannot undo that.
-    if (::prctl(PR_SET_SECUREBITS,
-                SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                    SECBIT_NO_SETUID_FIXUP_LOCKED,
-                0, 0, 0) != 0) {
-      PITSTOP_DIE("set securebits");
-    }
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2] = {};
-    if (::syscall(SYS_capset, &header, data) != 0) PITSTOP_DIE("capset");
-  }
-  if (plan.set_ids) {
-    if (RawSetIds(plan.uid, plan.gid) != 0) PITSTOP_DIE("change uid and gid");
-    // The init keeps a copy of the daemon's memory: the driver, with the same
-    // uid, must not read it through /proc (the uid change already made the
-    // process non-dumpable; this states it).
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  }
-  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  // Armed only now: a change of uid clears the parent-death signal. Then
-  // "ready" to the daemon, which answers once the child is in its cgroup.
-  // End of file instead means the daemon gave up or died; if it dies after
-  // answering, the signal is armed already.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  WriteAll(kErrorFd, "R", 1);
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(kSyncFd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(125);
-  ::close(kSyncFd);
-  if (!plan.working_dir.empty() && ::chdir(plan.working_dir.c_str()) != 0)
-    Die(plan.working_dir, errno);
-  if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    PITSTOP_DIE("no_new_privs");
-  if (plan.seccomp.filter != nullptr &&
-      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &plan.seccomp) != 0) {
-    PITSTOP_DIE("install the seccomp filter");
-  }
-  if (plan.init) RunInit(plan);
-  Exec(plan);
+  EnterPrivateRoot(plan);
+  LimitAndDrop(plan);
+  AwaitDaemon(plan);
+  Confine(plan);
+  if (plan.init) RunKeeper(plan);
+  ExecDriver(plan);
 }
 
 }  // namespace pitstop

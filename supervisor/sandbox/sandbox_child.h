@@ -13,8 +13,8 @@
 // for its answer (on v2 it puts the child into its cgroup first),
 // no_new_privs, the seccomp filter, and exec. With a PID namespace the child
 // is the namespace's init: it forks the driver, forwards signals to it,
-// reaps every process, and exits when the driver does, after writing the
-// driver's wait status to `status_fd`.
+// reaps every process, and outlives the daemon as the instance's keeper
+// (keeper.h); the parent-death signal is armed for the driver only.
 
 #include <linux/filter.h>
 #include <sys/resource.h>
@@ -49,6 +49,10 @@ struct ChildPlan {
   int error_fd = -1;   // write: "R" when ready; on failure "E", errno
                        // (int), a description
   int status_fd = -1;  // write: the driver's wait status (init only)
+  // The keeper's control socket, bound, not listening (init only), and the
+  // secret it answers a daemon with (keeper_protocol.h).
+  int control_fd = -1;
+  uint8_t keeper_secret[32] = {};
   // Written "0" first thing: the child enters its cgroup (v1 `tasks`).
   std::vector<int> cgroup_fds;
 
@@ -72,6 +76,18 @@ struct ChildPlan {
   // Fills argv/envp from the storage.
   void Seal();
 };
+
+// Descriptor numbers in the child once the plan's are moved into place.
+inline constexpr int kChildSyncFd = 3;
+inline constexpr int kChildErrorFd = 4;
+
+// In the child: reports `what` and `err` on the error pipe and exits 126.
+[[noreturn]] void DieInChild(const char* what, size_t len, int err);
+#define PITSTOP_DIE_IN_CHILD(literal) \
+  ::pitstop::DieInChild(literal, sizeof(literal) - 1, errno)
+
+// In the child: the driver's exec, with default signal dispositions.
+[[noreturn]] void ExecDriver(const ChildPlan& plan);
 
 // Forks like fork(2) (returns 0 in the child), with `flags` (CLONE_NEW*),
 // SIGCHLD as exit signal and, when `pidfd` is not null, a pidfd for the
