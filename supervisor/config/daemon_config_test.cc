@@ -60,6 +60,21 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
   }
 }
 
+TEST_CASE("an unknown key is refused with the list of known keys", "[config]") {
+  auto config = ParseDaemonConfig("state_dir: /x\nstat_dir: /y\n",
+                                  "pitstopd.yaml", DaemonConfig{});
+  REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(config.status().message() ==
+          "pitstopd.yaml:2: unknown key 'stat_dir' (known: listen, state_dir, "
+          "drivers_dir, log_level, max_route_wait, default_call_timeout, "
+          "restart_max, restart_window, restart_initial_backoff, "
+          "restart_max_backoff, health_interval, health_failures, "
+          "degraded_grace, upgrade_probation, require_signed, trust_dir, "
+          "repositories, repo_refresh_interval, repo_max_index_bytes, "
+          "repo_fetch_timeout, repo_stall_timeout, sandbox, sandbox_uid_base, "
+          "max_memory_mb, max_pids, max_open_files, network_grants)");
+}
+
 TEST_CASE("the sandbox keys set the mode, maxima and network grants",
           "[config]") {
   auto base = LoadDaemonConfig("").value();
