@@ -112,6 +112,28 @@ absl::StatusOr<YAML::Node> LoadYaml(absl::string_view yaml,
   }
 }
 
+// The line of each key met so far in one map. yaml-cpp accepts a key given
+// twice and lets one of its values win silently, so a config could say one
+// thing to its reader and another to the daemon: the second is refused.
+class KeyLines {
+ public:
+  explicit KeyLines(absl::string_view source) : source_(source) {}
+
+  absl::Status Add(const YAML::Node& key) {
+    const int line = key.Mark().line + 1;
+    auto [it, inserted] = first_line_.emplace(key.Scalar(), line);
+    if (inserted) return absl::OkStatus();
+    return Error(
+        source_, key,
+        absl::StrCat("key '", key.Scalar(), "' appears twice (first at line ",
+                     it->second, "); keep one"));
+  }
+
+ private:
+  absl::string_view source_;
+  std::map<std::string, int> first_line_;
+};
+
 // Checks the text of one key's value and stores it in `config`. An error
 // holds the message only: the caller adds the file and the line.
 using ScalarSetter = std::function<absl::Status(
@@ -306,7 +328,9 @@ absl::Status ParseRepositories(absl::string_view source,
                  "{main: https://drivers.example.com/repo}");
   }
   config.repositories.clear();
+  KeyLines names(source);
   for (const auto& repo : value) {
+    RETURN_IF_ERROR(names.Add(repo.first));
     if (!repo.second.IsScalar() || repo.second.Scalar().empty()) {
       return Error(
           source, repo.second,
@@ -399,7 +423,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
     return Error(source, root, "the configuration must be a map");
   }
   const std::vector<KeyRow> keys = Keys();
+  KeyLines seen(source);
   for (const auto& entry : root) {
+    RETURN_IF_ERROR(seen.Add(entry.first));
     RETURN_IF_ERROR(
         ParseEntry(keys, source, entry.first, entry.second, config));
   }
