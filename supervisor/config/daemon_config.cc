@@ -2,13 +2,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "supervisor/common/status_macros.h"
 
@@ -44,16 +48,6 @@ repo_max_index_bytes: 16777216  # a larger index is refused
 repo_fetch_timeout: 5m     # one download may take this long...
 repo_stall_timeout: 30s    # ...and stall this long
 )";
-
-namespace {
-
-absl::Status Error(absl::string_view source, const YAML::Node& node,
-                   absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(source, ":", node.Mark().line + 1, ": ", what));
-}
-
-}  // namespace
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
   if (text == "debug") return LogLevel::kDebug;
@@ -100,189 +94,340 @@ absl::Status CheckListenAddress(absl::string_view address) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
-                                               absl::string_view source,
-                                               const DaemonConfig& base) {
-  DaemonConfig config = base;
-  YAML::Node root;
+namespace {
+
+absl::Status Error(absl::string_view source, const YAML::Node& node,
+                   absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, ":", node.Mark().line + 1, ": ", what));
+}
+
+absl::StatusOr<YAML::Node> LoadYaml(absl::string_view yaml,
+                                    absl::string_view source) {
   try {
-    root = YAML::Load(std::string(yaml));
+    return YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
   }
+}
+
+// The line of each key met so far in one map. yaml-cpp accepts a key given
+// twice and lets one of its values win silently, so a config could say one
+// thing to its reader and another to the daemon: the second is refused.
+class KeyLines {
+ public:
+  explicit KeyLines(absl::string_view source) : source_(source) {}
+
+  absl::Status Add(const YAML::Node& key) {
+    const int line = key.Mark().line + 1;
+    auto [it, inserted] = first_line_.emplace(key.Scalar(), line);
+    if (inserted) return absl::OkStatus();
+    return Error(
+        source_, key,
+        absl::StrCat("key '", key.Scalar(), "' appears twice (first at line ",
+                     it->second, "); keep one"));
+  }
+
+ private:
+  absl::string_view source_;
+  std::map<std::string, int> first_line_;
+};
+
+// Checks the text of one key's value and stores it in `config`. An error
+// holds the message only: the caller adds the file and the line.
+using ScalarSetter = std::function<absl::Status(
+    absl::string_view key, const std::string& text, DaemonConfig& config)>;
+
+// Parses a key whose value need not be a scalar; errors name the file and
+// line themselves, as they may point inside the value.
+using NodeSetter = absl::Status (*)(absl::string_view source,
+                                    const YAML::Node& value,
+                                    DaemonConfig& config);
+
+// One key of the file: exactly one of the setters is set.
+struct KeyRow {
+  absl::string_view key;
+  ScalarSetter scalar;
+  NodeSetter node = nullptr;
+};
+
+absl::Status InvalidValue(absl::string_view key, absl::string_view must_be,
+                          absl::string_view text) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(key, " must be ", must_be, " (got '", text, "')"));
+}
+
+absl::Status InvalidQuotedValue(absl::string_view key,
+                                absl::string_view must_be,
+                                absl::string_view text) {
+  return InvalidValue(absl::StrCat("'", key, "'"), must_be, text);
+}
+
+ScalarSetter ListenAddress(std::string DaemonConfig::*field) {
+  return [field](absl::string_view, const std::string& text,
+                 DaemonConfig& config) {
+    RETURN_IF_ERROR(CheckListenAddress(text));
+    config.*field = text;
+    return absl::OkStatus();
+  };
+}
+
+ScalarSetter AbsolutePath(std::string DaemonConfig::*field) {
+  return [field](absl::string_view key, const std::string& text,
+                 DaemonConfig& config) {
+    if (text.empty() || text[0] != '/') {
+      return InvalidQuotedValue(key, "an absolute path", text);
+    }
+    config.*field = text;
+    return absl::OkStatus();
+  };
+}
+
+// An absolute path, or "" for none.
+ScalarSetter OptionalAbsolutePath(std::string DaemonConfig::*field) {
+  return [field](absl::string_view key, const std::string& text,
+                 DaemonConfig& config) {
+    if (!text.empty() && text[0] != '/') {
+      return InvalidValue(key, "an absolute path", text);
+    }
+    config.*field = text;
+    return absl::OkStatus();
+  };
+}
+
+ScalarSetter Level(LogLevel DaemonConfig::*field) {
+  return [field](absl::string_view, const std::string& text,
+                 DaemonConfig& config) -> absl::Status {
+    ASSIGN_OR_RETURN(config.*field, ParseLogLevel(text));
+    return absl::OkStatus();
+  };
+}
+
+ScalarSetter SandboxMode(std::string DaemonConfig::*field) {
+  return [field](absl::string_view, const std::string& text,
+                 DaemonConfig& config) {
+    RETURN_IF_ERROR(CheckSandboxMode(text));
+    config.*field = text;
+    return absl::OkStatus();
+  };
+}
+
+ScalarSetter Boolean(bool DaemonConfig::*field) {
+  return [field](absl::string_view key, const std::string& text,
+                 DaemonConfig& config) {
+    if (text != "true" && text != "false") {
+      return InvalidValue(key, "true or false", text);
+    }
+    config.*field = text == "true";
+    return absl::OkStatus();
+  };
+}
+
+// Comma-separated names; blanks around them and empty ones are dropped.
+ScalarSetter NameList(std::vector<std::string> DaemonConfig::*field) {
+  return [field](absl::string_view, const std::string& text,
+                 DaemonConfig& config) {
+    std::vector<std::string>& names = config.*field;
+    names.clear();
+    for (absl::string_view name : absl::StrSplit(text, ',')) {
+      name = absl::StripAsciiWhitespace(name);
+      if (!name.empty()) names.emplace_back(name);
+    }
+    return absl::OkStatus();
+  };
+}
+
+absl::Status ParsePositiveCount(absl::string_view key, const std::string& text,
+                                uint32_t& count) {
+  if (!absl::SimpleAtoi(text, &count) || count == 0) {
+    return InvalidValue(key, "a positive integer", text);
+  }
+  return absl::OkStatus();
+}
+
+ScalarSetter PositiveCount(uint32_t DaemonConfig::*field) {
+  return [field](absl::string_view key, const std::string& text,
+                 DaemonConfig& config) {
+    return ParsePositiveCount(key, text, config.*field);
+  };
+}
+
+// Drivers get uids base .. base+999: never root, no wrap-around, and clear
+// of the system and login ranges.
+ScalarSetter UidBase(uint32_t DaemonConfig::*field) {
+  return [field](absl::string_view key, const std::string& text,
+                 DaemonConfig& config) {
+    uint32_t& base = config.*field;
+    RETURN_IF_ERROR(ParsePositiveCount(key, text, base));
+    if (base < 10000 || base > 2000000000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, " must be between 10000 and 2000000000 (got '",
+                       text, "'): drivers run as base .. base+999"));
+    }
+    return absl::OkStatus();
+  };
+}
+
+ScalarSetter ByteCount(uint64_t DaemonConfig::*field, uint64_t minimum) {
+  return [field, minimum](absl::string_view key, const std::string& text,
+                          DaemonConfig& config) {
+    uint64_t& count = config.*field;
+    if (!absl::SimpleAtoi(text, &count) || count < minimum) {
+      return InvalidValue(key, absl::StrCat("an integer of at least ", minimum),
+                          text);
+    }
+    return absl::OkStatus();
+  };
+}
+
+// A duration for which `accepts` holds; `must_be` tells the user what that
+// means, with examples.
+ScalarSetter BoundedDuration(absl::Duration DaemonConfig::*field,
+                             bool (*accepts)(absl::Duration),
+                             std::string must_be) {
+  return [field, accepts, must_be = std::move(must_be)](absl::string_view key,
+                                                        const std::string& text,
+                                                        DaemonConfig& config) {
+    absl::Duration d;
+    if (!absl::ParseDuration(text, &d) || !accepts(d)) {
+      return InvalidQuotedValue(key, must_be, text);
+    }
+    config.*field = d;
+    return absl::OkStatus();
+  };
+}
+
+bool IsPositive(absl::Duration d) { return d > absl::ZeroDuration(); }
+bool IsNotNegative(absl::Duration d) { return d >= absl::ZeroDuration(); }
+bool IsAtLeastASecond(absl::Duration d) { return d >= absl::Seconds(1); }
+
+ScalarSetter PositiveDuration(absl::Duration DaemonConfig::*field,
+                              absl::string_view example) {
+  return BoundedDuration(field, IsPositive,
+                         absl::StrCat("a positive duration such as ", example));
+}
+
+ScalarSetter Backoff(absl::Duration DaemonConfig::*field) {
+  return BoundedDuration(field, IsNotNegative,
+                         "a duration such as 100ms or 30s");
+}
+
+ScalarSetter RepoTimer(absl::Duration DaemonConfig::*field) {
+  return BoundedDuration(field, IsAtLeastASecond,
+                         "a duration of at least 1s, such as 30s or 1h");
+}
+
+// NAME: URL. The file's map replaces the base's; an empty value keeps it.
+absl::Status ParseRepositories(absl::string_view source,
+                               const YAML::Node& value, DaemonConfig& config) {
+  if (value.IsNull()) return absl::OkStatus();
+  if (!value.IsMap()) {
+    return Error(source, value,
+                 "repositories must be a map of NAME: URL, e.g. "
+                 "{main: https://drivers.example.com/repo}");
+  }
+  config.repositories.clear();
+  KeyLines names(source);
+  for (const auto& repo : value) {
+    RETURN_IF_ERROR(names.Add(repo.first));
+    if (!repo.second.IsScalar() || repo.second.Scalar().empty()) {
+      return Error(
+          source, repo.second,
+          absl::StrCat("repository '", repo.first.Scalar(), "' needs a URL"));
+    }
+    config.repositories[repo.first.Scalar()] = repo.second.Scalar();
+  }
+  return absl::OkStatus();
+}
+
+// Every key of the file, in the order the unknown-key error lists them.
+std::vector<KeyRow> Keys() {
+  using C = DaemonConfig;
+  return {
+      {"listen", ListenAddress(&C::listen)},
+      {"state_dir", AbsolutePath(&C::state_dir)},
+      {"drivers_dir", AbsolutePath(&C::drivers_dir)},
+      {"log_level", Level(&C::log_level)},
+      {"max_route_wait", PositiveDuration(&C::max_route_wait, "30s")},
+      {"default_call_timeout",
+       PositiveDuration(&C::default_call_timeout, "30s")},
+      {"restart_max", PositiveCount(&C::restart_max)},
+      {"restart_window", Backoff(&C::restart_window)},
+      {"restart_initial_backoff", Backoff(&C::restart_initial_backoff)},
+      {"restart_max_backoff", Backoff(&C::restart_max_backoff)},
+      {"health_interval", PositiveDuration(&C::health_interval, "1s")},
+      {"health_failures", PositiveCount(&C::health_failures)},
+      {"degraded_grace", PositiveDuration(&C::degraded_grace, "1s")},
+      {"upgrade_probation", PositiveDuration(&C::upgrade_probation, "1s")},
+      {"require_signed", Boolean(&C::require_signed)},
+      {"trust_dir", OptionalAbsolutePath(&C::trust_dir)},
+      {"repositories", nullptr, ParseRepositories},
+      {"repo_refresh_interval", RepoTimer(&C::repo_refresh_interval)},
+      {"repo_max_index_bytes", ByteCount(&C::repo_max_index_bytes, 1024)},
+      {"repo_fetch_timeout", RepoTimer(&C::repo_fetch_timeout)},
+      {"repo_stall_timeout", RepoTimer(&C::repo_stall_timeout)},
+      {"sandbox", SandboxMode(&C::sandbox)},
+      {"sandbox_uid_base", UidBase(&C::sandbox_uid_base)},
+      {"max_memory_mb", PositiveCount(&C::max_memory_mb)},
+      {"max_pids", PositiveCount(&C::max_pids)},
+      {"max_open_files", PositiveCount(&C::max_open_files)},
+      {"network_grants", NameList(&C::network_grants)},
+  };
+}
+
+const KeyRow* FindKey(const std::vector<KeyRow>& keys, absl::string_view key) {
+  auto it = std::find_if(keys.begin(), keys.end(),
+                         [key](const KeyRow& row) { return row.key == key; });
+  return it == keys.end() ? nullptr : &*it;
+}
+
+std::string UnknownKey(const std::vector<KeyRow>& keys, absl::string_view key) {
+  return absl::StrCat("unknown key '", key, "' (known: ",
+                      absl::StrJoin(keys, ", ",
+                                    [](std::string* out, const KeyRow& row) {
+                                      absl::StrAppend(out, row.key);
+                                    }),
+                      ")");
+}
+
+// One `key: value` of the file into `config`.
+absl::Status ParseEntry(const std::vector<KeyRow>& keys,
+                        absl::string_view source, const YAML::Node& key_node,
+                        const YAML::Node& value, DaemonConfig& config) {
+  const std::string key = key_node.Scalar();
+  const KeyRow* row = FindKey(keys, key);
+  if (row != nullptr && row->node != nullptr) {
+    return row->node(source, value, config);
+  }
+  if (!value.IsScalar()) {
+    return Error(source, value,
+                 absl::StrCat("'", key, "' must be a single value"));
+  }
+  if (row == nullptr) return Error(source, key_node, UnknownKey(keys, key));
+  if (absl::Status s = row->scalar(key, value.Scalar(), config); !s.ok()) {
+    return Error(source, value, s.message());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
+                                               absl::string_view source,
+                                               const DaemonConfig& base) {
+  ASSIGN_OR_RETURN(const YAML::Node root, LoadYaml(yaml, source));
+  DaemonConfig config = base;
   if (root.IsNull()) return config;
-  if (!root.IsMap())
+  if (!root.IsMap()) {
     return Error(source, root, "the configuration must be a map");
+  }
+  const std::vector<KeyRow> keys = Keys();
+  KeyLines seen(source);
   for (const auto& entry : root) {
-    const std::string key = entry.first.Scalar();
-    const YAML::Node& value = entry.second;
-    if (key == "repositories") {
-      if (value.IsNull()) continue;
-      if (!value.IsMap()) {
-        return Error(source, value,
-                     "repositories must be a map of NAME: URL, e.g. "
-                     "{main: https://drivers.example.com/repo}");
-      }
-      config.repositories.clear();
-      for (const auto& repo : value) {
-        if (!repo.second.IsScalar() || repo.second.Scalar().empty()) {
-          return Error(source, repo.second,
-                       absl::StrCat("repository '", repo.first.Scalar(),
-                                    "' needs a URL"));
-        }
-        config.repositories[repo.first.Scalar()] = repo.second.Scalar();
-      }
-      continue;
-    }
-    if (!value.IsScalar()) {
-      return Error(source, value,
-                   absl::StrCat("'", key, "' must be a single value"));
-    }
-    const std::string& text = value.Scalar();
-    if (key == "listen") {
-      if (absl::Status s = CheckListenAddress(text); !s.ok()) {
-        return Error(source, value, s.message());
-      }
-      config.listen = text;
-    } else if (key == "require_signed") {
-      if (text != "true" && text != "false") {
-        return Error(source, value,
-                     absl::StrCat("require_signed must be true or false (got '",
-                                  text, "')"));
-      }
-      config.require_signed = text == "true";
-    } else if (key == "trust_dir") {
-      if (!text.empty() && text[0] != '/') {
-        return Error(source, value,
-                     absl::StrCat("trust_dir must be an absolute path (got '",
-                                  text, "')"));
-      }
-      config.trust_dir = text;
-    } else if (key == "state_dir" || key == "drivers_dir") {
-      if (text.empty() || text[0] != '/') {
-        return Error(source, value,
-                     absl::StrCat("'", key, "' must be an absolute path (got '",
-                                  text, "')"));
-      }
-      (key == "state_dir" ? config.state_dir : config.drivers_dir) = text;
-    } else if (key == "log_level") {
-      auto level = ParseLogLevel(text);
-      if (!level.ok()) return Error(source, value, level.status().message());
-      config.log_level = *level;
-    } else if (key == "sandbox") {
-      if (absl::Status s = CheckSandboxMode(text); !s.ok()) {
-        return Error(source, value, s.message());
-      }
-      config.sandbox = text;
-    } else if (key == "network_grants") {
-      config.network_grants.clear();
-      for (absl::string_view name : absl::StrSplit(text, ',')) {
-        name = absl::StripAsciiWhitespace(name);
-        if (!name.empty()) config.network_grants.emplace_back(name);
-      }
-    } else if (key == "sandbox_uid_base" || key == "max_memory_mb" ||
-               key == "max_pids" || key == "max_open_files") {
-      uint32_t& target = key == "sandbox_uid_base" ? config.sandbox_uid_base
-                         : key == "max_memory_mb"  ? config.max_memory_mb
-                         : key == "max_pids"       ? config.max_pids
-                                                   : config.max_open_files;
-      if (!absl::SimpleAtoi(text, &target) || target == 0) {
-        return Error(source, value,
-                     absl::StrCat(key, " must be a positive integer (got '",
-                                  text, "')"));
-      }
-      // Drivers get uids base .. base+999: never root, no wrap-around, and
-      // clear of the system and login ranges.
-      if (key == "sandbox_uid_base" &&
-          (target < 10000 || target > 2000000000)) {
-        return Error(source, value,
-                     absl::StrCat("sandbox_uid_base must be between 10000 and "
-                                  "2000000000 (got '",
-                                  text, "'): drivers run as base .. base+999"));
-      }
-    } else if (key == "restart_max" || key == "health_failures") {
-      uint32_t& target =
-          key == "restart_max" ? config.restart_max : config.health_failures;
-      if (!absl::SimpleAtoi(text, &target) || target == 0) {
-        return Error(source, value,
-                     absl::StrCat(key, " must be a positive integer (got '",
-                                  text, "')"));
-      }
-    } else if (key == "health_interval" || key == "degraded_grace" ||
-               key == "upgrade_probation") {
-      absl::Duration d;
-      if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-        return Error(source, value,
-                     absl::StrCat("'", key,
-                                  "' must be a positive duration such as 1s "
-                                  "(got '",
-                                  text, "')"));
-      }
-      (key == "health_interval"  ? config.health_interval
-       : key == "degraded_grace" ? config.degraded_grace
-                                 : config.upgrade_probation) = d;
-    } else if (key == "restart_window" || key == "restart_initial_backoff" ||
-               key == "restart_max_backoff") {
-      absl::Duration d;
-      if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-        return Error(source, value,
-                     absl::StrCat("'", key,
-                                  "' must be a duration such as 100ms or 30s "
-                                  "(got '",
-                                  text, "')"));
-      }
-      (key == "restart_window"            ? config.restart_window
-       : key == "restart_initial_backoff" ? config.restart_initial_backoff
-                                          : config.restart_max_backoff) = d;
-    } else if (key == "repo_refresh_interval" || key == "repo_fetch_timeout" ||
-               key == "repo_stall_timeout") {
-      absl::Duration d;
-      if (!absl::ParseDuration(text, &d) || d < absl::Seconds(1)) {
-        return Error(source, value,
-                     absl::StrCat("'", key,
-                                  "' must be a duration of at least 1s, such "
-                                  "as 30s or 1h (got '",
-                                  text, "')"));
-      }
-      (key == "repo_refresh_interval" ? config.repo_refresh_interval
-       : key == "repo_fetch_timeout"  ? config.repo_fetch_timeout
-                                      : config.repo_stall_timeout) = d;
-    } else if (key == "repo_max_index_bytes") {
-      if (!absl::SimpleAtoi(text, &config.repo_max_index_bytes) ||
-          config.repo_max_index_bytes < 1024) {
-        return Error(source, value,
-                     absl::StrCat("repo_max_index_bytes must be an integer of "
-                                  "at least 1024 (got '",
-                                  text, "')"));
-      }
-    } else if (key == "max_route_wait" || key == "default_call_timeout") {
-      absl::Duration d;
-      if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-        return Error(source, value,
-                     absl::StrCat("'", key,
-                                  "' must be a positive duration such as 30s "
-                                  "(got '",
-                                  text, "')"));
-      }
-      (key == "max_route_wait" ? config.max_route_wait
-                               : config.default_call_timeout) = d;
-    } else {
-      return Error(source, entry.first,
-                   absl::StrCat("unknown key '", key,
-                                "' (known: listen, state_dir, drivers_dir, "
-                                "log_level, max_route_wait, "
-                                "default_call_timeout, restart_max, "
-                                "restart_window, restart_initial_backoff, "
-                                "restart_max_backoff, health_interval, "
-                                "health_failures, degraded_grace, "
-                                "upgrade_probation, require_signed, trust_dir, "
-                                "repositories, repo_refresh_interval, "
-                                "repo_max_index_bytes, repo_fetch_timeout, "
-                                "repo_stall_timeout, sandbox, "
-                                "sandbox_uid_base, max_memory_mb, max_pids, "
-                                "max_open_files, network_grants)"));
-    }
+    RETURN_IF_ERROR(seen.Add(entry.first));
+    RETURN_IF_ERROR(
+        ParseEntry(keys, source, entry.first, entry.second, config));
   }
   return config;
 }

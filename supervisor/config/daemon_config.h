@@ -75,7 +75,8 @@ struct DaemonConfig {
 extern const char kDefaultDaemonConfig[];
 
 // Parses YAML over `base`: keys absent from `yaml` keep base's values.
-// INVALID_ARGUMENT naming `source`, the line and the key on error.
+// INVALID_ARGUMENT naming `source`, the line and the key on error, including
+// a key given twice in one map (the top level or `repositories`).
 absl::StatusOr<DaemonConfig> ParseDaemonConfig(absl::string_view yaml,
                                                absl::string_view source,
                                                const DaemonConfig& base);

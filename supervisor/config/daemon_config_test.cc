@@ -60,6 +60,74 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
   }
 }
 
+TEST_CASE("an unknown key is refused with the list of known keys", "[config]") {
+  auto config = ParseDaemonConfig("state_dir: /x\nstat_dir: /y\n",
+                                  "pitstopd.yaml", DaemonConfig{});
+  REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(config.status().message() ==
+          "pitstopd.yaml:2: unknown key 'stat_dir' (known: listen, state_dir, "
+          "drivers_dir, log_level, max_route_wait, default_call_timeout, "
+          "restart_max, restart_window, restart_initial_backoff, "
+          "restart_max_backoff, health_interval, health_failures, "
+          "degraded_grace, upgrade_probation, require_signed, trust_dir, "
+          "repositories, repo_refresh_interval, repo_max_index_bytes, "
+          "repo_fetch_timeout, repo_stall_timeout, sandbox, sandbox_uid_base, "
+          "max_memory_mb, max_pids, max_open_files, network_grants)");
+}
+
+TEST_CASE("a key given twice is refused naming both lines", "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  for (const Case& c : {
+           Case{"listen: 127.0.0.1:1\nstate_dir: /x\nlisten: 127.0.0.1:2\n",
+                "pitstopd.yaml:3: key 'listen' appears twice (first at line "
+                "1); keep one"},
+           // The same value twice is still refused: one of them is a mistake.
+           Case{"log_level: info\nlog_level: info\n",
+                "pitstopd.yaml:2: key 'log_level' appears twice (first at line "
+                "1); keep one"},
+           // Quoting does not make another key.
+           Case{"\"require_signed\": true\nrequire_signed: false\n",
+                "pitstopd.yaml:2: key 'require_signed' appears twice (first at "
+                "line 1); keep one"},
+           Case{"{sandbox: strict, sandbox: best-effort}\n",
+                "pitstopd.yaml:1: key 'sandbox' appears twice (first at line "
+                "1); keep one"},
+           // Twice, with a comment and other keys between.
+           Case{"trust_dir: /etc/pitstop/trust\n# later:\nmax_pids: 9\n"
+                "trust_dir: ''\n",
+                "pitstopd.yaml:4: key 'trust_dir' appears twice (first at line "
+                "1); keep one"},
+           Case{"repositories: {}\nrepositories:\n  main: https://a\n",
+                "pitstopd.yaml:2: key 'repositories' appears twice (first at "
+                "line 1); keep one"},
+           // Inside repositories, a name given twice would pick one URL.
+           Case{"repositories:\n  main: https://a.example.com\n"
+                "  local: /srv/repo\n  main: https://b.example.com\n",
+                "pitstopd.yaml:4: key 'main' appears twice (first at line 2); "
+                "keep one"},
+       }) {
+    INFO(c.yaml);
+    auto config = ParseDaemonConfig(c.yaml, "pitstopd.yaml", base);
+    REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+    REQUIRE(config.status().message() == c.expected);
+  }
+}
+
+TEST_CASE("the same name in different maps is not a duplicate", "[config]") {
+  auto base = LoadDaemonConfig("").value();
+  auto config = ParseDaemonConfig(
+      "listen: 127.0.0.1:7070\nrepositories:\n  listen: /srv/a\n"
+      "  main: https://drivers.example.com/repo\n",
+      "pitstopd.yaml", base);
+  REQUIRE(config.ok());
+  REQUIRE(config->listen == "127.0.0.1:7070");
+  REQUIRE(config->repositories.at("listen") == "/srv/a");
+}
+
 TEST_CASE("the sandbox keys set the mode, maxima and network grants",
           "[config]") {
   auto base = LoadDaemonConfig("").value();

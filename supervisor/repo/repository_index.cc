@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "supervisor/car/driver_manifest.h"
+#include "supervisor/common/status_macros.h"
 
 namespace pitstop {
 namespace {
@@ -71,115 +72,192 @@ absl::Status CheckIndexPath(absl::string_view path) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The index parsers below return INVALID_ARGUMENT with the reason only;
+// ParseIndex adds the source and the line.
+absl::Status Invalid(absl::string_view why) {
+  return absl::InvalidArgumentError(why);
+}
+
+absl::Status CheckHeader(absl::string_view line) {
+  if (line == kHeader) return absl::OkStatus();
+  return Invalid(absl::StrCat("the first line must be '",
+                              absl::StrReplaceAll(kHeader, {{"\t", "<TAB>"}}),
+                              "'"));
+}
+
+absl::Status CheckCategory(absl::string_view category) {
+  if (category == "network" || category == "storage" ||
+      category == "hypervisor") {
+    return absl::OkStatus();
+  }
+  return Invalid(
+      absl::StrCat("category must be network, storage or hypervisor (got '",
+                   category, "')"));
+}
+
+// Canonical decimal only, so that serializing gives back the same bytes.
+absl::StatusOr<uint64_t> ParseLength(absl::string_view text) {
+  uint64_t length = 0;
+  if (!absl::SimpleAtoi(text, &length) || length == 0 ||
+      length > kMaxIndexedCarBytes || absl::StrCat(length) != text) {
+    return Invalid(absl::StrCat("bad length '", text, "'"));
+  }
+  return length;
+}
+
+absl::Status CheckSha256(absl::string_view digest) {
+  if (digest.size() == 64 && IsLowerHex(digest)) return absl::OkStatus();
+  return Invalid(
+      absl::StrCat("bad SHA-256 '", digest, "' (64 lower-case hex digits)"));
+}
+
+// The fields of a `car` line, f[0] being "car".
+absl::StatusOr<IndexEntry> ParseCarLine(
+    const std::vector<absl::string_view>& f) {
+  if (f.size() != 8) {
+    return Invalid(
+        "a car line has 8 tab-separated fields: car, name, version, "
+        "category, length, sha256, path, signer");
+  }
+  IndexEntry e;
+  e.name = std::string(f[1]);
+  if (!IsValidDriverName(e.name)) {
+    return Invalid(absl::StrCat("bad driver name '", f[1], "'"));
+  }
+  auto version = SemVer::Parse(f[2]);
+  if (!version.ok()) return Invalid(version.status().message());
+  e.version = *version;
+  RETURN_IF_ERROR(CheckCategory(f[3]));
+  e.category = std::string(f[3]);
+  ASSIGN_OR_RETURN(e.length, ParseLength(f[4]));
+  RETURN_IF_ERROR(CheckSha256(f[5]));
+  e.sha256 = std::string(f[5]);
+  if (absl::Status s = CheckIndexPath(f[6]); !s.ok()) {
+    return Invalid(s.message());
+  }
+  e.path = std::string(f[6]);
+  e.signer = std::string(f[7]);
+  return e;
+}
+
+// Canonical decimal only, as for lengths.
+absl::StatusOr<uint64_t> ParseIndexVersion(absl::string_view text) {
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(text, &version) || version == 0 ||
+      absl::StrCat(version) != text) {
+    return Invalid(
+        absl::StrCat("version must be a positive integer (got '", text, "')"));
+  }
+  return version;
+}
+
+absl::StatusOr<absl::Time> ParseIndexTime(absl::string_view field,
+                                          absl::string_view text) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", text, absl::UTCTimeZone(), &t,
+                       &err)) {
+    return Invalid(absl::StrCat(
+        field, " must be a UTC time like 2026-01-31T12:00:00Z (got '", text,
+        "')"));
+  }
+  return t;
+}
+
+// Builds an index from the lines after the header, in order.
+class IndexBuilder {
+ public:
+  absl::Status AddLine(absl::string_view line) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+    if (f[0] == "car") return AddEntry(f);
+    if (f.size() != 2) {
+      return Invalid(absl::StrCat("expected 'car' or FIELD<TAB>VALUE, got '",
+                                  line.substr(0, 60), "'"));
+    }
+    if (!seen_fields_.insert(std::string(f[0])).second) {
+      return Invalid(absl::StrCat("'", f[0], "' appears twice"));
+    }
+    return SetField(f[0], f[1]);
+  }
+
+  // Checks what no single line shows.
+  absl::Status Finish() const {
+    for (const char* field : {"version", "generated", "expires"}) {
+      if (seen_fields_.count(field) == 0) {
+        return Invalid(absl::StrCat("the field '", field, "' is missing"));
+      }
+    }
+    if (index_.expires <= index_.generated) {
+      return Invalid("expires must be later than generated");
+    }
+    return absl::OkStatus();
+  }
+
+  RepositoryIndex Take() && {
+    std::sort(index_.entries.begin(), index_.entries.end(), EntryLess);
+    return std::move(index_);
+  }
+
+ private:
+  absl::Status AddEntry(const std::vector<absl::string_view>& f) {
+    ASSIGN_OR_RETURN(IndexEntry e, ParseCarLine(f));
+    if (!seen_entries_.insert({e.name, e.version.ToString()}).second) {
+      return Invalid(
+          absl::StrCat(e.name, " ", e.version.ToString(), " is listed twice"));
+    }
+    index_.entries.push_back(std::move(e));
+    return absl::OkStatus();
+  }
+
+  absl::Status SetField(absl::string_view name, absl::string_view value) {
+    if (name == "version") {
+      ASSIGN_OR_RETURN(index_.version, ParseIndexVersion(value));
+    } else if (name == "generated") {
+      ASSIGN_OR_RETURN(index_.generated, ParseIndexTime(name, value));
+    } else if (name == "expires") {
+      ASSIGN_OR_RETURN(index_.expires, ParseIndexTime(name, value));
+    } else {
+      return Invalid(absl::StrCat("unknown field '", name, "'"));
+    }
+    return absl::OkStatus();
+  }
+
+  RepositoryIndex index_;
+  std::set<std::string> seen_fields_;
+  std::set<std::pair<std::string, std::string>> seen_entries_;
+};
+
+// `line_no` 0: about the whole index.
+absl::Status IndexError(absl::string_view source, int line_no,
+                        absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      source, line_no > 0 ? absl::StrCat(":", line_no) : "", ": ", why,
+      " (not a valid repository index; rebuild it with `pitstop repo "
+      "build`)"));
+}
+
+}  // namespace
+
 absl::StatusOr<RepositoryIndex> ParseIndex(absl::string_view text,
                                            absl::string_view source) {
-  int line_no = 0;
-  const auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, line_no > 0 ? absl::StrCat(":", line_no) : "", ": ", why,
-        " (not a valid repository index; rebuild it with `pitstop repo "
-        "build`)"));
-  };
   if (text.empty() || text.back() != '\n') {
-    line_no = 1;
-    return bad("the index must be non-empty and end with a newline");
+    return IndexError(source, 1,
+                      "the index must be non-empty and end with a newline");
   }
   text.remove_suffix(1);
-  RepositoryIndex index;
-  std::set<std::string> seen_fields;
-  std::set<std::pair<std::string, std::string>> seen_entries;
+  IndexBuilder builder;
+  int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
-    if (line_no == 1) {
-      if (line != kHeader) {
-        return bad(absl::StrCat("the first line must be '",
-                                absl::StrReplaceAll(kHeader, {{"\t", "<TAB>"}}),
-                                "'"));
-      }
-      continue;
-    }
-    std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
-    if (f[0] == "car") {
-      if (f.size() != 8) {
-        return bad(
-            "a car line has 8 tab-separated fields: car, name, "
-            "version, category, length, sha256, path, signer");
-      }
-      IndexEntry e;
-      e.name = std::string(f[1]);
-      if (!IsValidDriverName(e.name)) {
-        return bad(absl::StrCat("bad driver name '", f[1], "'"));
-      }
-      auto version = SemVer::Parse(f[2]);
-      if (!version.ok()) return bad(version.status().message());
-      e.version = *version;
-      if (f[3] != "network" && f[3] != "storage" && f[3] != "hypervisor") {
-        return bad(
-            absl::StrCat("category must be network, storage or "
-                         "hypervisor (got '",
-                         f[3], "')"));
-      }
-      e.category = std::string(f[3]);
-      if (!absl::SimpleAtoi(f[4], &e.length) || e.length == 0 ||
-          e.length > kMaxIndexedCarBytes || absl::StrCat(e.length) != f[4]) {
-        return bad(absl::StrCat("bad length '", f[4], "'"));
-      }
-      if (f[5].size() != 64 || !IsLowerHex(f[5])) {
-        return bad(absl::StrCat("bad SHA-256 '", f[5],
-                                "' (64 lower-case hex digits)"));
-      }
-      e.sha256 = std::string(f[5]);
-      if (absl::Status s = CheckIndexPath(f[6]); !s.ok()) {
-        return bad(s.message());
-      }
-      e.path = std::string(f[6]);
-      e.signer = std::string(f[7]);
-      if (!seen_entries.insert({e.name, e.version.ToString()}).second) {
-        return bad(absl::StrCat(e.name, " ", e.version.ToString(),
-                                " is listed twice"));
-      }
-      index.entries.push_back(std::move(e));
-      continue;
-    }
-    if (f.size() != 2) {
-      return bad(absl::StrCat("expected 'car' or FIELD<TAB>VALUE, got '",
-                              line.substr(0, 60), "'"));
-    }
-    if (!seen_fields.insert(std::string(f[0])).second) {
-      return bad(absl::StrCat("'", f[0], "' appears twice"));
-    }
-    if (f[0] == "version") {
-      if (!absl::SimpleAtoi(f[1], &index.version) || index.version == 0 ||
-          absl::StrCat(index.version) != f[1]) {
-        return bad(absl::StrCat("version must be a positive integer (got '",
-                                f[1], "')"));
-      }
-    } else if (f[0] == "generated" || f[0] == "expires") {
-      absl::Time t;
-      std::string err;
-      if (!absl::ParseTime("%Y-%m-%dT%H:%M:%SZ", f[1], absl::UTCTimeZone(), &t,
-                           &err)) {
-        return bad(absl::StrCat(f[0],
-                                " must be a UTC time like "
-                                "2026-01-31T12:00:00Z (got '",
-                                f[1], "')"));
-      }
-      (f[0] == "generated" ? index.generated : index.expires) = t;
-    } else {
-      return bad(absl::StrCat("unknown field '", f[0], "'"));
-    }
+    absl::Status s = line_no == 1 ? CheckHeader(line) : builder.AddLine(line);
+    if (!s.ok()) return IndexError(source, line_no, s.message());
   }
-  line_no = 0;
-  for (const char* field : {"version", "generated", "expires"}) {
-    if (seen_fields.count(field) == 0) {
-      return bad(absl::StrCat("the field '", field, "' is missing"));
-    }
+  if (absl::Status s = builder.Finish(); !s.ok()) {
+    return IndexError(source, 0, s.message());
   }
-  if (index.expires <= index.generated) {
-    return bad("expires must be later than generated");
-  }
-  std::sort(index.entries.begin(), index.entries.end(), EntryLess);
-  return index;
+  return std::move(builder).Take();
 }
 
 absl::Status CheckIndexFreshness(const RepositoryIndex& index,
