@@ -236,6 +236,140 @@ struct EntrySink {
   std::function<absl::Status(const std::string& name)> on_file_end;
 };
 
+// One pass over a CAR's entries for WalkCar: the counters the limits apply
+// to, and the names seen so far.
+class CarWalk {
+ public:
+  CarWalk(const std::string& car_path, const UnpackLimits& limits,
+          const EntrySink& sink, archive* a,
+          std::set<std::string> central_names)
+      : car_path_(car_path),
+        limits_(limits),
+        sink_(sink),
+        a_(a),
+        central_names_(std::move(central_names)) {
+    std::error_code ec;
+    archive_bytes_ = fs::file_size(car_path, ec);
+  }
+
+  absl::Status Run() {
+    archive_entry* entry = nullptr;
+    while (true) {
+      int r = archive_read_next_header(a_, &entry);
+      if (r == ARCHIVE_EOF) break;
+      if (r != ARCHIVE_OK) {
+        // ARCHIVE_WARN too: libarchive reports size and CRC mismatches as
+        // warnings.
+        return absl::InvalidArgumentError(
+            absl::StrCat(car_path_, ": damaged archive: ", ArchiveError(a_)));
+      }
+      RETURN_IF_ERROR(WalkEntry(entry));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Bad(absl::string_view entry, absl::string_view why) const {
+    return absl::InvalidArgumentError(absl::StrCat(
+        car_path_, ": entry '", absl::CHexEscape(entry), "': ", why));
+  }
+
+  // One entry, whose header has just been read.
+  absl::Status WalkEntry(archive_entry* entry) {
+    const char* raw_name = archive_entry_pathname(entry);
+    std::string name = raw_name ? raw_name : "";
+    RETURN_IF_ERROR(CheckHeader(entry, name));
+    std::string trimmed = name;
+    if (!trimmed.empty() && trimmed.back() == '/') trimmed.pop_back();
+    if (!seen_.insert(absl::AsciiStrToLower(trimmed)).second) {
+      return Bad(name, "duplicate name (names must differ after case folding)");
+    }
+    const mode_t type = archive_entry_filetype(entry);
+    if (type == AE_IFDIR) return sink_.on_directory(trimmed);
+    if (type != AE_IFREG) {
+      return Bad(name,
+                 "only regular files and directories are allowed "
+                 "(symlinks, hardlinks and devices are not)");
+    }
+    if (archive_entry_hardlink(entry) != nullptr) {
+      return Bad(name, "hardlinks are not allowed");
+    }
+    return ReadFileData(name);
+  }
+
+  // The entry count, the name as the central directory and the naming
+  // rules see it, and encryption.
+  absl::Status CheckHeader(archive_entry* entry, const std::string& name) {
+    if (++entries_ > limits_.max_entries) {
+      return Bad(name,
+                 absl::StrCat("more than ", limits_.max_entries, " entries"));
+    }
+    if (!central_names_.empty() && central_names_.count(name) == 0) {
+      // A name other tools (jarsigner, unzip) would read differently.
+      return Bad(name,
+                 "the local header's name is not in the central directory");
+    }
+    if (absl::Status s = CheckEntryName(name); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(car_path_, ": ", s.message()));
+    }
+    if (archive_entry_is_encrypted(entry)) return Bad(name, "encrypted entry");
+    return absl::OkStatus();
+  }
+
+  // A regular file's bytes, counted against the limits as they are
+  // produced.
+  absl::Status ReadFileData(const std::string& name) {
+    RETURN_IF_ERROR(sink_.on_file_start(name));
+    uint64_t file_bytes = 0;
+    while (true) {
+      la_ssize_t n = archive_read_data(a_, buffer_.data(), buffer_.size());
+      if (n == 0) break;
+      if (n < 0) {
+        return Bad(name, absl::StrCat("cannot read: ", ArchiveError(a_)));
+      }
+      file_bytes += n;
+      total_ += n;
+      RETURN_IF_ERROR(CheckSizes(name, file_bytes));
+      RETURN_IF_ERROR(
+          sink_.on_data(name, absl::string_view(buffer_.data(), n)));
+    }
+    return sink_.on_file_end(name);
+  }
+
+  absl::Status CheckSizes(const std::string& name, uint64_t file_bytes) const {
+    if (file_bytes > limits_.max_file_bytes) {
+      return Bad(
+          name, absl::StrCat("larger than ", limits_.max_file_bytes, " bytes"));
+    }
+    if (total_ > limits_.max_total_bytes) {
+      return Bad(name, absl::StrCat("archive unpacks to more than ",
+                                    limits_.max_total_bytes, " bytes"));
+    }
+    if (archive_bytes_ > 0 &&
+        total_ > limits_.max_expansion_ratio * archive_bytes_ + (1 << 20)) {
+      return Bad(name, absl::StrCat("archive expands more than ",
+                                    limits_.max_expansion_ratio,
+                                    " times (a zip bomb?)"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Constant after construction
+  const std::string& car_path_;
+  const UnpackLimits& limits_;
+  const EntrySink& sink_;
+  archive* const a_;
+  const std::set<std::string> central_names_;
+  uint64_t archive_bytes_ = 0;
+
+  // Updated entry by entry
+  std::set<std::string> seen_;  // case-folded names
+  uint64_t total_ = 0;
+  uint32_t entries_ = 0;
+  std::vector<char> buffer_ = std::vector<char>(64 * 1024);
+};
+
 // Reads every entry of `car_path` through all the checks of the unpacking
 // rules (types, names, duplicates, sizes counted on the bytes produced,
 // warnings as errors) and hands names and bytes to `sink`.
@@ -243,89 +377,8 @@ absl::Status WalkCar(const std::string& car_path, const UnpackLimits& limits,
                      const EntrySink& sink) {
   std::set<std::string> central_names;
   ASSIGN_OR_RETURN(ArchivePtr a, OpenZip(car_path, &central_names));
-  std::error_code ec;
-  const uint64_t archive_bytes = fs::file_size(car_path, ec);
-  auto bad = [&](absl::string_view entry, absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        car_path, ": entry '", absl::CHexEscape(entry), "': ", why));
-  };
-  std::set<std::string> seen;  // case-folded names
-  uint64_t total = 0;
-  uint32_t entries = 0;
-  archive_entry* entry = nullptr;
-  std::vector<char> buffer(64 * 1024);
-  while (true) {
-    int r = archive_read_next_header(a.get(), &entry);
-    if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK) {
-      // ARCHIVE_WARN too: libarchive reports size and CRC mismatches as
-      // warnings.
-      return absl::InvalidArgumentError(
-          absl::StrCat(car_path, ": damaged archive: ", ArchiveError(a.get())));
-    }
-    const char* raw_name = archive_entry_pathname(entry);
-    std::string name = raw_name ? raw_name : "";
-    if (++entries > limits.max_entries) {
-      return bad(name,
-                 absl::StrCat("more than ", limits.max_entries, " entries"));
-    }
-    if (!central_names.empty() && central_names.count(name) == 0) {
-      // A name other tools (jarsigner, unzip) would read differently.
-      return bad(name,
-                 "the local header's name is not in the central directory");
-    }
-    if (absl::Status s = CheckEntryName(name); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(car_path, ": ", s.message()));
-    }
-    if (archive_entry_is_encrypted(entry)) return bad(name, "encrypted entry");
-    std::string trimmed = name;
-    if (!trimmed.empty() && trimmed.back() == '/') trimmed.pop_back();
-    if (!seen.insert(absl::AsciiStrToLower(trimmed)).second) {
-      return bad(name, "duplicate name (names must differ after case folding)");
-    }
-    const mode_t type = archive_entry_filetype(entry);
-    if (type == AE_IFDIR) {
-      RETURN_IF_ERROR(sink.on_directory(trimmed));
-      continue;
-    }
-    if (type != AE_IFREG) {
-      return bad(name,
-                 "only regular files and directories are allowed "
-                 "(symlinks, hardlinks and devices are not)");
-    }
-    if (archive_entry_hardlink(entry) != nullptr) {
-      return bad(name, "hardlinks are not allowed");
-    }
-    RETURN_IF_ERROR(sink.on_file_start(name));
-    uint64_t file_bytes = 0;
-    while (true) {
-      la_ssize_t n = archive_read_data(a.get(), buffer.data(), buffer.size());
-      if (n == 0) break;
-      if (n < 0) {
-        return bad(name, absl::StrCat("cannot read: ", ArchiveError(a.get())));
-      }
-      file_bytes += n;
-      total += n;
-      if (file_bytes > limits.max_file_bytes) {
-        return bad(name, absl::StrCat("larger than ", limits.max_file_bytes,
-                                      " bytes"));
-      }
-      if (total > limits.max_total_bytes) {
-        return bad(name, absl::StrCat("archive unpacks to more than ",
-                                      limits.max_total_bytes, " bytes"));
-      }
-      if (archive_bytes > 0 &&
-          total > limits.max_expansion_ratio * archive_bytes + (1 << 20)) {
-        return bad(name, absl::StrCat("archive expands more than ",
-                                      limits.max_expansion_ratio,
-                                      " times (a zip bomb?)"));
-      }
-      RETURN_IF_ERROR(sink.on_data(name, absl::string_view(buffer.data(), n)));
-    }
-    RETURN_IF_ERROR(sink.on_file_end(name));
-  }
-  return absl::OkStatus();
+  return CarWalk(car_path, limits, sink, a.get(), std::move(central_names))
+      .Run();
 }
 
 }  // namespace

@@ -44,6 +44,168 @@ bool IsSignatureFile(absl::string_view name) {
   return false;
 }
 
+absl::Status Bad(const std::string& car_path, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(car_path, ": ", why));
+}
+
+absl::Status Denied(const std::string& car_path, absl::string_view why) {
+  return absl::PermissionDeniedError(absl::StrCat(car_path, ": ", why));
+}
+
+// The manifest and the signature files among a CAR's files; null for those
+// it lacks.
+struct SignatureFiles {
+  const CarFile* manifest = nullptr;
+  const CarFile* sf = nullptr;
+  const CarFile* block = nullptr;
+};
+
+// Refuses a second .SF or a second signature block.
+absl::StatusOr<SignatureFiles> FindSignatureFiles(
+    const std::string& car_path, const std::vector<CarFile>& files) {
+  SignatureFiles sig;
+  for (const CarFile& f : files) {
+    if (f.name == "META-INF/MANIFEST.MF") {
+      sig.manifest = &f;
+    } else if (IsSignatureFile(f.name)) {
+      const CarFile** slot =
+          absl::EndsWith(f.name, ".SF") ? &sig.sf : &sig.block;
+      if (*slot != nullptr) {
+        return Bad(car_path,
+                   "more than one signature: a CAR has exactly one signer");
+      }
+      *slot = &f;
+    }
+  }
+  return sig;
+}
+
+// A signed CAR has its .SF, the block of the same name, a manifest and a
+// driver.yaml.
+absl::Status CheckSignatureFiles(const std::string& car_path,
+                                 const std::vector<CarFile>& files,
+                                 const SignatureFiles& sig) {
+  if (sig.sf == nullptr && sig.block == nullptr) {
+    return Bad(car_path,
+               "not signed: no META-INF/*.SF and signature block; sign it "
+               "with `pitstop car sign`");
+  }
+  if (sig.sf == nullptr || sig.block == nullptr) {
+    return Bad(car_path,
+               "incomplete signature: a .SF file and its .EC/.RSA block go "
+               "together");
+  }
+  if (sig.sf->name.substr(0, sig.sf->name.size() - 3) !=
+      sig.block->name.substr(0, sig.block->name.rfind('.'))) {
+    return Bad(car_path, absl::StrCat("the signature block ", sig.block->name,
+                                      " does not belong to ", sig.sf->name));
+  }
+  if (sig.manifest == nullptr) {
+    return Bad(car_path, "no META-INF/MANIFEST.MF");
+  }
+  // The signature must cover what the driver is: without driver.yaml there
+  // is nothing to vouch for.
+  if (std::none_of(files.begin(), files.end(), [](const CarFile& f) {
+        return f.name == "META-INF/driver.yaml";
+      })) {
+    return Bad(car_path,
+               "META-INF/driver.yaml is missing: a signed CAR must carry it");
+  }
+  return absl::OkStatus();
+}
+
+// The CMS signature over the .SF; its errors named after the CAR.
+absl::StatusOr<CarSigner> VerifySigner(const std::string& car_path,
+                                       const SignatureFiles& sig,
+                                       const std::string& trust_dir) {
+  absl::StatusOr<Signer> signer =
+      VerifyDetached(sig.block->content, sig.sf->content, trust_dir,
+                     sig.block->name, sig.sf->name);
+  if (signer.ok()) return signer;
+  if (absl::IsInvalidArgument(signer.status())) {
+    return Bad(car_path, signer.status().message());
+  }
+  if (absl::IsPermissionDenied(signer.status())) {
+    return Denied(car_path, signer.status().message());
+  }
+  return signer.status();
+}
+
+// The .SF's digest of the whole manifest.
+absl::Status CheckManifestDigest(const std::string& car_path,
+                                 const SignatureFiles& sig) {
+  ASSIGN_OR_RETURN(JarManifest sf,
+                   ParseJarManifest(sig.sf->content, sig.sf->name));
+  auto whole = sf.main.attributes.find("SHA-256-Digest-Manifest");
+  if (whole == sf.main.attributes.end()) {
+    return Bad(car_path, absl::StrCat(sig.sf->name,
+                                      " has no SHA-256-Digest-Manifest "
+                                      "attribute"));
+  }
+  if (whole->second != B64Sha256(sig.manifest->content)) {
+    return Bad(car_path, "META-INF/MANIFEST.MF was changed after signing");
+  }
+  return absl::OkStatus();
+}
+
+// `f` is listed in the manifest with its digest.
+absl::Status CheckFileDigest(const std::string& car_path,
+                             const JarManifest& manifest, const CarFile& f) {
+  auto it = manifest.entries.find(f.name);
+  if (it == manifest.entries.end()) {
+    return Bad(car_path, absl::StrCat(f.name,
+                                      " is not listed in the manifest (added "
+                                      "after signing?)"));
+  }
+  auto digest = it->second.attributes.find("SHA-256-Digest");
+  if (digest == it->second.attributes.end()) {
+    return Bad(car_path,
+               absl::StrCat("the manifest has no SHA-256 digest for ", f.name));
+  }
+  if (digest->second != B64Sha256(f.content)) {
+    return Bad(car_path, absl::StrCat(f.name,
+                                      " was changed after signing (its "
+                                      "SHA-256 digest does not match the "
+                                      "manifest)"));
+  }
+  return absl::OkStatus();
+}
+
+// Every listed name is one of the CAR's files.
+absl::Status CheckListedFilesPresent(const std::string& car_path,
+                                     const JarManifest& manifest,
+                                     const std::vector<CarFile>& files) {
+  for (const auto& [name, section] : manifest.entries) {
+    bool present = false;
+    for (const CarFile& f : files) present = present || f.name == name;
+    if (!present) {
+      return Bad(car_path,
+                 absl::StrCat(name, " is listed in the manifest but missing"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every file but the manifest and the signature files is listed with a
+// matching digest, and every listed file exists.
+absl::Status CheckFileDigests(const std::string& car_path,
+                              const std::vector<CarFile>& files,
+                              const SignatureFiles& sig) {
+  ASSIGN_OR_RETURN(
+      JarManifest manifest,
+      ParseJarManifest(sig.manifest->content, "META-INF/MANIFEST.MF"));
+  size_t covered = 0;
+  for (const CarFile& f : files) {
+    if (&f == sig.manifest || &f == sig.sf || &f == sig.block) continue;
+    RETURN_IF_ERROR(CheckFileDigest(car_path, manifest, f));
+    ++covered;
+  }
+  if (covered != manifest.entries.size()) {
+    return CheckListedFilesPresent(car_path, manifest, files);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
@@ -127,114 +289,17 @@ absl::Status SignCar(const std::string& car_path, const std::string& out_path,
 
 absl::StatusOr<CarSigner> VerifyCar(const std::string& car_path,
                                     const std::string& trust_dir) {
-  const auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(car_path, ": ", why));
-  };
-  const auto denied = [&](absl::string_view why) {
-    return absl::PermissionDeniedError(absl::StrCat(car_path, ": ", why));
-  };
   ASSIGN_OR_RETURN(std::vector<CarFile> files, ReadCarFiles(car_path));
-  const CarFile* manifest_file = nullptr;
-  const CarFile* sf_file = nullptr;
-  const CarFile* block_file = nullptr;
-  for (const CarFile& f : files) {
-    if (f.name == "META-INF/MANIFEST.MF") {
-      manifest_file = &f;
-    } else if (IsSignatureFile(f.name)) {
-      const CarFile** slot =
-          absl::EndsWith(f.name, ".SF") ? &sf_file : &block_file;
-      if (*slot != nullptr) {
-        return bad("more than one signature: a CAR has exactly one signer");
-      }
-      *slot = &f;
-    }
-  }
-  if (sf_file == nullptr && block_file == nullptr) {
-    return bad(
-        "not signed: no META-INF/*.SF and signature block; sign it with "
-        "`pitstop car sign`");
-  }
-  if (sf_file == nullptr || block_file == nullptr) {
-    return bad(
-        "incomplete signature: a .SF file and its .EC/.RSA block go "
-        "together");
-  }
-  if (sf_file->name.substr(0, sf_file->name.size() - 3) !=
-      block_file->name.substr(0, block_file->name.rfind('.'))) {
-    return bad(absl::StrCat("the signature block ", block_file->name,
-                            " does not belong to ", sf_file->name));
-  }
-  if (manifest_file == nullptr) return bad("no META-INF/MANIFEST.MF");
-  // The signature must cover what the driver is: without driver.yaml there
-  // is nothing to vouch for.
-  if (std::none_of(files.begin(), files.end(), [](const CarFile& f) {
-        return f.name == "META-INF/driver.yaml";
-      })) {
-    return bad("META-INF/driver.yaml is missing: a signed CAR must carry it");
-  }
-
+  ASSIGN_OR_RETURN(const SignatureFiles sig,
+                   FindSignatureFiles(car_path, files));
+  RETURN_IF_ERROR(CheckSignatureFiles(car_path, files, sig));
   // 1. The CMS signature over the .SF, by exactly one signer whose chain
   // leads to a trusted root and who may sign code.
-  absl::StatusOr<Signer> signer =
-      VerifyDetached(block_file->content, sf_file->content, trust_dir,
-                     block_file->name, sf_file->name);
-  if (!signer.ok()) {
-    if (absl::IsInvalidArgument(signer.status())) {
-      return bad(signer.status().message());
-    }
-    if (absl::IsPermissionDenied(signer.status())) {
-      return denied(signer.status().message());
-    }
-    return signer.status();
-  }
-
+  ASSIGN_OR_RETURN(CarSigner signer, VerifySigner(car_path, sig, trust_dir));
   // 3. The .SF covers the whole manifest; the manifest covers every file.
-  ASSIGN_OR_RETURN(JarManifest sf,
-                   ParseJarManifest(sf_file->content, sf_file->name));
-  auto whole = sf.main.attributes.find("SHA-256-Digest-Manifest");
-  if (whole == sf.main.attributes.end()) {
-    return bad(absl::StrCat(sf_file->name,
-                            " has no SHA-256-Digest-Manifest attribute"));
-  }
-  if (whole->second != B64Sha256(manifest_file->content)) {
-    return bad("META-INF/MANIFEST.MF was changed after signing");
-  }
-  ASSIGN_OR_RETURN(
-      JarManifest manifest,
-      ParseJarManifest(manifest_file->content, "META-INF/MANIFEST.MF"));
-  size_t covered = 0;
-  for (const CarFile& f : files) {
-    if (&f == manifest_file || &f == sf_file || &f == block_file) continue;
-    auto it = manifest.entries.find(f.name);
-    if (it == manifest.entries.end()) {
-      return bad(absl::StrCat(f.name,
-                              " is not listed in the manifest (added after "
-                              "signing?)"));
-    }
-    auto digest = it->second.attributes.find("SHA-256-Digest");
-    if (digest == it->second.attributes.end()) {
-      return bad(
-          absl::StrCat("the manifest has no SHA-256 digest for ", f.name));
-    }
-    if (digest->second != B64Sha256(f.content)) {
-      return bad(absl::StrCat(f.name,
-                              " was changed after signing (its SHA-256 "
-                              "digest does not match the manifest)"));
-    }
-    ++covered;
-  }
-  if (covered != manifest.entries.size()) {
-    for (const auto& [name, section] : manifest.entries) {
-      bool present = false;
-      for (const CarFile& f : files) present = present || f.name == name;
-      if (!present) {
-        return bad(
-            absl::StrCat(name, " is listed in the manifest but missing"));
-      }
-    }
-  }
-
-  return *signer;
+  RETURN_IF_ERROR(CheckManifestDigest(car_path, sig));
+  RETURN_IF_ERROR(CheckFileDigests(car_path, files, sig));
+  return signer;
 }
 
 }  // namespace pitstop

@@ -160,37 +160,29 @@ absl::StatusOr<PropertyType> ParsePropertyType(const Reader& r,
                                     text, "')"));
 }
 
-absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
-                                           const YAML::Node& node) {
-  if (!node.IsMap()) return r.Error(node, "each property must be a map");
-  RETURN_IF_ERROR(r.OnlyKeys(
-      node, "a property",
-      {"key", "label_key", "description_key", "type", "required", "max_length",
-       "secret", "default", "allowed_values", "minimum", "maximum"}));
-  PropertySpec p;
-  p.line = node.Mark().line + 1;
+// A property's key: starts with a letter; letters, digits, '_', '.', '-'.
+absl::StatusOr<std::string> ParsePropertyKey(const Reader& r,
+                                             const YAML::Node& node) {
   if (!node["key"]) return r.Error(node, "property without 'key'");
-  ASSIGN_OR_RETURN(p.key, r.String(node["key"], "key"));
-  if (p.key.empty() || !absl::ascii_isalpha(p.key[0])) {
-    return r.Error(node["key"], absl::StrCat("property key '", p.key,
+  ASSIGN_OR_RETURN(std::string key, r.String(node["key"], "key"));
+  if (key.empty() || !absl::ascii_isalpha(key[0])) {
+    return r.Error(node["key"], absl::StrCat("property key '", key,
                                              "' must start with a letter"));
   }
-  for (char c : p.key) {
+  for (char c : key) {
     if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != '-') {
       return r.Error(node["key"],
-                     absl::StrCat("property key '", p.key,
+                     absl::StrCat("property key '", key,
                                   "' may hold only letters, digits, '_', '.' "
                                   "and '-'"));
     }
   }
-  std::string field_prefix = absl::StrCat("property '", p.key, "': ");
-  if (!node["type"]) {
-    return r.Error(node, absl::StrCat(field_prefix,
-                                      "missing 'type' (one of "
-                                      "string, date, number, "
-                                      "boolean)"));
-  }
-  ASSIGN_OR_RETURN(p.type, ParsePropertyType(r, node["type"], p.key));
+  return key;
+}
+
+// label_key, description_key, required and secret: each optional.
+absl::Status ParsePropertyFlags(const Reader& r, const YAML::Node& node,
+                                PropertySpec& p) {
   if (node["label_key"]) {
     ASSIGN_OR_RETURN(p.label_key, r.String(node["label_key"], "label_key"));
   }
@@ -204,15 +196,26 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
   if (node["secret"]) {
     ASSIGN_OR_RETURN(p.secret, r.Bool(node["secret"], "secret"));
   }
-  if (node["max_length"]) {
-    if (p.type != PropertyType::kString) {
-      return r.Error(node["max_length"],
-                     absl::StrCat(field_prefix,
-                                  "max_length applies to string properties "
-                                  "only"));
-    }
-    ASSIGN_OR_RETURN(p.max_length, r.Count(node["max_length"], "max_length"));
+  return absl::OkStatus();
+}
+
+// max_length, for a string property.
+absl::Status ParseMaxLength(const Reader& r, const YAML::Node& node,
+                            absl::string_view field_prefix, PropertySpec& p) {
+  if (!node["max_length"]) return absl::OkStatus();
+  if (p.type != PropertyType::kString) {
+    return r.Error(node["max_length"],
+                   absl::StrCat(field_prefix,
+                                "max_length applies to string properties "
+                                "only"));
   }
+  ASSIGN_OR_RETURN(p.max_length, r.Count(node["max_length"], "max_length"));
+  return absl::OkStatus();
+}
+
+// minimum and maximum, for a number property, in order.
+absl::Status ParseBounds(const Reader& r, const YAML::Node& node,
+                         absl::string_view field_prefix, PropertySpec& p) {
   for (const char* bound : {"minimum", "maximum"}) {
     if (!node[bound]) continue;
     if (p.type != PropertyType::kNumber) {
@@ -229,51 +232,360 @@ absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
                    absl::StrCat(field_prefix, "maximum ", p.maximum->ToString(),
                                 " is below minimum ", p.minimum->ToString()));
   }
+  return absl::OkStatus();
+}
+
+// default and allowed_values, each of the property's type.
+absl::Status ParseValues(const Reader& r, const YAML::Node& node,
+                         absl::string_view field_prefix, PropertySpec& p) {
   if (node["default"]) {
     ASSIGN_OR_RETURN(p.default_value,
                      r.Scalar(node["default"], p.type, "default"));
   }
-  if (node["allowed_values"]) {
-    if (!node["allowed_values"].IsSequence()) {
-      return r.Error(
-          node["allowed_values"],
-          absl::StrCat(field_prefix, "allowed_values must be a list"));
-    }
-    for (const YAML::Node& v : node["allowed_values"]) {
-      ASSIGN_OR_RETURN(PropertyScalar s, r.Scalar(v, p.type, "allowed_values"));
-      p.allowed_values.push_back(std::move(s));
+  if (!node["allowed_values"]) return absl::OkStatus();
+  if (!node["allowed_values"].IsSequence()) {
+    return r.Error(node["allowed_values"],
+                   absl::StrCat(field_prefix, "allowed_values must be a list"));
+  }
+  for (const YAML::Node& v : node["allowed_values"]) {
+    ASSIGN_OR_RETURN(PropertyScalar s, r.Scalar(v, p.type, "allowed_values"));
+    p.allowed_values.push_back(std::move(s));
+  }
+  return absl::OkStatus();
+}
+
+// The default, if any, obeys max_length, minimum..maximum and
+// allowed_values.
+absl::Status CheckDefault(const Reader& r, const YAML::Node& node,
+                          absl::string_view field_prefix,
+                          const PropertySpec& p) {
+  if (!p.default_value) return absl::OkStatus();
+  const PropertyScalar& d = *p.default_value;
+  const std::string text = PropertyScalarText(d);
+  if (p.max_length && std::holds_alternative<std::string>(d) &&
+      std::get<std::string>(d).size() > *p.max_length) {
+    return r.Error(node["default"], absl::StrCat(field_prefix,
+                                                 "default is longer than "
+                                                 "max_length"));
+  }
+  if (const Decimal* n = std::get_if<Decimal>(&d)) {
+    if ((p.minimum && *n < *p.minimum) || (p.maximum && *n > *p.maximum)) {
+      return r.Error(node["default"],
+                     absl::StrCat(field_prefix, "default ", text,
+                                  " is outside minimum..maximum"));
     }
   }
-  if (p.default_value) {
-    const PropertyScalar& d = *p.default_value;
-    const std::string text = PropertyScalarText(d);
-    if (p.max_length && std::holds_alternative<std::string>(d) &&
-        std::get<std::string>(d).size() > *p.max_length) {
-      return r.Error(node["default"], absl::StrCat(field_prefix,
-                                                   "default is longer than "
-                                                   "max_length"));
-    }
-    if (const Decimal* n = std::get_if<Decimal>(&d)) {
-      if ((p.minimum && *n < *p.minimum) || (p.maximum && *n > *p.maximum)) {
-        return r.Error(node["default"],
-                       absl::StrCat(field_prefix, "default ", text,
-                                    " is outside minimum..maximum"));
-      }
-    }
-    if (!p.allowed_values.empty()) {
-      bool found = false;
-      for (const PropertyScalar& a : p.allowed_values) {
-        found = found || PropertyScalarText(a) == text;
-      }
-      if (!found) {
-        return r.Error(node["default"],
-                       absl::StrCat(field_prefix, "default ", text,
-                                    " is not one of allowed_values"));
-      }
-    }
+  if (p.allowed_values.empty()) return absl::OkStatus();
+  bool found = false;
+  for (const PropertyScalar& a : p.allowed_values) {
+    found = found || PropertyScalarText(a) == text;
   }
+  if (!found) {
+    return r.Error(node["default"],
+                   absl::StrCat(field_prefix, "default ", text,
+                                " is not one of allowed_values"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PropertySpec> ParseProperty(const Reader& r,
+                                           const YAML::Node& node) {
+  if (!node.IsMap()) return r.Error(node, "each property must be a map");
+  RETURN_IF_ERROR(r.OnlyKeys(
+      node, "a property",
+      {"key", "label_key", "description_key", "type", "required", "max_length",
+       "secret", "default", "allowed_values", "minimum", "maximum"}));
+  PropertySpec p;
+  p.line = node.Mark().line + 1;
+  ASSIGN_OR_RETURN(p.key, ParsePropertyKey(r, node));
+  const std::string field_prefix = absl::StrCat("property '", p.key, "': ");
+  if (!node["type"]) {
+    return r.Error(node, absl::StrCat(field_prefix,
+                                      "missing 'type' (one of "
+                                      "string, date, number, "
+                                      "boolean)"));
+  }
+  ASSIGN_OR_RETURN(p.type, ParsePropertyType(r, node["type"], p.key));
+  // In this order: the first problem found is the one reported.
+  RETURN_IF_ERROR(ParsePropertyFlags(r, node, p));
+  RETURN_IF_ERROR(ParseMaxLength(r, node, field_prefix, p));
+  RETURN_IF_ERROR(ParseBounds(r, node, field_prefix, p));
+  RETURN_IF_ERROR(ParseValues(r, node, field_prefix, p));
+  RETURN_IF_ERROR(CheckDefault(r, node, field_prefix, p));
   return p;
 }
+
+// The parsers of driver.yaml's top-level fields, each of one field or group.
+// Each gets the whole document, since some errors point at it.
+using RootFieldParser = absl::Status (*)(const Reader& r,
+                                         const YAML::Node& root,
+                                         DriverManifest& m);
+
+absl::Status ParseName(const Reader& r, const YAML::Node& root,
+                       DriverManifest& m) {
+  ASSIGN_OR_RETURN(m.name, r.String(root["name"], "name"));
+  if (!IsValidDriverName(m.name)) {
+    return r.Error(root["name"],
+                   absl::StrCat("name '", m.name,
+                                "' must be lowercase letters, digits and '-', "
+                                "starting with a letter, at most 63 "
+                                "characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseVersion(const Reader& r, const YAML::Node& root,
+                          DriverManifest& m) {
+  ASSIGN_OR_RETURN(std::string version, r.String(root["version"], "version"));
+  auto semver = SemVer::Parse(version);
+  if (!semver.ok()) {
+    return r.Error(root["version"], semver.status().message());
+  }
+  m.version = *std::move(semver);
+  return absl::OkStatus();
+}
+
+absl::Status ParseCategory(const Reader& r, const YAML::Node& root,
+                           DriverManifest& m) {
+  ASSIGN_OR_RETURN(std::string category,
+                   r.String(root["category"], "category"));
+  if (category == "network") {
+    m.category = DriverCategory::kNetwork;
+  } else if (category == "storage") {
+    m.category = DriverCategory::kStorage;
+  } else if (category == "hypervisor") {
+    m.category = DriverCategory::kHypervisor;
+  } else {
+    return r.Error(root["category"],
+                   absl::StrCat("category must be one of network, storage, "
+                                "hypervisor (got '",
+                                category, "')"));
+  }
+  return absl::OkStatus();
+}
+
+// vendor and description_key, each optional.
+absl::Status ParseTexts(const Reader& r, const YAML::Node& root,
+                        DriverManifest& m) {
+  if (root["vendor"]) {
+    ASSIGN_OR_RETURN(m.vendor, r.String(root["vendor"], "vendor"));
+  }
+  if (root["description_key"]) {
+    ASSIGN_OR_RETURN(m.description_key,
+                     r.String(root["description_key"], "description_key"));
+  }
+  return absl::OkStatus();
+}
+
+// Defaults to [v1]; must include v1.
+absl::Status ParseProtocol(const Reader& r, const YAML::Node& root,
+                           DriverManifest& m) {
+  if (root["protocol"]) {
+    ASSIGN_OR_RETURN(m.protocol, r.StringList(root["protocol"], "protocol"));
+  } else {
+    m.protocol = {"v1"};
+  }
+  if (std::find(m.protocol.begin(), m.protocol.end(), "v1") ==
+      m.protocol.end()) {
+    return r.Error(root["protocol"] ? root["protocol"] : root,
+                   "protocol must include v1, the only protocol this daemon "
+                   "speaks");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseEntrypoint(const Reader& r, const YAML::Node& root,
+                             DriverManifest& m) {
+  ASSIGN_OR_RETURN(m.entrypoint, r.String(root["entrypoint"], "entrypoint"));
+  if (!absl::StartsWith(m.entrypoint, "bin/") ||
+      m.entrypoint.find("..") != std::string::npos ||
+      m.entrypoint.size() <= 4) {
+    return r.Error(root["entrypoint"],
+                   absl::StrCat("entrypoint '", m.entrypoint,
+                                "' must be a file under bin/, e.g. "
+                                "bin/my-driver"));
+  }
+  return absl::OkStatus();
+}
+
+// One item of 'requires': a name other than the driver's own, and a version
+// range (any version if none).
+absl::Status ParseRequirement(const Reader& r, const YAML::Node& req,
+                              DriverManifest& m) {
+  RETURN_IF_ERROR(r.OnlyKeys(req, "a requirement", {"name", "version"}));
+  if (!req["name"]) return r.Error(req, "requirement without 'name'");
+  ASSIGN_OR_RETURN(std::string name, r.String(req["name"], "name"));
+  if (name == m.name) {
+    return r.Error(req["name"], "a driver cannot require itself");
+  }
+  std::string range_text = ">=0.0.0";
+  if (req["version"]) {
+    ASSIGN_OR_RETURN(range_text, r.String(req["version"], "version"));
+  }
+  auto range = VersionRange::Parse(range_text);
+  if (!range.ok()) return r.Error(req["version"], range.status().message());
+  m.requires_.push_back({std::move(name), *std::move(range)});
+  return absl::OkStatus();
+}
+
+absl::Status ParseRequires(const Reader& r, const YAML::Node& root,
+                           DriverManifest& m) {
+  if (!root["requires"]) return absl::OkStatus();
+  if (!root["requires"].IsSequence()) {
+    return r.Error(root["requires"], "'requires' must be a list");
+  }
+  for (const YAML::Node& req : root["requires"]) {
+    RETURN_IF_ERROR(ParseRequirement(r, req, m));
+  }
+  return absl::OkStatus();
+}
+
+// resource_types and capabilities, each optional.
+absl::Status ParseLists(const Reader& r, const YAML::Node& root,
+                        DriverManifest& m) {
+  if (root["resource_types"]) {
+    ASSIGN_OR_RETURN(m.resource_types,
+                     r.StringList(root["resource_types"], "resource_types"));
+  }
+  if (root["capabilities"]) {
+    ASSIGN_OR_RETURN(m.capabilities,
+                     r.StringList(root["capabilities"], "capabilities"));
+  }
+  return absl::OkStatus();
+}
+
+// Each key declared once.
+absl::Status ParseProperties(const Reader& r, const YAML::Node& root,
+                             DriverManifest& m) {
+  if (!root["properties"]) return absl::OkStatus();
+  if (!root["properties"].IsSequence()) {
+    return r.Error(root["properties"], "'properties' must be a list");
+  }
+  std::set<std::string> keys;
+  for (const YAML::Node& node : root["properties"]) {
+    ASSIGN_OR_RETURN(PropertySpec p, ParseProperty(r, node));
+    if (!keys.insert(p.key).second) {
+      return r.Error(node,
+                     absl::StrCat("property '", p.key, "' is declared twice"));
+    }
+    m.properties.push_back(std::move(p));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseAllowUnknownProperties(const Reader& r,
+                                         const YAML::Node& root,
+                                         DriverManifest& m) {
+  if (root["allow_unknown_properties"]) {
+    ASSIGN_OR_RETURN(
+        m.allow_unknown_properties,
+        r.Bool(root["allow_unknown_properties"], "allow_unknown_properties"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseLimits(const Reader& r, const YAML::Node& root,
+                         DriverManifest& m) {
+  const YAML::Node limits = root["limits"];
+  if (!limits) return absl::OkStatus();
+  if (!limits.IsMap()) return r.Error(limits, "'limits' must be a map");
+  RETURN_IF_ERROR(
+      r.OnlyKeys(limits, "limits", {"memory_mb", "pids", "open_files"}));
+  // Each limit is a positive number: a driver cannot ask for "none".
+  for (auto [key, target] :
+       {std::pair<const char*, uint32_t*>{"memory_mb", &m.limits.memory_mb},
+        {"pids", &m.limits.pids},
+        {"open_files", &m.limits.open_files}}) {
+    if (!limits[key]) continue;
+    ASSIGN_OR_RETURN(*target, r.Count(limits[key], key));
+    if (*target == 0) {
+      return r.Error(limits[key],
+                     absl::StrCat("limits.", key,
+                                  " must be at least 1 (0 would mean no "
+                                  "limit; the operator's maxima cap it)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParsePermissions(const Reader& r, const YAML::Node& root,
+                              DriverManifest& m) {
+  const YAML::Node perms = root["permissions"];
+  if (!perms) return absl::OkStatus();
+  if (!perms.IsMap()) return r.Error(perms, "'permissions' must be a map");
+  RETURN_IF_ERROR(r.OnlyKeys(perms, "permissions", {"network"}));
+  if (!perms["network"]) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string net, r.String(perms["network"], "network"));
+  if (net == "none") {
+    m.network = NetworkPermission::kNone;
+  } else if (net == "outbound") {
+    m.network = NetworkPermission::kOutbound;
+  } else {
+    return r.Error(perms["network"],
+                   absl::StrCat("permissions.network must be none or "
+                                "outbound (got '",
+                                net, "')"));
+  }
+  return absl::OkStatus();
+}
+
+// The optional durations of `map`, read in the order given; `Target` is
+// absl::Duration or std::optional of it.
+template <typename Target>
+absl::Status ParseDurations(
+    const Reader& r, const YAML::Node& map,
+    std::initializer_list<std::pair<const char*, Target*>> fields) {
+  for (auto [key, target] : fields) {
+    if (map[key]) {
+      ASSIGN_OR_RETURN(*target, r.Duration(map[key], key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseRestart(const Reader& r, const YAML::Node& root,
+                          DriverManifest& m) {
+  const YAML::Node p = root["restart"];
+  if (!p) return absl::OkStatus();
+  if (!p.IsMap()) return r.Error(p, "'restart' must be a map");
+  RETURN_IF_ERROR(
+      r.OnlyKeys(p, "restart",
+                 {"max_restarts", "window", "initial_backoff", "max_backoff"}));
+  if (p["max_restarts"]) {
+    ASSIGN_OR_RETURN(m.restart.max_restarts,
+                     r.Count(p["max_restarts"], "max_restarts"));
+  }
+  return ParseDurations<std::optional<absl::Duration>>(
+      r, p,
+      {{"window", &m.restart.window},
+       {"initial_backoff", &m.restart.initial_backoff},
+       {"max_backoff", &m.restart.max_backoff}});
+}
+
+absl::Status ParseTimeouts(const Reader& r, const YAML::Node& root,
+                           DriverManifest& m) {
+  const YAML::Node t = root["timeouts"];
+  if (!t) return absl::OkStatus();
+  if (!t.IsMap()) return r.Error(t, "'timeouts' must be a map");
+  RETURN_IF_ERROR(
+      r.OnlyKeys(t, "timeouts", {"start", "drain", "stop", "call"}));
+  return ParseDurations<absl::Duration>(r, t,
+                                        {{"start", &m.timeouts.start},
+                                         {"drain", &m.timeouts.drain},
+                                         {"stop", &m.timeouts.stop},
+                                         {"call", &m.timeouts.call}});
+}
+
+// In this order: the first problem found is the one reported.
+constexpr RootFieldParser kRootFields[] = {
+    ParseName,       ParseVersion,
+    ParseCategory,   ParseTexts,
+    ParseProtocol,   ParseEntrypoint,
+    ParseRequires,   ParseLists,
+    ParseProperties, ParseAllowUnknownProperties,
+    ParseLimits,     ParsePermissions,
+    ParseRestart,    ParseTimeouts,
+};
 
 absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
                                          const YAML::Node& root) {
@@ -291,185 +603,7 @@ absl::StatusOr<DriverManifest> ParseRoot(const Reader& r,
     }
   }
   DriverManifest m;
-  ASSIGN_OR_RETURN(m.name, r.String(root["name"], "name"));
-  if (!IsValidDriverName(m.name)) {
-    return r.Error(root["name"],
-                   absl::StrCat("name '", m.name,
-                                "' must be lowercase letters, digits and '-', "
-                                "starting with a letter, at most 63 "
-                                "characters"));
-  }
-  ASSIGN_OR_RETURN(std::string version, r.String(root["version"], "version"));
-  auto semver = SemVer::Parse(version);
-  if (!semver.ok()) {
-    return r.Error(root["version"], semver.status().message());
-  }
-  m.version = *std::move(semver);
-
-  ASSIGN_OR_RETURN(std::string category,
-                   r.String(root["category"], "category"));
-  if (category == "network") {
-    m.category = DriverCategory::kNetwork;
-  } else if (category == "storage") {
-    m.category = DriverCategory::kStorage;
-  } else if (category == "hypervisor") {
-    m.category = DriverCategory::kHypervisor;
-  } else {
-    return r.Error(root["category"],
-                   absl::StrCat("category must be one of network, storage, "
-                                "hypervisor (got '",
-                                category, "')"));
-  }
-  if (root["vendor"]) {
-    ASSIGN_OR_RETURN(m.vendor, r.String(root["vendor"], "vendor"));
-  }
-  if (root["description_key"]) {
-    ASSIGN_OR_RETURN(m.description_key,
-                     r.String(root["description_key"], "description_key"));
-  }
-  if (root["protocol"]) {
-    ASSIGN_OR_RETURN(m.protocol, r.StringList(root["protocol"], "protocol"));
-  } else {
-    m.protocol = {"v1"};
-  }
-  if (std::find(m.protocol.begin(), m.protocol.end(), "v1") ==
-      m.protocol.end()) {
-    return r.Error(root["protocol"] ? root["protocol"] : root,
-                   "protocol must include v1, the only protocol this daemon "
-                   "speaks");
-  }
-
-  ASSIGN_OR_RETURN(m.entrypoint, r.String(root["entrypoint"], "entrypoint"));
-  if (!absl::StartsWith(m.entrypoint, "bin/") ||
-      m.entrypoint.find("..") != std::string::npos ||
-      m.entrypoint.size() <= 4) {
-    return r.Error(root["entrypoint"],
-                   absl::StrCat("entrypoint '", m.entrypoint,
-                                "' must be a file under bin/, e.g. "
-                                "bin/my-driver"));
-  }
-
-  if (root["requires"]) {
-    if (!root["requires"].IsSequence()) {
-      return r.Error(root["requires"], "'requires' must be a list");
-    }
-    for (const YAML::Node& req : root["requires"]) {
-      RETURN_IF_ERROR(r.OnlyKeys(req, "a requirement", {"name", "version"}));
-      if (!req["name"]) return r.Error(req, "requirement without 'name'");
-      ASSIGN_OR_RETURN(std::string name, r.String(req["name"], "name"));
-      if (name == m.name) {
-        return r.Error(req["name"], "a driver cannot require itself");
-      }
-      std::string range_text = ">=0.0.0";
-      if (req["version"]) {
-        ASSIGN_OR_RETURN(range_text, r.String(req["version"], "version"));
-      }
-      auto range = VersionRange::Parse(range_text);
-      if (!range.ok()) return r.Error(req["version"], range.status().message());
-      m.requires_.push_back({std::move(name), *std::move(range)});
-    }
-  }
-  if (root["resource_types"]) {
-    ASSIGN_OR_RETURN(m.resource_types,
-                     r.StringList(root["resource_types"], "resource_types"));
-  }
-  if (root["capabilities"]) {
-    ASSIGN_OR_RETURN(m.capabilities,
-                     r.StringList(root["capabilities"], "capabilities"));
-  }
-  if (root["properties"]) {
-    if (!root["properties"].IsSequence()) {
-      return r.Error(root["properties"], "'properties' must be a list");
-    }
-    std::set<std::string> keys;
-    for (const YAML::Node& node : root["properties"]) {
-      ASSIGN_OR_RETURN(PropertySpec p, ParseProperty(r, node));
-      if (!keys.insert(p.key).second) {
-        return r.Error(
-            node, absl::StrCat("property '", p.key, "' is declared twice"));
-      }
-      m.properties.push_back(std::move(p));
-    }
-  }
-  if (root["allow_unknown_properties"]) {
-    ASSIGN_OR_RETURN(
-        m.allow_unknown_properties,
-        r.Bool(root["allow_unknown_properties"], "allow_unknown_properties"));
-  }
-  if (const YAML::Node limits = root["limits"]) {
-    if (!limits.IsMap()) return r.Error(limits, "'limits' must be a map");
-    RETURN_IF_ERROR(
-        r.OnlyKeys(limits, "limits", {"memory_mb", "pids", "open_files"}));
-    // Each limit is a positive number: a driver cannot ask for "none".
-    for (auto [key, target] :
-         {std::pair<const char*, uint32_t*>{"memory_mb", &m.limits.memory_mb},
-          {"pids", &m.limits.pids},
-          {"open_files", &m.limits.open_files}}) {
-      if (!limits[key]) continue;
-      ASSIGN_OR_RETURN(*target, r.Count(limits[key], key));
-      if (*target == 0) {
-        return r.Error(limits[key],
-                       absl::StrCat("limits.", key,
-                                    " must be at least 1 (0 would mean no "
-                                    "limit; the operator's maxima cap it)"));
-      }
-    }
-  }
-  if (const YAML::Node perms = root["permissions"]) {
-    if (!perms.IsMap()) return r.Error(perms, "'permissions' must be a map");
-    RETURN_IF_ERROR(r.OnlyKeys(perms, "permissions", {"network"}));
-    if (perms["network"]) {
-      ASSIGN_OR_RETURN(std::string net, r.String(perms["network"], "network"));
-      if (net == "none") {
-        m.network = NetworkPermission::kNone;
-      } else if (net == "outbound") {
-        m.network = NetworkPermission::kOutbound;
-      } else {
-        return r.Error(perms["network"],
-                       absl::StrCat("permissions.network must be none or "
-                                    "outbound (got '",
-                                    net, "')"));
-      }
-    }
-  }
-  if (const YAML::Node p = root["restart"]) {
-    if (!p.IsMap()) return r.Error(p, "'restart' must be a map");
-    RETURN_IF_ERROR(r.OnlyKeys(
-        p, "restart",
-        {"max_restarts", "window", "initial_backoff", "max_backoff"}));
-    if (p["max_restarts"]) {
-      ASSIGN_OR_RETURN(m.restart.max_restarts,
-                       r.Count(p["max_restarts"], "max_restarts"));
-    }
-    if (p["window"]) {
-      ASSIGN_OR_RETURN(m.restart.window, r.Duration(p["window"], "window"));
-    }
-    if (p["initial_backoff"]) {
-      ASSIGN_OR_RETURN(m.restart.initial_backoff,
-                       r.Duration(p["initial_backoff"], "initial_backoff"));
-    }
-    if (p["max_backoff"]) {
-      ASSIGN_OR_RETURN(m.restart.max_backoff,
-                       r.Duration(p["max_backoff"], "max_backoff"));
-    }
-  }
-  if (const YAML::Node t = root["timeouts"]) {
-    if (!t.IsMap()) return r.Error(t, "'timeouts' must be a map");
-    RETURN_IF_ERROR(
-        r.OnlyKeys(t, "timeouts", {"start", "drain", "stop", "call"}));
-    if (t["start"]) {
-      ASSIGN_OR_RETURN(m.timeouts.start, r.Duration(t["start"], "start"));
-    }
-    if (t["drain"]) {
-      ASSIGN_OR_RETURN(m.timeouts.drain, r.Duration(t["drain"], "drain"));
-    }
-    if (t["stop"]) {
-      ASSIGN_OR_RETURN(m.timeouts.stop, r.Duration(t["stop"], "stop"));
-    }
-    if (t["call"]) {
-      ASSIGN_OR_RETURN(m.timeouts.call, r.Duration(t["call"], "call"));
-    }
-  }
+  for (RootFieldParser parse : kRootFields) RETURN_IF_ERROR(parse(r, root, m));
   return m;
 }
 

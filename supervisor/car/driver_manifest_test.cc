@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
+
 namespace pitstop {
 namespace {
 
@@ -116,6 +118,30 @@ TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {
       {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
        "properties:\n  - {key: a, type: boolean, default: yes}\n",
        "'default' must be true or false (got 'yes')"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "protocol: [v2]\n",
+       "driver.yaml:5: protocol must include v1, the only protocol"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "requires: [{version: 1.0.0}]\n",
+       "driver.yaml:5: requirement without 'name'"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "requires: [{name: fp}]\n",
+       "driver.yaml:5: a driver cannot require itself"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties: [x]\n",
+       "driver.yaml:5: each property must be a map"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: number, max_length: 3}\n",
+       "driver.yaml:6: property 'a': max_length applies to string properties "
+       "only"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "properties:\n  - {key: a, type: string, max_length: 3, default: "
+       "abcd}\n",
+       "driver.yaml:6: property 'a': default is longer than max_length"},
+      {"name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n"
+       "permissions: {network: inbound}\n",
+       "driver.yaml:5: permissions.network must be none or outbound (got "
+       "'inbound')"},
       {"name: [unclosed\n", "driver.yaml:"},
   };
   for (const Case& c : cases) {
@@ -125,6 +151,48 @@ TEST_CASE("driver.yaml errors name the file, the line and the fix", "[car]") {
     REQUIRE(m.status().code() == absl::StatusCode::kInvalidArgument);
     INFO(m.status().message());
     REQUIRE(m.status().message().find(c.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "of several problems in driver.yaml, the first in field order is "
+    "reported",
+    "[car]") {
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  const std::string head =
+      "name: fp\nversion: 1.0.0\ncategory: storage\nentrypoint: bin/x\n";
+  const Case cases[] = {
+      // The fields' own order, not the file's.
+      {"entrypoint: y\ncategory: x\nversion: 1\nname: Fp\n",
+       "driver.yaml:4: name 'Fp'"},
+      {"entrypoint: y\ncategory: x\nversion: 1\nname: fp\n",
+       "driver.yaml:3: '1' is not a semantic version"},
+      {"timeouts: {start: x}\nrestart: {window: x}\n",
+       "driver.yaml:6: 'window' must be a positive duration"},
+      {"permissions: {network: x}\nlimits: {pids: 0}\n",
+       "driver.yaml:6: limits.pids must be at least 1"},
+      {"properties: [{key: a, type: x}]\nrequires: [{name: fp}]\n",
+       "driver.yaml:6: a driver cannot require itself"},
+      // Within a property: its flags, then max_length, bounds, values.
+      {"properties: [{key: a, type: string, max_length: y, required: x}]\n",
+       "driver.yaml:5: 'required' must be true or false (got 'x')"},
+      {"properties: [{key: a, type: number, max_length: 1, minimum: x}]\n",
+       "driver.yaml:5: property 'a': max_length applies to string"},
+      {"properties: [{key: a, type: number, minimum: 5, maximum: 4, "
+       "default: x}]\n",
+       "driver.yaml:5: property 'a': maximum 4 is below minimum 5"},
+  };
+  for (const Case& c : cases) {
+    const std::string yaml =
+        absl::StartsWith(c.yaml, "entrypoint") ? c.yaml : head + c.yaml;
+    INFO(yaml);
+    auto m = ParseDriverManifest(yaml, "driver.yaml");
+    REQUIRE(!m.ok());
+    INFO(m.status().message());
+    REQUIRE(absl::StartsWith(m.status().message(), c.expected));
   }
 }
 

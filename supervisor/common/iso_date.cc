@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "supervisor/common/status_macros.h"
 
 namespace pitstop {
 namespace {
@@ -25,59 +26,77 @@ int DaysInMonth(int year, int month) {
   return month == 2 && leap ? 29 : kDays[month - 1];
 }
 
-}  // namespace
+absl::Status Bad(absl::string_view text, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text,
+                   "' is not an ISO 8601 date (e.g. 2026-01-31 or "
+                   "2026-01-31T12:00:00Z): ",
+                   why));
+}
 
-absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
-  const auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text,
-                     "' is not an ISO 8601 date (e.g. 2026-01-31 or "
-                     "2026-01-31T12:00:00Z): ",
-                     why));
-  };
-  int year, month, day;
-  if (!Digits(text, 0, 4, &year) || text.size() < 10 || text[4] != '-' ||
-      !Digits(text, 5, 2, &month) || text[7] != '-' ||
-      !Digits(text, 8, 2, &day)) {
-    return bad("expected YYYY-MM-DD");
-  }
-  if (month < 1 || month > 12) return bad("no such month");
-  if (day < 1 || day > DaysInMonth(year, month)) {
-    return bad(absl::StrFormat("%04d-%02d has no day %d", year, month, day));
-  }
-  IsoDate out;
-  if (text.size() == 10) {
-    out.canonical = std::string(text);
-    out.instant =
-        absl::FromCivil(absl::CivilDay(year, month, day), absl::UTCTimeZone());
-    return out;
-  }
-  if (text[10] != 'T') return bad("expected 'T' between date and time");
-  int hour, minute, second = 0;
-  size_t i = 11;
-  if (!Digits(text, i, 2, &hour) || i + 2 >= text.size() ||
-      text[i + 2] != ':' || !Digits(text, i + 3, 2, &minute)) {
-    return bad("expected HH:MM after 'T'");
-  }
-  i += 5;
-  std::string fraction;
-  if (i < text.size() && text[i] == ':') {
-    if (!Digits(text, i + 1, 2, &second)) return bad("expected seconds as SS");
-    i += 3;
-    if (i < text.size() && text[i] == '.') {
-      const size_t start = ++i;
-      while (i < text.size() && absl::ascii_isdigit(text[i])) ++i;
-      fraction = std::string(text.substr(start, i - start));
-      if (fraction.empty() || fraction.size() > 9) {
-        return bad("a fraction of a second needs 1 to 9 digits");
-      }
-    }
-  }
-  if (hour > 23 || minute > 59 || second > 59) return bad("time out of range");
-  if (i >= text.size()) {
-    return bad("a date-time needs its time zone: Z or an offset like +02:00");
-  }
+// The fields of a date-time as written, before its offset is applied.
+struct DateTimeFields {
+  int year = 0, month = 0, day = 0;
+  int hour = 0, minute = 0, second = 0;
+  std::string fraction;  // the digits after '.', as written
   int offset_minutes = 0;
+};
+
+// "YYYY-MM-DD" at the start of `text`, a real calendar day.
+absl::Status ParseDate(absl::string_view text, DateTimeFields& f) {
+  if (!Digits(text, 0, 4, &f.year) || text.size() < 10 || text[4] != '-' ||
+      !Digits(text, 5, 2, &f.month) || text[7] != '-' ||
+      !Digits(text, 8, 2, &f.day)) {
+    return Bad(text, "expected YYYY-MM-DD");
+  }
+  if (f.month < 1 || f.month > 12) return Bad(text, "no such month");
+  if (f.day < 1 || f.day > DaysInMonth(f.year, f.month)) {
+    return Bad(text, absl::StrFormat("%04d-%02d has no day %d", f.year, f.month,
+                                     f.day));
+  }
+  return absl::OkStatus();
+}
+
+// ".fraction" at `*i` (just after the seconds), if there is one.
+absl::Status ParseFraction(absl::string_view text, size_t* i,
+                           DateTimeFields& f) {
+  if (*i >= text.size() || text[*i] != '.') return absl::OkStatus();
+  const size_t start = ++*i;
+  while (*i < text.size() && absl::ascii_isdigit(text[*i])) ++*i;
+  f.fraction = std::string(text.substr(start, *i - start));
+  if (f.fraction.empty() || f.fraction.size() > 9) {
+    return Bad(text, "a fraction of a second needs 1 to 9 digits");
+  }
+  return absl::OkStatus();
+}
+
+// "THH:MM[:SS[.fraction]]" after the date; leaves `*i` just after it.
+absl::Status ParseTime(absl::string_view text, size_t* i, DateTimeFields& f) {
+  if (text[10] != 'T') return Bad(text, "expected 'T' between date and time");
+  *i = 11;
+  if (!Digits(text, *i, 2, &f.hour) || *i + 2 >= text.size() ||
+      text[*i + 2] != ':' || !Digits(text, *i + 3, 2, &f.minute)) {
+    return Bad(text, "expected HH:MM after 'T'");
+  }
+  *i += 5;
+  if (*i < text.size() && text[*i] == ':') {
+    if (!Digits(text, *i + 1, 2, &f.second)) {
+      return Bad(text, "expected seconds as SS");
+    }
+    *i += 3;
+    RETURN_IF_ERROR(ParseFraction(text, i, f));
+  }
+  if (f.hour > 23 || f.minute > 59 || f.second > 59) {
+    return Bad(text, "time out of range");
+  }
+  return absl::OkStatus();
+}
+
+// "Z" or "+HH:MM" / "-HH:MM" at `i`, ending the text.
+absl::Status ParseZone(absl::string_view text, size_t i, DateTimeFields& f) {
+  constexpr absl::string_view kNoZone =
+      "a date-time needs its time zone: Z or an offset like +02:00";
+  if (i >= text.size()) return Bad(text, kNoZone);
   if (text[i] == 'Z') {
     ++i;
   } else if (text[i] == '+' || text[i] == '-') {
@@ -85,23 +104,28 @@ absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
     if (!Digits(text, i + 1, 2, &oh) || i + 3 >= text.size() ||
         text[i + 3] != ':' || !Digits(text, i + 4, 2, &om) || oh > 23 ||
         om > 59) {
-      return bad("expected the offset as +HH:MM or -HH:MM");
+      return Bad(text, "expected the offset as +HH:MM or -HH:MM");
     }
-    offset_minutes = (oh * 60 + om) * (text[i] == '-' ? -1 : 1);
+    f.offset_minutes = (oh * 60 + om) * (text[i] == '-' ? -1 : 1);
     i += 6;
   } else {
-    return bad("a date-time needs its time zone: Z or an offset like +02:00");
+    return Bad(text, kNoZone);
   }
-  if (i != text.size()) return bad("unexpected text after the time zone");
+  if (i != text.size()) return Bad(text, "unexpected text after the time zone");
+  return absl::OkStatus();
+}
 
-  absl::Time local =
-      absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
-                      absl::UTCTimeZone());
-  out.instant = local - absl::Minutes(offset_minutes);
-  if (!fraction.empty()) {
+// The instant `f` names, in UTC, with its fraction, canonically written.
+IsoDate DateTimeFromFields(const DateTimeFields& f) {
+  IsoDate out;
+  absl::Time local = absl::FromCivil(
+      absl::CivilSecond(f.year, f.month, f.day, f.hour, f.minute, f.second),
+      absl::UTCTimeZone());
+  out.instant = local - absl::Minutes(f.offset_minutes);
+  if (!f.fraction.empty()) {
     int64_t nanos = 0;
     for (size_t k = 0; k < 9; ++k) {
-      nanos = nanos * 10 + (k < fraction.size() ? fraction[k] - '0' : 0);
+      nanos = nanos * 10 + (k < f.fraction.size() ? f.fraction[k] - '0' : 0);
     }
     out.instant += absl::Nanoseconds(nanos);
   }
@@ -111,8 +135,26 @@ absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
   out.canonical =
       absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", utc.year(),
                       utc.month(), utc.day(), utc.hour(), utc.minute(),
-                      utc.second(), fraction.empty() ? "" : ".", fraction);
+                      utc.second(), f.fraction.empty() ? "" : ".", f.fraction);
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<IsoDate> ParseIsoDate(absl::string_view text) {
+  DateTimeFields f;
+  RETURN_IF_ERROR(ParseDate(text, f));
+  if (text.size() == 10) {
+    IsoDate out;
+    out.canonical = std::string(text);
+    out.instant = absl::FromCivil(absl::CivilDay(f.year, f.month, f.day),
+                                  absl::UTCTimeZone());
+    return out;
+  }
+  size_t i = 0;
+  RETURN_IF_ERROR(ParseTime(text, &i, f));
+  RETURN_IF_ERROR(ParseZone(text, i, f));
+  return DateTimeFromFields(f);
 }
 
 }  // namespace pitstop

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "supervisor/common/decimal.h"
 #include "supervisor/common/iso_date.h"
 
@@ -110,6 +113,59 @@ TEST_CASE("ISO 8601 dates and date-times are checked against the calendar",
     REQUIRE(ParseIsoDate(bad).status().code() ==
             absl::StatusCode::kInvalidArgument);
   }
+}
+
+TEST_CASE("a refused ISO 8601 date says which part is wrong", "[common]") {
+  struct Case {
+    const char* text;
+    const char* why;
+  };
+  for (const Case& c : {
+           Case{"2026-1-31", "expected YYYY-MM-DD"},
+           Case{"2026-13-01", "no such month"},
+           Case{"2026-02-29", "2026-02 has no day 29"},
+           Case{"2026-01-31 12:00Z", "expected 'T' between date and time"},
+           Case{"2026-01-31T12", "expected HH:MM after 'T'"},
+           Case{"2026-01-31T12:00:5Z", "expected seconds as SS"},
+           Case{"2026-01-31T12:00:00.Z",
+                "a fraction of a second needs 1 to 9 digits"},
+           Case{"2026-01-31T12:00:00.1234567890Z",
+                "a fraction of a second needs 1 to 9 digits"},
+           Case{"2026-01-31T24:00Z", "time out of range"},
+           Case{"2026-01-31T12:00:00",
+                "a date-time needs its time zone: Z or an offset like "
+                "+02:00"},
+           Case{"2026-01-31T12:00:00U",
+                "a date-time needs its time zone: Z or an offset like "
+                "+02:00"},
+           Case{"2026-01-31T12:00+24:00",
+                "expected the offset as +HH:MM or -HH:MM"},
+           Case{"2026-01-31T12:00Z ", "unexpected text after the time zone"},
+       }) {
+    INFO(c.text);
+    auto d = ParseIsoDate(c.text);
+    REQUIRE(d.status().code() == absl::StatusCode::kInvalidArgument);
+    REQUIRE(std::string(d.status().message()) ==
+            absl::StrCat("'", c.text,
+                         "' is not an ISO 8601 date (e.g. 2026-01-31 or "
+                         "2026-01-31T12:00:00Z): ",
+                         c.why));
+  }
+}
+
+TEST_CASE("a date-time's fraction is kept to the nanosecond across an offset",
+          "[common]") {
+  auto d = ParseIsoDate("2026-01-01T00:30:00.123456789+01:00");
+  REQUIRE(d.ok());
+  REQUIRE(d->has_time);
+  REQUIRE(d->canonical == "2025-12-31T23:30:00.123456789Z");
+  REQUIRE(d->instant ==
+          absl::FromCivil(absl::CivilSecond(2025, 12, 31, 23, 30, 0),
+                          absl::UTCTimeZone()) +
+              absl::Nanoseconds(123456789));
+  auto day = ParseIsoDate("2026-01-31");
+  REQUIRE(day.ok());
+  REQUIRE(!day->has_time);
 }
 
 }  // namespace
