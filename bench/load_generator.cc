@@ -30,6 +30,22 @@ void LoadGenerator::Stop() {
   threads_.clear();
 }
 
+grpc::Status LoadGenerator::CallOnce(v1::StorageService::Stub& stub,
+                                     grpc::ClientContext& context,
+                                     const v1::CallContext& ctx) const {
+  if (options_.method == "GetStats") {
+    v1::GetStatsRequest request;
+    *request.mutable_context() = ctx;
+    v1::GetStatsResponse response;
+    return stub.GetStats(&context, request, &response);
+  }
+  v1::CreateVolumeRequest request;
+  *request.mutable_context() = ctx;
+  request.set_size_bytes(1 << 20);
+  v1::CreateVolumeResponse response;
+  return stub.CreateVolume(&context, request, &response);
+}
+
 void LoadGenerator::Caller(int index) {
   auto stub = v1::StorageService::NewStub(options_.channel);
   const int resources = std::max(1, options_.resources);
@@ -53,24 +69,19 @@ void LoadGenerator::Caller(int index) {
     }
     next = (next + 1) % resources;
 
-    grpc::ClientContext context;
-    context.AddMetadata("pitstop-driver", options_.driver);
-    context.set_deadline(
-        absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    const absl::Time deadline = absl::Now() + options_.call_timeout;
     grpc::Status s;
     rec.start = absl::Now();
-    if (options_.method == "GetStats") {
-      v1::GetStatsRequest request;
-      *request.mutable_context() = std::move(ctx);
-      v1::GetStatsResponse response;
-      s = stub->GetStats(&context, request, &response);
-    } else {
-      v1::CreateVolumeRequest request;
-      *request.mutable_context() = std::move(ctx);
-      request.set_size_bytes(1 << 20);
-      v1::CreateVolumeResponse response;
-      s = stub->CreateVolume(&context, request, &response);
-    }
+    do {
+      ++rec.attempts;
+      grpc::ClientContext context;
+      context.AddMetadata("pitstop-driver", options_.driver);
+      context.set_deadline(absl::ToChronoTime(deadline));
+      context.set_wait_for_ready(options_.retry_unavailable);
+      s = CallOnce(*stub, context, ctx);
+    } while (options_.retry_unavailable &&
+             s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+             absl::Now() < deadline && !stop_);
     rec.end = absl::Now();
     rec.ok = s.ok();
     if (!s.ok()) {

@@ -8,6 +8,7 @@
 // recorded.
 
 #include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
 
 #include <atomic>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "pitstop/driver/v1/storage.grpc.pb.h"
 
 namespace pitstop {
 
@@ -36,6 +38,11 @@ struct LoadOptions {
   std::string method = "CreateVolume";
   // More of the bag, as string values (e.g. a driver's required settings).
   std::map<std::string, std::string> properties;
+  // Callers as a management server riding out a restart of pitstopd would
+  // be: they wait for the daemon to be ready, and a call that failed
+  // UNAVAILABLE (its connection broke) is sent again with its operation id
+  // (which the driver applies at most once) until call_timeout.
+  bool retry_unavailable = false;
 };
 
 struct CallRecord {
@@ -44,6 +51,7 @@ struct CallRecord {
   absl::Time start;
   absl::Time end;
   bool ok = false;
+  int attempts = 0;
   std::string error;  // "UNAVAILABLE: ..." when !ok
 };
 
@@ -78,6 +86,9 @@ class LoadGenerator {
 
  private:
   void Caller(int index);
+  grpc::Status CallOnce(pitstop::driver::v1::StorageService::Stub& stub,
+                        grpc::ClientContext& context,
+                        const pitstop::driver::v1::CallContext& ctx) const;
 
   const LoadOptions options_;
   std::atomic<bool> stop_{false};

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -100,6 +101,7 @@ class Recorder final : public v1::StorageService::Service {
       response->set_path(path);
       return grpc::Status::OK;
     }
+    Say(ctx, op);
     int64_t work_ms = 0;
     auto it = ctx.properties().find("work_ms");
     if (it != ctx.properties().end()) {
@@ -134,6 +136,27 @@ class Recorder final : public v1::StorageService::Service {
   }
 
  private:
+  // `say` in the bag: written to stderr `say_after_ms` later, from a thread
+  // of its own (the call does not wait), then marked as written by the file
+  // <state>/said-<operation> (tests of output kept while no daemon reads).
+  void Say(const v1::CallContext& ctx, const std::string& op) {
+    auto say = ctx.properties().find("say");
+    if (say == ctx.properties().end()) return;
+    int64_t after_ms = 0;
+    auto after = ctx.properties().find("say_after_ms");
+    if (after != ctx.properties().end()) {
+      (void)absl::SimpleAtoi(after->second.number_value(), &after_ms);
+    }
+    std::thread([text = say->second.string_value(), after_ms,
+                 marker = absl::StrCat(ops_dir_, "/../said-", op)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(after_ms));
+      std::fprintf(stderr, "said: %s\n", text.c_str());
+      std::fflush(stderr);
+      const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT, 0600);
+      if (fd >= 0) ::close(fd);
+    }).detach();
+  }
+
   static void Append(const std::string& file, const std::string& line) {
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd < 0) return;
