@@ -87,6 +87,14 @@ std::string Events(Daemon& daemon) {
       .out;
 }
 
+// Keepers need a PID namespace per driver; a host that refuses them (a
+// container) runs drivers without keepers.
+bool KeepersOnThisHost() {
+  if (FullSandboxOnThisHost()) return true;
+  WARN("not run: keepers need PID namespaces, which this host refuses");
+  return false;
+}
+
 DaemonSpec RecorderIn(const std::string& dir) {
   DaemonSpec spec;
   spec.cars_dir = std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-1";
@@ -101,10 +109,7 @@ TEST_CASE(
     "operation id lose no call, and what the driver wrote meanwhile reaches "
     "the new daemon's log",
     "[integration][readopt]") {
-  if (!FullSandboxOnThisHost()) {
-    WARN("not run: keepers need PID namespaces, which this host refuses");
-    return;
-  }
+  if (!KeepersOnThisHost()) return;
   const std::string dir = TempDir("pitstop-readopt");
   const DaemonSpec spec = RecorderIn(dir);
   Daemon first(spec);
@@ -171,10 +176,7 @@ TEST_CASE(
     "a driver killed while no daemon runs is reported with its exit and "
     "restarted by its policy after re-adoption",
     "[integration][readopt]") {
-  if (!FullSandboxOnThisHost()) {
-    WARN("not run: keepers need PID namespaces, which this host refuses");
-    return;
-  }
+  if (!KeepersOnThisHost()) return;
   const std::string dir = TempDir("pitstop-readopt");
   const DaemonSpec spec = RecorderIn(dir);
   int pid = 0;
@@ -206,10 +208,7 @@ TEST_CASE(
     "answer, a record from an earlier boot, a replaced keeper socket, and an "
     "unrelated process named by a pid file is neither killed nor adopted",
     "[integration][readopt]") {
-  if (!FullSandboxOnThisHost()) {
-    WARN("not run: keepers need PID namespaces, which this host refuses");
-    return;
-  }
+  if (!KeepersOnThisHost()) return;
   const std::string dir = TempDir("pitstop-refuse");
   DaemonSpec spec;  // the four sample drivers
   spec.dir = dir;

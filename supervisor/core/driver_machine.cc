@@ -8,6 +8,24 @@
 
 namespace pitstop {
 
+namespace {
+
+// SIGKILL for `inst`, once.
+void Kill(Instance& inst, Effects& effects) {
+  effects.signals.emplace_back(inst.pid, SIGKILL);
+  inst.kill_sent = true;
+}
+
+// A probe of `inst` if one is due and none is in flight.
+void ProbeIfDue(const std::string& name, Instance& inst, absl::Time now,
+                absl::Time deadline, Effects& effects) {
+  if (inst.probe_in_flight || now < inst.next_probe) return;
+  inst.probe_in_flight = true;
+  effects.probes.push_back({name, inst.id, inst.endpoint, deadline});
+}
+
+}  // namespace
+
 DesiredDriverState DesiredStateOf(const DriverRecord& r) {
   DesiredDriverState d;
   d.enabled = r.enabled;
@@ -142,24 +160,22 @@ void DriverMachine::ReconcileSuccessor(const std::string& name, DriverRecord& r,
   if (!s.launched()) return;
   if (!r.want_running && !s.kill_sent) {
     // It never served: no need to be gentle.
-    effects.signals.emplace_back(s.pid, SIGKILL);
-    s.kill_sent = true;
+    Kill(s, effects);
     return;
   }
   if (s.phase == InstancePhase::kReady && r.instance && !s.kill_sent) {
     CutOver(name, r, now);
     return;
   }
-  if (now >= s.start_deadline && !s.kill_sent) {
+  if (s.kill_sent) return;
+  if (now >= s.start_deadline) {
     s.failure = absl::StrCat("did not become ready within ",
                              ShortDuration(m.timeouts.start));
-    effects.signals.emplace_back(s.pid, SIGKILL);
-    s.kill_sent = true;
-  } else if (!s.probe_in_flight && now >= s.next_probe && !s.kill_sent) {
-    s.probe_in_flight = true;
-    effects.probes.push_back(
-        {name, s.id, s.endpoint,
-         std::min(now + options.probe_timeout, s.start_deadline)});
+    Kill(s, effects);
+  } else {
+    ProbeIfDue(name, s, now,
+               std::min(now + options.probe_timeout, s.start_deadline),
+               effects);
   }
 }
 
@@ -278,8 +294,7 @@ void DriverMachine::ReconcileRetiring(const std::string& name, DriverRecord& r,
     o.kill_at = now + o.package->manifest.timeouts.stop;
   } else if (o.phase == InstancePhase::kStopping && !o.kill_sent &&
              now >= o.kill_at) {
-    effects.signals.emplace_back(o.pid, SIGKILL);
-    o.kill_sent = true;
+    Kill(o, effects);
   }
 }
 
@@ -395,13 +410,11 @@ void DriverMachine::ReconcileServing(const std::string& name, DriverRecord& r,
           "did not become ready within ", ShortDuration(m.timeouts.start),
           inst.probe_message.empty() ? "" : " (last probe: ",
           inst.probe_message, inst.probe_message.empty() ? "" : ")");
-      effects.signals.emplace_back(inst.pid, SIGKILL);
-      inst.kill_sent = true;
-    } else if (!inst.probe_in_flight && now >= inst.next_probe) {
-      inst.probe_in_flight = true;
-      effects.probes.push_back(
-          {name, inst.id, inst.endpoint,
-           std::min(now + options.probe_timeout, inst.start_deadline)});
+      Kill(inst, effects);
+    } else {
+      ProbeIfDue(name, inst, now,
+                 std::min(now + options.probe_timeout, inst.start_deadline),
+                 effects);
     }
   }
   ReconcileHealth(name, r, now, effects);
@@ -424,13 +437,11 @@ void DriverMachine::ReconcileHealth(const std::string& name, DriverRecord& r,
         ShortDuration(now - r.state_since +
                       options.health_interval * options.health_failures),
         " (last probe: ", inst.probe_message, ")");
-    effects.signals.emplace_back(inst.pid, SIGKILL);
-    inst.kill_sent = true;
-  } else if (!inst.probe_in_flight && now >= inst.next_probe) {
-    inst.probe_in_flight = true;
-    effects.probes.push_back(
-        {name, inst.id, inst.endpoint,
-         now + std::min(options.probe_timeout, options.health_interval)});
+    Kill(inst, effects);
+  } else {
+    ProbeIfDue(name, inst, now,
+               now + std::min(options.probe_timeout, options.health_interval),
+               effects);
   }
 }
 

@@ -31,9 +31,11 @@
 #include "supervisor/common/check.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/sandbox/cgroup.h"
+#include "supervisor/sandbox/child_exit.h"
 #include "supervisor/sandbox/child_launch.h"
 #include "supervisor/sandbox/keeper_client.h"
 #include "supervisor/sandbox/keeper_record.h"
+#include "supervisor/sandbox/output_lines.h"
 #include "supervisor/sandbox/sandbox_child.h"
 #include "supervisor/sandbox/sandbox_profile.h"
 #include "supervisor/sandbox/seccomp_filter.h"
@@ -43,14 +45,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Longer lines are delivered in pieces of this size.
-constexpr size_t kMaxLine = 8192;
 // At most this much of one pipe is read per wake-up of the monitor thread,
 // so one flooding driver cannot keep it from the other children; the rest
 // stays in the pipe (and the writer blocks once the pipe is full).
 constexpr size_t kReadBudget = 64 * 1024;
-// What a rate-limited child's output may add to the log per second.
-constexpr size_t kMaxBytesPerSecond = 256 * 1024;
 
 enum Kind : uint64_t { kWake = 0, kStdout = 1, kStderr = 2, kPidfd = 3 };
 // The inotify descriptor watching socket directories (no child has pid 0).
@@ -86,10 +84,6 @@ int CapLast() {
   return v;
 }
 
-std::string MiB(uint64_t bytes) {
-  return absl::StrCat(bytes / (1024 * 1024), " MiB");
-}
-
 }  // namespace
 
 struct ChildProcessManager::Child {
@@ -98,9 +92,7 @@ struct ChildProcessManager::Child {
   int out_fd = -1;
   int err_fd = -1;
   int status_fd = -1;  // the sandbox init's report of the driver's status
-  std::string out_partial;
-  std::string err_partial;
-  OutputHandler on_output;
+  OutputLines output;
   ExitHandler on_exit;
   SandboxReport report;
   InstanceCgroup cgroup;
@@ -112,13 +104,6 @@ struct ChildProcessManager::Child {
   int seal_wd = -1;
   bool sealed = false;
   std::function<void()> on_listening;
-  // Output rate limit (drivers only): lines in the current second, lines
-  // dropped.
-  bool rate_limited = false;
-  absl::Time window_start;
-  int window_lines = 0;
-  size_t window_bytes = 0;
-  uint64_t dropped = 0;
   // Started by an earlier daemon: not our child (its exit status comes
   // from its keeper only).
   bool adopted = false;
@@ -200,31 +185,9 @@ class ChildProcessManager::Impl {
     auto child = std::make_unique<Child>();
     ChildPlan plan;
     uint64_t clone_flags = 0;
-    if (spec.sandbox.enabled) {
-      SandboxContext ctx;
-      ctx.mode = options_.mode;
-      ctx.host = &host_;
-      ctx.root_mount = root_mount_;
-      ctx.seccomp = &seccomp_;
-      ctx.cap_last = cap_last_;
-      ctx.uid = host_.root ? UidFor(spec.sandbox.driver) : 0;
-      PlannedSandbox planned;
-      absl::Status st = PlanSandbox(spec, ctx, planned);
-      child->cgroup = std::move(planned.cgroup);
-      if (!st.ok()) {
-        RemoveCgroup(child->cgroup);
-        return st;
-      }
-      plan = std::move(planned.plan);
-      clone_flags = planned.clone_flags;
-      child->report = std::move(planned.report);
-    } else {
-      plan.exe = spec.executable;
-      plan.argv_storage.push_back(spec.executable);
-      for (const std::string& a : spec.args) plan.argv_storage.push_back(a);
-      plan.envp_storage = spec.env;
-      plan.working_dir = spec.working_dir.empty() ? "/" : spec.working_dir;
-      child->report.mode = "off";
+    if (absl::Status st = Plan(spec, *child, plan, clone_flags); !st.ok()) {
+      RemoveCgroup(child->cgroup);
+      return st;
     }
     plan.Seal();
     if (!child->cgroup.empty()) {
@@ -267,10 +230,8 @@ class ChildProcessManager::Impl {
     child->out_fd = started->out_fd;
     child->err_fd = started->err_fd;
     child->status_fd = started->status_fd;
-    child->on_output = std::move(on_output);
+    child->output = OutputLines(std::move(on_output), spec.sandbox.enabled);
     child->on_exit = std::move(on_exit);
-    child->window_start = absl::Now();
-    child->rate_limited = spec.sandbox.enabled;
     if (spec.sandbox.enabled && host_.root && child->report.uid > 0) {
       for (const std::string& kv : spec.env) {
         if (!absl::StartsWith(kv, "PITSTOP_SOCKET=")) continue;
@@ -331,16 +292,8 @@ class ChildProcessManager::Impl {
     }
     absl::MutexLock lock(&mu_);
     for (ProvenKeeper& k : proven) {
-      Survivor s;
-      s.driver = k.record.driver;
-      s.instance_id = k.record.instance_id;
-      s.version = k.record.version;
-      s.pid = k.record.driver_pid;
-      s.sandbox = k.record.sandbox;
-      s.exited = k.hello.exited != 0;
-      s.dropped_bytes = k.hello.dropped_bytes;
-      out.push_back(s);
-      pending_[s.pid] = std::move(k);
+      out.push_back(SurvivorOf(k));
+      pending_[out.back().pid] = std::move(k);
     }
     return out;
   }
@@ -356,33 +309,22 @@ class ChildProcessManager::Impl {
       k = std::move(it->second);
       pending_.erase(it);
     }
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
-    const bool piped = ::pipe2(out, O_CLOEXEC) == 0 &&
-                       ::pipe2(err, O_CLOEXEC) == 0 &&
-                       ::pipe2(status, O_CLOEXEC) == 0;
-    absl::Status attached =
-        piped ? AttachKeeper(k.connection, out[1], err[1], status[1])
-              : absl::InternalError("cannot make pipes for an adopted driver");
-    for (int* fd : {&out[1], &err[1], &status[1], &k.connection}) CloseIf(*fd);
+    absl::StatusOr<KeeperPipes> pipes = AttachNewPipes(k.connection);
     auto child = std::make_unique<Child>();
     child->pid = pid;
     child->pidfd = k.pidfd;
     child->adopted = true;
-    child->out_fd = out[0];
-    child->err_fd = err[0];
-    child->status_fd = status[0];
-    for (int fd : {child->out_fd, child->err_fd, child->status_fd}) {
-      if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (pipes.ok()) {
+      child->out_fd = pipes->out_fd;
+      child->err_fd = pipes->err_fd;
+      child->status_fd = pipes->status_fd;
     }
     child->report = k.record.sandbox;
     child->keeper_socket = k.record.socket;
-    child->on_output = std::move(on_output);
+    child->output = OutputLines(std::move(on_output), true);
     child->on_exit = std::move(on_exit);
-    child->window_start = absl::Now();
-    child->rate_limited = true;
-    if (k.hello.dropped_bytes > 0 && child->on_output) {
-      child->on_output(
-          OutputStream::kStderr,
+    if (k.hello.dropped_bytes > 0) {
+      child->output.Note(
           absl::StrCat("pitstop: ", k.hello.dropped_bytes,
                        " bytes of output dropped while no daemon read them"));
     }
@@ -394,7 +336,7 @@ class ChildProcessManager::Impl {
     if (child->out_fd >= 0) Watch(child->out_fd, Key(pid, kStdout));
     if (child->err_fd >= 0) Watch(child->err_fd, Key(pid, kStderr));
     children_[pid] = std::move(child);
-    return attached;
+    return pipes.status();
   }
 
   absl::Status Signal(pid_t pid, int signal) {
@@ -424,6 +366,36 @@ class ChildProcessManager::Impl {
   }
 
  private:
+  // The child's plan: the sandbox profile for a driver, a plain child
+  // otherwise. On failure `child.cgroup` may hold a group to remove.
+  absl::Status Plan(const LaunchSpec& spec, Child& child, ChildPlan& plan,
+                    uint64_t& clone_flags) {
+    if (spec.sandbox.enabled) {
+      SandboxContext ctx;
+      ctx.mode = options_.mode;
+      ctx.host = &host_;
+      ctx.root_mount = root_mount_;
+      ctx.seccomp = &seccomp_;
+      ctx.cap_last = cap_last_;
+      ctx.uid = host_.root ? UidFor(spec.sandbox.driver) : 0;
+      PlannedSandbox planned;
+      absl::Status st = PlanSandbox(spec, ctx, planned);
+      child.cgroup = std::move(planned.cgroup);
+      if (!st.ok()) return st;
+      plan = std::move(planned.plan);
+      clone_flags = planned.clone_flags;
+      child.report = std::move(planned.report);
+    } else {
+      plan.exe = spec.executable;
+      plan.argv_storage.push_back(spec.executable);
+      for (const std::string& a : spec.args) plan.argv_storage.push_back(a);
+      plan.envp_storage = spec.env;
+      plan.working_dir = spec.working_dir.empty() ? "/" : spec.working_dir;
+      child.report.mode = "off";
+    }
+    return absl::OkStatus();
+  }
+
   // Writes down a keeper for the next daemon (keeper_record.h). Without the
   // record the instance runs on, but cannot be re-adopted.
   void RecordKeeper(const LaunchSpec& spec, pid_t keeper_pid, pid_t driver_pid,
@@ -565,65 +537,21 @@ class ChildProcessManager::Impl {
   // Only the monitor thread touches a child's pipes and buffers.
   void Drain(Child& c, OutputStream stream, size_t budget = kReadBudget) {
     int& fd = stream == OutputStream::kStdout ? c.out_fd : c.err_fd;
-    std::string& partial =
-        stream == OutputStream::kStdout ? c.out_partial : c.err_partial;
     char buf[16 * 1024];
     for (size_t taken = 0; fd >= 0 && taken < budget;) {
       ssize_t n = ::read(fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
-      if (n > 0) taken += static_cast<size_t>(n);
       if (n <= 0) {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
         ::close(fd);
         fd = -1;
         break;
       }
-      partial.append(buf, n);
-      size_t start = 0;
-      for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos;
-           start = nl + 1) {
-        Emit(c, stream, absl::string_view(partial).substr(start, nl - start));
-      }
-      partial.erase(0, start);
-      while (partial.size() >= kMaxLine) {
-        Emit(c, stream, absl::string_view(partial).substr(0, kMaxLine));
-        partial.erase(0, kMaxLine);
-      }
+      taken += static_cast<size_t>(n);
+      c.output.Append(stream, absl::string_view(buf, static_cast<size_t>(n)));
     }
-    if (fd < 0 && !partial.empty()) {
-      Emit(c, stream, partial);
-      partial.clear();
-    }
-  }
-
-  static void Emit(Child& c, OutputStream stream, absl::string_view line) {
-    if (!c.on_output) return;
-    if (!c.rate_limited) {
-      c.on_output(stream, line);
-      return;
-    }
-    const absl::Time now = absl::Now();
-    if (now - c.window_start >= absl::Seconds(1)) {
-      if (c.dropped > 0) {
-        c.on_output(OutputStream::kStderr,
-                    absl::StrCat("pitstop: ", c.dropped,
-                                 " lines of output dropped (more than ",
-                                 kMaxLinesPerSecond, " lines or ",
-                                 kMaxBytesPerSecond / 1024, " KiB a second)"));
-      }
-      c.window_start = now;
-      c.window_lines = 0;
-      c.window_bytes = 0;
-      c.dropped = 0;
-    }
-    c.window_bytes += line.size();
-    if (++c.window_lines > kMaxLinesPerSecond ||
-        c.window_bytes > kMaxBytesPerSecond) {
-      ++c.dropped;
-      return;
-    }
-    c.on_output(stream, line);
+    if (fd < 0) c.output.Finish(stream);
   }
 
   void Reap(pid_t pid) {
@@ -634,55 +562,11 @@ class ChildProcessManager::Impl {
     // and the pipes are closed.
     Drain(*c, OutputStream::kStdout, 1 << 20);
     Drain(*c, OutputStream::kStderr, 1 << 20);
-    if (!c->out_partial.empty())
-      Emit(*c, OutputStream::kStdout, c->out_partial);
-    if (!c->err_partial.empty())
-      Emit(*c, OutputStream::kStderr, c->err_partial);
-    if (c->dropped > 0 && c->on_output) {
-      c->on_output(
-          OutputStream::kStderr,
-          absl::StrCat("pitstop: ", c->dropped, " lines of output dropped"));
-    }
-    siginfo_t info{};
-    bool waited = false;
-    while (!(waited = ::waitid(P_PIDFD, c->pidfd, &info, WEXITED) == 0) &&
-           errno == EINTR) {
-    }
-    ExitInfo exit;
-    if (!waited) exit = ExitInfo(0, SIGKILL, false, "its keeper ended");
-    if (info.si_code == CLD_EXITED) {
-      exit.exit_code = info.si_status;
-    } else {
-      exit.signal = info.si_status;
-      exit.core_dumped = info.si_code == CLD_DUMPED;
-    }
-    // The sandbox's init reports how the driver itself ended.
-    int driver_status = 0;
-    if (c->status_fd >= 0 &&
-        ::read(c->status_fd, &driver_status, sizeof driver_status) ==
-            sizeof driver_status) {
-      exit = ExitInfo{};
-      if (WIFSIGNALED(driver_status)) {
-        exit.signal = WTERMSIG(driver_status);
-        exit.core_dumped = WCOREDUMP(driver_status);
-      } else {
-        exit.exit_code = WEXITSTATUS(driver_status);
-      }
-    }
-    if (exit.signal == SIGKILL && c->cgroup.OomKilled()) {
-      exit.cause = absl::StrCat("exceeded memory limit ",
-                                MiB(c->report.memory_limit_bytes),
-                                " (killed by the kernel's OOM killer)");
-    } else if (exit.signal == SIGSYS && c->report.seccomp) {
-      const std::string call = SeccompKilledSyscall(c->pid);
-      exit.cause = call.empty()
-                       ? "killed by seccomp (SIGSYS): a forbidden system call "
-                         "(see docs/sandbox.md for the list)"
-                       : absl::StrCat(
-                             "killed by seccomp (SIGSYS): forbidden "
-                             "system call ",
-                             call);
-    }
+    c->output.Finish(OutputStream::kStdout);
+    c->output.Finish(OutputStream::kStderr);
+    c->output.ReportDropped();
+    const ExitInfo exit =
+        CollectExit(c->pidfd, c->status_fd, c->cgroup, c->report, c->pid);
     std::unique_ptr<Child> owned;
     {
       absl::MutexLock lock(&mu_);

@@ -24,6 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "supervisor/sandbox/host_sandbox.h"
+#include "supervisor/sandbox/output_lines.h"
 #include "supervisor/sandbox/process_launcher.h"
 #include "supervisor/sandbox/sandbox_profile.h"
 
@@ -47,7 +48,7 @@ struct SandboxOptions {
 
 class ChildProcessManager final : public ProcessLauncher {
  public:
-  static constexpr int kMaxLinesPerSecond = 2000;
+  static constexpr int kMaxLinesPerSecond = OutputLines::kMaxLinesPerSecond;
 
   // Detects what the host allows (DetectHostSandboxSupport) once.
   explicit ChildProcessManager(SandboxOptions options = {});

@@ -296,6 +296,43 @@ absl::Status AttachKeeper(int connection, int out_w, int err_w, int status_w) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<KeeperPipes> AttachNewPipes(int& connection) {
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+  const bool piped = ::pipe2(out, O_CLOEXEC) == 0 &&
+                     ::pipe2(err, O_CLOEXEC) == 0 &&
+                     ::pipe2(status, O_CLOEXEC) == 0;
+  absl::Status attached =
+      piped ? AttachKeeper(connection, out[1], err[1], status[1])
+            : absl::UnavailableError(
+                  absl::StrCat("cannot make pipes: ", std::strerror(errno)));
+  for (int* fd : {&out[1], &err[1], &status[1], &connection}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+  if (!attached.ok()) {
+    for (int fd : {out[0], err[0], status[0]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return attached;
+  }
+  for (int fd : {out[0], err[0], status[0]}) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return KeeperPipes{out[0], err[0], status[0]};
+}
+
+Survivor SurvivorOf(const ProvenKeeper& k) {
+  Survivor s;
+  s.driver = k.record.driver;
+  s.instance_id = k.record.instance_id;
+  s.version = k.record.version;
+  s.pid = k.record.driver_pid;
+  s.sandbox = k.record.sandbox;
+  s.exited = k.hello.exited != 0;
+  s.dropped_bytes = k.hello.dropped_bytes;
+  return s;
+}
+
 void RemoveKeeperFiles(const std::string& socket_path) {
   ::unlink(socket_path.c_str());
   ::unlink(KeeperRecordPath(socket_path).c_str());

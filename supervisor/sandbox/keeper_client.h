@@ -60,6 +60,21 @@ std::vector<ProvenKeeper> ProveKeepers(const std::string& keeper_dir,
 // Sends the keeper the write ends of new stdout, stderr and status pipes.
 absl::Status AttachKeeper(int connection, int out_w, int err_w, int status_w);
 
+// The read ends (non-blocking, close-on-exec) of a re-attached keeper's new
+// stdout, stderr and status pipes.
+struct KeeperPipes {
+  int out_fd = -1;
+  int err_fd = -1;
+  int status_fd = -1;
+};
+// Makes the pipes, sends the keeper their write ends over `connection`
+// (closed then) and returns the read ends; on failure nothing is left open
+// and UNAVAILABLE says why.
+absl::StatusOr<KeeperPipes> AttachNewPipes(int& connection);
+
+// What FindSurvivors reports of a proven keeper.
+Survivor SurvivorOf(const ProvenKeeper& keeper);
+
 // Removes a keeper's socket and record.
 void RemoveKeeperFiles(const std::string& socket_path);
 
