@@ -131,9 +131,10 @@ absl::Status WriteKeeperRecord(const std::string& path,
     return absl::InternalError(absl::StrCat("cannot write ", tmp));
   }
   const std::string text = FormatKeeperRecord(record);
+  // No fsync: the record must outlive the daemon, not the machine (after a
+  // reboot the boot id refuses it anyway), and the page cache does that.
   const bool ok = ::write(fd, text.data(), text.size()) ==
-                      static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
+                  static_cast<ssize_t>(text.size());
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
