@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "supervisor/sandbox/keeper_record.h"
 
 namespace pitstop {
 
@@ -255,6 +256,18 @@ bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout) {
     if (alive == 0) return true;
     if (absl::Now() >= deadline) return false;
     absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+KeeperReaper::~KeeperReaper() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(dir_) / "state" / "keepers", ec)) {
+    if (entry.path().extension() != ".rec") continue;
+    absl::StatusOr<KeeperRecord> r = ReadKeeperRecord(entry.path().string());
+    if (r.ok() && ProcessStartTime(r->keeper_pid) == r->start_time) {
+      ::kill(r->keeper_pid, SIGKILL);
+    }
   }
 }
 

@@ -109,6 +109,21 @@ pitstop::supervisor::v1::Driver AwaitDriver(
     const std::function<bool(const pitstop::supervisor::v1::Driver&)>& done,
     absl::Duration timeout = absl::Seconds(60));
 
+// Kills, when it goes out of scope, every keeper recorded under
+// <dir>/state/keepers whose process still is the recorded one: a test that
+// kills pitstopd leaves no driver running on the machine, even when it fails
+// before a new daemon takes the drivers back (keepers outlive daemons).
+class KeeperReaper {
+ public:
+  explicit KeeperReaper(std::string dir) : dir_(std::move(dir)) {}
+  ~KeeperReaper();
+  KeeperReaper(const KeeperReaper&) = delete;
+  KeeperReaper& operator=(const KeeperReaper&) = delete;
+
+ private:
+  const std::string dir_;
+};
+
 // SIGSTOP, then waits until every thread of `pid` has stopped; false after
 // `timeout`.
 bool StopProcess(int pid, absl::Duration timeout = absl::Seconds(5));

@@ -272,6 +272,7 @@ TEST_CASE(
     "[integration][readopt]") {
   std::string t = (fs::temp_directory_path() / "pitstop-crash-XXXXXX").string();
   const std::string dir = ::mkdtemp(t.data());
+  KeeperReaper reaper(dir);
   DaemonSpec spec;
   spec.dir = dir;
   std::vector<int> old_pids;

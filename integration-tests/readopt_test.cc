@@ -111,6 +111,7 @@ TEST_CASE(
     "[integration][readopt]") {
   if (!KeepersOnThisHost()) return;
   const std::string dir = TempDir("pitstop-readopt");
+  KeeperReaper reaper(dir);
   const DaemonSpec spec = RecorderIn(dir);
   Daemon first(spec);
   const int pid = first.GetDriver("recorder").pid();
@@ -178,6 +179,7 @@ TEST_CASE(
     "[integration][readopt]") {
   if (!KeepersOnThisHost()) return;
   const std::string dir = TempDir("pitstop-readopt");
+  KeeperReaper reaper(dir);
   const DaemonSpec spec = RecorderIn(dir);
   int pid = 0;
   {
@@ -210,6 +212,7 @@ TEST_CASE(
     "[integration][readopt]") {
   if (!KeepersOnThisHost()) return;
   const std::string dir = TempDir("pitstop-refuse");
+  KeeperReaper reaper(dir);
   DaemonSpec spec;  // the four sample drivers
   spec.dir = dir;
   spec.await_ready = "proxkvm";

@@ -216,6 +216,7 @@ TEST_CASE(
   DaemonSpec spec = cars.Spec();
   spec.dir = cars.dir() + "/daemon";  // kept across the daemons
   fs::create_directories(spec.dir);
+  KeeperReaper reaper(spec.dir);
   std::vector<int> pids;
   {
     Daemon first(spec);

@@ -52,7 +52,7 @@ struct DaemonConfig {
   std::string sandbox = "auto";
   // Drivers run as uid/gid sandbox_uid_base + a stable index below 1000.
   uint32_t sandbox_uid_base = 61000;
-  // Operator maxima for driver.yaml limits (0: none).
+  // Operator maxima for driver.yaml limits (positive).
   uint32_t max_memory_mb = 4096;
   uint32_t max_pids = 1024;
   uint32_t max_open_files = 65536;
