@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "supervisor/common/quoted.h"
 
 namespace pitstop {
 
@@ -33,8 +34,8 @@ absl::Status CheckCallFits(const DriverManifest& m, absl::string_view driver,
       std::find(m.resource_types.begin(), m.resource_types.end(),
                 resource_type) == m.resource_types.end()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "driver ", driver, " has no resource type '", resource_type,
-        "' (it declares: ", absl::StrJoin(m.resource_types, ", "), ")"));
+        "driver ", driver, " has no resource type ", Quoted(resource_type),
+        " (it declares: ", absl::StrJoin(m.resource_types, ", "), ")"));
   }
   return absl::OkStatus();
 }

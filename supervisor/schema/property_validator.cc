@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "supervisor/common/quoted.h"
 
 namespace pitstop {
 namespace {
@@ -44,6 +45,15 @@ std::string Shown(absl::string_view text, bool secret) {
   if (text.size() <= kShownChars) return absl::StrCat("\"", text, "\"");
   return absl::StrCat("\"", text.substr(0, kShownChars), "...\" (",
                       CodePoints(text), " characters)");
+}
+
+// Why `text` is not `what`: the parser's own words for a short value (they
+// quote it whole), a cut quote of a long one, nothing of a secret.
+std::string ParseFailure(const PropertySpec& spec, absl::string_view text,
+                         const absl::Status& status, absl::string_view what) {
+  if (spec.secret) return absl::StrCat("value (hidden: secret) is not ", what);
+  if (text.size() <= kShownChars) return std::string(status.message());
+  return absl::StrCat("value ", Shown(text, false), " is not ", what);
 }
 
 absl::string_view KindOf(const dv1::PropertyValue& v) {
@@ -138,16 +148,14 @@ class Checker {
         auto d = Decimal::Parse(text);
         if (d.ok()) return PropertyScalar(*std::move(d));
         Add(spec, "type",
-            spec.secret ? "value (hidden: secret) is not a decimal number"
-                        : std::string(d.status().message()));
+            ParseFailure(spec, text, d.status(), "a decimal number"));
         return std::nullopt;
       }
       case PropertyType::kDate: {
         auto d = ParseIsoDate(text);
         if (d.ok()) return PropertyScalar(*std::move(d));
         Add(spec, "type",
-            spec.secret ? "value (hidden: secret) is not an ISO 8601 date"
-                        : std::string(d.status().message()));
+            ParseFailure(spec, text, d.status(), "an ISO 8601 date"));
         return std::nullopt;
       }
     }
@@ -246,7 +254,9 @@ ValidatedBag ValidatePropertyBag(const DriverManifest& manifest,
   for (const std::string& key : unknown) {
     out.violations.push_back(
         {key, "unknown",
-         absl::StrCat(absl::CHexEscape(key), ": driver ", manifest.name,
+         absl::StrCat(key.size() <= kShownChars ? absl::CHexEscape(key)
+                                                : Quoted(key, kShownChars),
+                      ": driver ", manifest.name,
                       " declares no such property (declared: ",
                       declared.empty() ? "none" : absl::StrJoin(declared, ", "),
                       ")")});
@@ -262,13 +272,22 @@ absl::Status ViolationsStatus(
     const std::string& driver,
     const std::vector<PropertyViolation>& violations) {
   if (violations.empty()) return absl::OkStatus();
+  // At most kListed problems, and a bounded message: the answer always fits
+  // in a gRPC status, whatever the caller sent.
+  constexpr size_t kListed = 20;
   std::vector<std::string> lines;
-  for (const PropertyViolation& v : violations) lines.push_back(v.message);
-  return absl::InvalidArgumentError(absl::StrCat(
+  for (const PropertyViolation& v : violations) {
+    if (lines.size() == kListed) break;
+    lines.push_back(v.message);
+  }
+  if (violations.size() > kListed) {
+    lines.push_back(absl::StrCat("and ", violations.size() - kListed, " more"));
+  }
+  return absl::InvalidArgumentError(Bounded(absl::StrCat(
       "the property bag for driver ", driver, " has ", violations.size(),
       violations.size() == 1 ? " problem: " : " problems: ",
       absl::StrJoin(lines, "; "), ". See `pitstop describe ", driver,
-      "` for its properties"));
+      "` for its properties")));
 }
 
 void RedactSecrets(const DriverManifest& manifest, PropertyBag* bag) {

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "supervisor/common/quoted.h"
+
 namespace pitstop {
 namespace {
 
@@ -191,6 +194,36 @@ TEST_CASE("secret values are redacted in bags shown back", "[schema]") {
   RedactSecrets(Schema(), &bag);
   REQUIRE(bag.at("password").string_value() == "***");
   REQUIRE(bag.at("vip").string_value() == "10.0.0.5");
+}
+
+}  // namespace
+}  // namespace pitstop
+
+namespace pitstop {
+namespace {
+
+TEST_CASE(
+    "errors about huge values and keys quote at most 64 bytes of each, and "
+    "the whole answer stays bounded",
+    "[schema]") {
+  const std::string huge(64 * 1024, '7');
+  PropertyBag bag = Base();
+  bag["ratio"] = Num(huge + ",");
+  bag["expires"] = Date(huge);
+  bag[std::string(16 * 1024, 'k')] = Str("x");
+  for (int i = 0; i < 100000; ++i) bag[absl::StrCat("unknown-", i)] = Str("");
+  ValidatedBag out = ValidatePropertyBag(Schema(), bag);
+  REQUIRE(out.violations.size() == 100003);
+  for (const PropertyViolation& v : out.violations) {
+    INFO(v.message.substr(0, 200));
+    REQUIRE(v.message.size() < 600);
+  }
+  const absl::Status s = ViolationsStatus("demo", out.violations);
+  REQUIRE(s.code() == absl::StatusCode::kInvalidArgument);
+  REQUIRE(s.message().size() <= kMaxErrorBytes);
+  REQUIRE(s.message().find("has 100003 problems") != std::string::npos);
+  REQUIRE(s.message().find("(65537 characters) is not a decimal number") !=
+          std::string::npos);
 }
 
 }  // namespace
