@@ -117,8 +117,9 @@ TEST_CASE("validity periods are given in days, hours or minutes", "[repo]") {
   REQUIRE(!ParseValidity("soon").ok());
 }
 
-TEST_CASE("repository URLs are file, http or https, and directories become file",
-          "[repo]") {
+TEST_CASE(
+    "repository URLs are file, http or https, and directories become file",
+    "[repo]") {
   REQUIRE(*NormalizeRepositoryUrl("/srv/repo/") == "file:///srv/repo");
   REQUIRE(*NormalizeRepositoryUrl("https://r.example/x/") ==
           "https://r.example/x");
