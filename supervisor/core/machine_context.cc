@@ -98,19 +98,29 @@ void MachineContext::SetPackage(
       EffectiveRestartPolicy(options_.restart, r.package->manifest.restart));
 }
 
-std::unique_ptr<Instance> MachineContext::AdoptedInstance(
+std::unique_ptr<Instance> MachineContext::MakeInstance(
     const std::string& name, std::shared_ptr<const DriverPackage> package,
-    uint64_t id, pid_t pid, absl::Time now) {
+    uint64_t id, absl::Time now) {
   auto inst = std::make_unique<Instance>();
   inst->id = id;
   next_instance_id_ = std::max(next_instance_id_, id + 1);
   inst->package = std::move(package);
+  // A resource or the whole of a replaced instance drained: waiting calls
+  // may go on, the instance may stop.
   inst->load = std::make_shared<InstanceLoad>(
       [drained = on_load_drained_, name] { drained(name); });
   inst->dir = (fs::path(options_.run_dir) / name / std::to_string(id)).string();
   inst->socket_path = (fs::path(inst->dir) / "driver.sock").string();
   inst->start_deadline = now + inst->package->manifest.timeouts.start;
   inst->next_probe = now;
+  return inst;
+}
+
+std::unique_ptr<Instance> MachineContext::AdoptedInstance(
+    const std::string& name, std::shared_ptr<const DriverPackage> package,
+    uint64_t id, pid_t pid, absl::Time now) {
+  std::unique_ptr<Instance> inst =
+      MakeInstance(name, std::move(package), id, now);
   inst->pid = pid;
   inst->phase = InstancePhase::kStarting;
   return inst;
@@ -120,18 +130,8 @@ std::unique_ptr<Instance> MachineContext::NewInstance(
     const std::string& name, std::shared_ptr<const DriverPackage> package,
     absl::Time now, Effects::Launch* out) {
   const DriverManifest& m = package->manifest;
-  auto inst = std::make_unique<Instance>();
-  inst->id = next_instance_id_++;
-  inst->package = package;
-  // A resource or the whole of a replaced instance drained: waiting calls
-  // may go on, the instance may stop.
-  inst->load = std::make_shared<InstanceLoad>(
-      [drained = on_load_drained_, name] { drained(name); });
-  inst->dir =
-      (fs::path(options_.run_dir) / name / std::to_string(inst->id)).string();
-  inst->socket_path = (fs::path(inst->dir) / "driver.sock").string();
-  inst->start_deadline = now + m.timeouts.start;
-  inst->next_probe = now;
+  std::unique_ptr<Instance> inst =
+      MakeInstance(name, package, next_instance_id_, now);
   const std::string data_dir = (fs::path(options_.data_dir) / name).string();
 
   Effects::Launch launch;

@@ -88,6 +88,12 @@ class MachineContext {
       uint64_t id, pid_t pid, absl::Time now);
 
  private:
+  // The parts NewInstance and AdoptedInstance share; later instances get
+  // ids above `id`.
+  std::unique_ptr<Instance> MakeInstance(
+      const std::string& name, std::shared_ptr<const DriverPackage> package,
+      uint64_t id, absl::Time now);
+
   // Constant after construction
   const SupervisorOptions& options_;
   EventLog& events_;

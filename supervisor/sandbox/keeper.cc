@@ -41,7 +41,17 @@ struct Ring {
 
   uint64_t size() const { return head - tail; }
   void Append(const char* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) data[(head + i) % kKeeperRingBytes] = p[i];
+    if (n > kKeeperRingBytes) {  // only the newest bytes can be kept
+      head += n - kKeeperRingBytes;
+      p += n - kKeeperRingBytes;
+      n = kKeeperRingBytes;
+    }
+    // At most two copies: up to the end of the buffer, then from its start.
+    const size_t start = static_cast<size_t>(head % kKeeperRingBytes);
+    const size_t first =
+        n < kKeeperRingBytes - start ? n : kKeeperRingBytes - start;
+    std::memcpy(data + start, p, first);
+    std::memcpy(data, p + first, n - first);
     head += n;
     if (size() > kKeeperRingBytes) {
       dropped += size() - kKeeperRingBytes;
