@@ -160,13 +160,15 @@ inline std::string DaemonLogLevel() {
 // A running pitstopd over a drivers directory.
 class Daemon {
  public:
+  // `extra`: more flags (--take-over).
   Daemon(ChildProcessManager& launcher, const fs::path& dir,
-         const fs::path& cars)
+         const fs::path& cars, const std::vector<std::string>& extra = {})
       : launcher_(launcher), socket_((dir / "pitstopd.sock").string()) {
     std::vector<std::string> args = {"--listen",      "unix:" + socket_,
                                      "--state-dir",   (dir / "state").string(),
                                      "--drivers-dir", cars.string(),
                                      "--log-level",   DaemonLogLevel()};
+    args.insert(args.end(), extra.begin(), extra.end());
     auto pid = launcher_.Launch(
         LaunchSpec{PITSTOPD_PATH, args, DaemonEnv(), dir.string(), {}},
         [](OutputStream, absl::string_view line) {
@@ -195,6 +197,12 @@ class Daemon {
     (void)launcher_.Signal(pid_, SIGKILL);
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&exited_), absl::Seconds(10));
+  }
+
+  // Waits until the daemon exits by itself; false after `timeout`.
+  bool AwaitExit(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&exited_), timeout);
   }
 
   // Waits until `count` drivers are READY.

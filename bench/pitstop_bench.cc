@@ -496,7 +496,8 @@ int Main(int argc, char** argv) {
   app.add_option("--only", only,
                  "one group: calls (latency, throughput, starts, crashes), "
                  "readopt (a new daemon after kill -9 of the old one), "
-                 "many, car, upgrade");
+                 "handover (pitstopd --take-over under load), many, car, "
+                 "upgrade");
   double routed_load = 0;
   app.add_option("--routed-load", routed_load,
                  "only run 8 routed callers for this many seconds (for "
@@ -531,6 +532,7 @@ int Main(int argc, char** argv) {
   if (only.empty() || only == "car") CarInstall(s);
   if (only.empty() || only == "upgrade") Upgrades(s, launcher);
   if (only.empty() || only == "readopt") Readopt(s, launcher);
+  if (only.empty() || only == "handover") Handover(s, launcher);
   return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "bench/load_generator.h"
+
 namespace pitstop::bench {
 namespace {
 
@@ -66,6 +68,72 @@ void Readopt(const Settings& s, ChildProcessManager& launcher) {
            Detail("goal_max", 1000) + extra);
     }
   }
+}
+
+void Handover(const Settings& s, ChildProcessManager& launcher) {
+  TempDir dir;
+  const fs::path cars = dir.path() / "cars";
+  fs::create_directories(cars);
+  fs::copy_file(absl::StrCat(RECORDER_CARS_DIR, "/recorder-1/recorder-1.car"),
+                cars / "recorder-1.0.0.car");
+  auto old_daemon = std::make_unique<Daemon>(launcher, dir.path(), cars);
+  old_daemon->AwaitReady(1, absl::Seconds(30));
+  const pid_t before = old_daemon->Get("recorder").pid();
+
+  LoadOptions options;
+  // An ordinary client's channel (the daemon fixture's reconnects within
+  // 10 ms, and would give up on a connection waiting in the backlog that
+  // fast).
+  options.channel = grpc::CreateChannel("unix:" + old_daemon->socket(),
+                                        grpc::InsecureChannelCredentials());
+  options.driver = "recorder";
+  options.callers = s.upgrade_callers;
+  options.resources = s.upgrade_resources;
+  options.work_ms = "1";
+  options.call_timeout = absl::Seconds(30);
+  LoadGenerator load(options);
+  load.Start();
+  (void)load.AwaitCalls(s.upgrade_callers * 20, absl::Seconds(30));
+  const absl::Time t0 = absl::Now();
+  absl::SleepFor(s.upgrade_baseline);
+
+  const absl::Time t1 = absl::Now();
+  Daemon new_daemon(launcher, dir.path(), cars, {"--take-over"});
+  if (!old_daemon->AwaitExit(absl::Seconds(60))) {
+    std::cerr << "pitstop-bench: the old pitstopd did not exit after the "
+                 "hand-over\n";
+    std::exit(1);
+  }
+  new_daemon.AwaitReady(1, absl::Seconds(30));
+  absl::SleepFor(absl::Seconds(1));  // calls after the hand-over
+  const absl::Time t2 = absl::Now();
+  load.Stop();
+  old_daemon.reset();
+
+  const LoadSummary baseline = load.Summarize(t0, t1);
+  const LoadSummary during = load.Summarize(t1, t2);
+  double max_ms = 0;
+  for (const CallRecord& r : load.Records()) {
+    if (r.start >= t1) {
+      max_ms = std::max(max_ms, absl::ToDoubleMilliseconds(r.end - r.start));
+    }
+  }
+  const bool same_pid = new_daemon.Get("recorder").pid() == before;
+  std::string errors;
+  for (const std::string& e : during.first_errors) {
+    absl::StrAppend(&errors, errors.empty() ? "" : "; ",
+                    absl::StrReplaceAll(e, {{"\"", "'"}, {"\\", "/"}}));
+  }
+  const std::string size = Detail("callers", s.upgrade_callers) +
+                           Detail("resources", s.upgrade_resources);
+  Emit("handover_failed_calls", baseline.failed + during.failed, "calls",
+       Detail("goal_max", 0) + size + Detail("calls_during", during.calls) +
+           ", \"first_errors\": \"" + errors + "\"");
+  Emit("handover_p99_ratio", during.p99_us / baseline.p99_us, "ratio",
+       Detail("goal_max", 2) + Detail("p99_us_before", baseline.p99_us) +
+           Detail("p99_us_during", during.p99_us) +
+           absl::StrCat(", \"same_pid\": ", same_pid ? "true" : "false"));
+  Emit("handover_max_call_ms", max_ms, "ms");
 }
 
 }  // namespace pitstop::bench

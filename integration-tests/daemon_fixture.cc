@@ -60,6 +60,7 @@ Daemon::Daemon(DaemonSpec spec) {
     args.push_back("--sandbox");
     args.push_back(spec.sandbox);
   }
+  args.insert(args.end(), spec.extra_args.begin(), spec.extra_args.end());
   if (!spec.config_yaml.empty()) {
     std::ofstream(dir_ + "/pitstopd.yaml") << spec.config_yaml;
     args.push_back("--config");
@@ -185,6 +186,43 @@ ExitInfo Daemon::Terminate(absl::Duration timeout) {
     mu_.Await(absl::Condition(&exited_));
   }
   return exit_;
+}
+
+bool Daemon::AwaitLog(const std::string& text, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto logged = [this, &text]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const std::string& line : log_) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&logged), timeout);
+}
+
+std::string MakeTempDir(const char* prefix) {
+  std::string t = (fs::temp_directory_path() / prefix).string() + "-XXXXXX";
+  return ::mkdtemp(t.data());
+}
+
+bool KeepersOnThisHost() {
+  if (FullSandboxOnThisHost()) return true;
+  WARN("not run: keepers need PID namespaces, which this host refuses");
+  return false;
+}
+
+DaemonSpec RecorderIn(const std::string& dir) {
+  DaemonSpec spec;
+  spec.cars_dir = std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-1";
+  spec.await_ready = "recorder";
+  spec.dir = dir;
+  return spec;
+}
+
+bool Daemon::AwaitExit(absl::Duration timeout, ExitInfo* exit) {
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), timeout)) return false;
+  *exit = exit_;
+  return true;
 }
 
 std::string Daemon::Log() {

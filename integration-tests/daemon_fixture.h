@@ -37,6 +37,8 @@ struct DaemonSpec {
   // --sandbox; empty: the daemon's default (strict as root) where this host
   // allows the whole sandbox, best-effort where it does not (a container).
   std::string sandbox;
+  // More of pitstopd's flags (e.g. --take-over).
+  std::vector<std::string> extra_args;
 };
 
 // What this host allows the daemon's sandbox (detected once), and whether
@@ -55,6 +57,11 @@ class Daemon {
 
   // SIGKILL, as a crash would; waits for the exit.
   void Kill();
+  // Waits until a line of the daemon's log contains `text`; false after
+  // `timeout`.
+  bool AwaitLog(const std::string& text, absl::Duration timeout);
+  // Waits until the daemon exits by itself; false after `timeout`.
+  bool AwaitExit(absl::Duration timeout, ExitInfo* exit);
 
   const std::string& dir() const { return dir_; }
   // The address clients use.
@@ -108,6 +115,17 @@ pitstop::supervisor::v1::Driver AwaitDriver(
     Daemon& daemon, const std::string& name,
     const std::function<bool(const pitstop::supervisor::v1::Driver&)>& done,
     absl::Duration timeout = absl::Seconds(60));
+
+// A new directory under the temporary directory, named `prefix`-XXXXXX.
+std::string MakeTempDir(const char* prefix);
+
+// Keepers need a PID namespace per driver; on a host that refuses them (a
+// container) drivers run without keepers: false then, with a warning that
+// the test did not run.
+bool KeepersOnThisHost();
+
+// pitstopd on the recorder test driver (version 1.0.0) in `dir`.
+DaemonSpec RecorderIn(const std::string& dir);
 
 // Kills, when it goes out of scope, every keeper recorded under
 // <dir>/state/keepers whose process still is the recorded one: a test that

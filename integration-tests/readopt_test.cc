@@ -29,11 +29,6 @@ namespace fs = std::filesystem;
 namespace dv1 = pitstop::driver::v1;
 namespace sv1 = pitstop::supervisor::v1;
 
-std::string TempDir(const char* name) {
-  std::string t = (fs::temp_directory_path() / name).string() + "-XXXXXX";
-  return ::mkdtemp(t.data());
-}
-
 // key=value lines of a keeper record.
 std::map<std::string, std::string> ReadRecord(const std::string& path) {
   std::map<std::string, std::string> out;
@@ -73,34 +68,9 @@ bool AwaitFile(const std::string& path, absl::Duration timeout) {
   return true;
 }
 
-bool AwaitLog(Daemon& daemon, const std::string& text, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (daemon.Log().find(text) == std::string::npos) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
-
 std::string Events(Daemon& daemon) {
   return RunCommand({PITSTOP_CLI_PATH, "--address", daemon.address(), "events"})
       .out;
-}
-
-// Keepers need a PID namespace per driver; a host that refuses them (a
-// container) runs drivers without keepers.
-bool KeepersOnThisHost() {
-  if (FullSandboxOnThisHost()) return true;
-  WARN("not run: keepers need PID namespaces, which this host refuses");
-  return false;
-}
-
-DaemonSpec RecorderIn(const std::string& dir) {
-  DaemonSpec spec;
-  spec.cars_dir = std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-1";
-  spec.await_ready = "recorder";
-  spec.dir = dir;
-  return spec;
 }
 
 TEST_CASE(
@@ -110,7 +80,7 @@ TEST_CASE(
     "the new daemon's log",
     "[integration][readopt]") {
   if (!KeepersOnThisHost()) return;
-  const std::string dir = TempDir("pitstop-readopt");
+  const std::string dir = MakeTempDir("pitstop-readopt");
   KeeperReaper reaper(dir);
   const DaemonSpec spec = RecorderIn(dir);
   Daemon first(spec);
@@ -167,7 +137,7 @@ TEST_CASE(
   std::cout << "calls resent after the kill: " << retried << "\n";
   // The keeper kept the line, and the new daemon logs it as the driver's.
   REQUIRE(
-      AwaitLog(second, "said: written while no daemon ran", absl::Seconds(10)));
+      second.AwaitLog("said: written while no daemon ran", absl::Seconds(10)));
   REQUIRE(second.Terminate().Clean());
   REQUIRE(AwaitProcessesGone({pid}, absl::Seconds(10)));
   fs::remove_all(dir);
@@ -178,7 +148,7 @@ TEST_CASE(
     "restarted by its policy after re-adoption",
     "[integration][readopt]") {
   if (!KeepersOnThisHost()) return;
-  const std::string dir = TempDir("pitstop-readopt");
+  const std::string dir = MakeTempDir("pitstop-readopt");
   KeeperReaper reaper(dir);
   const DaemonSpec spec = RecorderIn(dir);
   int pid = 0;
@@ -211,7 +181,7 @@ TEST_CASE(
     "unrelated process named by a pid file is neither killed nor adopted",
     "[integration][readopt]") {
   if (!KeepersOnThisHost()) return;
-  const std::string dir = TempDir("pitstop-refuse");
+  const std::string dir = MakeTempDir("pitstop-refuse");
   KeeperReaper reaper(dir);
   DaemonSpec spec;  // the four sample drivers
   spec.dir = dir;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -72,6 +73,11 @@ int Run(int argc, char** argv) {
                "refuse CARs without a valid signature");
   app.add_option("--sandbox", flags.sandbox,
                  "driver sandbox: strict, best-effort or auto");
+  bool take_over = false;
+  app.add_flag("--take-over", take_over,
+               "take over from the pitstopd serving the same state "
+               "directory: its listening socket and its drivers, with no "
+               "failed call (docs/operator-guide.md, upgrading Pitstop)");
   app.add_flag("--print-default-config", print_config,
                "print the embedded default configuration and exit");
   app.add_flag("--check-sandbox", check_sandbox,
@@ -105,14 +111,22 @@ int Run(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<Daemon>> daemon =
-      Daemon::Create(*std::move(config));
+      Daemon::Create(*std::move(config), take_over);
   if (!daemon.ok()) return Fail(daemon.status().message());
-  (*daemon)->Serve();
-  int received = 0;
-  sigwait(&signals, &received);
-  LogInfo("pitstopd",
-          absl::StrCat("received ", strsignal(received), "; stopping"));
-  (*daemon)->Shutdown();
+  Daemon* d = daemon->get();
+  // Lives until the process exits (a hand-over ends it without a signal).
+  std::thread([d, signals] {
+    int received = 0;
+    sigwait(&signals, &received);
+    LogInfo("pitstopd",
+            absl::StrCat("received ", strsignal(received), "; stopping"));
+    d->RequestStop();
+  }).detach();
+  d->Serve();
+  while (d->Wait() == Daemon::Ending::kHandOver) {
+    if (d->HandOver()) return 0;
+  }
+  d->Shutdown();
   return 0;
 }
 

@@ -22,7 +22,9 @@ Supervisor::Supervisor(ProcessLauncher& launcher,
                [this](const std::string& driver) { OnLoadDrained(driver); }),
       machine_(context_) {}
 
-Supervisor::~Supervisor() {
+Supervisor::~Supervisor() { Halt(); }
+
+void Supervisor::Halt() {
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;

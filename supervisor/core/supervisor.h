@@ -134,6 +134,13 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // bounded by its stop timeout. Returns when no driver process remains.
   void StopAll() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Stops the control loop and lets go of every driver without stopping
+  // it, for a hand-over to the next daemon (docs/lifecycle.md): nothing is
+  // reconciled, restarted or saved from now on, and calls still parked are
+  // not answered (the router drained them first). The launcher then
+  // releases the processes. Only the destructor may follow.
+  void Halt() ABSL_LOCKS_EXCLUDED(mu_);
+
   std::vector<DriverStatus> List() ABSL_LOCKS_EXCLUDED(mu_);
   // NOT_FOUND naming the driver.
   absl::StatusOr<DriverStatus> Get(absl::string_view name)

@@ -12,16 +12,21 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "supervisor/common/clock.h"
+#include "supervisor/common/local_socket.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
 #include "supervisor/core/supervisor.h"
+#include "supervisor/daemon/handover.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
 #include "supervisor/repo/repository_set.h"
@@ -39,6 +44,13 @@ namespace pitstop {
 namespace {
 
 namespace fs = std::filesystem;
+
+// How long a daemon handing over waits for the calls it forwards and for
+// its clients to leave; calls still running then are cut.
+constexpr absl::Duration kHandOverDrain = absl::Seconds(10);
+// How long a new daemon waits for the one it replaces to let go: its drain
+// and ten seconds more.
+constexpr absl::Duration kHandOverRelease = absl::Seconds(20);
 
 // Holds an exclusive lock on the state directory for the daemon's lifetime,
 // so two daemons never share one.
@@ -168,7 +180,22 @@ FetchOptions FetchOptionsFor(const DaemonConfig& config) {
 // reverse).
 struct Daemon::Parts {
   explicit Parts(DaemonConfig c) : config(std::move(c)) {}
+  // The hand-over door's: one request at a time.
+  void Offer(HandoverRequest request) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    if (pending || stop_requested) {
+      SendRefusal(request.connection,
+                  pending ? "another pitstopd is taking over already"
+                          : "this pitstopd is stopping");
+      ::close(request.connection);
+      return;
+    }
+    pending = request;
+  }
+
   ~Parts() {
+    door.reset();
+    if (pending) ::close(pending->connection);
     if (lock_fd >= 0) ::close(lock_fd);
   }
 
@@ -189,6 +216,12 @@ struct Daemon::Parts {
   std::unique_ptr<FrameRouter> router;
   std::string address;
   std::unique_ptr<grpc::Server> server;
+
+  // What Wait waits for.
+  absl::Mutex mu;
+  bool stop_requested ABSL_GUARDED_BY(mu) = false;
+  std::optional<HandoverRequest> pending ABSL_GUARDED_BY(mu);
+  std::unique_ptr<HandoverDoor> door;
 };
 
 Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -196,10 +229,26 @@ Daemon::~Daemon() = default;
 
 const std::string& Daemon::address() const { return parts_->address; }
 
-absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config) {
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
+                                                       bool take_over) {
   auto p = std::make_unique<Parts>(std::move(config));
   const DaemonConfig& c = p->config;
   RETURN_IF_ERROR(PrepareStateDir(c.state_dir));
+  std::optional<Predecessor> predecessor;
+  if (take_over) {
+    absl::StatusOr<Predecessor> asked = Predecessor::Ask(
+        HandoverSocketPath(c.state_dir), absl::Now() + absl::Seconds(5));
+    if (!asked.ok()) return asked.status();
+    predecessor.emplace(*std::move(asked));
+    LogInfo("pitstopd", "taking over",
+            {{"from_pid", std::to_string(predecessor->pid())},
+             {"address", predecessor->address()}});
+    if (absl::Status s =
+            predecessor->AwaitReleased(absl::Now() + kHandOverRelease);
+        !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("--take-over: ", s.message()));
+    }
+  }
   ASSIGN_OR_RETURN(p->lock_fd, LockStateDir(c.state_dir));
   RETURN_IF_ERROR(
       PrepareKeeperDir((fs::path(c.state_dir) / "keepers").string()));
@@ -253,7 +302,19 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config) {
   FrameRouterOptions router_options;
   router_options.default_call_timeout = c.default_call_timeout;
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
-  ASSIGN_OR_RETURN(p->address, p->router->Listen(c.listen));
+  if (predecessor) {
+    if (predecessor->address() != c.listen) {
+      LogWarning(
+          "pitstopd",
+          "serving on the address taken over; the configured one "
+          "applies from the next start without --take-over",
+          {{"address", predecessor->address()}, {"configured", c.listen}});
+    }
+    p->router->ListenOn(predecessor->TakeListener());
+    p->address = predecessor->address();
+  } else {
+    ASSIGN_OR_RETURN(p->address, p->router->Listen(c.listen));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -263,6 +324,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config) {
   p->server = builder.BuildAndStart();
   if (!p->server) return absl::InternalError("cannot start the admin service");
   p->router->Start(p->server.get());
+  Parts* parts = p.get();
+  ASSIGN_OR_RETURN(p->door,
+                   HandoverDoor::Open(HandoverSocketPath(c.state_dir),
+                                      [parts](HandoverRequest request) {
+                                        parts->Offer(request);
+                                      }));
   LogInfo("pitstopd", "serving",
           {{"address", p->address}, {"state_dir", c.state_dir}});
   return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
@@ -296,6 +363,85 @@ void Daemon::Shutdown() {
   p.router->Stop();
   LogInfo("pitstopd", "stopped",
           {{"children", std::to_string(p.launcher->LiveChildren())}});
+}
+
+Daemon::Ending Daemon::Wait() {
+  Parts& p = *parts_;
+  absl::MutexLock lock(&p.mu);
+  auto woken = [&p]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu) {
+    return p.stop_requested || p.pending.has_value();
+  };
+  p.mu.Await(absl::Condition(&woken));
+  return p.stop_requested ? Ending::kStop : Ending::kHandOver;
+}
+
+void Daemon::RequestStop() {
+  absl::MutexLock lock(&parts_->mu);
+  parts_->stop_requested = true;
+}
+
+bool Daemon::HandOver() {
+  Parts& p = *parts_;
+  HandoverRequest request;
+  {
+    absl::MutexLock lock(&p.mu);
+    request = *p.pending;
+  }
+  auto finish = [&p, &request](bool handed_over) {
+    absl::MutexLock lock(&p.mu);
+    ::close(request.connection);
+    p.pending.reset();
+    return handed_over;
+  };
+  const std::string to_pid = std::to_string(request.pid);
+  LogInfo("pitstopd", "handing over", {{"to_pid", to_pid}});
+  // Clients get GOAWAY and open their next streams on a new connection,
+  // which waits in the listening socket's backlog for the new daemon.
+  p.router->GoAway();
+  if (absl::Status s =
+          SendListener(request.connection, p.router->listen_fd(), p.address);
+      !s.ok()) {
+    p.router->ResumeAccepting();
+    LogWarning("pitstopd", "hand-over abandoned: the new pitstopd went away",
+               {{"to_pid", to_pid}});
+    return finish(false);
+  }
+  const absl::Time deadline = absl::Now() + kHandOverDrain;
+  const bool idle = p.router->AwaitIdle(deadline);
+  const bool clients_gone = p.router->AwaitNoClients(deadline);
+  if (PeerHungUp(request.connection)) {
+    p.router->ResumeAccepting();
+    LogWarning("pitstopd",
+               "hand-over abandoned: the new pitstopd went away before it "
+               "took over; serving on",
+               {{"to_pid", to_pid}});
+    return finish(false);
+  }
+  if (!idle || !clients_gone) {
+    LogWarning("pitstopd",
+               absl::StrCat("calls or client connections still open after ",
+                            absl::FormatDuration(kHandOverDrain),
+                            " of draining; they are cut"));
+  }
+  // The point of no return: nothing of this daemon acts on a driver again.
+  p.repositories->Cancel();
+  p.updates->Stop();
+  p.server->Shutdown(absl::ToChronoTime(absl::Now()));
+  p.supervisor->Halt();
+  p.launcher->Release();
+  ::close(p.lock_fd);
+  p.lock_fd = -1;
+  if (absl::Status s = SendReleased(request.connection); !s.ok()) {
+    LogError("pitstopd",
+             absl::StrCat("the new pitstopd went away as it took over (",
+                          s.message(),
+                          "); the drivers run on: start pitstopd again to "
+                          "take them back"));
+  }
+  p.router->Stop();
+  LogInfo("pitstopd", "handed over; exiting with the drivers running",
+          {{"to_pid", to_pid}});
+  return finish(true);
 }
 
 }  // namespace pitstop

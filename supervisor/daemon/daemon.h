@@ -5,17 +5,24 @@
 // implementations (the real clock, the process manager, gRPC endpoints,
 // SQLite stores, the frame router) and wires them.
 //
-//   Create  -- prepares and locks the state directory, kills what an
-//              earlier daemon left, loads the installed CARs, restores
-//              operator intent, listens;
+//   Create  -- prepares and locks the state directory, takes back the
+//              drivers an earlier daemon left running, kills what else it
+//              left, loads the installed CARs, restores operator intent,
+//              listens; with `take_over`, first asks the daemon serving the
+//              state directory to hand over (handover.h);
 //   Serve   -- starts the control loop, the drivers in order, the
 //              repository refresher;
+//   Wait    -- until a stop signal (RequestStop) or a new pitstopd asking
+//              to take over;
 //   Shutdown -- refuses new calls, lets calls in flight finish (2 s), stops
-//              every driver in reverse order, closes the listener.
+//              every driver in reverse order, closes the listener;
+//   HandOver -- gives the listener, the drivers and the lock to the new
+//              pitstopd (docs/lifecycle.md) and stops without stopping a
+//              driver.
 //
-// Create, Serve and Shutdown are called once each, in order, from one
-// thread. SIGPIPE must be ignored, and SIGTERM/SIGINT blocked in every
-// thread, before Create (the caller waits for them).
+// Create, Serve, then Wait and either Shutdown or HandOver (Wait again when
+// HandOver says it was abandoned) are called from one thread. SIGPIPE must
+// be ignored, and SIGTERM/SIGINT blocked in every thread, before Create.
 
 #include <memory>
 #include <string>
@@ -29,7 +36,8 @@ class Daemon {
  public:
   // Errors name what could not be prepared (a directory, the lock, a
   // store, the listening address).
-  static absl::StatusOr<std::unique_ptr<Daemon>> Create(DaemonConfig config);
+  static absl::StatusOr<std::unique_ptr<Daemon>> Create(DaemonConfig config,
+                                                        bool take_over = false);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -39,8 +47,18 @@ class Daemon {
 
   // Returns once every driver has been started (or has failed).
   void Serve();
+  enum class Ending { kStop, kHandOver };
+  // Blocks until RequestStop, or until a new pitstopd asks to take over.
+  Ending Wait();
+  // Any thread (the signal handler's): Wait returns kStop.
+  void RequestStop();
+
   // Blocks until every driver has stopped.
   void Shutdown();
+  // After Wait said kHandOver: true once everything was handed over (the
+  // daemon has stopped, drivers running; the caller exits), false when the
+  // new daemon went away first (this one serves on: Wait again).
+  bool HandOver();
 
  private:
   struct Parts;

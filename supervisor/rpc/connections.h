@@ -51,6 +51,14 @@ class Connections {
   // Writes what every dirty connection has to send.
   void FlushDirty();
 
+  // Calls `f` with every live client connection.
+  template <typename F>
+  void ForEachClient(F f) {
+    for (auto& [id, conn] : connections_) {
+      if (conn->peer == Peer::kClient && !conn->dead) f(conn.get());
+    }
+  }
+
   bool HasDirty() const { return !dirty_.empty(); }
   bool HasDead() const { return !dead_.empty(); }
   // A dead connection, no longer watched or flushed; nullptr when none.

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "pitstop/driver/v1/hypervisor.pb.h"
 #include "pitstop/driver/v1/network.pb.h"
 #include "pitstop/driver/v1/storage.pb.h"
@@ -59,6 +60,30 @@ void FrameRouter::Start(grpc::Server* backend) {
   loop_ = std::make_unique<RouterLoop>(routes_, options_, methods_, gate_,
                                        listen_fd_, backend);
   thread_ = std::thread([this] { loop_->Run(); });
+}
+
+namespace {
+
+// Runs `task` on the loop's thread and waits for it.
+void RunOnLoop(RouterLoop& loop, std::function<void()> task) {
+  absl::Notification done;
+  loop.loop().mailbox()->Post([&] {
+    task();
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+}  // namespace
+
+void FrameRouter::GoAway() {
+  CHECK(loop_ != nullptr);
+  RunOnLoop(*loop_, [this] { loop_->GoAway(); });
+}
+
+void FrameRouter::ResumeAccepting() {
+  CHECK(loop_ != nullptr);
+  RunOnLoop(*loop_, [this] { loop_->ResumeAccepting(); });
 }
 
 void FrameRouter::Stop() {

@@ -31,8 +31,10 @@
 // terminating each call in gRPC's C++ stack twice; docs/architecture.md
 // shows the layers (router_loop.h and what it owns).
 //
-// Lifecycle: Listen, Start (with the backend server built and started),
-// then BeginShutdown, AwaitIdle, the backend's Shutdown, and Stop.
+// Lifecycle: Listen (or ListenOn), Start (with the backend server built and
+// started), then BeginShutdown, AwaitIdle, the backend's Shutdown, and Stop;
+// or, handing over to the next daemon, GoAway, AwaitIdle, AwaitNoClients,
+// the backend's Shutdown, and Stop.
 // Thread-safe.
 
 #include <cstdint>
@@ -44,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "supervisor/car/driver_manifest.h"
+#include "supervisor/common/check.h"
 #include "supervisor/core/route_source.h"
 #include "supervisor/rpc/call_gate.h"
 
@@ -81,6 +84,15 @@ class FrameRouter {
   // Returns the address as clients reach it (the picked port filled in).
   absl::StatusOr<std::string> Listen(const std::string& address);
 
+  // Serves on a listening socket made elsewhere (handed over by the daemon
+  // this one replaces, or by systemd), which it owns from now on.
+  void ListenOn(int fd) {
+    CHECK(listen_fd_ < 0 && fd >= 0);
+    listen_fd_ = fd;
+  }
+  // The listening socket (for a hand-over); -1 before Listen.
+  int listen_fd() const { return listen_fd_; }
+
   // Starts the event loop; passed-through streams go to `backend`, which
   // must outlive Stop.
   void Start(grpc::Server* backend);
@@ -90,6 +102,18 @@ class FrameRouter {
   // Blocks until no routed call is in flight or `deadline` passes; true when
   // idle.
   bool AwaitIdle(absl::Time deadline) { return gate_.AwaitIdle(deadline); }
+  // For a hand-over: stops accepting (connections wait in the listening
+  // socket's backlog for the next daemon) and sends every client
+  // connection GOAWAY, so its gRPC library opens new streams on a new
+  // connection while the streams it has finish here. Returns once done.
+  void GoAway();
+  // Accepts again after GoAway (the hand-over was abandoned).
+  void ResumeAccepting();
+  // Blocks until every client connection has closed or `deadline` passes;
+  // true when none is left.
+  bool AwaitNoClients(absl::Time deadline) {
+    return gate_.AwaitNoClients(deadline);
+  }
   // Closes every connection and joins the loop. Call after the backend's
   // Shutdown and after the route source has answered every parked call
   // (StopAll).

@@ -47,10 +47,32 @@ void RouterLoop::OnEvent(void* tag, uint32_t events) {
   if (tag == &listen_tag_) {
     for (int fd; (fd = AcceptConnection(listen_fd_)) >= 0;) {
       connections_.Add(fd, Peer::kClient);
+      gate_.ClientOpened();
     }
     return;
   }
   connections_.OnEvent(static_cast<Connection*>(tag), events);
+}
+
+void RouterLoop::GoAway() {
+  CHECK_ON_LOOP_THREAD(loop_.checker());
+  if (accepting_) loop_.Unwatch(listen_fd_);
+  accepting_ = false;
+  connections_.ForEachClient([this](Connection* conn) {
+    // Streams the client opened after the last one seen here were not
+    // processed: its gRPC library sends them again on a new connection.
+    nghttp2_submit_goaway(
+        conn->session, NGHTTP2_FLAG_NONE,
+        nghttp2_session_get_last_proc_stream_id(conn->session),
+        NGHTTP2_NO_ERROR, nullptr, 0);
+    connections_.MarkDirty(conn);
+  });
+}
+
+void RouterLoop::ResumeAccepting() {
+  CHECK_ON_LOOP_THREAD(loop_.checker());
+  if (!accepting_) loop_.Watch(listen_fd_, &listen_tag_);
+  accepting_ = true;
 }
 
 void RouterLoop::OnTimer(uint64_t call_id) {
@@ -102,6 +124,7 @@ void RouterLoop::Reap() {
     }
     backends_.Unlink(conn);
     if (conn->peer == Peer::kDriver) pool_.Forget(conn);
+    if (conn->peer == Peer::kClient) gate_.ClientClosed();
     connections_.Remove(conn);
   }
 }

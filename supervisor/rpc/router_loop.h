@@ -56,6 +56,14 @@ class RouterLoop {
   void Run() { loop_.Run(*this); }
   void RequestStop() { loop_.RequestStop(); }
 
+  // Loop thread: stops accepting (the listening socket stays open, its
+  // backlog for the next daemon) and sends GOAWAY to every client
+  // connection; each closes once its streams have ended.
+  void GoAway();
+  // Loop thread: accepts again after GoAway.
+  void ResumeAccepting();
+  EventLoop& loop() { return loop_; }
+
   // EventLoop's handler.
   bool Busy() const { return !work_.empty() || connections_.HasDirty(); }
   void OnEvent(void* tag, uint32_t events);
@@ -120,6 +128,7 @@ class RouterLoop {
   DriverPool pool_;
   BackendPassages backends_;
   char listen_tag_ = 0;  // epoll data of the listening socket
+  bool accepting_ = true;
   uint64_t next_call_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;
   std::deque<uint64_t> work_;

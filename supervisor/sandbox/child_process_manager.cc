@@ -154,9 +154,7 @@ class ChildProcessManager::Impl {
       for (auto& [pid, child] : children_)
         PidfdSendSignal(child->pidfd, SIGKILL);
     }
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
-    thread_.join();
+    StopMonitor();
     {
       absl::MutexLock lock(&mu_);
       remaining.swap(children_);
@@ -171,6 +169,22 @@ class ChildProcessManager::Impl {
     ::close(epoll_fd_);
     ::close(wake_fd_);
     if (inotify_fd_ >= 0) ::close(inotify_fd_);
+  }
+
+  // Lets go of every child without a signal: its keeper drains its output
+  // until a daemon attaches again.
+  void Release() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    StopMonitor();
+    std::map<pid_t, std::unique_ptr<Child>> released;
+    {
+      absl::MutexLock lock(&mu_);
+      released.swap(children_);
+    }
+    for (auto& [pid, child] : released) CloseFds(*child);
   }
 
   const HostSandboxSupport& host() const { return host_; }
@@ -586,6 +600,13 @@ class ChildProcessManager::Impl {
     if (owned->on_exit) owned->on_exit(exit);
   }
 
+  void StopMonitor() {
+    if (!thread_.joinable()) return;
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  }
+
   void Loop() {
     epoll_event events[32];
     while (true) {
@@ -658,6 +679,8 @@ absl::StatusOr<pid_t> ChildProcessManager::Launch(const LaunchSpec& spec,
                                                   ExitHandler on_exit) {
   return impl_->Launch(spec, std::move(on_output), std::move(on_exit));
 }
+
+void ChildProcessManager::Release() { impl_->Release(); }
 
 std::vector<Survivor> ChildProcessManager::FindSurvivors() {
   return impl_->FindSurvivors();

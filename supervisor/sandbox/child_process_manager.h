@@ -15,7 +15,7 @@
 // the kernel's parent-death signal follows the thread that forked.
 //
 // Thread-safe. The destructor kills (SIGKILL) and reaps every child still
-// running, then stops the monitor thread.
+// running (none after Release), then stops the monitor thread.
 
 #include <cstdint>
 #include <memory>
@@ -63,6 +63,14 @@ class ChildProcessManager final : public ProcessLauncher {
                      ExitHandler on_exit) override;
   absl::Status Signal(pid_t pid, int signal) override;
   SandboxReport Protections(pid_t pid) override;
+
+  // Lets go of every child without signalling it, for a hand-over to the
+  // next daemon (docs/lifecycle.md): closes its pipes and pidfd, and stops
+  // the monitor thread. A driver with a keeper runs on (its keeper keeps
+  // what it writes until the next daemon attaches); one without (no PID
+  // namespace on this host) gets its parent-death signal when the daemon
+  // exits. Nothing but the destructor may follow.
+  void Release();
 
   const HostSandboxSupport& host() const;
   // Children launched and not yet reaped.

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "supervisor/common/local_socket.h"
 
 namespace pitstop {
 namespace {
@@ -33,11 +34,6 @@ void Kill(int pidfd) {
   ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
 }
 
-int RemainingMs(absl::Time deadline) {
-  const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-  return ms < 0 ? 0 : static_cast<int>(ms);
-}
-
 bool SameSecret(const uint8_t* a, const std::string& b_hex) {
   const std::string b = absl::HexStringToBytes(b_hex);
   if (b.size() != kKeeperSecretBytes) return false;
@@ -46,55 +42,6 @@ bool SameSecret(const uint8_t* a, const std::string& b_hex) {
     diff |= a[i] ^ static_cast<uint8_t>(b[static_cast<size_t>(i)]);
   }
   return diff == 0;
-}
-
-// Connects to `path` within the deadline; -1 with `why` set otherwise.
-int ConnectWithin(const std::string& path, absl::Time deadline,
-                  std::string* why) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    *why = "its socket path is too long";
-    return -1;
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd =
-      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    *why = std::strerror(errno);
-    return -1;
-  }
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-      errno != EINPROGRESS && errno != EAGAIN) {
-    *why = absl::StrCat("it refuses connections (", std::strerror(errno), ")");
-    ::close(fd);
-    return -1;
-  }
-  pollfd p{fd, POLLOUT, 0};
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::poll(&p, 1, RemainingMs(deadline)) != 1 ||
-      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-    *why = "it does not accept connections in time";
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Reads exactly `size` bytes before the deadline.
-bool ReadWithin(int fd, void* out, size_t size, absl::Time deadline) {
-  char* p = static_cast<char*>(out);
-  while (size > 0) {
-    pollfd pf{fd, POLLIN, 0};
-    if (::poll(&pf, 1, RemainingMs(deadline)) != 1) return false;
-    const ssize_t n = ::recv(fd, p, size, 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 struct Outcome {
@@ -114,12 +61,10 @@ std::string Challenge(ProvenKeeper& k, absl::Time deadline) {
   std::string why;
   k.connection = ConnectWithin(k.record.socket, deadline, &why);
   if (k.connection < 0) return why;
-  ucred peer{};
-  socklen_t len = sizeof peer;
-  if (::getsockopt(k.connection, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
-      peer.pid != k.record.keeper_pid) {
-    return absl::StrCat("its control socket is served by pid ", peer.pid,
-                        ", not the keeper");
+  absl::StatusOr<PeerCredentials> peer = PeerOf(k.connection);
+  if (!peer.ok() || peer->pid != k.record.keeper_pid) {
+    return absl::StrCat("its control socket is served by pid ",
+                        peer.ok() ? peer->pid : 0, ", not the keeper");
   }
   const KeeperHello hello;
   if (::send(k.connection, &hello, sizeof hello, MSG_NOSIGNAL) !=
@@ -275,23 +220,13 @@ std::vector<ProvenKeeper> ProveKeepers(const std::string& keeper_dir,
 
 absl::Status AttachKeeper(int connection, int out_w, int err_w, int status_w) {
   const KeeperAttach attach;
-  const int fds[3] = {out_w, err_w, status_w};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-  iovec iov{const_cast<KeeperAttach*>(&attach), sizeof attach};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-  if (::sendmsg(connection, &msg, MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(sizeof attach)) {
+  absl::Status sent = SendWithFds(
+      connection,
+      absl::string_view(reinterpret_cast<const char*>(&attach), sizeof attach),
+      {out_w, err_w, status_w});
+  if (!sent.ok()) {
     return absl::UnavailableError(
-        absl::StrCat("the keeper went away: ", std::strerror(errno)));
+        absl::StrCat("the keeper went away: ", sent.message()));
   }
   return absl::OkStatus();
 }
