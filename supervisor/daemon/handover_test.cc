@@ -211,7 +211,8 @@ TEST_CASE(
       ::_exit(3);
     }
     const char request[] = "pitstop-handover 1\n";
-    if (::write(s, request, sizeof request - 1) < 0) ::_exit(4);
+    // The door may have refused and closed already: no SIGPIPE.
+    (void)::send(s, request, sizeof request - 1, MSG_NOSIGNAL);
     char buf[256];
     const ssize_t n = ::read(s, buf, sizeof buf);
     if (n > 0 && ::write(out[1], buf, static_cast<size_t>(n)) < 0) ::_exit(5);

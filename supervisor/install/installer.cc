@@ -138,7 +138,7 @@ void Installer::LoadAll() {
     return;
   }
   for (const std::string& car : *cars) {
-    auto package = InstallCar(car, options_.packages_dir, options_.trust);
+    auto package = LoadInstalledCar(car, options_.packages_dir, options_.trust);
     if (!package.ok()) {
       LogError("pitstopd", package.status().message(), {{"car", car}});
       continue;

@@ -11,16 +11,67 @@
 #include "absl/strings/str_cat.h"
 #include "supervisor/car/car_reader.h"
 #include "supervisor/car/car_signature.h"
+#include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/install/install_record.h"
 
 namespace pitstop {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The package of an installed version, read from its files.
+absl::StatusOr<DriverPackage> ReadInstalled(const fs::path& dir,
+                                            DriverManifest manifest) {
+  DriverPackage package;
+  package.manifest = std::move(manifest);
+  package.install_dir = dir.string();
+  ASSIGN_OR_RETURN(package.messages,
+                   MessageCatalog::Load((dir / "resources").string()));
+  return package;
+}
+
+}  // namespace
+
+absl::StatusOr<DriverPackage> LoadInstalledCar(const std::string& car_path,
+                                               const std::string& packages_dir,
+                                               const TrustPolicy& trust) {
+  absl::StatusOr<InstallRecord> record =
+      ReadInstallRecord(InstallRecordPath(packages_dir, car_path));
+  if (!record.ok() || record->car_identity != CarIdentity(car_path) ||
+      record->trust_identity != TrustIdentity(trust)) {
+    return InstallCar(car_path, packages_dir, trust);
+  }
+  const fs::path dir = fs::path(packages_dir) / record->name / record->version;
+  absl::StatusOr<DriverManifest> manifest =
+      LoadDriverManifest((dir / "META-INF" / "driver.yaml").string());
+  std::error_code ec;
+  if (!manifest.ok() || manifest->name != record->name ||
+      manifest->version.ToString() != record->version ||
+      !fs::is_regular_file(dir / manifest->entrypoint, ec)) {
+    return InstallCar(car_path, packages_dir, trust);  // damaged: again
+  }
+  absl::StatusOr<DriverPackage> package =
+      ReadInstalled(dir, *std::move(manifest));
+  if (!package.ok()) return InstallCar(car_path, packages_dir, trust);
+  package->signer = record->signer;
+  package->car_path = car_path;
+  // As unpacked from the CAR: a binary changed on disk since fails the
+  // check before its next start.
+  package->entrypoint_sha256 = record->entrypoint_sha256;
+  return package;
+}
+
 absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
                                          const std::string& packages_dir,
                                          const TrustPolicy& trust) {
   std::error_code ec;
+  const std::string car_identity = CarIdentity(car_path);
+  const std::string trust_identity = TrustIdentity(trust);
+  // Whatever was recorded no longer holds once this starts replacing files.
+  const std::string record_path = InstallRecordPath(packages_dir, car_path);
+  std::remove(record_path.c_str());
   // The signature is checked before anything is unpacked.
   std::string signer;
   absl::StatusOr<CarSigner> verified =
@@ -71,15 +122,24 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
     return absl::InternalError(absl::StrCat("installing ", car_path, " into ",
                                             dest.string(), ": ", ec.message()));
   }
-  DriverPackage package;
-  package.manifest = *std::move(manifest);
-  package.install_dir = dest.string();
+  ASSIGN_OR_RETURN(DriverPackage package,
+                   ReadInstalled(dest, *std::move(manifest)));
   package.signer = signer;
   package.car_path = car_path;
   ASSIGN_OR_RETURN(package.entrypoint_sha256,
                    Sha256File((dest / package.manifest.entrypoint).string()));
-  ASSIGN_OR_RETURN(package.messages,
-                   MessageCatalog::Load((dest / "resources").string()));
+  // Only the identities seen before reading the CAR: a CAR replaced while
+  // it was unpacked is unpacked again at the next start.
+  if (absl::Status s = WriteInstallRecord(
+          record_path,
+          InstallRecord{car_identity, trust_identity, package.manifest.name,
+                        package.manifest.version.ToString(), signer,
+                        package.entrypoint_sha256});
+      !s.ok()) {
+    LogWarning("pitstopd",
+               absl::StrCat(s.message(), "; ", car_path,
+                            " will be unpacked again at the next start"));
+  }
   return package;
 }
 

@@ -28,6 +28,14 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
                                          const std::string& packages_dir,
                                          const TrustPolicy& trust = {});
 
+// At start-up: the installed version of `car_path` as it is on disk when
+// the CAR file and the trust policy have not changed since InstallCar
+// unpacked it (install_record.h), without unpacking or verifying again;
+// otherwise (or when the installed files are damaged) InstallCar.
+absl::StatusOr<DriverPackage> LoadInstalledCar(const std::string& car_path,
+                                               const std::string& packages_dir,
+                                               const TrustPolicy& trust = {});
+
 // The permissions an operator granted to the driver of `car_path` at
 // install ("network=outbound"), one a line in <car_path>.grants; none when
 // the file does not exist.
