@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/escaping.h"
@@ -210,7 +212,14 @@ absl::Status CheckFileDigests(const std::string& car_path,
 
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
   BioPtr bio(BIO_new_file(path.c_str(), "rb"));
-  if (!bio) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  if (!bio) {
+    const int error = errno;
+    const std::string why =
+        absl::StrCat("cannot read ", path, ": ", std::strerror(error));
+    // Out of descriptors is the reader's trouble, not the file's.
+    return error == EMFILE || error == ENFILE ? absl::UnavailableError(why)
+                                              : absl::NotFoundError(why);
+  }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   char buf[64 * 1024];

@@ -47,6 +47,15 @@ repo_refresh_interval: 1h  # repository indexes are downloaded this often
 repo_max_index_bytes: 16777216  # a larger index is refused
 repo_fetch_timeout: 5m     # one download may take this long...
 repo_stall_timeout: 30s    # ...and stall this long
+listener_max_header_bytes: 16384    # a call's headers, after HPACK decoding
+listener_max_streams: 100           # calls at once on one client connection
+listener_max_connections: 1024      # client connections, in all...
+listener_max_connections_per_peer: 256  # ...and per uid (Unix) or address (TCP)
+listener_handshake_timeout: 10s     # a connection must start HTTP/2 within this
+listener_idle_timeout: 1h           # a connection without calls this long gets GOAWAY
+listener_request_timeout: 30s       # a routed request must arrive whole within this
+listener_max_buffered_mb: 512       # routed request bytes held, all clients...
+listener_max_buffered_mb_per_connection: 128  # ...and per connection
 )";
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
@@ -373,6 +382,21 @@ std::vector<KeyRow> Keys() {
       {"max_pids", PositiveCount(&C::max_pids)},
       {"max_open_files", PositiveCount(&C::max_open_files)},
       {"network_grants", NameList(&C::network_grants)},
+      {"listener_max_header_bytes",
+       ByteCount(&C::listener_max_header_bytes, 1024)},
+      {"listener_max_streams", PositiveCount(&C::listener_max_streams)},
+      {"listener_max_connections", PositiveCount(&C::listener_max_connections)},
+      {"listener_max_connections_per_peer",
+       PositiveCount(&C::listener_max_connections_per_peer)},
+      {"listener_handshake_timeout",
+       PositiveDuration(&C::listener_handshake_timeout, "10s")},
+      {"listener_idle_timeout",
+       PositiveDuration(&C::listener_idle_timeout, "1h")},
+      {"listener_request_timeout",
+       PositiveDuration(&C::listener_request_timeout, "30s")},
+      {"listener_max_buffered_mb", ByteCount(&C::listener_max_buffered_mb, 1)},
+      {"listener_max_buffered_mb_per_connection",
+       ByteCount(&C::listener_max_buffered_mb_per_connection, 1)},
   };
 }
 

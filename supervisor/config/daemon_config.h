@@ -69,6 +69,16 @@ struct DaemonConfig {
   uint64_t repo_max_index_bytes = 16 << 20;
   absl::Duration repo_fetch_timeout = absl::Minutes(5);
   absl::Duration repo_stall_timeout = absl::Seconds(30);
+  // What clients may make the listener spend (docs/security.md, "Limits").
+  uint64_t listener_max_header_bytes = 16 << 10;
+  uint32_t listener_max_streams = 100;
+  uint32_t listener_max_connections = 1024;
+  uint32_t listener_max_connections_per_peer = 256;
+  absl::Duration listener_handshake_timeout = absl::Seconds(10);
+  absl::Duration listener_idle_timeout = absl::Hours(1);
+  absl::Duration listener_request_timeout = absl::Seconds(30);
+  uint64_t listener_max_buffered_mb = 512;
+  uint64_t listener_max_buffered_mb_per_connection = 128;
 };
 
 // The configuration used when no file is given, as YAML.

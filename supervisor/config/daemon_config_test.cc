@@ -72,7 +72,12 @@ TEST_CASE("an unknown key is refused with the list of known keys", "[config]") {
           "degraded_grace, upgrade_probation, require_signed, trust_dir, "
           "repositories, repo_refresh_interval, repo_max_index_bytes, "
           "repo_fetch_timeout, repo_stall_timeout, sandbox, sandbox_uid_base, "
-          "max_memory_mb, max_pids, max_open_files, network_grants)");
+          "max_memory_mb, max_pids, max_open_files, network_grants, "
+          "listener_max_header_bytes, listener_max_streams, "
+          "listener_max_connections, listener_max_connections_per_peer, "
+          "listener_handshake_timeout, listener_idle_timeout, "
+          "listener_request_timeout, listener_max_buffered_mb, "
+          "listener_max_buffered_mb_per_connection)");
 }
 
 TEST_CASE("a key given twice is refused naming both lines", "[config]") {

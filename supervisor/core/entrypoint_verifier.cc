@@ -52,6 +52,14 @@ absl::Status EntrypointVerifier::Verify(const std::string& path,
     ++hashes_;
   }
   absl::StatusOr<std::string> digest = Sha256File(path);
+  if (!digest.ok() &&
+      digest.status().code() == absl::StatusCode::kUnavailable) {
+    // The daemon is out of descriptors: the binary may be fine.
+    return absl::UnavailableError(absl::StrCat(
+        digest.status().message(),
+        " (pitstopd is out of file descriptors: raise its nofile limit); "
+        "the start is tried again"));
+  }
   if (!digest.ok() || *digest != expected_sha256) return changed();
   Identity after;
   const absl::Time changed_at = absl::TimeFromTimespec(before.ctime);

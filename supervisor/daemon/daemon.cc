@@ -165,6 +165,21 @@ SupervisorOptions SupervisorOptionsFor(const DaemonConfig& config) {
   return options;
 }
 
+ListenerLimits ListenerLimitsFor(const DaemonConfig& c) {
+  ListenerLimits limits;
+  limits.max_header_list_bytes = c.listener_max_header_bytes;
+  limits.max_streams_per_connection = c.listener_max_streams;
+  limits.max_connections = c.listener_max_connections;
+  limits.max_connections_per_peer = c.listener_max_connections_per_peer;
+  limits.handshake_timeout = c.listener_handshake_timeout;
+  limits.idle_timeout = c.listener_idle_timeout;
+  limits.request_timeout = c.listener_request_timeout;
+  limits.max_buffered_bytes = c.listener_max_buffered_mb << 20;
+  limits.max_buffered_per_connection = c.listener_max_buffered_mb_per_connection
+                                       << 20;
+  return limits;
+}
+
 FetchOptions FetchOptionsFor(const DaemonConfig& config) {
   FetchOptions fetch;
   fetch.trust_dir = config.trust_dir;
@@ -301,6 +316,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   }
   FrameRouterOptions router_options;
   router_options.default_call_timeout = c.default_call_timeout;
+  router_options.limits = ListenerLimitsFor(c);
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
   if (predecessor) {
     if (predecessor->address() != c.listen) {

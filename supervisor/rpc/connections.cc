@@ -8,8 +8,8 @@
 namespace pitstop {
 
 Connections::Connections(EventLoop& loop, const Http2Callbacks& callbacks,
-                         RouterLoop* owner)
-    : loop_(loop), sessions_(callbacks), owner_(owner) {}
+                         const Http2Settings& settings, RouterLoop* owner)
+    : loop_(loop), sessions_(callbacks, settings), owner_(owner) {}
 
 void Connections::CloseAll() {
   for (auto& [id, conn] : connections_) {

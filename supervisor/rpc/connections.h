@@ -14,14 +14,22 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "supervisor/rpc/event_loop.h"
 #include "supervisor/rpc/http2_connection.h"
+#include "supervisor/rpc/peer_identity.h"
 
 namespace pitstop {
 
 class RouterLoop;
 
 struct Connection : Http2Connection {
+  // kClient: who it is, since when, and since when without a stream.
+  PeerIdentity identity;
+  absl::Time opened;
+  absl::Time idle_since;
+  bool handshake_done = false;         // its SETTINGS arrived
+  bool goaway_sent = false;            // by the router (idle, or a hand-over)
   uint64_t instance_id = 0;            // kDriver
   Connection* backend = nullptr;       // kClient: its passage to the backend
   Connection* client = nullptr;        // kBackend: the client it serves
@@ -33,7 +41,7 @@ struct Connection : Http2Connection {
 class Connections {
  public:
   Connections(EventLoop& loop, const Http2Callbacks& callbacks,
-              RouterLoop* owner);
+              const Http2Settings& settings, RouterLoop* owner);
   ~Connections() { CloseAll(); }
   // Closes every connection left, without telling anyone.
   void CloseAll();

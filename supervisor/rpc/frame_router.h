@@ -49,6 +49,7 @@
 #include "supervisor/common/check.h"
 #include "supervisor/core/route_source.h"
 #include "supervisor/rpc/call_gate.h"
+#include "supervisor/rpc/listener_limits.h"
 
 namespace grpc {
 class Server;
@@ -69,6 +70,8 @@ struct FrameRouterOptions {
   int connections_per_instance = 2;
   // Largest request or response message of a routed call.
   size_t max_message_bytes = 64 << 20;
+  // What clients may make the router spend.
+  ListenerLimits limits;
 };
 
 class FrameRouter {

@@ -57,7 +57,9 @@ const std::string* FindHeader(const Headers& headers, absl::string_view name) {
   return nullptr;
 }
 
-Http2Sessions::Http2Sessions(const Http2Callbacks& c) {
+Http2Sessions::Http2Sessions(const Http2Callbacks& c,
+                             const Http2Settings& settings)
+    : settings_(settings) {
   nghttp2_session_callbacks_new(&callbacks_);
   nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks_,
                                                           c.on_begin_headers);
@@ -85,12 +87,23 @@ void Http2Sessions::Open(Http2Connection& conn, void* user_data) const {
   } else {
     nghttp2_session_client_new2(&conn.session, callbacks_, user_data, option_);
   }
-  nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 4096},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
-  nghttp2_submit_settings(conn.session, NGHTTP2_FLAG_NONE, settings,
-                          conn.peer == Peer::kClient ? 2 : 3);
+  if (conn.peer == Peer::kClient) {
+    // nghttp2 refuses streams over the limit (REFUSED_STREAM) even before
+    // the client acknowledged it.
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+         settings_.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+         settings_.max_header_list_size}};
+    nghttp2_submit_settings(conn.session, NGHTTP2_FLAG_NONE, settings, 3);
+  } else {
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 4096},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
+    nghttp2_submit_settings(conn.session, NGHTTP2_FLAG_NONE, settings, 3);
+  }
   nghttp2_session_set_local_window_size(conn.session, NGHTTP2_FLAG_NONE, 0,
                                         kConnectionWindow);
 }

@@ -61,10 +61,16 @@ struct Http2Callbacks {
   nghttp2_on_frame_send_callback on_frame_send = nullptr;
 };
 
+// What the router advertises to its clients (ListenerLimits).
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 100;
+  uint32_t max_header_list_size = 16 << 10;
+};
+
 // The callbacks and options every session shares.
 class Http2Sessions {
  public:
-  explicit Http2Sessions(const Http2Callbacks& callbacks);
+  Http2Sessions(const Http2Callbacks& callbacks, const Http2Settings& settings);
   ~Http2Sessions();
   Http2Sessions(const Http2Sessions&) = delete;
   Http2Sessions& operator=(const Http2Sessions&) = delete;
@@ -77,6 +83,7 @@ class Http2Sessions {
  private:
   nghttp2_session_callbacks* callbacks_ = nullptr;
   nghttp2_option* option_ = nullptr;
+  const Http2Settings settings_;
 };
 
 struct ReceiveResult {

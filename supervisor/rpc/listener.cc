@@ -1,6 +1,7 @@
 #include "supervisor/rpc/listener.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -122,16 +123,30 @@ absl::StatusOr<ListeningSocket> Listen(const std::string& address) {
       *fd, absl::StrCat(address.substr(0, address.rfind(':')), ":", port)};
 }
 
-int AcceptConnection(int listen_fd) {
+Acceptor::Acceptor(int listen_fd) : listen_fd_(listen_fd) {
+  spare_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+Acceptor::~Acceptor() {
+  if (spare_ >= 0) ::close(spare_);
+}
+
+Acceptor::Result Acceptor::Accept(int* fd, int* error) {
   while (true) {
-    const int fd =
-        ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) return fd;
+    *fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (*fd >= 0) return Result::kAccepted;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      LogWarning("pitstopd", ErrnoText("router: accept"));
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Result::kNone;
+    *error = errno;
+    if (errno != EMFILE && errno != ENFILE) return Result::kFailed;
+    // Out of descriptors: refuse the waiting connection with the spare.
+    if (spare_ >= 0) {
+      ::close(spare_);
+      const int refused = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (refused >= 0) ::close(refused);
+      spare_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    return -1;
+    return Result::kOutOfDescriptors;
   }
 }
 

@@ -23,9 +23,30 @@ struct ListeningSocket {
 // address that does not parse.
 absl::StatusOr<ListeningSocket> Listen(const std::string& address);
 
-// A connection accepted on `listen_fd` (non-blocking, close-on-exec), or -1
-// when none is waiting (an unexpected error is logged).
-int AcceptConnection(int listen_fd);
+// Accepts on a listening socket without spinning when the process is out
+// of descriptors: it keeps one spare descriptor (/dev/null), and on EMFILE
+// or ENFILE gives it up to accept the waiting connection and close it at
+// once (the client sees its connection closed, not a hang), then takes the
+// spare back. The caller should then stop watching the listener for a
+// while: the kernel reports it readable as long as connections wait.
+// Loop thread only.
+class Acceptor {
+ public:
+  explicit Acceptor(int listen_fd);
+  ~Acceptor();
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+
+  enum class Result { kAccepted, kNone, kOutOfDescriptors, kFailed };
+  // One connection (non-blocking, close-on-exec) in `*fd` when kAccepted;
+  // kNone when none is waiting; kOutOfDescriptors when one was refused for
+  // lack of descriptors; kFailed for another error (in `*error`).
+  Result Accept(int* fd, int* error);
+
+ private:
+  const int listen_fd_;
+  int spare_ = -1;
+};
 
 }  // namespace pitstop
 

@@ -34,12 +34,20 @@ void RouterLoop::AdvanceRouted(Call* call) {
                              options_.max_message_bytes, " bytes"));
         return;
       }
-      if (call->over_budget) {
+      if (call->over_connection_budget) {
         Respond(call, kResourceExhausted,
                 absl::StrCat("this connection already has ",
-                             kMaxBufferedPerClient >> 20,
+                             options_.limits.max_buffered_per_connection >> 20,
                              " MiB of requests in flight; wait for some "
                              "to finish or use another connection"));
+        return;
+      }
+      if (call->over_global_budget) {
+        Respond(call, kResourceExhausted,
+                absl::StrCat("pitstopd already holds ",
+                             options_.limits.max_buffered_bytes >> 20,
+                             " MiB of routed requests from all clients; "
+                             "retry later"));
         return;
       }
       if (call->request_complete) OnRequest(call);

@@ -39,11 +39,6 @@ enum GrpcCode : int {
   kUnavailable = 14,
 };
 
-// Routed requests a client connection may have buffered at once: their bytes
-// go back to the client's window as they arrive, so this is what bounds the
-// memory one connection can make the daemon hold.
-inline constexpr size_t kMaxBufferedPerClient = 256 << 20;
-
 // A call's forwarded stream and what came back on it.
 struct Attempt {
   Connection* up = nullptr;
@@ -63,6 +58,7 @@ struct Attempt {
   std::string response_body;
   size_t response_sent = 0;
   bool response_too_large = false;
+  size_t header_bytes = 0;  // of its response headers and trailers
   Headers trailers;
   bool trailers_done = false;
 };
@@ -86,10 +82,20 @@ struct Call {
   bool headers_done = false;
   std::string request_body;
   bool request_complete = false;
-  bool too_large = false;    // the request
-  bool over_budget = false;  // its connection holds too much
-  size_t buffered = 0;       // counted in its connection's buffered
+  bool too_large = false;  // the request
+  // Its connection, or all of them, hold too many routed request bytes
+  // (ListenerLimits): the bytes of routed requests go back to the client's
+  // window as they arrive, so this is what bounds the memory clients can
+  // make the daemon hold.
+  bool over_connection_budget = false;
+  bool over_global_budget = false;
+  size_t buffered = 0;      // counted in its connection's and the router's
+  absl::Time started;       // its first headers arrived
+  size_t header_bytes = 0;  // of its request headers, as RFC 9113 counts
+  bool headers_too_large = false;
+  bool timed_out_arriving = false;  // ListenerLimits::request_timeout
   bool response_submitted = false;
+  bool reset_after_response = false;  // the request was not complete
 
   // Routing.
   std::string method;

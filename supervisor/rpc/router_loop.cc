@@ -30,10 +30,16 @@ RouterLoop::RouterLoop(RouteSource& routes, const FrameRouterOptions& options,
       methods_(methods),
       gate_(gate),
       listen_fd_(listen_fd),
-      connections_(loop_, StreamCallbacks(), this),
+      connections_(loop_, StreamCallbacks(),
+                   Http2Settings{options.limits.max_streams_per_connection,
+                                 static_cast<uint32_t>(
+                                     options.limits.max_header_list_bytes)},
+                   this),
       pool_(connections_, options.connections_per_instance),
-      backends_(connections_, backend) {
-  loop_.Watch(listen_fd_, &listen_tag_);
+      backends_(connections_, backend),
+      acceptor_(listen_fd) {
+  WatchListener();
+  loop_.AddTimer(absl::Now() + absl::Seconds(1), kSweepTimer);
 }
 
 RouterLoop::~RouterLoop() {
@@ -45,10 +51,7 @@ RouterLoop::~RouterLoop() {
 
 void RouterLoop::OnEvent(void* tag, uint32_t events) {
   if (tag == &listen_tag_) {
-    for (int fd; (fd = AcceptConnection(listen_fd_)) >= 0;) {
-      connections_.Add(fd, Peer::kClient);
-      gate_.ClientOpened();
-    }
+    AcceptClients();
     return;
   }
   connections_.OnEvent(static_cast<Connection*>(tag), events);
@@ -56,9 +59,10 @@ void RouterLoop::OnEvent(void* tag, uint32_t events) {
 
 void RouterLoop::GoAway() {
   CHECK_ON_LOOP_THREAD(loop_.checker());
-  if (accepting_) loop_.Unwatch(listen_fd_);
   accepting_ = false;
+  WatchListener();
   connections_.ForEachClient([this](Connection* conn) {
+    conn->goaway_sent = true;
     // Streams the client opened after the last one seen here were not
     // processed: its gRPC library sends them again on a new connection.
     nghttp2_submit_goaway(
@@ -71,11 +75,22 @@ void RouterLoop::GoAway() {
 
 void RouterLoop::ResumeAccepting() {
   CHECK_ON_LOOP_THREAD(loop_.checker());
-  if (!accepting_) loop_.Watch(listen_fd_, &listen_tag_);
   accepting_ = true;
+  WatchListener();
 }
 
 void RouterLoop::OnTimer(uint64_t call_id) {
+  if (call_id == kSweepTimer) {
+    const absl::Time now = absl::Now();
+    Sweep(now);
+    loop_.AddTimer(now + absl::Seconds(1), kSweepTimer);
+    return;
+  }
+  if (call_id == kAcceptTimer) {
+    out_of_descriptors_ = false;
+    WatchListener();
+    return;
+  }
   Call* call = FindCall(call_id);
   CHECK(call != nullptr);  // a call's timer goes with it
   call->timer.reset();
@@ -124,7 +139,7 @@ void RouterLoop::Reap() {
     }
     backends_.Unlink(conn);
     if (conn->peer == Peer::kDriver) pool_.Forget(conn);
-    if (conn->peer == Peer::kClient) gate_.ClientClosed();
+    if (conn->peer == Peer::kClient) ForgetClient(conn);
     connections_.Remove(conn);
   }
 }
@@ -134,6 +149,7 @@ void RouterLoop::NewCall(Connection* client, int32_t stream_id) {
   call->id = ++next_call_;
   call->client = client;
   call->client_stream = stream_id;
+  call->started = absl::Now();
   nghttp2_session_set_stream_user_data(client->session, stream_id,
                                        UserData(call.get()));
   client->calls.insert(call->id);
@@ -158,6 +174,15 @@ void RouterLoop::Advance(Call* call) {
   }
   if (!call->classified) {
     if (!call->headers_done) return;
+    if (call->headers_too_large) {
+      call->classified = true;
+      Respond(call, kResourceExhausted,
+              absl::StrCat("the request's headers exceed pitstopd's limit "
+                           "of ",
+                           options_.limits.max_header_list_bytes,
+                           " bytes (counted after HPACK decoding)"));
+      return;
+    }
     Classify(call);
   }
   // Refused by Classify (an unknown method): nothing to forward.
@@ -211,12 +236,10 @@ void RouterLoop::Respond(Call* call, int code, absl::string_view message) {
   std::vector<nghttp2_nv> nva = NvList(headers);
   nghttp2_submit_response(call->client->session, call->client_stream,
                           nva.data(), nva.size(), nullptr);
-  if (!call->request_complete) {
-    // Answered before the caller finished sending (an unknown method, a
-    // request over the limit): the rest of its request is not wanted.
-    nghttp2_submit_rst_stream(call->client->session, NGHTTP2_FLAG_NONE,
-                              call->client_stream, NGHTTP2_NO_ERROR);
-  }
+  // Answered before the caller finished sending (an unknown method, a
+  // request over a limit): the rest of its request is not wanted, and the
+  // stream is reset once the answer is out (OnFrameSend).
+  call->reset_after_response = !call->request_complete;
   connections_.MarkDirty(call->client);
 }
 
@@ -238,7 +261,11 @@ void RouterLoop::SubmitResponse(Call* call) {
 }
 
 void RouterLoop::Destroy(Call* call) {
-  if (call->client != nullptr) call->client->buffered -= call->buffered;
+  if (call->client != nullptr) {
+    call->client->buffered -= call->buffered;
+    if (call->client->calls.size() == 1) call->client->idle_since = absl::Now();
+  }
+  buffered_total_ -= call->buffered;
   if (call->attempt.up != nullptr) AbandonForward(call);
   ReleaseLease(call);
   CancelTimer(call);

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "supervisor/common/log_limiter.h"
 #include "supervisor/core/route_source.h"
 #include "supervisor/rpc/backend_passage.h"
 #include "supervisor/rpc/call_gate.h"
@@ -30,6 +31,7 @@
 #include "supervisor/rpc/driver_pool.h"
 #include "supervisor/rpc/event_loop.h"
 #include "supervisor/rpc/frame_router.h"
+#include "supervisor/rpc/listener.h"
 #include "supervisor/rpc/routed_call.h"
 #include "supervisor/schema/property_validator.h"
 
@@ -67,8 +69,12 @@ class RouterLoop {
   // EventLoop's handler.
   bool Busy() const { return !work_.empty() || connections_.HasDirty(); }
   void OnEvent(void* tag, uint32_t events);
-  void OnTimer(uint64_t call_id);
+  void OnTimer(uint64_t id);
   void Settle();
+
+  // Timer ids that are not calls' (calls count up from 1).
+  static constexpr uint64_t kSweepTimer = ~uint64_t{0};
+  static constexpr uint64_t kAcceptTimer = ~uint64_t{0} - 1;
 
  private:
   // stream_events.cc: the nghttp2 callbacks, and the bodies' providers.
@@ -78,6 +84,14 @@ class RouterLoop {
   static void* UserData(const Call* call);
   static nghttp2_data_provider RequestBody(const Call* call);
   static nghttp2_data_provider ResponseBody(const Call* call);
+
+  // client_limits.cc: admitting clients, and what each may spend.
+  void AcceptClients();
+  void Admit(int fd, absl::Time now);
+  void WatchListener();
+  void Sweep(absl::Time now);
+  void SweepCalls(Connection* conn, absl::Time now);
+  void ForgetClient(Connection* conn);
 
   // router_loop.cc: calls, and what every call goes through.
   void Reap();
@@ -127,8 +141,20 @@ class RouterLoop {
   Connections connections_;
   DriverPool pool_;
   BackendPassages backends_;
-  char listen_tag_ = 0;  // epoll data of the listening socket
-  bool accepting_ = true;
+  char listen_tag_ = 0;              // epoll data of the listening socket
+  bool accepting_ = true;            // false after GoAway
+  bool out_of_descriptors_ = false;  // accepting paused for a moment
+  bool listener_watched_ = false;
+  Acceptor acceptor_;
+  // Client connections open, in all and per PeerIdentity::key.
+  size_t clients_ = 0;
+  std::unordered_map<std::string, size_t> per_peer_;
+  // Routed request bytes held, all connections.
+  size_t buffered_total_ = 0;
+  // Log sites a client can trigger.
+  LogLimiter refused_log_;
+  LogLimiter descriptors_log_;
+  LogLimiter timeout_log_;
   uint64_t next_call_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;
   std::deque<uint64_t> work_;

@@ -50,8 +50,23 @@ struct RouterLoop::StreamEvents {
                       const uint8_t* name, size_t name_length,
                       const uint8_t* value, size_t value_length, uint8_t flags,
                       void* user_data) {
-    Call* call = StreamCall(Conn(user_data), frame->hd.stream_id);
+    Connection* conn = Conn(user_data);
+    Call* call = StreamCall(conn, frame->hd.stream_id);
     if (call == nullptr || frame->hd.type != NGHTTP2_HEADERS) return 0;
+    // Bounded after HPACK decoding: a few bytes on the wire can name a
+    // large field of the dynamic table again and again.
+    const size_t limit = conn->loop->options_.limits.max_header_list_bytes;
+    size_t& counted = conn->peer == Peer::kClient ? call->header_bytes
+                                                  : call->attempt.header_bytes;
+    counted += name_length + value_length + 32;
+    if (counted > limit) {
+      if (conn->peer == Peer::kClient) {
+        call->headers_too_large = true;
+      } else {
+        call->attempt.response_too_large = true;
+      }
+      return 0;
+    }
     std::pair<std::string, std::string> header(
         std::string(reinterpret_cast<const char*>(name), name_length),
         std::string(reinterpret_cast<const char*>(value), value_length));
@@ -72,6 +87,10 @@ struct RouterLoop::StreamEvents {
     Connection* conn = Conn(user_data);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
       conn->going_away = true;
+      return 0;
+    }
+    if (frame->hd.type == NGHTTP2_SETTINGS) {
+      conn->handshake_done = true;
       return 0;
     }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
@@ -112,7 +131,20 @@ struct RouterLoop::StreamEvents {
   static int OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame,
                          void* user_data) {
     Connection* conn = Conn(user_data);
-    if (conn->peer == Peer::kClient || frame->hd.type != NGHTTP2_HEADERS ||
+    if (conn->peer == Peer::kClient) {
+      // An answer given before the request finished arriving: the rest of
+      // the request is refused once the answer is out (RFC 9113, 8.1),
+      // never before, or the client would not see it.
+      if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
+      Call* call = StreamCall(conn, frame->hd.stream_id);
+      if (call != nullptr && call->reset_after_response &&
+          !call->request_complete) {
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE,
+                                  frame->hd.stream_id, NGHTTP2_NO_ERROR);
+      }
+      return 0;
+    }
+    if (frame->hd.type != NGHTTP2_HEADERS ||
         frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
       return 0;
     }
@@ -128,6 +160,7 @@ struct RouterLoop::StreamEvents {
     Connection* conn = Conn(user_data);
     Call* call = StreamCall(conn, stream_id);
     const size_t max = conn->loop->options_.max_message_bytes + 5;
+    const ListenerLimits& limits = conn->loop->options_.limits;
     // Bytes are handed back to the sender's windows at once, but for a
     // passed-through stream's own window: that opens again as the other
     // side takes the bytes, so a slow reader holds back only its stream.
@@ -141,13 +174,18 @@ struct RouterLoop::StreamEvents {
         (routed_request ? call->too_large : call->attempt.response_too_large) =
             true;
       } else if (routed_request &&
-                 conn->buffered + length > kMaxBufferedPerClient) {
-        call->over_budget = true;
-      } else {
+                 conn->buffered + length > limits.max_buffered_per_connection) {
+        call->over_connection_budget = true;
+      } else if (routed_request && conn->loop->buffered_total_ + length >
+                                       limits.max_buffered_bytes) {
+        call->over_global_budget = true;
+      } else if (!call->over_connection_budget && !call->over_global_budget &&
+                 !call->timed_out_arriving) {
         body.append(reinterpret_cast<const char*>(data), length);
         if (routed_request) {
           conn->buffered += length;
           call->buffered += length;
+          conn->loop->buffered_total_ += length;
         }
       }
       consume_now = call->routed;

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -309,6 +311,19 @@ absl::Status PlanSandbox(const LaunchSpec& spec, const SandboxContext& ctx,
     limit(RLIMIT_AS, "as", sb.memory_bytes + (uint64_t{4} << 30));
   }
   if (ctx.mode == SandboxMode::kStrict && !r.gaps.empty()) {
+    // A protection that failed only because the daemon ran out of
+    // descriptors (a cgroup file it could not open) is the daemon's
+    // trouble for a moment, not the host's for good.
+    for (const std::string& gap : r.gaps) {
+      if (absl::StrContains(gap, std::strerror(EMFILE)) ||
+          absl::StrContains(gap, std::strerror(ENFILE))) {
+        return absl::UnavailableError(absl::StrCat(
+            "driver ", sb.driver,
+            " cannot start now: pitstopd is out of file descriptors (", gap,
+            "); raise its nofile limit (LimitNOFILE=) or lower "
+            "listener_max_connections"));
+      }
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "driver ", sb.driver,
         " refused: the sandbox is strict and these protections cannot be "

@@ -1,0 +1,32 @@
+#ifndef PITSTOP_SUPERVISOR_RPC_PEER_IDENTITY_H_
+#define PITSTOP_SUPERVISOR_RPC_PEER_IDENTITY_H_
+
+// Who is at the other end of a client connection, as the kernel says: on a
+// Unix socket the peer's uid, gid and pid (SO_PEERCRED, taken at connect),
+// on TCP its address. For the per-peer connection limit and the log.
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace pitstop {
+
+struct PeerIdentity {
+  bool local = false;  // a Unix socket: uid, gid and pid hold
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+  std::string address;  // TCP: "10.0.0.7:40122"; empty on a Unix socket
+  // What the per-peer limit counts by: "uid 1000", "10.0.0.7".
+  std::string key;
+  // For messages: "uid 1000 (pid 4242)", "10.0.0.7:40122".
+  std::string Describe() const;
+};
+
+// The identity of the peer of connected socket `fd`; key "unknown" when the
+// kernel says nothing.
+PeerIdentity IdentifyPeer(int fd);
+
+}  // namespace pitstop
+
+#endif  // PITSTOP_SUPERVISOR_RPC_PEER_IDENTITY_H_
