@@ -345,12 +345,20 @@ TEST_CASE(
   REQUIRE(after.pid() == before.pid());
 }
 
-TEST_CASE("the daemon listens on a TCP port it picks",
-          "[integration][router]") {
+TEST_CASE(
+    "the daemon listens on a TCP port it picks only with insecure_tcp, and "
+    "gives TCP peers the roles written for 'tcp'",
+    "[integration][router]") {
   DaemonSpec spec = RecorderOnly();
   spec.listen = "127.0.0.1:0";
+  spec.config_yaml =
+      "insecure_tcp: true\n"
+      "roles: {admin: [tcp]}\n"
+      "callers: {\"*\": [tcp]}\n";
   Daemon daemon(spec);
   REQUIRE(daemon.address().rfind("127.0.0.1:", 0) == 0);
+  REQUIRE(daemon.AwaitLog("insecure_tcp: serving on TCP without TLS",
+                          absl::Seconds(5)));
   dv1::CreateVolumeResponse resp;
   auto ctx = daemon.Routed("recorder");
   REQUIRE(daemon.storage()

@@ -47,6 +47,14 @@ repo_refresh_interval: 1h  # repository indexes are downloaded this often
 repo_max_index_bytes: 16777216  # a larger index is refused
 repo_fetch_timeout: 5m     # one download may take this long...
 repo_stall_timeout: 30s    # ...and stall this long
+roles:                     # who may do what (docs/security.md, "Roles")
+  admin: [uid 0]
+  operator: [group pitstop]
+  viewer: []
+callers:                   # who may route calls to drivers: NAME or "*"
+  "*": [uid 0, group pitstop]
+insecure_tcp: false        # true: allow a TCP listener without TLS
+socket_group: pitstop      # the Unix socket is 0660 root:this group
 listener_max_header_bytes: 16384    # a call's headers, after HPACK decoding
 listener_max_streams: 100           # calls at once on one client connection
 listener_max_connections: 1024      # client connections, in all...
@@ -150,9 +158,8 @@ using ScalarSetter = std::function<absl::Status(
 
 // Parses a key whose value need not be a scalar; errors name the file and
 // line themselves, as they may point inside the value.
-using NodeSetter = absl::Status (*)(absl::string_view source,
-                                    const YAML::Node& value,
-                                    DaemonConfig& config);
+using NodeSetter = std::function<absl::Status(
+    absl::string_view source, const YAML::Node& value, DaemonConfig& config)>;
 
 // One key of the file: exactly one of the setters is set.
 struct KeyRow {
@@ -350,6 +357,52 @@ absl::Status ParseRepositories(absl::string_view source,
   return absl::OkStatus();
 }
 
+// NAME: [principal, ...] for `roles` (NAME one of `allowed` when not empty)
+// and `callers`. A name in the file replaces that entry of the base; the
+// others stay.
+NodeSetter PrincipalLists(
+    std::map<std::string, std::vector<std::string>> DaemonConfig::*field,
+    std::vector<std::string> allowed, absl::string_view example) {
+  return [field, allowed, example](absl::string_view source,
+                                   const YAML::Node& value,
+                                   DaemonConfig& config) -> absl::Status {
+    if (value.IsNull()) return absl::OkStatus();
+    if (!value.IsMap()) {
+      return Error(source, value,
+                   absl::StrCat("must be a map of NAME: [principal, ...], "
+                                "e.g. ",
+                                example));
+    }
+    KeyLines names(source);
+    for (const auto& entry : value) {
+      RETURN_IF_ERROR(names.Add(entry.first));
+      const std::string name = entry.first.Scalar();
+      if (!allowed.empty() &&
+          std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        return Error(source, entry.first,
+                     absl::StrCat("unknown role '", name, "' (known: ",
+                                  absl::StrJoin(allowed, ", "), ")"));
+      }
+      if (!entry.second.IsSequence()) {
+        return Error(source, entry.second,
+                     absl::StrCat("'", name,
+                                  "' must be a list such as [uid 0, group "
+                                  "pitstop]"));
+      }
+      std::vector<std::string> principals;
+      for (const auto& item : entry.second) {
+        if (!item.IsScalar() || item.Scalar().empty()) {
+          return Error(source, item,
+                       "a principal must be a word such as 'uid 0'");
+        }
+        principals.push_back(item.Scalar());
+      }
+      (config.*field)[name] = std::move(principals);
+    }
+    return absl::OkStatus();
+  };
+}
+
 // Every key of the file, in the order the unknown-key error lists them.
 std::vector<KeyRow> Keys() {
   using C = DaemonConfig;
@@ -382,6 +435,18 @@ std::vector<KeyRow> Keys() {
       {"max_pids", PositiveCount(&C::max_pids)},
       {"max_open_files", PositiveCount(&C::max_open_files)},
       {"network_grants", NameList(&C::network_grants)},
+      {"roles", nullptr,
+       PrincipalLists(&C::roles, {"admin", "operator", "viewer"},
+                      "{operator: [group pitstop]}")},
+      {"callers", nullptr,
+       PrincipalLists(&C::callers, {}, "{\"*\": [group cloud]}")},
+      {"insecure_tcp", Boolean(&C::insecure_tcp)},
+      {"socket_group",
+       [](absl::string_view key, const std::string& text,
+          DaemonConfig& config) {
+         config.socket_group = text;
+         return absl::OkStatus();
+       }},
       {"listener_max_header_bytes",
        ByteCount(&C::listener_max_header_bytes, 1024)},
       {"listener_max_streams", PositiveCount(&C::listener_max_streams)},

@@ -69,6 +69,16 @@ struct DaemonConfig {
   uint64_t repo_max_index_bytes = 16 << 20;
   absl::Duration repo_fetch_timeout = absl::Minutes(5);
   absl::Duration repo_stall_timeout = absl::Seconds(30);
+  // Who may do what (docs/security.md, "Roles"): role ("admin",
+  // "operator", "viewer") -> principals ("uid 0", "group pitstop", ...);
+  // driver name or "*" -> who may route calls to it. Checked at start-up.
+  std::map<std::string, std::vector<std::string>> roles;
+  std::map<std::string, std::vector<std::string>> callers;
+  // Listening on TCP without TLS lets anyone who reaches the port act with
+  // the roles given to "tcp": refused unless this is true.
+  bool insecure_tcp = false;
+  // The Unix socket is made 0660 with this group (when it exists).
+  std::string socket_group = "pitstop";
   // What clients may make the listener spend (docs/security.md, "Limits").
   uint64_t listener_max_header_bytes = 16 << 10;
   uint32_t listener_max_streams = 100;

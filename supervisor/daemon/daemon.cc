@@ -1,6 +1,7 @@
 #include "supervisor/daemon/daemon.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
@@ -24,12 +25,15 @@
 #include "supervisor/common/clock.h"
 #include "supervisor/common/local_socket.h"
 #include "supervisor/common/logging.h"
+#include "supervisor/common/quoted.h"
 #include "supervisor/common/status_macros.h"
 #include "supervisor/core/supervisor.h"
+#include "supervisor/daemon/daemon_options.h"
 #include "supervisor/daemon/handover.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
 #include "supervisor/repo/repository_set.h"
+#include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/admin_service.h"
 #include "supervisor/rpc/frame_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
@@ -114,18 +118,6 @@ void ClearRunDir(const std::string& state_dir,
   }
 }
 
-SandboxOptions SandboxOptionsFor(const DaemonConfig& config) {
-  SandboxOptions sandbox;
-  sandbox.mode = config.sandbox == "strict" ||
-                         (config.sandbox == "auto" && ::geteuid() == 0)
-                     ? SandboxMode::kStrict
-                     : SandboxMode::kBestEffort;
-  sandbox.scratch_dir = (fs::path(config.state_dir) / "sandbox").string();
-  sandbox.uid_base = config.sandbox_uid_base;
-  sandbox.keeper_dir = (fs::path(config.state_dir) / "keepers").string();
-  return sandbox;
-}
-
 void LogSandbox(const SandboxOptions& sandbox,
                 const ChildProcessManager& launcher) {
   const bool strict = sandbox.mode == SandboxMode::kStrict;
@@ -144,49 +136,25 @@ void LogSandbox(const SandboxOptions& sandbox,
   }
 }
 
-SupervisorOptions SupervisorOptionsFor(const DaemonConfig& config) {
-  SupervisorOptions options;
-  options.run_dir = (fs::path(config.state_dir) / "run").string();
-  options.data_dir = (fs::path(config.state_dir) / "data").string();
-  options.max_route_wait = config.max_route_wait;
-  options.restart.max_restarts = config.restart_max;
-  options.restart.window = config.restart_window;
-  options.restart.initial_backoff = config.restart_initial_backoff;
-  options.restart.max_backoff = config.restart_max_backoff;
-  options.health_interval = config.health_interval;
-  options.health_failures = config.health_failures;
-  options.degraded_grace = config.degraded_grace;
-  options.upgrade_probation = config.upgrade_probation;
-  options.sandbox.max_memory_mb = config.max_memory_mb;
-  options.sandbox.max_pids = config.max_pids;
-  options.sandbox.max_open_files = config.max_open_files;
-  options.sandbox.network_grants = {config.network_grants.begin(),
-                                    config.network_grants.end()};
-  return options;
-}
-
-ListenerLimits ListenerLimitsFor(const DaemonConfig& c) {
-  ListenerLimits limits;
-  limits.max_header_list_bytes = c.listener_max_header_bytes;
-  limits.max_streams_per_connection = c.listener_max_streams;
-  limits.max_connections = c.listener_max_connections;
-  limits.max_connections_per_peer = c.listener_max_connections_per_peer;
-  limits.handshake_timeout = c.listener_handshake_timeout;
-  limits.idle_timeout = c.listener_idle_timeout;
-  limits.request_timeout = c.listener_request_timeout;
-  limits.max_buffered_bytes = c.listener_max_buffered_mb << 20;
-  limits.max_buffered_per_connection = c.listener_max_buffered_mb_per_connection
-                                       << 20;
-  return limits;
-}
-
-FetchOptions FetchOptionsFor(const DaemonConfig& config) {
-  FetchOptions fetch;
-  fetch.trust_dir = config.trust_dir;
-  fetch.max_index_bytes = config.repo_max_index_bytes;
-  fetch.timeout = config.repo_fetch_timeout;
-  fetch.stall_timeout = config.repo_stall_timeout;
-  return fetch;
+// The Unix socket is 0660 with the configured group, whatever the umask.
+void SecureSocket(const std::string& listen, const std::string& group_name) {
+  if (!absl::StartsWith(listen, "unix:")) return;
+  const std::string path = listen.substr(5);
+  gid_t gid = ::getegid();
+  if (const group* gr = ::getgrnam(group_name.c_str())) {
+    gid = gr->gr_gid;
+  } else {
+    LogWarning("pitstopd",
+               absl::StrCat("socket_group ", Quoted(group_name),
+                            " does not exist on this host; the socket is "
+                            "reachable only by pitstopd's own group"),
+               {{"socket", path}});
+  }
+  if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0 ||
+      ::chmod(path.c_str(), 0660) != 0) {
+    LogWarning("pitstopd", absl::StrCat("cannot set the mode of ", path, ": ",
+                                        std::strerror(errno)));
+  }
 }
 
 }  // namespace
@@ -248,6 +216,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
                                                        bool take_over) {
   auto p = std::make_unique<Parts>(std::move(config));
   const DaemonConfig& c = p->config;
+  RETURN_IF_ERROR(CheckTcpAllowed(c));
+  ASSIGN_OR_RETURN(std::shared_ptr<const AccessPolicy> access,
+                   AccessPolicyFor(c));
   RETURN_IF_ERROR(PrepareStateDir(c.state_dir));
   std::optional<Predecessor> predecessor;
   if (take_over) {
@@ -317,6 +288,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   FrameRouterOptions router_options;
   router_options.default_call_timeout = c.default_call_timeout;
   router_options.limits = ListenerLimitsFor(c);
+  router_options.access = std::move(access);
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
   if (predecessor) {
     if (predecessor->address() != c.listen) {
@@ -330,6 +302,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
     p->address = predecessor->address();
   } else {
     ASSIGN_OR_RETURN(p->address, p->router->Listen(c.listen));
+    SecureSocket(c.listen, c.socket_group);
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

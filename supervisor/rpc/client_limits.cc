@@ -96,6 +96,8 @@ void RouterLoop::Admit(int fd, absl::Time now) {
   ++mine;
   ++clients_;
   Connection* conn = connections_.Add(fd, Peer::kClient);
+  if (options_.access != nullptr)
+    conn->role = options_.access->RoleOf(identity);
   conn->identity = std::move(identity);
   conn->opened = now;
   conn->idle_since = now;

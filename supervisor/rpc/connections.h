@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/event_loop.h"
 #include "supervisor/rpc/http2_connection.h"
 #include "supervisor/rpc/peer_identity.h"
@@ -26,6 +27,7 @@ class RouterLoop;
 struct Connection : Http2Connection {
   // kClient: who it is, since when, and since when without a stream.
   PeerIdentity identity;
+  Role role = Role::kAdmin;  // under options.access, from `identity`
   absl::Time opened;
   absl::Time idle_since;
   bool handshake_done = false;         // its SETTINGS arrived

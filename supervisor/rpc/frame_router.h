@@ -48,6 +48,7 @@
 #include "supervisor/car/driver_manifest.h"
 #include "supervisor/common/check.h"
 #include "supervisor/core/route_source.h"
+#include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/call_gate.h"
 #include "supervisor/rpc/listener_limits.h"
 
@@ -72,6 +73,9 @@ struct FrameRouterOptions {
   size_t max_message_bytes = 64 << 20;
   // What clients may make the router spend.
   ListenerLimits limits;
+  // Who may do what; null lets every client do everything (tests of the
+  // router alone).
+  std::shared_ptr<const AccessPolicy> access;
 };
 
 class FrameRouter {

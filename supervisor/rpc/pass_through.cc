@@ -23,6 +23,15 @@ void RouterLoop::AdvancePassThrough(Call* call) {
               "pitstopd cannot reach its own admin service; see its log");
       return;
     }
+    // Who is calling, as the kernel said: the admin service trusts this
+    // header, so one a client sent is dropped.
+    Headers headers;
+    headers.reserve(call->request_headers.size() + 1);
+    for (auto& h : call->request_headers) {
+      if (h.first != kPeerMetadataKey) headers.push_back(std::move(h));
+    }
+    headers.emplace_back(kPeerMetadataKey, PeerHeader(call->client->identity));
+    call->request_headers = std::move(headers);
     std::vector<nghttp2_nv> nva = NvList(call->request_headers);
     nghttp2_data_provider body = RequestBody(call);
     const int32_t stream =

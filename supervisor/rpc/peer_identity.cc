@@ -1,16 +1,51 @@
 #include "supervisor/rpc/peer_identity.h"
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
+
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
 namespace pitstop {
+namespace {
+
+// The groups the group database gives `uid`'s user; none for a uid without
+// a passwd entry (a sandboxed driver's, say).
+std::vector<gid_t> GroupsOf(uid_t uid, gid_t gid) {
+  std::vector<char> buffer(16 << 10);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
+    return {};
+  }
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  if (::getgrouplist(pw.pw_name, gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count));
+    if (::getgrouplist(pw.pw_name, gid, groups.data(), &count) < 0) return {};
+  }
+  groups.resize(static_cast<size_t>(count));
+  return groups;
+}
+
+}  // namespace
 
 std::string PeerIdentity::Describe() const {
   if (local) return absl::StrCat("uid ", uid, " (pid ", pid, ")");
   return address.empty() ? key : address;
+}
+
+std::string PeerHeader(const PeerIdentity& peer) {
+  if (peer.local) {
+    return absl::StrCat("uid=", peer.uid, " gid=", peer.gid, " pid=", peer.pid);
+  }
+  return absl::StrCat("address=",
+                      peer.address.empty() ? peer.key : peer.address);
 }
 
 PeerIdentity IdentifyPeer(int fd) {
@@ -27,6 +62,7 @@ PeerIdentity IdentifyPeer(int fd) {
       id.gid = cred.gid;
       id.pid = cred.pid;
       id.key = absl::StrCat("uid ", cred.uid);
+      id.groups = GroupsOf(cred.uid, cred.gid);
       return id;
     }
   }

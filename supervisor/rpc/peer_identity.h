@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace pitstop {
 
@@ -16,12 +17,21 @@ struct PeerIdentity {
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t pid = 0;
+  // The user's groups as the group database lists them (getgrouplist), for
+  // "group NAME" principals; the primary gid is `gid`.
+  std::vector<gid_t> groups;
   std::string address;  // TCP: "10.0.0.7:40122"; empty on a Unix socket
   // What the per-peer limit counts by: "uid 1000", "10.0.0.7".
   std::string key;
   // For messages: "uid 1000 (pid 4242)", "10.0.0.7:40122".
   std::string Describe() const;
 };
+
+// The metadata key the router sets on every call it passes to the admin
+// service, naming the caller: "uid=0 gid=0 pid=4242" on a Unix socket,
+// "address=10.0.0.7:40122" on TCP. A client's own is dropped.
+inline constexpr char kPeerMetadataKey[] = "pitstop-peer";
+std::string PeerHeader(const PeerIdentity& peer);
 
 // The identity of the peer of connected socket `fd`; key "unknown" when the
 // kernel says nothing.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "pitstop/driver/v1/storage.pb.h"
+#include "supervisor/common/quoted.h"
 #include "supervisor/rpc/call_context_reader.h"
 #include "supervisor/rpc/grpc_wire.h"
 #include "supervisor/rpc/retry_decision.h"
@@ -77,6 +78,15 @@ void RouterLoop::OnRequest(Call* call) {
     return;
   }
   call->driver = *driver;
+  if (options_.access != nullptr &&
+      !options_.access->MayRoute(call->client->identity, call->driver)) {
+    Respond(call, kPermissionDenied,
+            absl::StrCat(call->client->identity.Describe(),
+                         " may not route calls to driver ", Quoted(*driver),
+                         ": add it to `callers` in pitstopd.yaml "
+                         "(docs/security.md)"));
+    return;
+  }
   std::optional<GrpcMessage> message = SplitUnaryBody(call->request_body);
   if (!message.has_value()) {
     Respond(call, kInvalidArgument,

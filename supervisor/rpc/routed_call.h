@@ -32,6 +32,7 @@ enum GrpcCode : int {
   kCancelled = 1,
   kInvalidArgument = 3,
   kDeadlineExceeded = 4,
+  kPermissionDenied = 7,
   kFailedPrecondition = 9,
   kResourceExhausted = 8,
   kUnimplemented = 12,

@@ -199,7 +199,17 @@ void RouterLoop::Classify(Call* call) {
   call->classified = true;
   if (!call->routed) {
     for (absl::string_view prefix : kBackendPrefixes) {
-      if (absl::StartsWith(call->method, prefix)) return;  // pass through
+      if (!absl::StartsWith(call->method, prefix)) continue;
+      const Role needed = RequiredRole(call->method);
+      if (call->client->role < needed) {
+        Respond(
+            call, kPermissionDenied,
+            absl::StrCat(call->client->identity.Describe(), " may not call ",
+                         call->method, ": it needs the ", RoleName(needed),
+                         " role and has ", RoleName(call->client->role),
+                         " (pitstopd.yaml `roles`; docs/security.md)"));
+      }
+      return;  // pass through
     }
     Respond(call, kUnimplemented,
             absl::StrCat("unknown method ", call->method,

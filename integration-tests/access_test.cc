@@ -1,0 +1,173 @@
+// Who may do what (docs/security.md, "Roles"): the kernel's word on a Unix
+// socket's peer, roles from the configuration, deny by default, and the
+// socket's own mode. The unprivileged user is `nobody` (uid 65534), through
+// setpriv(1), running a copy of the CLI it can reach.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "integration-tests/daemon_fixture.h"
+
+namespace pitstop {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kNobody = 65534;  // and its group, nogroup
+
+// A daemon on the recorder driver in a directory `nobody` may traverse,
+// its socket in group nogroup, with `yaml` added to the configuration.
+struct Setup {
+  explicit Setup(const std::string& yaml)
+      : dir(MakeTempDir("pitstop-access")), reaper(dir) {
+    ::chmod(dir.c_str(), 0711);
+    cli = dir + "/pitstop";
+    fs::copy_file(PITSTOP_CLI_PATH, cli);
+    ::chmod(cli.c_str(), 0755);
+    DaemonSpec spec = RecorderIn(dir);
+    spec.config_yaml = "socket_group: nogroup\n" + yaml;
+    daemon = std::make_unique<Daemon>(spec);
+  }
+  ~Setup() {
+    daemon.reset();
+    fs::remove_all(dir);
+  }
+  // The CLI as nobody:nogroup, no other groups.
+  CommandResult AsNobody(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                     "--reuid=65534",
+                                     "--regid=65534",
+                                     "--clear-groups",
+                                     cli,
+                                     "--address",
+                                     daemon->address()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+  CommandResult AsRoot(std::vector<std::string> args) {
+    std::vector<std::string> argv = {cli, "--address", daemon->address()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+
+  std::string dir;
+  KeeperReaper reaper;
+  std::string cli;
+  std::unique_ptr<Daemon> daemon;
+};
+
+bool RootOnly() {
+  if (::geteuid() == 0) return true;
+  WARN("not run: acting as another user needs root");
+  return false;
+}
+
+TEST_CASE(
+    "the Unix socket is 0660 with the configured group whatever the umask",
+    "[integration][access]") {
+  if (!RootOnly()) return;
+  const mode_t old = ::umask(0);
+  Setup s("");
+  ::umask(old);
+  struct stat st;
+  REQUIRE(::stat((s.dir + "/pitstopd.sock").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+  CHECK(st.st_gid == static_cast<gid_t>(kNobody));
+}
+
+TEST_CASE(
+    "a local user without a role is refused every call with "
+    "PERMISSION_DENIED naming its uid and the role it would need",
+    "[integration][access]") {
+  if (!RootOnly()) return;
+  Setup s("");
+  const CommandResult list = s.AsNobody({"drivers"});
+  INFO(list.out << list.err);
+  CHECK(list.exit_code != 0);
+  CHECK(absl::StrContains(list.err, "uid 65534"));
+  CHECK(
+      absl::StrContains(list.err, "it needs the viewer role and has no role"));
+
+  const CommandResult stop = s.AsNobody({"stop", "recorder"});
+  INFO(stop.out << stop.err);
+  CHECK(stop.exit_code != 0);
+  CHECK(absl::StrContains(stop.err, "needs the operator role"));
+
+  // Root is admin by default, and the driver was never stopped.
+  const CommandResult root = s.AsRoot({"drivers"});
+  INFO(root.out << root.err);
+  CHECK(root.exit_code == 0);
+  CHECK(s.daemon->GetDriver("recorder").state() ==
+        pitstop::supervisor::v1::DRIVER_STATE_READY);
+}
+
+TEST_CASE(
+    "a viewer may read but not act; an operator may act but not install; a "
+    "caller may route calls",
+    "[integration][access]") {
+  if (!RootOnly()) return;
+  SECTION("viewer") {
+    Setup s("roles: {viewer: [uid 65534]}\n");
+    const CommandResult list = s.AsNobody({"drivers"});
+    INFO(list.out << list.err);
+    CHECK(list.exit_code == 0);
+    CHECK(absl::StrContains(list.out, "recorder"));
+    const CommandResult stop = s.AsNobody({"stop", "recorder"});
+    CHECK(stop.exit_code != 0);
+    CHECK(
+        absl::StrContains(stop.err, "needs the operator role and has viewer"));
+    // Reading a driver is not calling it.
+    const CommandResult call = s.AsNobody(
+        {"call", "recorder", "CreateVolume", "--resource", "volume/v1"});
+    INFO(call.out << call.err);
+    CHECK(call.exit_code != 0);
+    CHECK(absl::StrContains(call.err, "uid 65534 (pid "));
+    CHECK(absl::StrContains(call.err,
+                            "may not route calls to driver 'recorder'"));
+    CHECK(s.daemon->GetDriver("recorder").state() ==
+          pitstop::supervisor::v1::DRIVER_STATE_READY);
+  }
+  SECTION("operator, by group") {
+    Setup s("roles: {operator: [group nogroup]}\n");
+    const CommandResult restart = s.AsNobody({"restart", "recorder"});
+    INFO(restart.out << restart.err);
+    CHECK(restart.exit_code == 0);
+    const CommandResult remove = s.AsNobody({"remove", "recorder"});
+    CHECK(remove.exit_code != 0);
+    CHECK(
+        absl::StrContains(remove.err, "needs the admin role and has operator"));
+  }
+  SECTION("caller of one driver") {
+    Setup s(
+        "roles: {viewer: [uid 65534]}\n"
+        "callers: {recorder: [uid 65534]}\n");
+    const CommandResult call = s.AsNobody(
+        {"call", "recorder", "CreateVolume", "--resource", "volume/v1"});
+    INFO(call.out << call.err);
+    CHECK(call.exit_code == 0);
+  }
+}
+
+TEST_CASE("a TCP listener without TLS does not start unless insecure_tcp: true",
+          "[integration][access]") {
+  const std::string dir = MakeTempDir("pitstop-access");
+  const CommandResult r = RunCommand(
+      {PITSTOPD_PATH, "--listen", "127.0.0.1:0", "--state-dir", dir + "/state",
+       "--drivers-dir", std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-1",
+       "--sandbox", "best-effort"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(absl::StrContains(r.out + r.err, "TCP without TLS"));
+  CHECK(absl::StrContains(r.out + r.err, "insecure_tcp: true"));
+  CHECK(!fs::exists(dir + "/state/pitstopd.db"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pitstop
