@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "supervisor/common/check.h"
 #include "supervisor/common/logging.h"
+#include "supervisor/common/status_macros.h"
 #include "supervisor/core/operator_actions.h"
 
 namespace pitstop {
@@ -210,7 +211,34 @@ Supervisor::RemoveDriver(absl::string_view name) {
   return packages;
 }
 
-void Supervisor::SetStore(DesiredStateStore* store) { runner_.SetStore(store); }
+void Supervisor::SetStore(DesiredStateStore* store) {
+  store_ = store;
+  runner_.SetStore(store);
+}
+
+absl::Status Supervisor::SaveIntent(absl::string_view name, bool enabled) {
+  if (store_ == nullptr) return absl::OkStatus();
+  DesiredDriverState next;
+  {
+    absl::MutexLock lock(&mu_);
+    const DriverRecord* r = table_.Find(name);
+    if (r == nullptr) return table_.UnknownDriver(name);
+    next = DesiredStateOf(*r);
+  }
+  next.enabled = enabled;
+  if (enabled) {
+    next.failed = false;
+    next.failed_reason.clear();
+  }
+  if (absl::Status s = store_->Save(std::string(name), next); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot save that driver ", name, " should be ",
+        enabled ? "running" : "stopped", " (", s.message(),
+        "); nothing was changed: free space in the state directory and try "
+        "again"));
+  }
+  return absl::OkStatus();
+}
 
 void Supervisor::RestoreDesiredState(
     const std::map<std::string, DesiredDriverState>& saved) {
@@ -480,6 +508,8 @@ absl::Status Supervisor::AfterActionLocked(const std::string& name,
 }
 
 absl::Status Supervisor::Start(absl::string_view name) {
+  absl::MutexLock intent(&intent_mu_);
+  RETURN_IF_ERROR(SaveIntent(name, true));
   absl::MutexLock lock(&mu_);
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
@@ -489,6 +519,8 @@ absl::Status Supervisor::Start(absl::string_view name) {
 }
 
 absl::Status Supervisor::Stop(absl::string_view name) {
+  absl::MutexLock intent(&intent_mu_);
+  RETURN_IF_ERROR(SaveIntent(name, false));
   absl::MutexLock lock(&mu_);
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
@@ -498,6 +530,8 @@ absl::Status Supervisor::Stop(absl::string_view name) {
 }
 
 absl::Status Supervisor::Restart(absl::string_view name, bool force) {
+  absl::MutexLock intent(&intent_mu_);
+  RETURN_IF_ERROR(SaveIntent(name, true));
   absl::MutexLock lock(&mu_);
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
@@ -507,6 +541,8 @@ absl::Status Supervisor::Restart(absl::string_view name, bool force) {
 }
 
 absl::Status Supervisor::Reset(absl::string_view name) {
+  absl::MutexLock intent(&intent_mu_);
+  RETURN_IF_ERROR(SaveIntent(name, true));
   absl::MutexLock lock(&mu_);
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);

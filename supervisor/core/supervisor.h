@@ -141,13 +141,23 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // releases the processes. Only the destructor may follow.
   void Halt() ABSL_LOCKS_EXCLUDED(mu_);
 
+ private:
+  // Saves `name`'s desired state with `enabled` (and, when enabled, without
+  // a FAILED mark) before an operator action applies it.
+  absl::Status SaveIntent(absl::string_view name, bool enabled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(intent_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+
+ public:
   std::vector<DriverStatus> List() ABSL_LOCKS_EXCLUDED(mu_);
   // NOT_FOUND naming the driver.
   absl::StatusOr<DriverStatus> Get(absl::string_view name)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Operator actions. Start: FAILED_PRECONDITION if already running. Start and
-  // Restart reset the restart counters and skip any backoff.
+  // Restart reset the restart counters and skip any backoff. Each saves the
+  // intent it records (enabled or not, the FAILED mark cleared) before it
+  // acts: UNAVAILABLE, and nothing changed, when it cannot be saved (a full
+  // state filesystem), so intent is never lost across a restart.
   absl::Status Start(absl::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Stop(absl::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
   //
@@ -265,6 +275,10 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // Used by the control loop's thread (or Step's), without the lock.
   EffectRunner runner_;
 
+  // Held across an operator action's save and its application, so that
+  // intents are saved in the order they are applied.
+  absl::Mutex intent_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  DesiredStateStore* store_ = nullptr;  // set before Run
   absl::Mutex mu_;
   DriverTable table_ ABSL_GUARDED_BY(mu_);
   MachineContext context_ ABSL_GUARDED_BY(mu_);

@@ -636,6 +636,36 @@ class FakeStore final : public DesiredStateStore {
   std::map<std::string, DesiredDriverState> saved;
 };
 
+// A store on a full filesystem.
+class FullStore final : public DesiredStateStore {
+ public:
+  absl::StatusOr<std::map<std::string, DesiredDriverState>> Load() override {
+    return std::map<std::string, DesiredDriverState>{};
+  }
+  absl::Status Save(const std::string&, const DesiredDriverState&) override {
+    return absl::InternalError("database or disk is full");
+  }
+};
+
+TEST_CASE(
+    "an operator action whose intent cannot be saved fails with the reason "
+    "and changes nothing",
+    "[core]") {
+  FullStore store;
+  Fixture f;
+  REQUIRE(f.supervisor.AddDriver(Package("flashpool")).ok());
+  f.StartReady("flashpool");
+  f.supervisor.SetStore(&store);  // the filesystem fills up
+  const absl::Status stop = f.supervisor.Stop("flashpool");
+  REQUIRE(stop.code() == absl::StatusCode::kUnavailable);
+  REQUIRE(stop.message().find("database or disk is full") != std::string::npos);
+  REQUIRE(stop.message().find("nothing was changed") != std::string::npos);
+  f.supervisor.Step();
+  REQUIRE(f.supervisor.Get("flashpool")->state == DriverState::kReady);
+  REQUIRE(f.supervisor.Restart("flashpool").code() ==
+          absl::StatusCode::kUnavailable);
+}
+
 TEST_CASE("operator intent and FAILED marks are saved and restored", "[core]") {
   FakeStore store;
   {

@@ -14,20 +14,68 @@
 #include "supervisor/car/driver_manifest.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/install/install_record.h"
 
 namespace pitstop {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Deletes an installed version's files: the unpacked package, the CAR, its
-// grants.
-void DeleteFiles(const DriverPackage& p) {
+// Deletes an installed version's files: the unpacked package (and its
+// driver's directory once empty), the CAR, its grants, its install record.
+void DeleteFiles(const DriverPackage& p, const std::string& packages_dir) {
   std::error_code ec;
   fs::remove_all(p.install_dir, ec);
+  const fs::path driver_dir = fs::path(p.install_dir).parent_path();
+  if (fs::is_empty(driver_dir, ec)) fs::remove(driver_dir, ec);
   if (!p.car_path.empty()) {
     fs::remove(p.car_path, ec);
     fs::remove(p.car_path + ".grants", ec);
+    fs::remove(InstallRecordPath(packages_dir, p.car_path), ec);
+  }
+}
+
+bool StartsWithAny(const std::string& name,
+                   std::initializer_list<absl::string_view> prefixes) {
+  for (absl::string_view prefix : prefixes) {
+    if (absl::StartsWith(name, prefix)) return true;
+  }
+  return false;
+}
+
+// What an install, a download or a remove that a crash interrupted left:
+// partial CARs in the drivers directory, staging directories in the
+// packages directory, records of CARs that are gone, empty driver
+// directories.
+void RemoveLeftovers(const std::string& drivers_dir,
+                     const std::string& packages_dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(drivers_dir, ec)) {
+    if (StartsWithAny(e.path().filename().string(),
+                      {".fetch-", ".incoming-"})) {
+      LogInfo("pitstopd", "removed what an interrupted install left",
+              {{"path", e.path().string()}});
+      fs::remove(e.path(), ec);
+    }
+  }
+  for (const auto& e : fs::directory_iterator(packages_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    std::error_code inner;
+    if (StartsWithAny(name, {".staging-", ".unpack-"})) {
+      LogInfo("pitstopd", "removed what an interrupted install left",
+              {{"path", e.path().string()}});
+      fs::remove_all(e.path(), inner);
+    } else if (name != ".installed" && e.is_directory(inner) &&
+               fs::is_empty(e.path(), inner)) {
+      fs::remove(e.path(), inner);
+    }
+  }
+  const fs::path records = fs::path(packages_dir) / ".installed";
+  for (const auto& e : fs::directory_iterator(records, ec)) {
+    std::error_code inner;
+    if (!fs::exists(fs::path(drivers_dir) / e.path().filename(), inner)) {
+      fs::remove(e.path(), inner);  // its CAR is gone, or a temporary file
+    }
   }
 }
 
@@ -96,15 +144,16 @@ absl::StatusOr<std::shared_ptr<const DriverPackage>> Installer::InstallFile(
     return absl::InternalError(
         absl::StrCat("cannot keep the CAR as ", final_path));
   }
+  MoveInstallRecord(path, final_path, options_.packages_dir, options_.trust);
   package.car_path = final_path;
   package.grants = grants;
   if (absl::Status s = WriteGrants(final_path, grants); !s.ok()) {
-    DeleteFiles(package);
+    DeleteFiles(package, options_.packages_dir);
     return s;
   }
   auto shared = std::make_shared<const DriverPackage>(package);
   if (absl::Status s = supervisor_.AddDriver(std::move(package)); !s.ok()) {
-    DeleteFiles(*shared);
+    DeleteFiles(*shared, options_.packages_dir);
     return s;
   }
   return shared;
@@ -120,18 +169,12 @@ Installer::Remove(const std::string& name, const std::string& version) {
                      supervisor_.RemoveVersion(name, version));
     removed.push_back(std::move(one));
   }
-  for (const auto& p : removed) DeleteFiles(*p);
+  for (const auto& p : removed) DeleteFiles(*p, options_.packages_dir);
   return removed;
 }
 
 void Installer::LoadAll() {
-  std::error_code ec;
-  // Downloads from repositories that a previous daemon did not finish.
-  for (const auto& entry : fs::directory_iterator(options_.drivers_dir, ec)) {
-    if (absl::StartsWith(entry.path().filename().string(), ".fetch-")) {
-      fs::remove(entry.path(), ec);
-    }
-  }
+  RemoveLeftovers(options_.drivers_dir, options_.packages_dir);
   auto cars = ListCars(options_.drivers_dir);
   if (!cars.ok()) {
     LogWarning("pitstopd", cars.status().message());

@@ -63,6 +63,18 @@ absl::StatusOr<DriverPackage> LoadInstalledCar(const std::string& car_path,
   return package;
 }
 
+void MoveInstallRecord(const std::string& from, const std::string& to,
+                       const std::string& packages_dir,
+                       const TrustPolicy& trust) {
+  const std::string old_path = InstallRecordPath(packages_dir, from);
+  absl::StatusOr<InstallRecord> record = ReadInstallRecord(old_path);
+  std::remove(old_path.c_str());
+  if (!record.ok() || record->trust_identity != TrustIdentity(trust)) return;
+  record->car_identity = CarIdentity(to);
+  WriteInstallRecord(InstallRecordPath(packages_dir, to), *record)
+      .IgnoreError();  // the next start unpacks it again
+}
+
 absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
                                          const std::string& packages_dir,
                                          const TrustPolicy& trust) {

@@ -36,6 +36,12 @@ absl::StatusOr<DriverPackage> LoadInstalledCar(const std::string& car_path,
                                                const std::string& packages_dir,
                                                const TrustPolicy& trust = {});
 
+// The CAR InstallCar read at `from` was renamed to `to`: its install record
+// follows it (with the identity the rename gave it).
+void MoveInstallRecord(const std::string& from, const std::string& to,
+                       const std::string& packages_dir,
+                       const TrustPolicy& trust);
+
 // The permissions an operator granted to the driver of `car_path` at
 // install ("network=outbound"), one a line in <car_path>.grants; none when
 // the file does not exist.
