@@ -66,8 +66,19 @@ Daemon::Daemon(DaemonSpec spec) {
     args.push_back("--config");
     args.push_back(dir_ + "/pitstopd.yaml");
   }
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin"};
+  env.insert(env.end(), spec.env.begin(), spec.env.end());
+  std::string executable = PITSTOPD_PATH;
+  if (!spec.wrapper.empty()) {
+    executable = spec.wrapper.front();
+    std::vector<std::string> wrapped(spec.wrapper.begin() + 1,
+                                     spec.wrapper.end());
+    wrapped.push_back(PITSTOPD_PATH);
+    wrapped.insert(wrapped.end(), args.begin(), args.end());
+    args = std::move(wrapped);
+  }
   auto pid = launcher_.Launch(
-      LaunchSpec{PITSTOPD_PATH, args, {"PATH=/usr/bin:/bin"}, dir_, {}},
+      LaunchSpec{executable, args, env, dir_, {}},
       [this](OutputStream, absl::string_view line) {
         absl::MutexLock lock(&mu_);
         log_.emplace_back(line);

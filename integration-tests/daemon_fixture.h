@@ -39,6 +39,11 @@ struct DaemonSpec {
   std::string sandbox;
   // More of pitstopd's flags (e.g. --take-over).
   std::vector<std::string> extra_args;
+  // More of its environment ("NOTIFY_SOCKET=..."), besides PATH.
+  std::vector<std::string> env;
+  // A program that runs pitstopd, and its arguments before pitstopd's path
+  // (e.g. systemd-socket-activate -l PATH).
+  std::vector<std::string> wrapper;
 };
 
 // What this host allows the daemon's sandbox (detected once), and whether

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -30,6 +31,7 @@
 #include "supervisor/core/supervisor.h"
 #include "supervisor/daemon/daemon_options.h"
 #include "supervisor/daemon/handover.h"
+#include "supervisor/daemon/service_manager.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
 #include "supervisor/repo/repository_set.h"
@@ -177,6 +179,7 @@ struct Daemon::Parts {
   }
 
   ~Parts() {
+    StopWatchdog();
     door.reset();
     if (pending) ::close(pending->connection);
     if (lock_fd >= 0) ::close(lock_fd);
@@ -205,6 +208,56 @@ struct Daemon::Parts {
   bool stop_requested ABSL_GUARDED_BY(mu) = false;
   std::optional<HandoverRequest> pending ABSL_GUARDED_BY(mu);
   std::unique_ptr<HandoverDoor> door;
+
+  // systemd: readiness, status, the watchdog thread.
+  ServiceManager service;
+  bool watchdog_stop ABSL_GUARDED_BY(mu) = false;
+  std::thread watchdog;
+
+  // "4 drivers READY", "3 of 4 drivers READY, 1 FAILED".
+  std::string DriversStatus() {
+    size_t ready = 0, failed = 0;
+    const std::vector<DriverStatus> all = supervisor->List();
+    for (const DriverStatus& d : all) {
+      ready += d.state == DriverState::kReady ? 1 : 0;
+      failed += d.state == DriverState::kFailed ? 1 : 0;
+    }
+    std::string out =
+        ready == all.size()
+            ? absl::StrCat(ready, ready == 1 ? " driver" : " drivers", " READY")
+            : absl::StrCat(ready, " of ", all.size(), " drivers READY");
+    if (failed > 0) absl::StrAppend(&out, ", ", failed, " FAILED");
+    return out;
+  }
+
+  // Pings systemd's watchdog while both loops answer: the supervisor's
+  // lock is taken (List) and the router's loop runs a task (Ping). A
+  // deadlock or a stuck loop stops the pings, and systemd restarts the
+  // daemon (drivers run on under their keepers).
+  void RunWatchdog(absl::Duration interval) ABSL_LOCKS_EXCLUDED(mu) {
+    std::string last_status;
+    while (true) {
+      {
+        absl::MutexLock lock(&mu);
+        auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+          return watchdog_stop;
+        };
+        if (mu.AwaitWithTimeout(absl::Condition(&stop), interval / 2)) return;
+      }
+      const std::string status = DriversStatus();
+      router->Ping();
+      service.Watchdog();
+      if (status != last_status) service.Status(status);
+      last_status = status;
+    }
+  }
+  void StopWatchdog() ABSL_LOCKS_EXCLUDED(mu) {
+    {
+      absl::MutexLock lock(&mu);
+      watchdog_stop = true;
+    }
+    if (watchdog.joinable()) watchdog.join();
+  }
 };
 
 Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -236,6 +289,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
     }
   }
   ASSIGN_OR_RETURN(p->lock_fd, LockStateDir(c.state_dir));
+  // Taken before anything else could inherit or close fd 3.
+  ASSIGN_OR_RETURN(const int activated, TakeActivatedSocket());
   RETURN_IF_ERROR(
       PrepareKeeperDir((fs::path(c.state_dir) / "keepers").string()));
   const std::string db = (fs::path(c.state_dir) / "pitstopd.db").string();
@@ -290,6 +345,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   router_options.limits = ListenerLimitsFor(c);
   router_options.access = std::move(access);
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
+  if (activated >= 0 && predecessor) ::close(activated);
   if (predecessor) {
     if (predecessor->address() != c.listen) {
       LogWarning(
@@ -300,6 +356,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
     }
     p->router->ListenOn(predecessor->TakeListener());
     p->address = predecessor->address();
+  } else if (activated >= 0) {
+    // systemd's socket (pitstopd.socket): its SocketMode= and SocketGroup=
+    // apply, and it outlives a crash of the daemon.
+    p->router->ListenOn(activated);
+    p->address = ListeningAddress(activated);
+    LogInfo("pitstopd", "serving on the socket systemd passed",
+            {{"address", p->address}});
   } else {
     ASSIGN_OR_RETURN(p->address, p->router->Listen(c.listen));
     SecureSocket(c.listen, c.socket_group);
@@ -328,6 +391,14 @@ void Daemon::Serve() {
   parts_->supervisor->Run();
   parts_->supervisor->StartAll();
   LogInfo("pitstopd", "drivers started");
+  // Every driver that should start has started, or failed for its own
+  // reasons.
+  parts_->service.Ready(parts_->DriversStatus());
+  if (std::optional<absl::Duration> interval =
+          parts_->service.watchdog_interval()) {
+    Parts* p = parts_.get();
+    p->watchdog = std::thread([p, d = *interval] { p->RunWatchdog(d); });
+  }
   // Repository indexes are refreshed now and then; new versions of
   // installed drivers become "update-available" events.
   parts_->updates->Start(parts_->config.repo_refresh_interval);
@@ -335,6 +406,8 @@ void Daemon::Serve() {
 
 void Daemon::Shutdown() {
   Parts& p = *parts_;
+  p.StopWatchdog();
+  p.service.Stopping(absl::StrCat("stopping: ", p.DriversStatus()));
   // New routed calls are refused at once; calls in flight get two seconds.
   // gRPC's own Shutdown(deadline) would also wait for idle client
   // connections to close, so the daemon waits for its calls itself.
@@ -413,6 +486,7 @@ bool Daemon::HandOver() {
                             " of draining; they are cut"));
   }
   // The point of no return: nothing of this daemon acts on a driver again.
+  p.StopWatchdog();
   p.repositories->Cancel();
   p.updates->Stop();
   p.server->Shutdown(absl::ToChronoTime(absl::Now()));

@@ -135,12 +135,7 @@ void RouterLoop::Sweep(absl::Time now) {
       if (!conn->goaway_sent && now - conn->idle_since > limits.idle_timeout) {
         // As gRPC's own max_connection_idle: the client reconnects when it
         // next has a call.
-        conn->goaway_sent = true;
-        nghttp2_submit_goaway(
-            conn->session, NGHTTP2_FLAG_NONE,
-            nghttp2_session_get_last_proc_stream_id(conn->session),
-            NGHTTP2_NO_ERROR, nullptr, 0);
-        connections_.MarkDirty(conn);
+        BeginGoAway(conn);
       }
       continue;
     }

@@ -32,6 +32,7 @@ struct Connection : Http2Connection {
   absl::Time idle_since;
   bool handshake_done = false;         // its SETTINGS arrived
   bool goaway_sent = false;            // by the router (idle, or a hand-over)
+  bool awaiting_goaway_ack = false;    // the notice's PING not acknowledged
   uint64_t instance_id = 0;            // kDriver
   Connection* backend = nullptr;       // kClient: its passage to the backend
   Connection* client = nullptr;        // kBackend: the client it serves

@@ -86,6 +86,11 @@ void FrameRouter::ResumeAccepting() {
   RunOnLoop(*loop_, [this] { loop_->ResumeAccepting(); });
 }
 
+void FrameRouter::Ping() {
+  CHECK(loop_ != nullptr);
+  RunOnLoop(*loop_, [] {});
+}
+
 void FrameRouter::Stop() {
   if (loop_ == nullptr) return;
   if (thread_.joinable()) {

@@ -116,6 +116,8 @@ class FrameRouter {
   void GoAway();
   // Accepts again after GoAway (the hand-over was abandoned).
   void ResumeAccepting();
+  // Returns once the loop has run a task: it is not stuck (the watchdog).
+  void Ping();
   // Blocks until every client connection has closed or `deadline` passes;
   // true when none is left.
   bool AwaitNoClients(absl::Time deadline) {

@@ -61,16 +61,30 @@ void RouterLoop::GoAway() {
   CHECK_ON_LOOP_THREAD(loop_.checker());
   accepting_ = false;
   WatchListener();
-  connections_.ForEachClient([this](Connection* conn) {
-    conn->goaway_sent = true;
-    // Streams the client opened after the last one seen here were not
-    // processed: its gRPC library sends them again on a new connection.
-    nghttp2_submit_goaway(
-        conn->session, NGHTTP2_FLAG_NONE,
-        nghttp2_session_get_last_proc_stream_id(conn->session),
-        NGHTTP2_NO_ERROR, nullptr, 0);
-    connections_.MarkDirty(conn);
-  });
+  connections_.ForEachClient([this](Connection* conn) { BeginGoAway(conn); });
+}
+
+// GOAWAY in two steps, as RFC 9113 (6.8) advises for a graceful close: a
+// notice (last stream 2^31-1) and a PING; once the client acknowledges the
+// PING it has seen the notice and opens no more streams here, so the final
+// GOAWAY (FinishGoAway) names every stream it sent, and none is lost in
+// flight.
+void RouterLoop::BeginGoAway(Connection* conn) {
+  if (conn->goaway_sent) return;
+  conn->goaway_sent = true;
+  conn->awaiting_goaway_ack = true;
+  nghttp2_submit_shutdown_notice(conn->session);
+  nghttp2_submit_ping(conn->session, NGHTTP2_FLAG_NONE, nullptr);
+  connections_.MarkDirty(conn);
+}
+
+void RouterLoop::FinishGoAway(Connection* conn) {
+  if (!conn->awaiting_goaway_ack) return;
+  conn->awaiting_goaway_ack = false;
+  nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(conn->session),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  connections_.MarkDirty(conn);
 }
 
 void RouterLoop::ResumeAccepting() {

@@ -64,6 +64,9 @@ class RouterLoop {
   void GoAway();
   // Loop thread: accepts again after GoAway.
   void ResumeAccepting();
+  // A graceful GOAWAY to one client, in two steps (router_loop.cc).
+  void BeginGoAway(Connection* conn);
+  void FinishGoAway(Connection* conn);
   EventLoop& loop() { return loop_; }
 
   // EventLoop's handler.

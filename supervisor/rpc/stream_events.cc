@@ -93,6 +93,11 @@ struct RouterLoop::StreamEvents {
       conn->handshake_done = true;
       return 0;
     }
+    if (frame->hd.type == NGHTTP2_PING &&
+        (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0) {
+      if (conn->peer == Peer::kClient) conn->loop->FinishGoAway(conn);
+      return 0;
+    }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
       return 0;
     }
