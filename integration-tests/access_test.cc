@@ -3,6 +3,7 @@
 // socket's own mode. The unprivileged user is `nobody` (uid 65534), through
 // setpriv(1), running a copy of the CLI it can reach.
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "integration-tests/daemon_fixture.h"
 
 namespace pitstop {
@@ -152,6 +155,53 @@ TEST_CASE(
     INFO(call.out << call.err);
     CHECK(call.exit_code == 0);
   }
+}
+
+TEST_CASE(
+    "every admin action that changes something is on the audit trail with "
+    "its actor; audit verify passes on an untouched trail and names the "
+    "first bad record after one is edited in the database",
+    "[integration][access]") {
+  const std::string dir = MakeTempDir("pitstop-audit");
+  KeeperReaper reaper(dir);
+  Daemon d(RecorderIn(dir));
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {PITSTOP_CLI_PATH, "--address", d.address()});
+    return RunCommand(args);
+  };
+  REQUIRE(cli({"stop", "recorder"}).exit_code == 0);
+  REQUIRE(cli({"start", "recorder"}).exit_code == 0);
+  REQUIRE(cli({"drivers"}).exit_code == 0);  // a read: not on the trail
+
+  const CommandResult list = cli({"audit", "--output", "json"});
+  INFO(list.out << list.err);
+  REQUIRE(list.exit_code == 0);
+  const std::vector<std::string> lines =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(list.out), '\n');
+  REQUIRE(lines.size() == 2);
+  CHECK(absl::StrContains(lines[0], "\"action\":\"StopDriver\""));
+  CHECK(absl::StrContains(lines[0], "\"actor\":\"uid=0 gid=0 pid="));
+  CHECK(absl::StrContains(lines[0], "recorder"));
+  CHECK(absl::StrContains(lines[1], "\"action\":\"StartDriver\""));
+
+  const CommandResult intact = cli({"audit", "verify"});
+  INFO(intact.out << intact.err);
+  CHECK(intact.exit_code == 0);
+  CHECK(absl::StrContains(intact.out, "audit trail intact: 2 records"));
+
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir + "/state/pitstopd.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "UPDATE audit SET args = '{\"name\":\"other\"}' "
+                       "WHERE seq = 1",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  const CommandResult broken = cli({"audit", "verify"});
+  INFO(broken.out << broken.err);
+  CHECK(broken.exit_code != 0);
+  CHECK(absl::StrContains(broken.err, "audit trail broken at record 1"));
+  CHECK(absl::StrContains(broken.err, "edited"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("a TCP listener without TLS does not start unless insecure_tcp: true",

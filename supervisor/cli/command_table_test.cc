@@ -31,7 +31,7 @@ TEST_CASE("the command table holds every subcommand once, in help order",
               "car pack",    "car sign",    "car inspect", "car verify",
               "ca",          "ca init",     "ca issue",    "repo",
               "repo build",  "repo verify", "repo mirror", "repo add",
-              "repo remove", "repo list",   "updates"});
+              "repo remove", "repo list",   "updates",     "audit"});
 }
 
 TEST_CASE("the CLI built from the table parses a local command", "[cli]") {

@@ -37,12 +37,14 @@
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/admin_service.h"
+#include "supervisor/rpc/audit_interceptor.h"
 #include "supervisor/rpc/frame_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
 #include "supervisor/sandbox/instance_files.h"
 #include "supervisor/sandbox/keeper_client.h"
 #include "supervisor/sandbox/leftovers.h"
+#include "supervisor/store/sqlite_audit_log.h"
 #include "supervisor/store/sqlite_repository_store.h"
 #include "supervisor/store/sqlite_state_store.h"
 
@@ -189,6 +191,7 @@ struct Daemon::Parts {
   int lock_fd = -1;
   std::unique_ptr<SqliteStateStore> state_store;
   std::unique_ptr<SqliteRepositoryStore> repo_store;
+  std::unique_ptr<SqliteAuditLog> audit;
   RealClock clock;
   EventLog events{clock};
   std::unique_ptr<ChildProcessManager> launcher;
@@ -296,6 +299,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   const std::string db = (fs::path(c.state_dir) / "pitstopd.db").string();
   ASSIGN_OR_RETURN(p->state_store, SqliteStateStore::Open(db));
   ASSIGN_OR_RETURN(p->repo_store, SqliteRepositoryStore::Open(db));
+  ASSIGN_OR_RETURN(p->audit, SqliteAuditLog::Open(db));
 
   const SandboxOptions sandbox = SandboxOptionsFor(c);
   p->launcher = std::make_unique<ChildProcessManager>(sandbox);
@@ -332,6 +336,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   p->admin =
       std::make_unique<AdminService>(*p->supervisor, p->events, *p->installer);
   p->admin->SetRepositories(p->repositories.get(), p->updates.get());
+  p->admin->SetAuditTrail(p->audit.get());
 
   // pitstopd's address is served by the frame router: routed calls go to
   // drivers frame by frame, every other stream to the in-process gRPC
@@ -373,6 +378,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(p->admin.get());
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<AuditInterceptorFactory>(*p->audit));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   p->server = builder.BuildAndStart();
   if (!p->server) return absl::InternalError("cannot start the admin service");
   p->router->Start(p->server.get());

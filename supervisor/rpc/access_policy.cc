@@ -143,9 +143,18 @@ Role RequiredRole(absl::string_view path) {
           {"AddRepository", Role::kAdmin},
           {"RemoveRepository", Role::kAdmin},
           {"InstallFromRepository", Role::kAdmin},
+          {"ListAudit", Role::kOperator},
+          {"VerifyAudit", Role::kOperator},
       };
   auto it = kTable->find(method);
   return it == kTable->end() ? Role::kAdmin : it->second;
+}
+
+bool Audited(absl::string_view path) {
+  absl::string_view method = path;
+  if (!absl::ConsumePrefix(&method, kAdminService)) return false;
+  if (method == "ListAudit" || method == "VerifyAudit") return false;
+  return RequiredRole(path) >= Role::kOperator;
 }
 
 }  // namespace pitstop

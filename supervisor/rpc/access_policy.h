@@ -63,6 +63,11 @@ struct AccessPolicy {
 // The role a passed-through method (an HTTP/2 :path) needs.
 Role RequiredRole(absl::string_view path);
 
+// Whether a call of `path` goes on the audit trail: every admin method that
+// changes something (those needing operator or admin), not reading the
+// trail itself.
+bool Audited(absl::string_view path);
+
 }  // namespace pitstop
 
 #endif  // PITSTOP_SUPERVISOR_RPC_ACCESS_POLICY_H_

@@ -374,6 +374,51 @@ grpc::Status AdminService::GetStartOrder(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::ListAudit(grpc::ServerContext*,
+                                     const sv1::ListAuditRequest* request,
+                                     sv1::ListAuditResponse* response) {
+  if (audit_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this pitstopd keeps no audit trail");
+  }
+  const int32_t limit = request->limit() <= 0 || request->limit() > 1000
+                            ? 1000
+                            : request->limit();
+  absl::StatusOr<std::vector<AuditRecord>> records =
+      audit_->List(request->after_sequence(), static_cast<size_t>(limit));
+  if (!records.ok()) return ToGrpcStatus(records.status());
+  for (const AuditRecord& r : *records) {
+    sv1::AuditRecord* out = response->add_records();
+    out->set_sequence(r.seq);
+    *out->mutable_time() = ToTimestamp(r.at);
+    out->set_actor(r.actor);
+    out->set_action(r.action);
+    out->set_arguments(r.args);
+    out->set_code(r.code);
+    out->set_message(r.message);
+    out->set_previous_hash(r.prev_hash);
+    out->set_hash(r.hash);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::VerifyAudit(grpc::ServerContext*,
+                                       const sv1::VerifyAuditRequest*,
+                                       sv1::VerifyAuditResponse* response) {
+  if (audit_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this pitstopd keeps no audit trail");
+  }
+  absl::StatusOr<AuditVerdict> v = audit_->Verify();
+  if (!v.ok()) return ToGrpcStatus(v.status());
+  response->set_intact(v->intact);
+  response->set_records(v->records);
+  response->set_first_bad_sequence(v->first_bad_seq);
+  response->set_reason(v->why);
+  response->set_last_hash(v->last_hash);
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
                                        const sv1::WatchEventsRequest* request,
                                        grpc::ServerWriter<sv1::Event>* writer) {

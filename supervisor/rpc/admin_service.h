@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/core/audit_trail.h"
 #include "supervisor/core/supervisor.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
@@ -106,6 +107,19 @@ class AdminService final
       const pitstop::supervisor::v1::InstallFromRepositoryRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
 
+  grpc::Status ListAudit(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::ListAuditRequest* request,
+      pitstop::supervisor::v1::ListAuditResponse* response) override;
+  grpc::Status VerifyAudit(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::VerifyAuditRequest* request,
+      pitstop::supervisor::v1::VerifyAuditResponse* response) override;
+
+  // The audit trail the two RPCs above read (owned by the caller, outlives
+  // this service); FAILED_PRECONDITION until set.
+  void SetAuditTrail(AuditTrail* trail) { audit_ = trail; }
+
   // The repositories the RPCs above use, and who announces their updates
   // (owned by the caller, outlive this service). Call before serving.
   void SetRepositories(RepositorySet* repositories, UpdateAnnouncer* updates) {
@@ -130,6 +144,7 @@ class AdminService final
   Installer& installer_;  // install_mu_ held for its installs and removals
   RepositorySet* repositories_ = nullptr;  // set before serving
   UpdateAnnouncer* updates_ = nullptr;     // set before serving
+  AuditTrail* audit_ = nullptr;            // set before serving
 
   // One install, upgrade or removal at a time.
   absl::Mutex install_mu_;

@@ -19,6 +19,7 @@ std::vector<CommandSpec> CallCommands();       // call
 std::vector<CommandSpec> CarCommands();        // car pack|sign|inspect|verify
 std::vector<CommandSpec> CaCommands();         // ca init|issue
 std::vector<CommandSpec> RepoCommands();       // repo ..., updates
+std::vector<CommandSpec> AuditCommands();      // audit [verify]
 
 }  // namespace pitstop
 
