@@ -216,30 +216,6 @@ void Supervisor::SetStore(DesiredStateStore* store) {
   runner_.SetStore(store);
 }
 
-absl::Status Supervisor::SaveIntent(absl::string_view name, bool enabled) {
-  if (store_ == nullptr) return absl::OkStatus();
-  DesiredDriverState next;
-  {
-    absl::MutexLock lock(&mu_);
-    const DriverRecord* r = table_.Find(name);
-    if (r == nullptr) return table_.UnknownDriver(name);
-    next = DesiredStateOf(*r);
-  }
-  next.enabled = enabled;
-  if (enabled) {
-    next.failed = false;
-    next.failed_reason.clear();
-  }
-  if (absl::Status s = store_->Save(std::string(name), next); !s.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot save that driver ", name, " should be ",
-        enabled ? "running" : "stopped", " (", s.message(),
-        "); nothing was changed: free space in the state directory and try "
-        "again"));
-  }
-  return absl::OkStatus();
-}
-
 void Supervisor::RestoreDesiredState(
     const std::map<std::string, DesiredDriverState>& saved) {
   absl::MutexLock lock(&mu_);
@@ -498,95 +474,6 @@ absl::StatusOr<DriverStatus> Supervisor::Get(absl::string_view name) {
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
   return SnapshotOf(*r);
-}
-
-absl::Status Supervisor::AfterActionLocked(const std::string& name,
-                                           absl::Status result) {
-  PropagateChangesLocked();
-  TouchLocked(name);
-  return result;
-}
-
-absl::Status Supervisor::Start(absl::string_view name) {
-  absl::MutexLock intent(&intent_mu_);
-  RETURN_IF_ERROR(SaveIntent(name, true));
-  absl::MutexLock lock(&mu_);
-  DriverRecord* r = table_.Find(name);
-  if (r == nullptr) return table_.UnknownDriver(name);
-  const std::string driver(name);
-  return AfterActionLocked(driver,
-                           StartDriver(context_, driver, *r, clock_.Now()));
-}
-
-absl::Status Supervisor::Stop(absl::string_view name) {
-  absl::MutexLock intent(&intent_mu_);
-  RETURN_IF_ERROR(SaveIntent(name, false));
-  absl::MutexLock lock(&mu_);
-  DriverRecord* r = table_.Find(name);
-  if (r == nullptr) return table_.UnknownDriver(name);
-  const std::string driver(name);
-  return AfterActionLocked(driver,
-                           StopDriver(context_, driver, *r, clock_.Now()));
-}
-
-absl::Status Supervisor::Restart(absl::string_view name, bool force) {
-  absl::MutexLock intent(&intent_mu_);
-  RETURN_IF_ERROR(SaveIntent(name, true));
-  absl::MutexLock lock(&mu_);
-  DriverRecord* r = table_.Find(name);
-  if (r == nullptr) return table_.UnknownDriver(name);
-  const std::string driver(name);
-  return AfterActionLocked(
-      driver, RestartDriver(context_, driver, *r, clock_.Now(), force));
-}
-
-absl::Status Supervisor::Reset(absl::string_view name) {
-  absl::MutexLock intent(&intent_mu_);
-  RETURN_IF_ERROR(SaveIntent(name, true));
-  absl::MutexLock lock(&mu_);
-  DriverRecord* r = table_.Find(name);
-  if (r == nullptr) return table_.UnknownDriver(name);
-  const std::string driver(name);
-  return AfterActionLocked(driver,
-                           ResetDriver(context_, driver, *r, clock_.Now()));
-}
-
-absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,
-                                             absl::string_view version,
-                                             UpgradeOptions options) {
-  absl::MutexLock lock(&mu_);
-  DriverRecord* r = table_.Find(name);
-  if (r == nullptr) return table_.UnknownDriver(name);
-  const std::string driver(name);
-  absl::StatusOr<uint64_t> started =
-      machine_.upgrades().Begin(driver, *r, version, options, clock_.Now());
-  if (!started.ok()) return started;
-  (void)AfterActionLocked(driver, absl::OkStatus());
-  return started;
-}
-
-absl::StatusOr<uint64_t> Supervisor::Rollback(absl::string_view name,
-                                              UpgradeOptions options) {
-  std::string previous;
-  {
-    absl::MutexLock lock(&mu_);
-    DriverRecord* r = table_.Find(name);
-    if (r == nullptr) return table_.UnknownDriver(name);
-    if (r->upgrade) {
-      const uint64_t seq =
-          machine_.upgrades().RequestAbort(std::string(name), *r);
-      TouchLocked(std::string(name));
-      return seq;
-    }
-    if (r->previous_version.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "driver ", name,
-          " has no earlier version to roll back to: it has not been upgraded "
-          "(or that version was removed)"));
-    }
-    previous = r->previous_version;
-  }
-  return Upgrade(name, previous, options);
 }
 
 bool Supervisor::SettledLocked(const DriverRecord& r) const {

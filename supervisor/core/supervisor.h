@@ -141,13 +141,6 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // releases the processes. Only the destructor may follow.
   void Halt() ABSL_LOCKS_EXCLUDED(mu_);
 
- private:
-  // Saves `name`'s desired state with `enabled` (and, when enabled, without
-  // a FAILED mark) before an operator action applies it.
-  absl::Status SaveIntent(absl::string_view name, bool enabled)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(intent_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-
- public:
   std::vector<DriverStatus> List() ABSL_LOCKS_EXCLUDED(mu_);
   // NOT_FOUND naming the driver.
   absl::StatusOr<DriverStatus> Get(absl::string_view name)
@@ -221,6 +214,14 @@ class Supervisor final : public RouteSource, private InstanceEvents {
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Saves `name`'s desired state with `enabled` (and, when enabled, without
+  // a FAILED mark) before an operator action applies it
+  // (supervisor_actions.cc).
+  absl::Status SaveIntent(absl::string_view name, bool enabled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(intent_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  template <typename Action>
+  absl::Status SavedAction(absl::string_view name, bool enabled, Action action)
+      ABSL_LOCKS_EXCLUDED(intent_mu_, mu_);
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
   // Reconciles the touched and due drivers; returns when the loop must wake
   // by itself.

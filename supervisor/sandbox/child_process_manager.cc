@@ -33,6 +33,7 @@
 #include "supervisor/sandbox/cgroup.h"
 #include "supervisor/sandbox/child_exit.h"
 #include "supervisor/sandbox/child_launch.h"
+#include "supervisor/sandbox/driver_uids.h"
 #include "supervisor/sandbox/keeper_client.h"
 #include "supervisor/sandbox/keeper_record.h"
 #include "supervisor/sandbox/output_lines.h"
@@ -66,15 +67,6 @@ int PidfdSendSignal(int pidfd, int sig) {
 void CloseIf(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
-}
-
-uint32_t Fnv1a(absl::string_view s) {
-  uint32_t h = 2166136261u;
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 16777619u;
-  }
-  return h;
 }
 
 int CapLast() {
@@ -391,7 +383,7 @@ class ChildProcessManager::Impl {
       ctx.root_mount = root_mount_;
       ctx.seccomp = &seccomp_;
       ctx.cap_last = cap_last_;
-      ctx.uid = host_.root ? UidFor(spec.sandbox.driver) : 0;
+      ctx.uid = host_.root ? uids_.For(spec.sandbox.driver) : 0;
       PlannedSandbox planned;
       absl::Status st = PlanSandbox(spec, ctx, planned);
       child.cgroup = std::move(planned.cgroup);
@@ -435,22 +427,6 @@ class ChildProcessManager::Impl {
                               s.message()),
                  {{"driver", r.driver}});
     }
-  }
-
-  uint32_t UidFor(const std::string& driver) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    auto it = uids_.find(driver);
-    if (it != uids_.end()) return it->second;
-    const uint32_t count = std::max<uint32_t>(options_.uid_count, 1);
-    uint32_t index = Fnv1a(driver) % count;
-    std::set<uint32_t> used;
-    for (const auto& [name, uid] : uids_) used.insert(uid);
-    for (uint32_t i = 0; i < count && used.count(options_.uid_base + index);
-         ++i)
-      index = (index + 1) % count;
-    const uint32_t uid = options_.uid_base + index;
-    uids_[driver] = uid;
-    return uid;
   }
 
   void RemoveCgroup(InstanceCgroup& group) {
@@ -648,6 +624,7 @@ class ChildProcessManager::Impl {
 
   // Constant after construction
   const SandboxOptions options_;
+  DriverUids uids_{options_.uid_base, options_.uid_count};
   std::string root_mount_;
   HostSandboxSupport host_;
   std::vector<sock_filter> seccomp_;
@@ -663,7 +640,6 @@ class ChildProcessManager::Impl {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<pid_t, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, uint32_t> uids_ ABSL_GUARDED_BY(mu_);
   std::map<int, pid_t> seal_wds_ ABSL_GUARDED_BY(mu_);
   // Proven by FindSurvivors, not adopted yet; by driver pid.
   std::map<pid_t, ProvenKeeper> pending_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,128 @@
+// The Supervisor's operator actions (supervisor.h): each saves the intent
+// it records, then applies it under the lock through operator_actions.h or
+// the upgrade steps, and touches the driver for the control loop.
+
+#include "absl/strings/str_cat.h"
+#include "supervisor/common/status_macros.h"
+#include "supervisor/core/operator_actions.h"
+#include "supervisor/core/supervisor.h"
+
+namespace pitstop {
+
+absl::Status Supervisor::SaveIntent(absl::string_view name, bool enabled) {
+  if (store_ == nullptr) return absl::OkStatus();
+  DesiredDriverState next;
+  {
+    absl::MutexLock lock(&mu_);
+    const DriverRecord* r = table_.Find(name);
+    if (r == nullptr) return table_.UnknownDriver(name);
+    next = DesiredStateOf(*r);
+  }
+  next.enabled = enabled;
+  if (enabled) {
+    next.failed = false;
+    next.failed_reason.clear();
+  }
+  if (absl::Status s = store_->Save(std::string(name), next); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot save that driver ", name, " should be ",
+        enabled ? "running" : "stopped", " (", s.message(),
+        "); nothing was changed: free space in the state directory and try "
+        "again"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::AfterActionLocked(const std::string& name,
+                                           absl::Status result) {
+  PropagateChangesLocked();
+  TouchLocked(name);
+  return result;
+}
+
+// An operator action: saved first (SaveIntent), then `action` under the
+// lock on the driver's record.
+template <typename Action>
+absl::Status Supervisor::SavedAction(absl::string_view name, bool enabled,
+                                     Action action) {
+  absl::MutexLock intent(&intent_mu_);
+  RETURN_IF_ERROR(SaveIntent(name, enabled));
+  absl::MutexLock lock(&mu_);
+  DriverRecord* r = table_.Find(name);
+  if (r == nullptr) return table_.UnknownDriver(name);
+  const std::string driver(name);
+  return AfterActionLocked(driver, action(driver, *r, clock_.Now()));
+}
+
+absl::Status Supervisor::Start(absl::string_view name) {
+  return SavedAction(name, true,
+                     [this](const std::string& d, DriverRecord& r, absl::Time t)
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                           return StartDriver(context_, d, r, t);
+                         });
+}
+
+absl::Status Supervisor::Stop(absl::string_view name) {
+  return SavedAction(name, false,
+                     [this](const std::string& d, DriverRecord& r, absl::Time t)
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                           return StopDriver(context_, d, r, t);
+                         });
+}
+
+absl::Status Supervisor::Restart(absl::string_view name, bool force) {
+  return SavedAction(
+      name, true,
+      [this, force](const std::string& d, DriverRecord& r, absl::Time t)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return RestartDriver(context_, d, r, t, force);
+          });
+}
+
+absl::Status Supervisor::Reset(absl::string_view name) {
+  return SavedAction(name, true,
+                     [this](const std::string& d, DriverRecord& r, absl::Time t)
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                           return ResetDriver(context_, d, r, t);
+                         });
+}
+
+absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,
+                                             absl::string_view version,
+                                             UpgradeOptions options) {
+  absl::MutexLock lock(&mu_);
+  DriverRecord* r = table_.Find(name);
+  if (r == nullptr) return table_.UnknownDriver(name);
+  const std::string driver(name);
+  absl::StatusOr<uint64_t> started =
+      machine_.upgrades().Begin(driver, *r, version, options, clock_.Now());
+  if (!started.ok()) return started;
+  (void)AfterActionLocked(driver, absl::OkStatus());
+  return started;
+}
+
+absl::StatusOr<uint64_t> Supervisor::Rollback(absl::string_view name,
+                                              UpgradeOptions options) {
+  std::string previous;
+  {
+    absl::MutexLock lock(&mu_);
+    DriverRecord* r = table_.Find(name);
+    if (r == nullptr) return table_.UnknownDriver(name);
+    if (r->upgrade) {
+      const uint64_t seq =
+          machine_.upgrades().RequestAbort(std::string(name), *r);
+      TouchLocked(std::string(name));
+      return seq;
+    }
+    if (r->previous_version.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "driver ", name,
+          " has no earlier version to roll back to: it has not been upgraded "
+          "(or that version was removed)"));
+    }
+    previous = r->previous_version;
+  }
+  return Upgrade(name, previous, options);
+}
+
+}  // namespace pitstop
