@@ -251,7 +251,7 @@ TEST_CASE(
   CHECK(cpu < wall / 2);
   // One line a second at most (and one about the driver's start).
   CHECK(LogLines(d, "out of file descriptors: connections refused") <=
-        absl::ToInt64Seconds(wall) + 2);
+        static_cast<size_t>(absl::ToInt64Seconds(wall)) + 2);
   CHECK(!absl::StrContains(log, "changed on disk"));
   CHECK(!absl::StrContains(log, "cannot be applied on this host"));
   const pitstop::supervisor::v1::Driver back = d.AwaitReady("recorder");
