@@ -323,5 +323,26 @@ TEST_CASE(
   RoutedCallSucceeds(d, "after");
 }
 
+TEST_CASE(
+    "a 100 KB value in a property is refused INVALID_ARGUMENT with a short "
+    "message that always arrives",
+    "[integration][hostile]") {
+  Daemon d(RecorderIn(""));
+  dv1::CreateVolumeRequest request;
+  request.mutable_context()->mutable_resource()->set_type("volume");
+  request.mutable_context()->mutable_resource()->set_id("big");
+  (*request.mutable_context()->mutable_properties())["work_ms"]
+      .set_string_value(std::string(100 << 10, '7'));
+  dv1::CreateVolumeResponse response;
+  auto ctx = d.Routed("recorder", absl::Seconds(20));
+  const grpc::Status s =
+      d.storage().CreateVolume(ctx.get(), request, &response);
+  INFO(s.error_message().substr(0, 300));
+  REQUIRE(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(absl::StrContains(s.error_message(), "work_ms"));
+  CHECK(s.error_message().size() <= 4096);
+  RoutedCallSucceeds(d, "after");
+}
+
 }  // namespace
 }  // namespace pitstop
