@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -53,6 +54,21 @@ Tally Count(const LoadGenerator& load) {
 
 std::string StateDir(const std::string& dir) { return dir + "/state"; }
 
+// /proc/PID/status's PPid, and /proc/PID/comm.
+int ParentOf(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("PPid:", 0) == 0) return std::stoi(line.substr(5));
+  }
+  return 0;
+}
+std::string CommandName(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
 TEST_CASE(
     "a planned hand-over to a new pitstopd under load fails no call, every "
     "driver keeps its pid, and the old daemon exits 0",
@@ -63,6 +79,8 @@ TEST_CASE(
   const DaemonSpec spec = RecorderIn(dir);
   Daemon first(spec);
   const int pid = first.GetDriver("recorder").pid();
+  // Its keeper is not named like the daemon (killall pitstopd spares it).
+  CHECK(CommandName(ParentOf(pid)) == "pitstop-keeper");
 
   LoadGenerator load(OrdinaryCallers(first.channel()));
   load.Start();

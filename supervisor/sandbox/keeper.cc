@@ -305,6 +305,9 @@ void OnListen(Keeper& k) {
 }  // namespace
 
 void RunKeeper(const ChildPlan& plan) {
+  // Not "pitstopd": `killall pitstopd` or `pkill pitstopd` must not end every
+  // driver. The driver, forked from here, is named by its own exec.
+  ::prctl(PR_SET_NAME, "pitstop-keeper", 0, 0, 0);
   Keeper k;
   k.plan = &plan;
   sigset_t all;
