@@ -158,8 +158,9 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "every admin action that changes something is on the audit trail with "
-    "its actor; audit verify passes on an untouched trail and names the "
+    "every admin action that changes something is on the audit trail and in "
+    "the events with its actor; audit verify passes on an untouched trail and "
+    "names the "
     "first bad record after one is edited in the database",
     "[integration][access]") {
   const std::string dir = MakeTempDir("pitstop-audit");
@@ -172,6 +173,11 @@ TEST_CASE(
   REQUIRE(cli({"stop", "recorder"}).exit_code == 0);
   REQUIRE(cli({"start", "recorder"}).exit_code == 0);
   REQUIRE(cli({"drivers"}).exit_code == 0);  // a read: not on the trail
+  // The events name who asked, too.
+  const CommandResult events = cli({"events", "--driver", "recorder"});
+  INFO(events.out);
+  CHECK(absl::StrContains(events.out, "stop requested by uid=0 gid=0 pid="));
+  CHECK(absl::StrContains(events.out, "start requested by uid=0 gid=0 pid="));
 
   const CommandResult list = cli({"audit", "--output", "json"});
   INFO(list.out << list.err);

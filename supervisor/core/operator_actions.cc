@@ -3,10 +3,20 @@
 #include "absl/strings/str_cat.h"
 
 namespace pitstop {
+namespace {
+
+// "stop requested", "stop requested by uid=1000 gid=1000 pid=4242".
+std::string Requested(absl::string_view what, absl::string_view by) {
+  return by.empty() ? absl::StrCat(what, " requested")
+                    : absl::StrCat(what, " requested by ", by);
+}
+
+}  // namespace
 
 absl::Status StartDriver(MachineContext& context, const std::string& name,
-                         DriverRecord& r, absl::Time now) {
-  context.Note(name, r, "operator", "start requested");
+                         DriverRecord& r, absl::Time now,
+                         absl::string_view by) {
+  context.Note(name, r, "operator", Requested("start", by));
   r.enabled = true;
   r.persist_pending = true;
   if (!r.unresolved.empty()) {
@@ -27,8 +37,8 @@ absl::Status StartDriver(MachineContext& context, const std::string& name,
 }
 
 absl::Status StopDriver(MachineContext& context, const std::string& name,
-                        DriverRecord& r, absl::Time now) {
-  context.Note(name, r, "operator", "stop requested");
+                        DriverRecord& r, absl::Time now, absl::string_view by) {
+  context.Note(name, r, "operator", Requested("stop", by));
   r.enabled = false;
   r.persist_pending = true;
   r.want_running = false;
@@ -40,7 +50,8 @@ absl::Status StopDriver(MachineContext& context, const std::string& name,
 }
 
 absl::Status RestartDriver(MachineContext& context, const std::string& name,
-                           DriverRecord& r, absl::Time now, bool force) {
+                           DriverRecord& r, absl::Time now, bool force,
+                           absl::string_view by) {
   if (r.upgrade) {
     return absl::FailedPreconditionError(absl::StrCat(
         "driver ", name, " is being upgraded to ",
@@ -49,7 +60,7 @@ absl::Status RestartDriver(MachineContext& context, const std::string& name,
         "`pitstop rollback ",
         name, "`"));
   }
-  context.Note(name, r, "operator", "restart requested");
+  context.Note(name, r, "operator", Requested("restart", by));
   r.enabled = true;
   r.persist_pending = true;
   if (!r.unresolved.empty()) {
@@ -70,14 +81,15 @@ absl::Status RestartDriver(MachineContext& context, const std::string& name,
 }
 
 absl::Status ResetDriver(MachineContext& context, const std::string& name,
-                         DriverRecord& r, absl::Time now) {
+                         DriverRecord& r, absl::Time now,
+                         absl::string_view by) {
   if (r.state != DriverState::kFailed) {
     return absl::FailedPreconditionError(absl::StrCat(
         "driver ", name, " is ", DriverStateName(r.state),
         ", not FAILED: there is nothing to reset (use `pitstop restart ", name,
         "` to restart it)"));
   }
-  context.Note(name, r, "operator", "reset requested");
+  context.Note(name, r, "operator", Requested("reset", by));
   r.enabled = true;
   r.persist_pending = true;
   r.want_running = true;

@@ -17,17 +17,23 @@
 namespace pitstop {
 
 // FAILED_PRECONDITION when it is running already or can never start.
+// `by`: who asked, as the event says it ("uid=0 gid=0 pid=4242"); "" when
+// unknown.
 absl::Status StartDriver(MachineContext& context, const std::string& name,
-                         DriverRecord& r, absl::Time now);
+                         DriverRecord& r, absl::Time now,
+                         absl::string_view by = "");
 absl::Status StopDriver(MachineContext& context, const std::string& name,
-                        DriverRecord& r, absl::Time now);
+                        DriverRecord& r, absl::Time now,
+                        absl::string_view by = "");
 // Graceful for a READY driver unless `force` (see Supervisor::Restart).
 // FAILED_PRECONDITION during an upgrade or when it can never start.
 absl::Status RestartDriver(MachineContext& context, const std::string& name,
-                           DriverRecord& r, absl::Time now, bool force);
+                           DriverRecord& r, absl::Time now, bool force,
+                           absl::string_view by = "");
 // FAILED_PRECONDITION when it is not FAILED.
 absl::Status ResetDriver(MachineContext& context, const std::string& name,
-                         DriverRecord& r, absl::Time now);
+                         DriverRecord& r, absl::Time now,
+                         absl::string_view by = "");
 
 }  // namespace pitstop
 

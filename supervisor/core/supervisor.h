@@ -148,11 +148,15 @@ class Supervisor final : public RouteSource, private InstanceEvents {
 
   // Operator actions. Start: FAILED_PRECONDITION if already running. Start and
   // Restart reset the restart counters and skip any backoff. Each saves the
-  // intent it records (enabled or not, the FAILED mark cleared) before it
+  // `by` names who asked in the event ("stop requested by uid=0 ...").
+  // Each saves the intent it records (enabled or not, the FAILED mark
+  // cleared) before it
   // acts: UNAVAILABLE, and nothing changed, when it cannot be saved (a full
   // state filesystem), so intent is never lost across a restart.
-  absl::Status Start(absl::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status Stop(absl::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Start(absl::string_view name, absl::string_view by = "")
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Stop(absl::string_view name, absl::string_view by = "")
+      ABSL_LOCKS_EXCLUDED(mu_);
   //
   // Restart without `force` of a READY driver is graceful: a new instance is
   // started beside the serving one; once it is READY it takes all new calls,
@@ -160,8 +164,8 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // it is stopped. No call fails. If the new instance fails to start, the
   // old one keeps serving. With `force`, or when the driver is not READY,
   // the process is stopped, then started.
-  absl::Status Restart(absl::string_view name, bool force = false)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Restart(absl::string_view name, bool force = false,
+                       absl::string_view by = "") ABSL_LOCKS_EXCLUDED(mu_);
   // Upgrades `name` in place to an installed `version`. A READY driver gets
   // a new instance of that version beside the serving one; once it is READY
   // it takes the work resource by resource (a resource still busy on the
@@ -190,7 +194,8 @@ class Supervisor final : public RouteSource, private InstanceEvents {
 
   // Clears a FAILED driver's mark and counters and starts it.
   // FAILED_PRECONDITION when the driver is not FAILED.
-  absl::Status Reset(absl::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Reset(absl::string_view name, absl::string_view by = "")
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Blocks until the driver is READY, FAILED or STOPPED, or until `deadline`
   // (real time), and returns its status then.

@@ -54,37 +54,41 @@ absl::Status Supervisor::SavedAction(absl::string_view name, bool enabled,
   return AfterActionLocked(driver, action(driver, *r, clock_.Now()));
 }
 
-absl::Status Supervisor::Start(absl::string_view name) {
-  return SavedAction(name, true,
-                     [this](const std::string& d, DriverRecord& r, absl::Time t)
-                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-                           return StartDriver(context_, d, r, t);
-                         });
-}
-
-absl::Status Supervisor::Stop(absl::string_view name) {
-  return SavedAction(name, false,
-                     [this](const std::string& d, DriverRecord& r, absl::Time t)
-                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-                           return StopDriver(context_, d, r, t);
-                         });
-}
-
-absl::Status Supervisor::Restart(absl::string_view name, bool force) {
+absl::Status Supervisor::Start(absl::string_view name, absl::string_view by) {
   return SavedAction(
       name, true,
-      [this, force](const std::string& d, DriverRecord& r, absl::Time t)
+      [this, by](const std::string& d, DriverRecord& r, absl::Time t)
           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            return RestartDriver(context_, d, r, t, force);
+            return StartDriver(context_, d, r, t, by);
           });
 }
 
-absl::Status Supervisor::Reset(absl::string_view name) {
-  return SavedAction(name, true,
-                     [this](const std::string& d, DriverRecord& r, absl::Time t)
-                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-                           return ResetDriver(context_, d, r, t);
-                         });
+absl::Status Supervisor::Stop(absl::string_view name, absl::string_view by) {
+  return SavedAction(
+      name, false,
+      [this, by](const std::string& d, DriverRecord& r, absl::Time t)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return StopDriver(context_, d, r, t, by);
+          });
+}
+
+absl::Status Supervisor::Restart(absl::string_view name, bool force,
+                                 absl::string_view by) {
+  return SavedAction(
+      name, true,
+      [this, force, by](const std::string& d, DriverRecord& r, absl::Time t)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return RestartDriver(context_, d, r, t, force, by);
+          });
+}
+
+absl::Status Supervisor::Reset(absl::string_view name, absl::string_view by) {
+  return SavedAction(
+      name, true,
+      [this, by](const std::string& d, DriverRecord& r, absl::Time t)
+          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return ResetDriver(context_, d, r, t, by);
+          });
 }
 
 absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,

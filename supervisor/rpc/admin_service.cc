@@ -17,11 +17,22 @@
 #include "supervisor/core/sandbox_policy.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/event_kind.h"
+#include "supervisor/rpc/peer_identity.h"
 #include "supervisor/rpc/status_conversion.h"
 #include "supervisor/schema/property_validator.h"
 
 namespace pitstop {
 namespace {
+
+// Who made the call, as the router said (its pitstop-peer header, which no
+// client can set); "" when the call did not come through the router.
+std::string Actor(const grpc::ServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(kPeerMetadataKey);
+  return it == metadata.end()
+             ? ""
+             : std::string(it->second.data(), it->second.size());
+}
 
 namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
@@ -206,7 +217,8 @@ grpc::Status AdminService::ResetDriver(grpc::ServerContext* context,
                                        const sv1::ResetDriverRequest* request,
                                        sv1::Driver* response) {
   return ActAndWait(context, request->name(),
-                    supervisor_.Reset(request->name()), response);
+                    supervisor_.Reset(request->name(), Actor(context)),
+                    response);
 }
 
 grpc::Status AdminService::AfterInstall(grpc::ServerContext* context,
@@ -219,7 +231,8 @@ grpc::Status AdminService::AfterInstall(grpc::ServerContext* context,
   // installed beside the active one waits for `pitstop upgrade`.
   if (start &&
       status->package->manifest.version == installed.manifest.version) {
-    return ActAndWait(context, name, supervisor_.Start(name), response);
+    return ActAndWait(context, name, supervisor_.Start(name, Actor(context)),
+                      response);
   }
   *response = ToProto(*status, "");
   return grpc::Status::OK;
@@ -492,22 +505,25 @@ grpc::Status AdminService::StartDriver(grpc::ServerContext* context,
                                        const sv1::StartDriverRequest* request,
                                        sv1::Driver* response) {
   return ActAndWait(context, request->name(),
-                    supervisor_.Start(request->name()), response);
+                    supervisor_.Start(request->name(), Actor(context)),
+                    response);
 }
 
 grpc::Status AdminService::StopDriver(grpc::ServerContext* context,
                                       const sv1::StopDriverRequest* request,
                                       sv1::Driver* response) {
-  return ActAndWait(context, request->name(), supervisor_.Stop(request->name()),
+  return ActAndWait(context, request->name(),
+                    supervisor_.Stop(request->name(), Actor(context)),
                     response);
 }
 
 grpc::Status AdminService::RestartDriver(
     grpc::ServerContext* context, const sv1::RestartDriverRequest* request,
     sv1::Driver* response) {
-  return ActAndWait(context, request->name(),
-                    supervisor_.Restart(request->name(), request->force()),
-                    response);
+  return ActAndWait(
+      context, request->name(),
+      supervisor_.Restart(request->name(), request->force(), Actor(context)),
+      response);
 }
 
 namespace {
