@@ -25,6 +25,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "bench/load_generator.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
@@ -62,6 +63,17 @@ inline void Emit(absl::string_view metric, double value, absl::string_view unit,
   line << "{\"metric\": \"" << metric << "\", \"value\": " << value
        << ", \"unit\": \"" << unit << "\"" << extra << "}";
   std::cout << line.str() << std::endl;
+}
+
+// The `first_errors` detail field of a load's summary, quotes and
+// backslashes made safe for the JSON line.
+inline std::string FirstErrors(const LoadSummary& summary) {
+  std::string errors;
+  for (const std::string& e : summary.first_errors) {
+    absl::StrAppend(&errors, errors.empty() ? "" : "; ",
+                    absl::StrReplaceAll(e, {{"\"", "'"}, {"\\", "/"}}));
+  }
+  return ", \"first_errors\": \"" + errors + "\"";
 }
 
 inline std::string Detail(absl::string_view key, double value) {

@@ -444,13 +444,8 @@ void Upgrades(const Settings& s, ChildProcessManager& launcher) {
   const std::string size = Detail("callers", s.upgrade_callers) +
                            Detail("resources", s.upgrade_resources);
   Emit("upgrade_calls", all.calls, "calls", size);
-  std::string errors;
-  for (const std::string& e : all.first_errors) {
-    absl::StrAppend(&errors, errors.empty() ? "" : "; ",
-                    absl::StrReplaceAll(e, {{"\"", "'"}, {"\\", "/"}}));
-  }
   Emit("upgrade_failed_calls", all.failed, "calls",
-       Detail("goal_max", 0) + ", \"first_errors\": \"" + errors + "\"");
+       Detail("goal_max", 0) + FirstErrors(all));
   Emit("upgrade_p50_us_before", before.p50_us, "us",
        Detail("calls", before.calls));
   Emit("upgrade_p99_us_before", before.p99_us, "us");

@@ -2,8 +2,6 @@
 
 #include <memory>
 
-#include "bench/load_generator.h"
-
 namespace pitstop::bench {
 namespace {
 
@@ -119,16 +117,12 @@ void Handover(const Settings& s, ChildProcessManager& launcher) {
     }
   }
   const bool same_pid = new_daemon.Get("recorder").pid() == before;
-  std::string errors;
-  for (const std::string& e : during.first_errors) {
-    absl::StrAppend(&errors, errors.empty() ? "" : "; ",
-                    absl::StrReplaceAll(e, {{"\"", "'"}, {"\\", "/"}}));
-  }
+  const LoadSummary all = load.Summarize(t0, t2);
   const std::string size = Detail("callers", s.upgrade_callers) +
                            Detail("resources", s.upgrade_resources);
-  Emit("handover_failed_calls", baseline.failed + during.failed, "calls",
+  Emit("handover_failed_calls", all.failed, "calls",
        Detail("goal_max", 0) + size + Detail("calls_during", during.calls) +
-           ", \"first_errors\": \"" + errors + "\"");
+           FirstErrors(all));
   Emit("handover_p99_ratio", during.p99_us / baseline.p99_us, "ratio",
        Detail("goal_max", 2) + Detail("p99_us_before", baseline.p99_us) +
            Detail("p99_us_during", during.p99_us) +

@@ -166,20 +166,16 @@ TEST_CASE(
   const std::string dir = MakeTempDir("pitstop-audit");
   KeeperReaper reaper(dir);
   Daemon d(RecorderIn(dir));
-  auto cli = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {PITSTOP_CLI_PATH, "--address", d.address()});
-    return RunCommand(args);
-  };
-  REQUIRE(cli({"stop", "recorder"}).exit_code == 0);
-  REQUIRE(cli({"start", "recorder"}).exit_code == 0);
-  REQUIRE(cli({"drivers"}).exit_code == 0);  // a read: not on the trail
+  REQUIRE(d.Cli({"stop", "recorder"}).exit_code == 0);
+  REQUIRE(d.Cli({"start", "recorder"}).exit_code == 0);
+  REQUIRE(d.Cli({"drivers"}).exit_code == 0);  // a read: not on the trail
   // The events name who asked, too.
-  const CommandResult events = cli({"events", "--driver", "recorder"});
+  const CommandResult events = d.Cli({"events", "--driver", "recorder"});
   INFO(events.out);
   CHECK(absl::StrContains(events.out, "stop requested by uid=0 gid=0 pid="));
   CHECK(absl::StrContains(events.out, "start requested by uid=0 gid=0 pid="));
 
-  const CommandResult list = cli({"audit", "--output", "json"});
+  const CommandResult list = d.Cli({"audit", "--output", "json"});
   INFO(list.out << list.err);
   REQUIRE(list.exit_code == 0);
   const std::vector<std::string> lines =
@@ -190,7 +186,7 @@ TEST_CASE(
   CHECK(absl::StrContains(lines[0], "recorder"));
   CHECK(absl::StrContains(lines[1], "\"action\":\"StartDriver\""));
 
-  const CommandResult intact = cli({"audit", "verify"});
+  const CommandResult intact = d.Cli({"audit", "verify"});
   INFO(intact.out << intact.err);
   CHECK(intact.exit_code == 0);
   CHECK(absl::StrContains(intact.out, "audit trail intact: 2 records"));
@@ -202,7 +198,7 @@ TEST_CASE(
                        "WHERE seq = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
-  const CommandResult broken = cli({"audit", "verify"});
+  const CommandResult broken = d.Cli({"audit", "verify"});
   INFO(broken.out << broken.err);
   CHECK(broken.exit_code != 0);
   CHECK(absl::StrContains(broken.err, "audit trail broken at record 1"));

@@ -199,6 +199,12 @@ ExitInfo Daemon::Terminate(absl::Duration timeout) {
   return exit_;
 }
 
+CommandResult Daemon::Cli(std::vector<std::string> args,
+                          absl::Duration timeout) const {
+  args.insert(args.begin(), {PITSTOP_CLI_PATH, "--address", address_});
+  return RunCommand(args, timeout);
+}
+
 bool Daemon::AwaitLog(const std::string& text, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   auto logged = [this, &text]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

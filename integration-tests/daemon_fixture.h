@@ -51,6 +51,13 @@ struct DaemonSpec {
 const HostSandboxSupport& TestHostSandbox();
 bool FullSandboxOnThisHost();
 
+// What a command run to completion gave (RunCommand, Daemon::Cli).
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
 class Daemon {
  public:
   // Starts pitstopd on the sample CARs and waits until flashpool is READY
@@ -62,6 +69,9 @@ class Daemon {
 
   // SIGKILL, as a crash would; waits for the exit.
   void Kill();
+  // The pitstop CLI against this daemon: `pitstop --address ADDRESS args...`.
+  CommandResult Cli(std::vector<std::string> args,
+                    absl::Duration timeout = absl::Seconds(30)) const;
   // Waits until a line of the daemon's log contains `text`; false after
   // `timeout`.
   bool AwaitLog(const std::string& text, absl::Duration timeout);
@@ -155,11 +165,6 @@ bool StopProcess(int pid, absl::Duration timeout = absl::Seconds(5));
 bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout);
 
 // Runs a command to completion; returns its exit code and standard output.
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout = absl::Seconds(30));
 

@@ -75,18 +75,14 @@ TEST_CASE(
   KeeperReaper reaper(dir);
   const DaemonSpec spec = OwnCars(dir);
   Daemon d(spec);
-  auto cli = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {PITSTOP_CLI_PATH, "--address", d.address()});
-    return RunCommand(args);
-  };
-  const CommandResult install = cli({"install", Car(2)});
+  const CommandResult install = d.Cli({"install", Car(2)});
   INFO(install.out << install.err);
   REQUIRE(install.exit_code == 0);
   const fs::path packages = fs::path(dir) / "state" / "packages";
   REQUIRE(fs::exists(packages / "recorder" / "2.0.0"));
   REQUIRE(fs::exists(packages / ".installed" / "recorder-2.0.0.car"));
 
-  const CommandResult remove = cli({"remove", "recorder"});
+  const CommandResult remove = d.Cli({"remove", "recorder"});
   INFO(remove.out << remove.err);
   REQUIRE(remove.exit_code == 0);
   CHECK(!fs::exists(packages / "recorder"));
@@ -113,10 +109,6 @@ TEST_CASE(
     KeeperReaper reaper(dir);
     const DaemonSpec spec = OwnCars(dir);
     auto d = std::make_unique<Daemon>(spec);
-    auto cli = [&](std::vector<std::string> args) {
-      args.insert(args.begin(), {PITSTOP_CLI_PATH, "--address", d->address()});
-      return RunCommand(args);
-    };
     // Fill it.
     {
       std::ofstream filler(state + "/filler", std::ios::binary);
@@ -124,7 +116,7 @@ TEST_CASE(
       while (filler.write(block.data(), block.size())) {
       }
     }
-    const CommandResult stop = cli({"stop", "recorder"});
+    const CommandResult stop = d->Cli({"stop", "recorder"});
     INFO(stop.out << stop.err);
     CHECK(stop.exit_code != 0);
     CHECK(stop.err.find("nothing was changed") != std::string::npos);
@@ -132,7 +124,7 @@ TEST_CASE(
           pitstop::supervisor::v1::DRIVER_STATE_READY);
 
     fs::remove(state + "/filler");
-    const CommandResult again = cli({"stop", "recorder"});
+    const CommandResult again = d->Cli({"stop", "recorder"});
     INFO(again.out << again.err);
     REQUIRE(again.exit_code == 0);
     d->Kill();

@@ -113,9 +113,8 @@ void RouterLoop::ForgetClient(Connection* conn) {
 
 void RouterLoop::Sweep(absl::Time now) {
   const ListenerLimits& limits = options_.limits;
-  std::vector<Connection*> clients;
-  connections_.ForEachClient([&](Connection* c) { clients.push_back(c); });
-  for (Connection* conn : clients) {
+  // Kill only marks a connection dead: the map is not changed meanwhile.
+  connections_.ForEachClient([&](Connection* conn) {
     if (!conn->handshake_done &&
         now - conn->opened > limits.handshake_timeout) {
       int64_t count = 0;
@@ -129,7 +128,7 @@ void RouterLoop::Sweep(absl::Time now) {
                     {"count", std::to_string(count)}});
       }
       connections_.Kill(conn, "no HTTP/2 handshake in time");
-      continue;
+      return;
     }
     if (conn->calls.empty()) {
       if (!conn->goaway_sent && now - conn->idle_since > limits.idle_timeout) {
@@ -137,10 +136,10 @@ void RouterLoop::Sweep(absl::Time now) {
         // next has a call.
         BeginGoAway(conn);
       }
-      continue;
+      return;
     }
     SweepCalls(conn, now);
-  }
+  });
 }
 
 // Routed requests that have not arrived whole in time give their bytes back
