@@ -3,7 +3,6 @@
 // with latencies; exits 1 if any call failed. scripts/run-demo runs it while
 // it upgrades a driver.
 
-#include <grpcpp/create_channel.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "bench/load_generator.h"
+#include "supervisor/cli/client_channel.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"pitstop-load: concurrent routed calls until interrupted"};
@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   pitstop::LoadOptions options;
   std::vector<std::string> props;
   double seconds = 0;
+  pitstop::ClientTls tls;
   app.add_option("--address", address, "pitstopd's address, e.g. unix:/path")
       ->required();
   app.add_option("--driver", options.driver, "the driver to call")->required();
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
                  "volumes vol-0 .. vol-(N-1), each call on the next");
   app.add_option("--prop", props, "KEY=VALUE added to every call's bag");
   app.add_option("--seconds", seconds, "stop after this long (0: on SIGINT)");
+  pitstop::AddTlsFlags(app, tls);
   CLI11_PARSE(app, argc, argv);
   for (const std::string& p : props) {
     std::pair<std::string, std::string> kv = absl::StrSplit(p, '=');
@@ -45,8 +47,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  options.channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  options.channel = pitstop::MakeClientChannel(address, tls);
   pitstop::LoadGenerator load(options);
   const absl::Time start = absl::Now();
   load.Start();

@@ -56,6 +56,95 @@ def wait_all_ready(admin, pb, deadline):
     return listed
 
 
+def start_tls_daemon(args, work, sandbox):
+    """pitstopd on TCP with mutual TLS, its certificates from `pitstop ca`."""
+    ca = os.path.join(work, "ca")
+    other = os.path.join(work, "other-ca")
+    for cmd in (["init", ca, "--tls"],
+                ["issue", ca, "daemon", "--for", "server", "--ip", "127.0.0.1"],
+                ["issue", ca, "cloudstack", "--for", "client"],
+                ["issue", ca, "dashboard", "--for", "client"],
+                ["init", other, "--tls"],
+                ["issue", other, "cloudstack", "--for", "client"]):
+        subprocess.run([args.pitstop, "ca"] + cmd, check=True,
+                       stdout=subprocess.DEVNULL)
+    config = os.path.join(work, "tls.yaml")
+    with open(config, "w") as f:
+        f.write("""listen: 127.0.0.1:0
+tls_cert: %(ca)s/daemon.pem
+tls_key: %(ca)s/daemon.key
+tls_client_ca: %(ca)s/root.pem
+roles:
+  operator: [cert cloudstack]
+  viewer: [cert dashboard]
+callers:
+  flashpool: [cert cloudstack]
+""" % {"ca": ca})
+    log_path = os.path.join(work, "pitstopd-tls.log")
+    daemon = subprocess.Popen(
+        [args.pitstopd, "--config", config, "--state-dir",
+         os.path.join(work, "state-tls"), "--drivers-dir", args.cars_dir]
+        + sandbox, stderr=open(log_path, "w"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with open(log_path) as f:
+            for line in f:
+                if "msg=serving" in line:
+                    daemon.address = line.split(" address=")[1].split()[0]
+                    return daemon
+        if daemon.poll() is not None:
+            break
+        time.sleep(0.02)
+    with open(log_path) as f:
+        raise AssertionError("pitstopd on TLS did not serve: " + f.read())
+
+
+def check_tls(args, work, daemon, check, grpc, admin_pb2, admin_pb2_grpc,
+              storage_pb2, storage_pb2_grpc, context):
+    def channel(ca_dir, name):
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read(os.path.join(work, "ca", "root.pem")),
+            private_key=read(os.path.join(work, ca_dir, name + ".key")),
+            certificate_chain=read(os.path.join(work, ca_dir, name + ".pem")))
+        return grpc.secure_channel(daemon.address, creds)
+
+    cloudstack = channel("ca", "cloudstack")
+    admin = admin_pb2_grpc.AdminServiceStub(cloudstack)
+    wait_ready(admin, admin_pb2, time.monotonic() + 30)
+    check("TLS: a client certificate's role lists the drivers",
+          len(admin.ListDrivers(admin_pb2.ListDriversRequest(),
+                                timeout=10).drivers) > 0)
+    storage = storage_pb2_grpc.StorageServiceStub(cloudstack)
+    created = storage.CreateVolume(
+        storage_pb2.CreateVolumeRequest(context=context("volume", "tls-vol"),
+                                        size_bytes=1 << 20, name="tls"),
+        metadata=[("pitstop-driver", "flashpool")], timeout=10)
+    check("TLS: a routed call by a certificate in callers",
+          "tls-vol" in created.path, created.path)
+
+    viewer = admin_pb2_grpc.AdminServiceStub(channel("ca", "dashboard"))
+    try:
+        viewer.StopDriver(admin_pb2.StopDriverRequest(name="flashpool"),
+                          timeout=10)
+        check("TLS: a viewer's stop is refused", False)
+    except grpc.RpcError as e:
+        check("TLS: a viewer's stop is PERMISSION_DENIED naming its "
+              "certificate",
+              e.code() == grpc.StatusCode.PERMISSION_DENIED
+              and "CN=dashboard" in e.details(), e.details())
+
+    stranger = admin_pb2_grpc.AdminServiceStub(channel("other-ca", "cloudstack"))
+    try:
+        stranger.ListDrivers(admin_pb2.ListDriversRequest(), timeout=5)
+        check("TLS: a certificate from another CA is refused", False)
+    except grpc.RpcError as e:
+        check("TLS: a certificate from another CA fails the handshake",
+              e.code() == grpc.StatusCode.UNAVAILABLE, e.details())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--proto-dir", required=True)
@@ -167,6 +256,13 @@ def main():
         rc = daemon.wait(timeout=30)
         daemon = None
         check("pitstopd exits 0 on SIGTERM", rc == 0, str(rc))
+
+        daemon = start_tls_daemon(args, work, sandbox)
+        check_tls(args, work, daemon, check, grpc, admin_pb2, admin_pb2_grpc,
+                  storage_pb2, storage_pb2_grpc, context)
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+        daemon = None
     finally:
         if daemon is not None:
             daemon.kill()

@@ -1,5 +1,6 @@
 #include "supervisor/car/code_signing_ca.h"
 
+#include <arpa/inet.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -53,14 +54,35 @@ absl::Status AddExtension(X509* cert, X509* issuer, int nid,
   return absl::OkStatus();
 }
 
+// What a certificate is for.
+struct Usage {
+  bool ca = false;
+  std::string extended;   // "codeSigning", "serverAuth", "" for none
+  std::string alt_names;  // "DNS:host,IP:127.0.0.1", "" for none
+};
+
+Usage RootUsage() {
+  Usage usage;
+  usage.ca = true;
+  return usage;
+}
+
+Usage LeafUsage(std::string extended, std::string alt_names = "") {
+  Usage usage;
+  usage.extended = std::move(extended);
+  usage.alt_names = std::move(alt_names);
+  return usage;
+}
+
 // A certificate for `key` named `cn`, signed by `issuer_key` (self-signed
 // when `issuer` is null).
 absl::StatusOr<CertPtr> MakeCertificate(EVP_PKEY* key, const std::string& cn,
                                         const std::string& organization,
                                         X509* issuer, EVP_PKEY* issuer_key,
                                         absl::Duration not_before,
-                                        absl::Duration valid_for, bool ca,
-                                        bool code_signing) {
+                                        absl::Duration valid_for,
+                                        const Usage& usage) {
+  const bool ca = usage.ca;
   CertPtr cert(X509_new());
   X509_set_version(cert.get(), 2);
   BIGNUM* serial = BN_new();
@@ -86,9 +108,13 @@ absl::StatusOr<CertPtr> MakeCertificate(EVP_PKEY* key, const std::string& cn,
   RETURN_IF_ERROR(AddExtension(
       cert.get(), signer, NID_key_usage,
       ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature"));
-  if (code_signing) {
-    RETURN_IF_ERROR(
-        AddExtension(cert.get(), signer, NID_ext_key_usage, "codeSigning"));
+  if (!usage.extended.empty()) {
+    RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_ext_key_usage,
+                                 usage.extended.c_str()));
+  }
+  if (!usage.alt_names.empty()) {
+    RETURN_IF_ERROR(AddExtension(cert.get(), signer, NID_subject_alt_name,
+                                 usage.alt_names.c_str()));
   }
   RETURN_IF_ERROR(
       AddExtension(cert.get(), signer, NID_subject_key_identifier, "hash"));
@@ -140,7 +166,8 @@ absl::StatusOr<KeyPtr> ReadKey(const fs::path& path) {
 }  // namespace
 
 absl::Status InitCodeSigningCa(const std::string& dir,
-                               const std::string& organization) {
+                               const std::string& organization,
+                               const std::string& root_name) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (fs::exists(fs::path(dir) / "root.key", ec)) {
@@ -151,25 +178,30 @@ absl::Status InitCodeSigningCa(const std::string& dir,
   if (!key) return absl::InternalError("generating a P-256 key failed");
   ASSIGN_OR_RETURN(
       CertPtr cert,
-      MakeCertificate(key.get(),
-                      absl::StrCat(organization, " driver signing root"),
+      MakeCertificate(key.get(), absl::StrCat(organization, " ", root_name),
                       organization, nullptr, key.get(), absl::ZeroDuration(),
-                      absl::Hours(24 * 3650), /*ca=*/true,
-                      /*code_signing=*/false));
+                      absl::Hours(24 * 3650), RootUsage()));
   RETURN_IF_ERROR(WritePem(fs::path(dir) / "root.key", key.get(), nullptr));
   return WritePem(fs::path(dir) / "root.pem", nullptr, cert.get());
 }
 
-absl::Status IssueCodeSigningCertificate(const std::string& dir,
-                                         const std::string& vendor,
-                                         const IssueOptions& options) {
-  if (vendor.empty() || vendor.find('/') != std::string::npos ||
-      vendor[0] == '.' || vendor == "root") {
+namespace {
+
+absl::Status CheckFileName(const std::string& name, absl::string_view what) {
+  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.' ||
+      name == "root") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "vendor name '", vendor,
+        what, " '", name,
         "' must be a plain file name (no '/', not starting with '.', not "
         "'root')"));
   }
+  return absl::OkStatus();
+}
+
+// Issues <dir>/<name>.key and <dir>/<name>.pem under the root in `dir`.
+absl::Status Issue(const std::string& dir, const std::string& name,
+                   const std::string& organization, absl::Duration not_before,
+                   absl::Duration valid_for, const Usage& usage) {
   ASSIGN_OR_RETURN(KeyPtr ca_key, ReadKey(fs::path(dir) / "root.key"));
   FILE* f = std::fopen((fs::path(dir) / "root.pem").c_str(), "r");
   if (f == nullptr) {
@@ -183,14 +215,54 @@ absl::Status IssueCodeSigningCertificate(const std::string& dir,
   }
   KeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return absl::InternalError("generating a P-256 key failed");
-  ASSIGN_OR_RETURN(
-      CertPtr cert,
-      MakeCertificate(key.get(), vendor, "Pitstop vendors", ca_cert.get(),
-                      ca_key.get(), options.not_before, options.valid_for,
-                      /*ca=*/false, options.code_signing));
+  ASSIGN_OR_RETURN(CertPtr cert,
+                   MakeCertificate(key.get(), name, organization, ca_cert.get(),
+                                   ca_key.get(), not_before, valid_for, usage));
   RETURN_IF_ERROR(
-      WritePem(fs::path(dir) / (vendor + ".key"), key.get(), nullptr));
-  return WritePem(fs::path(dir) / (vendor + ".pem"), nullptr, cert.get());
+      WritePem(fs::path(dir) / (name + ".key"), key.get(), nullptr));
+  return WritePem(fs::path(dir) / (name + ".pem"), nullptr, cert.get());
+}
+
+}  // namespace
+
+absl::Status IssueCodeSigningCertificate(const std::string& dir,
+                                         const std::string& vendor,
+                                         const IssueOptions& options) {
+  RETURN_IF_ERROR(CheckFileName(vendor, "vendor name"));
+  return Issue(dir, vendor, "Pitstop vendors", options.not_before,
+               options.valid_for,
+               LeafUsage(options.code_signing ? "codeSigning" : ""));
+}
+
+absl::Status IssueTlsCertificate(const std::string& dir,
+                                 const std::string& name,
+                                 const TlsCertificateOptions& options) {
+  RETURN_IF_ERROR(CheckFileName(name, "certificate name"));
+  std::string alt_names;
+  for (const std::string& dns : options.dns_names) {
+    if (dns.empty() || dns.find_first_of(",: ") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--dns '", dns, "' is not a host name"));
+    }
+    absl::StrAppend(&alt_names, alt_names.empty() ? "" : ",", "DNS:", dns);
+  }
+  for (const std::string& ip : options.ip_addresses) {
+    unsigned char bytes[16];
+    if (::inet_pton(AF_INET, ip.c_str(), bytes) != 1 &&
+        ::inet_pton(AF_INET6, ip.c_str(), bytes) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ip '", ip, "' is not an IPv4 or IPv6 address"));
+    }
+    absl::StrAppend(&alt_names, alt_names.empty() ? "" : ",", "IP:", ip);
+  }
+  if (options.server && alt_names.empty()) {
+    return absl::InvalidArgumentError(
+        "a server certificate needs the names clients reach it by: --dns "
+        "HOST or --ip ADDRESS (clients check them, not the CN)");
+  }
+  return Issue(
+      dir, name, "Pitstop", absl::ZeroDuration(), options.valid_for,
+      LeafUsage(options.server ? "serverAuth" : "clientAuth", alt_names));
 }
 
 }  // namespace pitstop

@@ -1,16 +1,12 @@
 #include "supervisor/cli/admin_client.h"
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-
 #include <chrono>
 
 namespace pitstop {
 
 AdminClient::AdminClient(const GlobalOptions& options)
     : options_(options),
-      channel_(grpc::CreateChannel(options.address,
-                                   grpc::InsecureChannelCredentials())),
+      channel_(MakeClientChannel(options.address, options.tls)),
       admin_(pitstop::supervisor::v1::AdminService::NewStub(channel_)) {}
 
 int AdminClient::Fail(const grpc::Status& status) const {

@@ -13,6 +13,7 @@
 
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
 #include "supervisor/cli/cli_error.h"
+#include "supervisor/cli/client_channel.h"
 
 namespace pitstop {
 
@@ -22,6 +23,8 @@ struct GlobalOptions {
   std::string address;
   // The deadline of every unary call.
   double timeout_seconds = 60;
+  // TLS, for a daemon on TCP.
+  ClientTls tls;
 };
 
 class AdminClient {

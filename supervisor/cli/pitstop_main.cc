@@ -27,6 +27,7 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout", global.timeout_seconds,
                  "seconds to wait for an answer")
       ->check(CLI::PositiveNumber);
+  AddTlsFlags(app, global.tls);
 
   CommandSet commands(app, global, CommandTable());
   try {

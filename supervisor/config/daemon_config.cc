@@ -53,6 +53,9 @@ roles:                     # who may do what (docs/security.md, "Roles")
   viewer: []
 callers:                   # who may route calls to drivers: NAME or "*"
   "*": [uid 0, group pitstop]
+tls_cert: ""               # TCP: the daemon's certificate (PEM)...
+tls_key: ""                # ...its private key...
+tls_client_ca: ""          # ...and the CA client certificates must chain to
 insecure_tcp: false        # true: allow a TCP listener without TLS
 socket_group: pitstop      # the Unix socket is 0660 root:this group
 listener_max_header_bytes: 16384    # a call's headers, after HPACK decoding
@@ -440,6 +443,9 @@ std::vector<KeyRow> Keys() {
                       "{operator: [group pitstop]}")},
       {"callers", nullptr,
        PrincipalLists(&C::callers, {}, "{\"*\": [group cloud]}")},
+      {"tls_cert", OptionalAbsolutePath(&C::tls_cert)},
+      {"tls_key", OptionalAbsolutePath(&C::tls_key)},
+      {"tls_client_ca", OptionalAbsolutePath(&C::tls_client_ca)},
       {"insecure_tcp", Boolean(&C::insecure_tcp)},
       {"socket_group",
        [](absl::string_view key, const std::string& text,

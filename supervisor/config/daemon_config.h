@@ -74,6 +74,12 @@ struct DaemonConfig {
   // driver name or "*" -> who may route calls to it. Checked at start-up.
   std::map<std::string, std::vector<std::string>> roles;
   std::map<std::string, std::vector<std::string>> callers;
+  // TLS on a TCP listener (docs/security.md, "TLS"): the daemon's
+  // certificate and key, and the CA whose certificates clients must
+  // present. All three or none; not with a Unix socket.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
   // Listening on TCP without TLS lets anyone who reaches the port act with
   // the roles given to "tcp": refused unless this is true.
   bool insecure_tcp = false;

@@ -272,7 +272,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
                                                        bool take_over) {
   auto p = std::make_unique<Parts>(std::move(config));
   const DaemonConfig& c = p->config;
-  RETURN_IF_ERROR(CheckTcpAllowed(c));
+  ASSIGN_OR_RETURN(std::shared_ptr<const TlsServerContext> tls,
+                   ListenerTlsFor(c));
   ASSIGN_OR_RETURN(std::shared_ptr<const AccessPolicy> access,
                    AccessPolicyFor(c));
   RETURN_IF_ERROR(PrepareStateDir(c.state_dir));
@@ -349,6 +350,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   router_options.default_call_timeout = c.default_call_timeout;
   router_options.limits = ListenerLimitsFor(c);
   router_options.access = std::move(access);
+  router_options.tls = std::move(tls);
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
   if (activated >= 0 && predecessor) ::close(activated);
   if (predecessor) {
@@ -371,6 +373,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   } else {
     ASSIGN_OR_RETURN(p->address, p->router->Listen(c.listen));
     SecureSocket(c.listen, c.socket_group);
+  }
+  if (!absl::StartsWith(p->address, "unix:") && router_options.tls == nullptr &&
+      !c.insecure_tcp) {
+    // A socket systemd or the previous daemon passed may be TCP although
+    // `listen` is not.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "serving on ", p->address,
+        " (passed to pitstopd) needs TLS: set tls_cert, tls_key and "
+        "tls_client_ca with a TCP listen address, or insecure_tcp: true"));
   }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -107,23 +107,43 @@ absl::StatusOr<std::shared_ptr<const AccessPolicy>> AccessPolicyFor(
   return std::shared_ptr<const AccessPolicy>(std::move(policy));
 }
 
-// TCP has no identity until TLS is built: refused unless the operator
-// accepted that in writing.
-absl::Status CheckTcpAllowed(const DaemonConfig& c) {
-  if (absl::StartsWith(c.listen, "unix:")) return absl::OkStatus();
+absl::StatusOr<std::shared_ptr<const TlsServerContext>> ListenerTlsFor(
+    const DaemonConfig& c) {
+  const int given =
+      !c.tls_cert.empty() + !c.tls_key.empty() + !c.tls_client_ca.empty();
+  const bool unix_socket = absl::StartsWith(c.listen, "unix:");
+  if (given != 0 && given != 3) {
+    return absl::FailedPreconditionError(
+        "tls_cert, tls_key and tls_client_ca go together: set all three "
+        "(docs/security.md, \"TLS\"), or none");
+  }
+  if (given == 3) {
+    if (unix_socket) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "tls_cert is set but listen is ", c.listen,
+          ": TLS is for TCP (a Unix socket's clients are known by their "
+          "uid); listen on host:port, or remove the tls_* keys"));
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<TlsServerContext> tls,
+                     TlsServerContext::Load(
+                         TlsFiles{c.tls_cert, c.tls_key, c.tls_client_ca}));
+    return std::shared_ptr<const TlsServerContext>(std::move(tls));
+  }
+  if (unix_socket) return std::shared_ptr<const TlsServerContext>();
   if (!c.insecure_tcp) {
     return absl::FailedPreconditionError(absl::StrCat(
         "listen ", c.listen,
         ": TCP without TLS lets anyone who can reach the port act with the "
-        "roles given to 'tcp', unencrypted, and pitstopd has no TLS yet. "
-        "Listen on a Unix socket (unix:/PATH), or set insecure_tcp: true to "
-        "accept this (logged at every start)"));
+        "roles given to 'tcp', unencrypted. Set tls_cert, tls_key and "
+        "tls_client_ca (docs/security.md, \"TLS\"), listen on a Unix socket "
+        "(unix:/PATH), or set insecure_tcp: true to accept this "
+        "(logged at every start)"));
   }
   LogWarning("pitstopd",
              "insecure_tcp: serving on TCP without TLS; anyone who can reach "
              "the port acts with the roles given to 'tcp'",
              {{"address", c.listen}});
-  return absl::OkStatus();
+  return std::shared_ptr<const TlsServerContext>();
 }
 
 FetchOptions FetchOptionsFor(const DaemonConfig& config) {

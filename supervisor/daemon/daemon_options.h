@@ -12,6 +12,7 @@
 #include "supervisor/repo/repository_fetch.h"
 #include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/listener_limits.h"
+#include "supervisor/rpc/tls_server.h"
 #include "supervisor/sandbox/child_process_manager.h"
 
 namespace pitstop {
@@ -27,9 +28,13 @@ FetchOptions FetchOptionsFor(const DaemonConfig& config);
 absl::StatusOr<std::shared_ptr<const AccessPolicy>> AccessPolicyFor(
     const DaemonConfig& config);
 
-// TCP has no identity until TLS is built: FAILED_PRECONDITION unless the
-// configuration says insecure_tcp: true (then a warning is logged).
-absl::Status CheckTcpAllowed(const DaemonConfig& config);
+// The TLS the listener serves with: null on a Unix socket, and on TCP with
+// insecure_tcp: true and no tls_* keys (then a warning is logged).
+// FAILED_PRECONDITION for TCP with neither, for tls_* keys on a Unix socket
+// and for some tls_* keys without the others; INVALID_ARGUMENT naming the
+// file for one that does not load.
+absl::StatusOr<std::shared_ptr<const TlsServerContext>> ListenerTlsFor(
+    const DaemonConfig& config);
 
 }  // namespace pitstop
 

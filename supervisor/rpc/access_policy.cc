@@ -45,6 +45,10 @@ bool Principal::Matches(const PeerIdentity& peer) const {
       return peer.local;
     case Kind::kTcp:
       return !peer.local;
+    case Kind::kCertificate:
+      return !peer.local && std::find(peer.certificate_names.begin(),
+                                      peer.certificate_names.end(),
+                                      name) != peer.certificate_names.end();
     case Kind::kUid:
       return peer.local && peer.uid == id;
     case Kind::kGid:
@@ -73,6 +77,15 @@ absl::StatusOr<Principal> ParsePrincipal(absl::string_view text) {
     }
     return p;
   };
+  if (absl::ConsumePrefix(&rest, "cert ")) {
+    if (rest.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Quoted(text), ": expected a certificate name after 'cert'"));
+    }
+    p.kind = Principal::Kind::kCertificate;
+    p.name = std::string(rest);
+    return p;
+  }
   if (absl::ConsumePrefix(&rest, "uid ")) return number(Principal::Kind::kUid);
   if (absl::ConsumePrefix(&rest, "gid ")) return number(Principal::Kind::kGid);
   if (absl::ConsumePrefix(&rest, "user ")) {
@@ -100,7 +113,7 @@ absl::StatusOr<Principal> ParsePrincipal(absl::string_view text) {
   return absl::InvalidArgumentError(
       absl::StrCat(Quoted(text),
                    " is not a principal: write 'uid N', 'user NAME', 'gid N', "
-                   "'group NAME', 'local' or 'tcp'"));
+                   "'group NAME', 'local', 'cert NAME' or 'tcp'"));
 }
 
 Role AccessPolicy::RoleOf(const PeerIdentity& peer) const {

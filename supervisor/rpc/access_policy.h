@@ -33,12 +33,15 @@ enum class Role { kNone = 0, kViewer = 1, kOperator = 2, kAdmin = 3 };
 absl::string_view RoleName(Role role);
 
 // One entry of a role's list: "uid 0", "user cloud", "gid 998",
-// "group pitstop", "local" (any peer on the Unix socket) or "tcp" (any TCP
-// peer; only with insecure_tcp: true, which has no identity to check).
+// "group pitstop", "local" (any peer on the Unix socket), "cert NAME" (a
+// TLS client whose verified certificate has NAME as its CN or as a DNS, URI
+// or email subjectAltName) or "tcp" (any TCP peer: with TLS, any client
+// certificate tls_client_ca issued; with insecure_tcp, anyone).
 struct Principal {
-  enum class Kind { kUid, kGid, kLocal, kTcp };
+  enum class Kind { kUid, kGid, kLocal, kTcp, kCertificate };
   Kind kind = Kind::kLocal;
   uint32_t id = 0;
+  std::string name;  // kCertificate
   std::string text;  // as written
   bool Matches(const PeerIdentity& peer) const;
 };

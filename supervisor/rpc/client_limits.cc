@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/rpc/router_loop.h"
+#include "supervisor/rpc/tls_server.h"
 
 // Admitting client connections and holding each to ListenerLimits: the
 // connection limits at accept, a pause instead of a spin when descriptors
@@ -93,18 +94,45 @@ void RouterLoop::Admit(int fd, absl::Time now) {
     }
     return;
   }
+  SSL* tls = nullptr;
+  if (options_.tls != nullptr && !identity.local) {
+    tls = options_.tls->NewSession(fd);
+    if (tls == nullptr) {
+      ::close(fd);
+      if (mine == 0) per_peer_.erase(identity.key);
+      LogWarning("router", "connection refused: no TLS session (OpenSSL)",
+                 {{"peer", identity.Describe()}});
+      return;
+    }
+  }
   ++mine;
   ++clients_;
-  Connection* conn = connections_.Add(fd, Peer::kClient);
-  if (options_.access != nullptr)
-    conn->role = options_.access->RoleOf(identity);
+  Connection* conn = connections_.Add(fd, Peer::kClient, tls);
   conn->identity = std::move(identity);
   conn->opened = now;
   conn->idle_since = now;
   gate_.ClientOpened();
 }
 
+// Who the client is, once its first stream arrives (a TLS client's
+// certificate has been verified by then), and so its role.
+void RouterLoop::Identify(Connection* conn) {
+  conn->identified = true;
+  if (conn->tls != nullptr) AddCertificateIdentity(conn->tls, &conn->identity);
+  if (options_.access != nullptr) {
+    conn->role = options_.access->RoleOf(conn->identity);
+  }
+}
+
 void RouterLoop::ForgetClient(Connection* conn) {
+  if (conn->tls_failed) {
+    int64_t count = 0;
+    if (tls_log_.Allow(absl::Now(), &count)) {
+      LogWarning("router", conn->dead_reason,
+                 {{"peer", conn->identity.Describe()},
+                  {"count", std::to_string(count)}});
+    }
+  }
   --clients_;
   auto it = per_peer_.find(conn->identity.key);
   if (it != per_peer_.end() && --it->second == 0) per_peer_.erase(it);

@@ -12,20 +12,18 @@ Connections::Connections(EventLoop& loop, const Http2Callbacks& callbacks,
     : loop_(loop), sessions_(callbacks, settings), owner_(owner) {}
 
 void Connections::CloseAll() {
-  for (auto& [id, conn] : connections_) {
-    nghttp2_session_del(conn->session);
-    ::close(conn->fd);
-  }
+  for (auto& [id, conn] : connections_) pitstop::Close(*conn);
   connections_.clear();
   dirty_.clear();
   dead_.clear();
 }
 
-Connection* Connections::Add(int fd, Peer peer) {
+Connection* Connections::Add(int fd, Peer peer, ssl_st* tls) {
   CHECK_ON_LOOP_THREAD(loop_.checker());
   auto conn = std::make_unique<Connection>();
   conn->id = ++next_id_;
   conn->fd = fd;
+  conn->tls = tls;
   conn->peer = peer;
   conn->loop = owner_;
   sessions_.Open(*conn, conn.get());
@@ -107,8 +105,7 @@ Connection* Connections::NextDead() {
 void Connections::Remove(Connection* conn) {
   CHECK_ON_LOOP_THREAD(loop_.checker());
   CHECK(conn->dead);
-  nghttp2_session_del(conn->session);
-  ::close(conn->fd);
+  pitstop::Close(*conn);
   connections_.erase(conn->id);
 }
 

@@ -27,7 +27,10 @@ class RouterLoop;
 struct Connection : Http2Connection {
   // kClient: who it is, since when, and since when without a stream.
   PeerIdentity identity;
-  Role role = Role::kAdmin;  // under options.access, from `identity`
+  // Under options.access, from `identity`, once `identified` (at the first
+  // stream: a TLS client's certificate is known only after the handshake).
+  Role role = Role::kAdmin;
+  bool identified = false;
   absl::Time opened;
   absl::Time idle_since;
   bool handshake_done = false;         // its SETTINGS arrived
@@ -51,8 +54,9 @@ class Connections {
   Connections(const Connections&) = delete;
   Connections& operator=(const Connections&) = delete;
 
-  // Takes `fd` (non-blocking) and opens its session, settings queued.
-  Connection* Add(int fd, Peer peer);
+  // Takes `fd` (non-blocking) and `tls` (a server session over it, or null)
+  // and opens its session, settings queued.
+  Connection* Add(int fd, Peer peer, ssl_st* tls = nullptr);
   // The socket is readable (or hung up) or writable.
   void OnEvent(Connection* conn, uint32_t events);
   // Queues `conn` for the next FlushDirty.

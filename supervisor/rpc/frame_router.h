@@ -59,6 +59,7 @@ class Server;
 namespace pitstop {
 
 class RouterLoop;
+class TlsServerContext;
 
 // The metadata key that names the driver a routed call is for.
 inline constexpr char kDriverMetadataKey[] = "pitstop-driver";
@@ -76,6 +77,9 @@ struct FrameRouterOptions {
   // Who may do what; null lets every client do everything (tests of the
   // router alone).
   std::shared_ptr<const AccessPolicy> access;
+  // TLS for TCP clients (mutual: they present certificates); null for none.
+  // A Unix socket's clients never use it.
+  std::shared_ptr<const TlsServerContext> tls;
 };
 
 class FrameRouter {

@@ -1,7 +1,8 @@
 #ifndef PITSTOP_SUPERVISOR_RPC_HTTP2_CONNECTION_H_
 #define PITSTOP_SUPERVISOR_RPC_HTTP2_CONNECTION_H_
 
-// One HTTP/2 connection of the router over nghttp2: its socket, its session,
+// One HTTP/2 connection of the router over nghttp2: its socket (with TLS
+// over it for a TCP client when the daemon has a certificate), its session,
 // and the bytes queued for the socket. The router's stream logic lives in
 // the session callbacks it installs (Http2Callbacks); this layer only moves
 // bytes between the socket and the session. Loop thread only.
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+
+struct ssl_st;
 
 namespace pitstop {
 
@@ -40,6 +43,10 @@ enum class Peer { kClient, kDriver, kBackend };
 struct Http2Connection {
   uint64_t id = 0;
   int fd = -1;
+  // TLS over `fd` (a TCP client of a daemon with tls_cert), else null.
+  ssl_st* tls = nullptr;
+  bool tls_established = false;  // the handshake finished
+  bool tls_failed = false;       // the handshake failed: see dead_reason
   Peer peer = Peer::kClient;
   nghttp2_session* session = nullptr;
   std::string out;
@@ -92,7 +99,8 @@ struct ReceiveResult {
   std::string reason;  // why, when broken
 };
 // Reads what the socket has, at most 16 times `size` bytes (then the other
-// connections' turn), into the session through `buffer`.
+// connections' turn), into the session through `buffer`; with TLS, goes on
+// with the handshake first.
 ReceiveResult Receive(Http2Connection& conn, char* buffer, size_t size);
 
 enum class FlushResult {
@@ -102,8 +110,12 @@ enum class FlushResult {
   kBroken,    // see `reason`
 };
 // Writes what the session has to send, buffering what the socket does not
-// take yet.
+// take yet; with TLS, nothing before the handshake has finished.
 FlushResult Flush(Http2Connection& conn, std::string* reason);
+
+// Frees `conn`'s session, TLS (after a close_notify, if the socket takes
+// it) and socket.
+void Close(Http2Connection& conn);
 
 }  // namespace pitstop
 

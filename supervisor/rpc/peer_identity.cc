@@ -37,15 +37,21 @@ std::vector<gid_t> GroupsOf(uid_t uid, gid_t gid) {
 
 std::string PeerIdentity::Describe() const {
   if (local) return absl::StrCat("uid ", uid, " (pid ", pid, ")");
-  return address.empty() ? key : address;
+  const std::string& where = address.empty() ? key : address;
+  if (certificate_subject.empty()) return where;
+  return absl::StrCat("certificate ", certificate_subject, " (", where, ")");
 }
 
 std::string PeerHeader(const PeerIdentity& peer) {
   if (peer.local) {
     return absl::StrCat("uid=", peer.uid, " gid=", peer.gid, " pid=", peer.pid);
   }
-  return absl::StrCat("address=",
-                      peer.address.empty() ? peer.key : peer.address);
+  std::string header =
+      absl::StrCat("address=", peer.address.empty() ? peer.key : peer.address);
+  if (!peer.certificate_subject.empty()) {
+    absl::StrAppend(&header, " subject=", peer.certificate_subject);
+  }
+  return header;
 }
 
 PeerIdentity IdentifyPeer(int fd) {

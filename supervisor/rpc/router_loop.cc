@@ -211,6 +211,7 @@ void RouterLoop::Advance(Call* call) {
 
 void RouterLoop::Classify(Call* call) {
   call->classified = true;
+  if (!call->client->identified) Identify(call->client);
   if (!call->routed) {
     for (absl::string_view prefix : kBackendPrefixes) {
       if (!absl::StartsWith(call->method, prefix)) continue;

@@ -91,6 +91,7 @@ class RouterLoop {
   // client_limits.cc: admitting clients, and what each may spend.
   void AcceptClients();
   void Admit(int fd, absl::Time now);
+  void Identify(Connection* conn);
   void WatchListener();
   void Sweep(absl::Time now);
   void SweepCalls(Connection* conn, absl::Time now);
@@ -158,6 +159,7 @@ class RouterLoop {
   LogLimiter refused_log_;
   LogLimiter descriptors_log_;
   LogLimiter timeout_log_;
+  LogLimiter tls_log_;
   uint64_t next_call_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;
   std::deque<uint64_t> work_;
