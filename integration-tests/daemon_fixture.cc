@@ -50,6 +50,7 @@ Daemon::Daemon(DaemonSpec spec) {
   }
   socket_ = dir_ + "/pitstopd.sock";
   address_ = spec.listen.empty() ? "unix:" + socket_ : spec.listen;
+  client_tls_ = spec.client_tls;
   std::vector<std::string> args = {"--listen",      address_,
                                    "--state-dir",   dir_ + "/state",
                                    "--drivers-dir", spec.cars_dir};
@@ -112,7 +113,7 @@ Daemon::Daemon(DaemonSpec spec) {
     INFO(absl::StrJoin(log_, "\n"));
     REQUIRE(!absl::EndsWith(address_, ":0"));
   }
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  channel_ = MakeClientChannel(address_, client_tls_);
   admin_ = sv1::AdminService::NewStub(channel_);
   storage_ = dv1::StorageService::NewStub(channel_);
   if (!spec.await_ready.empty()) {
@@ -201,8 +202,14 @@ ExitInfo Daemon::Terminate(absl::Duration timeout) {
 
 CommandResult Daemon::Cli(std::vector<std::string> args,
                           absl::Duration timeout) const {
-  args.insert(args.begin(), {PITSTOP_CLI_PATH, "--address", address_});
-  return RunCommand(args, timeout);
+  std::vector<std::string> argv = {PITSTOP_CLI_PATH, "--address", address_};
+  for (const auto& [flag, file] : {std::pair{"--tls-ca", client_tls_.ca},
+                                   std::pair{"--tls-cert", client_tls_.cert},
+                                   std::pair{"--tls-key", client_tls_.key}}) {
+    if (!file.empty()) argv.insert(argv.end(), {flag, file});
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, timeout);
 }
 
 bool Daemon::AwaitLog(const std::string& text, absl::Duration timeout) {

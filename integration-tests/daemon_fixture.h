@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
+#include "supervisor/cli/client_channel.h"
 #include "supervisor/sandbox/child_process_manager.h"
 #include "supervisor/sandbox/host_sandbox.h"
 
@@ -44,6 +45,9 @@ struct DaemonSpec {
   // A program that runs pitstopd, and its arguments before pitstopd's path
   // (e.g. systemd-socket-activate -l PATH).
   std::vector<std::string> wrapper;
+  // The fixture's channel and Cli connect with this TLS (a daemon on TCP
+  // with tls_* keys).
+  ClientTls client_tls;
 };
 
 // What this host allows the daemon's sandbox (detected once), and whether
@@ -69,7 +73,8 @@ class Daemon {
 
   // SIGKILL, as a crash would; waits for the exit.
   void Kill();
-  // The pitstop CLI against this daemon: `pitstop --address ADDRESS args...`.
+  // The pitstop CLI against this daemon: `pitstop --address ADDRESS args...`
+  // (with the spec's --tls-* flags).
   CommandResult Cli(std::vector<std::string> args,
                     absl::Duration timeout = absl::Seconds(30)) const;
   // Waits until a line of the daemon's log contains `text`; false after
@@ -109,6 +114,7 @@ class Daemon {
   bool own_dir_ = true;
   std::string socket_;
   std::string address_;
+  ClientTls client_tls_;
   ChildProcessManager launcher_;
   pid_t pid_ = 0;
   absl::Mutex mu_;

@@ -1,8 +1,10 @@
 #include "supervisor/rpc/tls_server.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -120,11 +122,18 @@ absl::StatusOr<std::shared_ptr<TlsServerContext>> TlsServerContext::Load(
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1) {
     return FileError("tls_cert", files.cert, "no certificate read");
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) !=
-      1) {
+  EVP_PKEY* key = nullptr;
+  if (FILE* f = std::fopen(files.key.c_str(), "r")) {
+    key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+  }
+  if (key == nullptr) {
     return FileError("tls_key", files.key, "no private key read");
   }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  const bool matches = SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+                       SSL_CTX_check_private_key(ctx) == 1;
+  EVP_PKEY_free(key);
+  if (!matches) {
     return FileError(
         "tls_key", files.key,
         absl::StrCat("does not match the certificate in ", files.cert));
