@@ -72,16 +72,47 @@ bool RootOnly() {
 }
 
 TEST_CASE(
-    "the Unix socket is 0660 with the configured group whatever the umask",
+    "whatever the umask, the Unix socket is 0660 with the configured group "
+    "and nothing else pitstopd writes is open to other users",
     "[integration][access]") {
   if (!RootOnly()) return;
   const mode_t old = ::umask(0);
   Setup s("");
   ::umask(old);
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    INFO(path);
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
   struct stat st;
   REQUIRE(::stat((s.dir + "/pitstopd.sock").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0660);
   CHECK(st.st_gid == static_cast<gid_t>(kNobody));
+  const std::string state = s.dir + "/state";
+  CHECK(mode(state) == 0711);
+  CHECK(mode(state + "/packages") == 0711);
+  CHECK(mode(state + "/packages/recorder") == 0711);
+  CHECK(mode(state + "/data") == 0711);
+  CHECK(mode(state + "/data/recorder") == 0700);
+  CHECK(mode(state + "/pitstopd.db") == 0600);
+  CHECK(mode(state + "/run/recorder") == 0711);
+  CHECK(mode(state + "/keepers") == 0700);
+  // The package tree the driver reads: it runs (READY) as its own uid.
+  const std::string package = state + "/packages/recorder/1.0.0";
+  for (const auto& entry : fs::recursive_directory_iterator(package)) {
+    const std::string path = entry.path().string();
+    INFO(path);
+    if (entry.is_directory()) {
+      CHECK(mode(path) == 0755);
+    } else if (absl::StrContains(path, "/bin/")) {
+      CHECK(mode(path) == 0755);
+    } else if (!entry.is_symlink()) {
+      CHECK((mode(path) & 0022) == 0);
+    }
+  }
+  CHECK(s.daemon->GetDriver("recorder").state() ==
+        pitstop::supervisor::v1::DRIVER_STATE_READY);
 }
 
 TEST_CASE(

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstring>
@@ -50,6 +51,11 @@ int Run(int argc, char** argv) {
   // a stack trace on every lock: a large share of a routed call's CPU time.
   // The thread-safety annotations, checked at compile time, do that job.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Nothing pitstopd writes is for other users unless it says so: the
+  // socket (0660), the package tree drivers read (0755/0644) and the
+  // directories above it (search only) get their modes explicitly
+  // (docs/security.md, "Files").
+  ::umask(077);
   CLI::App app{
       "pitstopd: runs drivers as sandboxed child processes and "
       "routes calls to them"};

@@ -461,6 +461,14 @@ absl::Status UnpackCar(const std::string& car_path, const std::string& dest_dir,
   };
   RETURN_IF_ERROR(WalkCar(car_path, limits, sink));
 
+  // Directories 0755 whatever the umask, as the files have their modes: the
+  // driver's uid reads the tree. It holds only what the walk made.
+  for (fs::recursive_directory_iterator it(staging, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      fs::permissions(it->path(), fs::perms(0755), ec);
+    }
+  }
   fs::permissions(staging, fs::perms(0755), ec);
   fs::rename(staging, dest, ec);
   if (ec) {

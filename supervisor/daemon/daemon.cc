@@ -84,16 +84,18 @@ absl::StatusOr<int> LockStateDir(const std::string& state_dir) {
 absl::Status PrepareStateDir(const std::string& state_dir) {
   std::error_code ec;
   for (const char* sub : {"", "packages", "run", "data"}) {
-    fs::create_directories(fs::path(state_dir) / sub, ec);
+    const fs::path dir = fs::path(state_dir) / sub;
+    // Search only, whatever the umask: without a private root
+    // (best-effort sandbox) a driver's own uid reaches its package, its
+    // instance directory and its data directory through these.
+    if (fs::create_directories(dir, ec) || *sub != '\0') {
+      ::chmod(dir.c_str(), 0711);
+    }
     if (ec) {
       return absl::PermissionDeniedError(
-          absl::StrCat("cannot create ", (fs::path(state_dir) / sub).string(),
-                       ": ", ec.message()));
+          absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
     }
   }
-  // Search only: without a private root (best-effort sandbox) a driver's
-  // own uid must reach its instance directory (0700, its own) through here.
-  ::chmod((fs::path(state_dir) / "run").c_str(), 0711);
   return absl::OkStatus();
 }
 
@@ -344,7 +346,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   // server, which has no listening port of its own.
   if (absl::StartsWith(c.listen, "unix:")) {
     std::error_code ec;
-    fs::create_directories(fs::path(c.listen.substr(5)).parent_path(), ec);
+    const fs::path parent = fs::path(c.listen.substr(5)).parent_path();
+    // Clients of the socket's group must reach it: a directory made here
+    // is 0755 whatever the umask (the socket itself is 0660).
+    if (fs::create_directories(parent, ec)) ::chmod(parent.c_str(), 0755);
   }
   FrameRouterOptions router_options;
   router_options.default_call_timeout = c.default_call_timeout;

@@ -1,5 +1,6 @@
 #include "supervisor/install/package_loader.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,6 +128,8 @@ absl::StatusOr<DriverPackage> InstallCar(const std::string& car_path,
   const fs::path dest =
       fs::path(packages_dir) / manifest->name / manifest->version.ToString();
   fs::create_directories(dest.parent_path(), ec);
+  // Search only, whatever the umask: the version directory is 0755.
+  ::chmod(dest.parent_path().c_str(), 0711);
   fs::remove_all(dest, ec);
   fs::rename(staging, dest, ec);
   if (ec) {

@@ -22,6 +22,9 @@ absl::Status DiskInstanceFiles::Prepare(const std::string& dir,
     return absl::InternalError(
         absl::StrCat("cannot create ", dir, ": ", ec.message()));
   }
+  // run/<name>/ is search only whatever the umask: without a private root
+  // the driver's uid reaches its instance directory through it.
+  ::chmod(fs::path(dir).parent_path().c_str(), 0711);
   if (::chmod(dir.c_str(), 0700) != 0) {
     return absl::InternalError(
         absl::StrCat("cannot make ", dir, " private: ", std::strerror(errno)));

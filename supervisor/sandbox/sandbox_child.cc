@@ -244,6 +244,9 @@ void Confine(const ChildPlan& plan) {
 }  // namespace
 
 void RunSandboxChild(const ChildPlan& plan) {
+  // The daemon's umask is 077; the private root's directories and the
+  // driver's own files get the usual 022.
+  ::umask(022);
   // Into the cgroup before anything is allocated: the child is
   // single-threaded, so moving its one thread moves the process, without the
   // global lock a move by pid takes. Reported once the error pipe is in place.
