@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "integration-tests/daemon_fixture.h"
 
 namespace pitstop {
@@ -156,6 +157,18 @@ TEST_CASE(
     CHECK(stop.exit_code != 0);
     CHECK(
         absl::StrContains(stop.err, "needs the operator role and has viewer"));
+    // The refusal is on the audit trail (written behind the router's
+    // loop: waited for).
+    CommandResult audit;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      audit = s.AsRoot({"audit"});
+    } while (!absl::StrContains(audit.out, "StopDriver") &&
+             absl::Now() < deadline);
+    INFO(audit.out << audit.err);
+    CHECK(absl::StrContains(audit.out, "uid=65534"));
+    CHECK(absl::StrContains(audit.out, "StopDriver"));
+    CHECK(absl::StrContains(audit.out, "code 7: uid 65534"));
     // Reading a driver is not calling it.
     const CommandResult call = s.AsNobody(
         {"call", "recorder", "CreateVolume", "--resource", "volume/v1"});
@@ -217,6 +230,17 @@ TEST_CASE(
   CHECK(absl::StrContains(lines[0], "recorder"));
   CHECK(absl::StrContains(lines[1], "\"action\":\"StartDriver\""));
 
+  const CommandResult recent = d.Cli({"audit", "--since", "1h"});
+  INFO(recent.out << recent.err);
+  CHECK(absl::StrContains(recent.out, "StartDriver"));
+  const CommandResult future =
+      d.Cli({"audit", "--since", "2100-01-01T00:00:00Z"});
+  CHECK(future.exit_code == 0);
+  CHECK(future.out.empty());
+  const CommandResult bad = d.Cli({"audit", "--since", "yesterday"});
+  CHECK(bad.exit_code != 0);
+  CHECK(absl::StrContains(bad.err, "--since 'yesterday'"));
+
   const CommandResult intact = d.Cli({"audit", "verify"});
   INFO(intact.out << intact.err);
   CHECK(intact.exit_code == 0);
@@ -234,6 +258,45 @@ TEST_CASE(
   CHECK(broken.exit_code != 0);
   CHECK(absl::StrContains(broken.err, "audit trail broken at record 1"));
   CHECK(absl::StrContains(broken.err, "edited"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "installs, upgrades, rollbacks and removes name who asked in the events, "
+    "and the events persist across a restart of the daemon",
+    "[integration][access]") {
+  const std::string dir = MakeTempDir("pitstop-events");
+  KeeperReaper reaper(dir);
+  const std::string v2 =
+      std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-2/recorder-2.car";
+  {
+    Daemon d(RecorderIn(dir));
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"install", v2},
+          {"upgrade", "recorder", "--to", "2.0.0", "--probation", "100ms"},
+          {"rollback", "recorder", "--probation", "100ms"},
+          {"remove", "recorder", "--version", "2.0.0"}}) {
+      const CommandResult r = d.Cli(args);
+      INFO(args[0] << ": " << r.out << r.err);
+      REQUIRE(r.exit_code == 0);
+    }
+  }  // SIGTERM
+  DaemonSpec spec = RecorderIn(dir);
+  Daemon d(spec);
+  const CommandResult events = d.Cli({"events", "--driver", "recorder"});
+  INFO(events.out << events.err);
+  for (const char* said : {"install of 2.0.0 requested by uid=0 gid=0 pid=",
+                           "upgrade to 2.0.0 requested by uid=0 gid=0 pid=",
+                           "rollback requested by uid=0 gid=0 pid=",
+                           "remove of 2.0.0 requested by uid=0 gid=0 pid="}) {
+    CHECK(absl::StrContains(events.out, said));
+  }
+  // The events before the restart come first, then this daemon's, numbered
+  // on.
+  const size_t removed = events.out.find("remove of 2.0.0 requested");
+  const size_t last = events.out.rfind("READY");
+  CHECK(removed != std::string::npos);
+  CHECK(last > removed);
   fs::remove_all(dir);
 }
 

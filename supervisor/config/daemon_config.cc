@@ -53,6 +53,8 @@ roles:                     # who may do what (docs/security.md, "Roles")
   viewer: []
 callers:                   # who may route calls to drivers: NAME or "*"
   "*": [uid 0, group pitstop]
+events_max_count: 10000    # events kept (memory and pitstopd.db)...
+events_max_age: 720h       # ...and for at most this long
 tls_cert: ""               # TCP: the daemon's certificate (PEM)...
 tls_key: ""                # ...its private key...
 tls_client_ca: ""          # ...and the CA client certificates must chain to
@@ -443,6 +445,8 @@ std::vector<KeyRow> Keys() {
                       "{operator: [group pitstop]}")},
       {"callers", nullptr,
        PrincipalLists(&C::callers, {}, "{\"*\": [group cloud]}")},
+      {"events_max_count", ByteCount(&C::events_max_count, 100)},
+      {"events_max_age", PositiveDuration(&C::events_max_age, "720h")},
       {"tls_cert", OptionalAbsolutePath(&C::tls_cert)},
       {"tls_key", OptionalAbsolutePath(&C::tls_key)},
       {"tls_client_ca", OptionalAbsolutePath(&C::tls_client_ca)},

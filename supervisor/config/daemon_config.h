@@ -85,6 +85,10 @@ struct DaemonConfig {
   bool insecure_tcp = false;
   // The Unix socket is made 0660 with this group (when it exists).
   std::string socket_group = "pitstop";
+  // Events (`pitstop events`) kept in memory and in pitstopd.db, at most
+  // this many and this old.
+  uint64_t events_max_count = 10000;
+  absl::Duration events_max_age = absl::Hours(24 * 30);
   // What clients may make the listener spend (docs/security.md, "Limits").
   uint64_t listener_max_header_bytes = 16 << 10;
   uint32_t listener_max_streams = 100;

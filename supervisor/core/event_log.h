@@ -3,8 +3,10 @@
 
 // The daemon's recent history: every state transition, installation,
 // process start and end, and operator action, numbered in order. Keeps the
-// last `capacity` events; watchers read what they missed by sequence number
-// and wait for new ones. Thread-safe; never calls out while locked.
+// last `capacity` events, and with a store (SetStore) saves each one and
+// starts from the saved ones after a restart, numbering on; watchers read
+// what they missed by sequence number and wait for new ones. Thread-safe;
+// never calls out while locked.
 
 #include <sys/types.h>
 
@@ -14,12 +16,15 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "supervisor/common/clock.h"
 #include "supervisor/core/driver_state.h"
 
 namespace pitstop {
+
+class EventStore;
 
 struct DriverEvent {
   uint64_t sequence = 0;  // assigned by Append, from 1
@@ -49,7 +54,14 @@ class EventLog {
   explicit EventLog(Clock& clock, size_t capacity = 1000)
       : clock_(clock), capacity_(capacity) {}
 
-  // Stamps, numbers and keeps `event`; returns its sequence number.
+  // Before any Append: takes the store's newest `capacity` events as its
+  // own (numbering goes on after them) and saves every event from now on.
+  // A store that cannot be read is INTERNAL; the log then starts empty
+  // but still saves.
+  absl::Status SetStore(EventStore* store) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Stamps, numbers and keeps `event` (and saves it, outside the lock);
+  // returns its sequence number.
   uint64_t Append(DriverEvent event) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Kept events with a sequence number above `since`, of `driver` only
@@ -69,6 +81,9 @@ class EventLog {
  private:
   Clock& clock_;
   const size_t capacity_;
+
+  // Set once, before the first Append.
+  EventStore* store_ = nullptr;
 
   absl::Mutex mu_;
   std::deque<DriverEvent> events_ ABSL_GUARDED_BY(mu_);

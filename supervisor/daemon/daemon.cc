@@ -38,6 +38,7 @@
 #include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/admin_service.h"
 #include "supervisor/rpc/audit_interceptor.h"
+#include "supervisor/rpc/audit_queue.h"
 #include "supervisor/rpc/frame_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
@@ -45,6 +46,7 @@
 #include "supervisor/sandbox/keeper_client.h"
 #include "supervisor/sandbox/leftovers.h"
 #include "supervisor/store/sqlite_audit_log.h"
+#include "supervisor/store/sqlite_event_store.h"
 #include "supervisor/store/sqlite_repository_store.h"
 #include "supervisor/store/sqlite_state_store.h"
 
@@ -194,8 +196,10 @@ struct Daemon::Parts {
   std::unique_ptr<SqliteStateStore> state_store;
   std::unique_ptr<SqliteRepositoryStore> repo_store;
   std::unique_ptr<SqliteAuditLog> audit;
+  std::unique_ptr<AuditQueue> audit_queue;        // the router's refusals
+  std::unique_ptr<SqliteEventStore> event_store;  // outlives `events`
   RealClock clock;
-  EventLog events{clock};
+  EventLog events{clock, config.events_max_count};
   std::unique_ptr<ChildProcessManager> launcher;
   GrpcDriverEndpointFactory endpoints;
   DiskInstanceFiles instance_files;
@@ -303,6 +307,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   ASSIGN_OR_RETURN(p->state_store, SqliteStateStore::Open(db));
   ASSIGN_OR_RETURN(p->repo_store, SqliteRepositoryStore::Open(db));
   ASSIGN_OR_RETURN(p->audit, SqliteAuditLog::Open(db));
+  ASSIGN_OR_RETURN(p->event_store,
+                   SqliteEventStore::Open(
+                       db, EventBounds{c.events_max_count, c.events_max_age}));
+  if (absl::Status s = p->events.SetStore(p->event_store.get()); !s.ok()) {
+    LogWarning("pitstopd", absl::StrCat(s.message(), "; starting without them"),
+               {{"database", db}});
+  }
 
   const SandboxOptions sandbox = SandboxOptionsFor(c);
   p->launcher = std::make_unique<ChildProcessManager>(sandbox);
@@ -356,6 +367,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   router_options.limits = ListenerLimitsFor(c);
   router_options.access = std::move(access);
   router_options.tls = std::move(tls);
+  p->audit_queue = std::make_unique<AuditQueue>(*p->audit);
+  router_options.audit = p->audit_queue.get();
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
   if (activated >= 0 && predecessor) ::close(activated);
   if (predecessor) {

@@ -37,6 +37,14 @@ std::string Actor(const grpc::ServerContext* context) {
 namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
 
+// "install of 1.2.0 requested by uid=0 gid=0 pid=4242".
+std::string Requested(const grpc::ServerContext* context,
+                      absl::string_view what) {
+  const std::string by = Actor(context);
+  return by.empty() ? absl::StrCat(what, " requested")
+                    : absl::StrCat(what, " requested by ", by);
+}
+
 dv1::Category ToProto(DriverCategory c) {
   switch (c) {
     case DriverCategory::kNetwork:
@@ -227,6 +235,10 @@ grpc::Status AdminService::AfterInstall(grpc::ServerContext* context,
   const std::string& name = installed.manifest.name;
   auto status = supervisor_.Get(name);
   if (!status.ok()) return ToGrpcStatus(status.status());
+  NoteRequest(
+      name, status->state,
+      Requested(context, absl::StrCat("install of ",
+                                      installed.manifest.version.ToString())));
   // Started only when it is the active version (a first install): a version
   // installed beside the active one waits for `pitstop upgrade`.
   if (start &&
@@ -255,7 +267,7 @@ grpc::Status AdminService::InstallDriver(
 }
 
 grpc::Status AdminService::UpgradeDriver(
-    grpc::ServerContext*, const sv1::UpgradeDriverRequest* request,
+    grpc::ServerContext* context, const sv1::UpgradeDriverRequest* request,
     sv1::UpgradeDriverResponse* response) {
   std::string version = request->version();
   // A version that is neither installed nor sent comes from a repository,
@@ -324,6 +336,8 @@ grpc::Status AdminService::UpgradeDriver(
   UpgradeOptions options;
   options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
   options.probation = absl::Milliseconds(request->probation_ms());
+  NoteRequest(request->name(), before->state,
+              Requested(context, absl::StrCat("upgrade to ", version)));
   auto started = supervisor_.Upgrade(request->name(), version, options);
   if (!started.ok()) return ToGrpcStatus(started.status());
   response->set_name(request->name());
@@ -334,7 +348,7 @@ grpc::Status AdminService::UpgradeDriver(
 }
 
 grpc::Status AdminService::RollbackDriver(
-    grpc::ServerContext*, const sv1::RollbackDriverRequest* request,
+    grpc::ServerContext* context, const sv1::RollbackDriverRequest* request,
     sv1::UpgradeDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
   auto before = supervisor_.Get(request->name());
@@ -342,6 +356,7 @@ grpc::Status AdminService::RollbackDriver(
   UpgradeOptions options;
   options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
   options.probation = absl::Milliseconds(request->probation_ms());
+  NoteRequest(request->name(), before->state, Requested(context, "rollback"));
   auto started = supervisor_.Rollback(request->name(), options);
   if (!started.ok()) return ToGrpcStatus(started.status());
   response->set_name(request->name());
@@ -356,10 +371,17 @@ grpc::Status AdminService::RollbackDriver(
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
+grpc::Status AdminService::RemoveDriver(grpc::ServerContext* context,
                                         const sv1::RemoveDriverRequest* request,
                                         sv1::RemoveDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
+  if (auto before = supervisor_.Get(request->name()); before.ok()) {
+    NoteRequest(request->name(), before->state,
+                Requested(context, request->version().empty()
+                                       ? std::string("remove")
+                                       : absl::StrCat("remove of ",
+                                                      request->version())));
+  }
   auto removed = installer_.Remove(request->name(), request->version());
   if (!removed.ok()) return ToGrpcStatus(removed.status());
   response->set_name(request->name());
@@ -370,6 +392,16 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext*,
     response->set_version(removed->back()->manifest.version.ToString());
   }
   return grpc::Status::OK;
+}
+
+void AdminService::NoteRequest(const std::string& driver, DriverState state,
+                               std::string reason) {
+  DriverEvent event;
+  event.driver = driver;
+  event.kind = "operator";
+  event.from = event.to = state;
+  event.reason = std::move(reason);
+  events_.Append(std::move(event));
 }
 
 grpc::Status AdminService::GetStartOrder(grpc::ServerContext*,

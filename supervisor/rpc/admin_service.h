@@ -133,6 +133,10 @@ class AdminService final
   grpc::Status AfterInstall(grpc::ServerContext* context,
                             const DriverPackage& installed, bool start,
                             pitstop::supervisor::v1::Driver* response);
+  // An "operator" event for an action the supervisor does not note with
+  // its actor itself: installs, removes, upgrades, rollbacks.
+  void NoteRequest(const std::string& driver, DriverState state,
+                   std::string reason);
   // Runs `action`, then waits for the driver to settle.
   grpc::Status ActAndWait(grpc::ServerContext* context, const std::string& name,
                           absl::Status action,

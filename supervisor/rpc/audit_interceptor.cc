@@ -64,20 +64,8 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
     r.action = action_;
     r.args = args_;
     r.code = static_cast<int>(status.error_code());
-    r.message = status.error_message().substr(0, 1024);
-    absl::StatusOr<AuditRecord> written = trail_.Append(std::move(r));
-    if (!written.ok()) {
-      LogError("audit",
-               absl::StrCat("cannot write the audit record of ", action_, ": ",
-                            written.status().message()),
-               {{"actor", actor_}});
-      return;
-    }
-    LogInfo("audit", action_,
-            {{"seq", std::to_string(written->seq)},
-             {"actor", written->actor},
-             {"code", std::to_string(written->code)},
-             {"args", written->args}});
+    r.message = status.error_message();
+    AppendAndLog(trail_, std::move(r));
   }
 
   AuditTrail& trail_;
@@ -87,6 +75,24 @@ class AuditInterceptor final : public grpc::experimental::Interceptor {
 };
 
 }  // namespace
+
+void AppendAndLog(AuditTrail& trail, AuditRecord record) {
+  if (record.message.size() > 1024) record.message.resize(1024);
+  const std::string action = record.action, actor = record.actor;
+  absl::StatusOr<AuditRecord> written = trail.Append(std::move(record));
+  if (!written.ok()) {
+    LogError("audit",
+             absl::StrCat("cannot write the audit record of ", action, ": ",
+                          written.status().message()),
+             {{"actor", actor}});
+    return;
+  }
+  LogInfo("audit", action,
+          {{"seq", std::to_string(written->seq)},
+           {"actor", written->actor},
+           {"code", std::to_string(written->code)},
+           {"args", written->args}});
+}
 
 std::string AuditArguments(const pb::Message& request) {
   std::unique_ptr<pb::Message> copy(request.New());

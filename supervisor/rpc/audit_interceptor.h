@@ -23,6 +23,10 @@ namespace pitstop {
 // URL removed.
 std::string AuditArguments(const google::protobuf::Message& request);
 
+// Appends `record` (its message cut to 1024 bytes) and logs its line
+// (source=audit seq=N actor=... code=N), or logs why it could not.
+void AppendAndLog(AuditTrail& trail, AuditRecord record);
+
 class AuditInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

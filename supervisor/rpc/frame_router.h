@@ -60,6 +60,7 @@ namespace pitstop {
 
 class RouterLoop;
 class TlsServerContext;
+class AuditQueue;
 
 // The metadata key that names the driver a routed call is for.
 inline constexpr char kDriverMetadataKey[] = "pitstop-driver";
@@ -80,6 +81,9 @@ struct FrameRouterOptions {
   // TLS for TCP clients (mutual: they present certificates); null for none.
   // A Unix socket's clients never use it.
   std::shared_ptr<const TlsServerContext> tls;
+  // Where the admin calls it refuses (PERMISSION_DENIED) go on the audit
+  // trail; null for none. Outlives the router.
+  AuditQueue* audit = nullptr;
 };
 
 class FrameRouter {

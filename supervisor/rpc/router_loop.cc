@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/common/check.h"
+#include "supervisor/rpc/audit_queue.h"
 #include "supervisor/rpc/grpc_wire.h"
 #include "supervisor/rpc/listener.h"
 
@@ -217,12 +218,13 @@ void RouterLoop::Classify(Call* call) {
       if (!absl::StartsWith(call->method, prefix)) continue;
       const Role needed = RequiredRole(call->method);
       if (call->client->role < needed) {
-        Respond(
-            call, kPermissionDenied,
+        const std::string why =
             absl::StrCat(call->client->identity.Describe(), " may not call ",
                          call->method, ": it needs the ", RoleName(needed),
                          " role and has ", RoleName(call->client->role),
-                         " (pitstopd.yaml `roles`; docs/security.md)"));
+                         " (pitstopd.yaml `roles`; docs/security.md)");
+        AuditRefusal(call, why);
+        Respond(call, kPermissionDenied, why);
       }
       return;  // pass through
     }
@@ -246,6 +248,21 @@ void RouterLoop::Classify(Call* call) {
       call->deadline = absl::Now() + *d;
     }
   }
+}
+
+// A refused admin call that would have been audited had it been allowed
+// goes on the trail too: who tried what.
+void RouterLoop::AuditRefusal(const Call* call, const std::string& why) {
+  if (options_.audit == nullptr || !Audited(call->method)) return;
+  AuditRecord record;
+  record.actor = PeerHeader(call->client->identity);
+  absl::string_view action = call->method;
+  action.remove_prefix(action.rfind('/') + 1);
+  record.action = std::string(action);
+  record.args = "{} (refused before its request was read)";
+  record.code = kPermissionDenied;
+  record.message = why;
+  options_.audit->Offer(std::move(record));
 }
 
 // Sends trailers-only `code` and `message` to the client, unless a

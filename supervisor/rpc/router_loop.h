@@ -105,6 +105,7 @@ class RouterLoop {
   void Advance(Call* call);
   void Classify(Call* call);
   void Respond(Call* call, int code, absl::string_view message);
+  void AuditRefusal(const Call* call, const std::string& why);
   void Respond(Call* call, const absl::Status& status);
   void SubmitResponse(Call* call);
   void Destroy(Call* call);

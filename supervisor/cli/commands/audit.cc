@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "supervisor/cli/commands/commands.h"
 
 namespace pitstop {
@@ -24,12 +26,26 @@ class AuditCommand : public Command {
         ->check(CLI::IsMember({"verify"}));
     cmd.add_option("--after", after_,
                    "only records after this sequence number");
+    cmd.add_option("--since", since_,
+                   "only records from this time on: a duration ago (30m, "
+                   "24h) or an RFC 3339 time (2026-12-03T14:00:00Z)");
+    cmd.add_flag("--follow,-f", follow_,
+                 "then wait for new records and print them as they come, "
+                 "until interrupted");
   }
 
   int Run(const CommandContext& c) override {
+    absl::Time since = absl::InfinitePast();
+    if (!since_.empty() && !ParseSince(since_, &since)) {
+      return Error(
+          absl::StrCat("--since '", since_,
+                       "': write a duration ago (30m, 24h) or an RFC 3339 time "
+                       "(2026-12-03T14:00:00Z)"));
+    }
     AdminClient client(c.global);
     if (what_ == "verify") return Verify(client, c);
-    // Page by page: one answer holds at most 1000 records.
+    // Page by page: one answer holds at most 1000 records; following, a
+    // short answer is followed by a pause and the next page.
     for (int64_t after = after_;;) {
       sv1::ListAuditRequest request;
       request.set_after_sequence(after);
@@ -38,6 +54,12 @@ class AuditCommand : public Command {
         return kExitFailure;
       }
       for (const sv1::AuditRecord& r : response.records()) {
+        after = r.sequence();
+        if (absl::FromUnixSeconds(r.time().seconds()) +
+                absl::Nanoseconds(r.time().nanos()) <
+            since) {
+          continue;
+        }
         if (c.output.json()) {
           c.output.MessageLine(r);
         } else {
@@ -50,9 +72,12 @@ class AuditCommand : public Command {
                                                           ": ", r.message()))
                          << "\n";
         }
-        after = r.sequence();
       }
-      if (response.records_size() < 1000) return 0;
+      if (response.records_size() < 1000) {
+        if (!follow_) return 0;
+        c.output.out().flush();
+        absl::SleepFor(absl::Milliseconds(500));
+      }
     }
   }
 
@@ -74,8 +99,20 @@ class AuditCommand : public Command {
     return response.intact() ? 0 : kExitFailure;
   }
 
+  static bool ParseSince(const std::string& text, absl::Time* since) {
+    absl::Duration ago;
+    if (absl::ParseDuration(text, &ago) && ago >= absl::ZeroDuration()) {
+      *since = absl::Now() - ago;
+      return true;
+    }
+    std::string error;
+    return absl::ParseTime(absl::RFC3339_full, text, since, &error);
+  }
+
   std::string what_;
   int64_t after_ = 0;
+  std::string since_;
+  bool follow_ = false;
 };
 
 }  // namespace
