@@ -109,6 +109,7 @@ TEST_CASE(
     KeeperReaper reaper(dir);
     const DaemonSpec spec = OwnCars(dir);
     auto d = std::make_unique<Daemon>(spec);
+    REQUIRE(d->Cli({"install", Car(2)}).exit_code == 0);
     // Fill it.
     {
       std::ofstream filler(state + "/filler", std::ios::binary);
@@ -122,6 +123,14 @@ TEST_CASE(
     CHECK(stop.err.find("nothing was changed") != std::string::npos);
     CHECK(d->GetDriver("recorder").state() ==
           pitstop::supervisor::v1::DRIVER_STATE_READY);
+    // An upgrade, whose end is saved when it commits, is refused up front.
+    const CommandResult upgrade =
+        d->Cli({"upgrade", "recorder", "--to", "2.0.0"});
+    INFO(upgrade.out << upgrade.err);
+    CHECK(upgrade.exit_code != 0);
+    CHECK(upgrade.err.find("nothing was changed") != std::string::npos);
+    CHECK(d->GetDriver("recorder").version() == "1.0.0");
+    CHECK(d->GetDriver("recorder").upgrade().empty());
 
     fs::remove(state + "/filler");
     const CommandResult again = d->Cli({"stop", "recorder"});

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -220,9 +221,10 @@ class Supervisor final : public RouteSource, private InstanceEvents {
 
  private:
   // Saves `name`'s desired state with `enabled` (and, when enabled, without
-  // a FAILED mark) before an operator action applies it
-  // (supervisor_actions.cc).
-  absl::Status SaveIntent(absl::string_view name, bool enabled)
+  // a FAILED mark) before an operator action applies it; with nullopt,
+  // saves it as it is, proving the store takes writes before an upgrade
+  // or a rollback (supervisor_actions.cc).
+  absl::Status SaveIntent(absl::string_view name, std::optional<bool> enabled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(intent_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   template <typename Action>
   absl::Status SavedAction(absl::string_view name, bool enabled, Action action)

@@ -9,7 +9,8 @@
 
 namespace pitstop {
 
-absl::Status Supervisor::SaveIntent(absl::string_view name, bool enabled) {
+absl::Status Supervisor::SaveIntent(absl::string_view name,
+                                    std::optional<bool> enabled) {
   if (store_ == nullptr) return absl::OkStatus();
   DesiredDriverState next;
   {
@@ -18,15 +19,18 @@ absl::Status Supervisor::SaveIntent(absl::string_view name, bool enabled) {
     if (r == nullptr) return table_.UnknownDriver(name);
     next = DesiredStateOf(*r);
   }
-  next.enabled = enabled;
-  if (enabled) {
+  if (enabled) next.enabled = *enabled;
+  if (next.enabled && enabled) {
     next.failed = false;
     next.failed_reason.clear();
   }
   if (absl::Status s = store_->Save(std::string(name), next); !s.ok()) {
+    const std::string what =
+        !enabled ? absl::StrCat("driver ", name, "'s state")
+                 : absl::StrCat("that driver ", name, " should be ",
+                                *enabled ? "running" : "stopped");
     return absl::UnavailableError(absl::StrCat(
-        "cannot save that driver ", name, " should be ",
-        enabled ? "running" : "stopped", " (", s.message(),
+        "cannot save ", what, " (", s.message(),
         "); nothing was changed: free space in the state directory and try "
         "again"));
   }
@@ -94,6 +98,10 @@ absl::Status Supervisor::Reset(absl::string_view name, absl::string_view by) {
 absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,
                                              absl::string_view version,
                                              UpgradeOptions options) {
+  // The version it ends on is saved when the upgrade commits; a store that
+  // cannot take that write refuses the upgrade now, before anything moves.
+  absl::MutexLock intent(&intent_mu_);
+  RETURN_IF_ERROR(SaveIntent(name, std::nullopt));
   absl::MutexLock lock(&mu_);
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
@@ -107,6 +115,10 @@ absl::StatusOr<uint64_t> Supervisor::Upgrade(absl::string_view name,
 
 absl::StatusOr<uint64_t> Supervisor::Rollback(absl::string_view name,
                                               UpgradeOptions options) {
+  {
+    absl::MutexLock intent(&intent_mu_);
+    RETURN_IF_ERROR(SaveIntent(name, std::nullopt));
+  }
   std::string previous;
   {
     absl::MutexLock lock(&mu_);
