@@ -56,6 +56,7 @@ Io ReadSome(Http2Connection& conn, char* buffer, size_t size, size_t* n,
             std::string* reason) {
   if (conn.tls != nullptr) {
     ERR_clear_error();
+    errno = 0;
     const int r = SSL_read(conn.tls, buffer, static_cast<int>(size));
     if (r > 0) {
       *n = static_cast<size_t>(r);
@@ -81,6 +82,7 @@ Io WriteSome(Http2Connection& conn, const char* data, size_t size, size_t* n,
              std::string* reason) {
   if (conn.tls != nullptr) {
     ERR_clear_error();
+    errno = 0;
     const int w = SSL_write(conn.tls, data, static_cast<int>(size));
     if (w > 0) {
       *n = static_cast<size_t>(w);
@@ -112,6 +114,7 @@ enum class Handshake { kDone, kWantRead, kWantWrite, kFailed };
 // Goes on with a TLS connection's handshake.
 Handshake Shake(Http2Connection& conn, std::string* reason) {
   ERR_clear_error();
+  errno = 0;  // SSL_ERROR_SYSCALL's errno is the call's, or 0 at EOF
   const int rc = SSL_do_handshake(conn.tls);
   if (rc == 1) {
     conn.tls_established = true;
@@ -124,7 +127,16 @@ Handshake Shake(Http2Connection& conn, std::string* reason) {
       return Handshake::kWantWrite;
     case SSL_ERROR_SYSCALL:
       if (errno == EINTR || errno == EAGAIN) return Handshake::kWantRead;
+      if (errno == 0) {
+        // Closed before a word of TLS (a port check, a client giving up):
+        // not a failure worth a log line.
+        *reason = "the peer closed the connection during the TLS handshake";
+        return Handshake::kFailed;
+      }
       break;
+    case SSL_ERROR_ZERO_RETURN:
+      *reason = "the peer closed the connection during the TLS handshake";
+      return Handshake::kFailed;
     default:
       break;
   }
