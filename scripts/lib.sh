@@ -46,7 +46,7 @@ build_project() {
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     log "configuring $BUILD_DIR"
     CC=$cc CXX=$cxx cmake -S "$PITSTOP_ROOT" -B "$BUILD_DIR" -G Ninja \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
   fi
   log "building (this takes a few minutes on a fresh machine)"
   cmake --build "$BUILD_DIR" -- -j"$(nproc)"

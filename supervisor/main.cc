@@ -84,6 +84,7 @@ int Run(int argc, char** argv) {
                "take over from the pitstopd serving the same state "
                "directory: its listening socket and its drivers, with no "
                "failed call (docs/operator-guide.md, upgrading Pitstop)");
+  app.set_version_flag("--version", std::string("pitstopd ") + PITSTOP_VERSION);
   app.add_flag("--print-default-config", print_config,
                "print the embedded default configuration and exit");
   app.add_flag("--check-sandbox", check_sandbox,

@@ -17,6 +17,7 @@ constexpr char kDefaultAddress[] = "unix:/run/pitstop/pitstopd.sock";
 int Main(int argc, char** argv) {
   CLI::App app{"pitstop: operate the Pitstop driver supervisor"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("pitstop ") + PITSTOP_VERSION);
   GlobalOptions global;
   const char* env_address = std::getenv("PITSTOP_ADDRESS");
   global.address = env_address ? env_address : kDefaultAddress;

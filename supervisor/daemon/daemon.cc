@@ -327,6 +327,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
       InstallerOptions{c.drivers_dir,
                        (fs::path(c.state_dir) / "packages").string(),
                        TrustPolicy{c.require_signed, c.trust_dir}});
+  // The default drivers directory is the daemon's own (inside the state
+  // directory): a fresh install has it empty rather than missing.
+  if (fs::path(c.drivers_dir).lexically_relative(c.state_dir).native().rfind(
+          "..", 0) != 0) {
+    std::error_code ec;
+    fs::create_directories(c.drivers_dir, ec);
+  }
   p->installer->LoadAll();
   ASSIGN_OR_RETURN(auto saved, p->state_store->Load());
   p->supervisor->RestoreDesiredState(saved);
