@@ -23,46 +23,8 @@ function(pitstop_test name)
   catch_discover_tests(${name} PROPERTIES TIMEOUT 120)
 endfunction()
 
-# pitstop_add_car(TARGET <target> NAME <car-name> ROOT <dir>
-#                 EXECUTABLES <exe-target>... [LIBRARIES <shared-lib>...]
-#                 [OUTPUT_DIR <dir>])
-# Packs a CAR into build/cars/<car-name>.car with `pitstop car pack`: the
-# files under ROOT (META-INF/driver.yaml, META-INF/LICENSE, resources/...)
-# plus each executable target copied into bin/ and each shared library into
-# lib/ (under its soname; link the executables with RPATH $ORIGIN/../lib, as
-# docs/vendor-guide.md says). OUTPUT_DIR puts the CAR
-# elsewhere (default ${PITSTOP_CAR_DIR}, the directory the demo loads whole),
-# e.g. for test-only drivers.
-function(pitstop_add_car)
-  cmake_parse_arguments(ARG "" "TARGET;NAME;ROOT;OUTPUT_DIR"
-                        "EXECUTABLES;LIBRARIES" ${ARGN})
-  if(NOT ARG_OUTPUT_DIR)
-    set(ARG_OUTPUT_DIR ${PITSTOP_CAR_DIR})
-  endif()
-  set(stage ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}-car)
-  set(out ${ARG_OUTPUT_DIR}/${ARG_NAME}.car)
-  file(GLOB_RECURSE root_files CONFIGURE_DEPENDS ${ARG_ROOT}/*)
-  set(copy_exes)
-  foreach(exe IN LISTS ARG_EXECUTABLES)
-    list(APPEND copy_exes COMMAND ${CMAKE_COMMAND} -E copy
-         $<TARGET_FILE:${exe}> ${stage}/bin/)
-  endforeach()
-  # Shared libraries go to lib/ under their soname file name; executables
-  # find them with RPATH $ORIGIN/../lib.
-  foreach(lib IN LISTS ARG_LIBRARIES)
-    list(APPEND copy_exes COMMAND ${CMAKE_COMMAND} -E make_directory
-         ${stage}/lib COMMAND ${CMAKE_COMMAND} -E copy
-         $<TARGET_SONAME_FILE:${lib}> ${stage}/lib/)
-  endforeach()
-  add_custom_command(
-    OUTPUT ${out}
-    COMMAND ${CMAKE_COMMAND} -E rm -rf ${stage}
-    COMMAND ${CMAKE_COMMAND} -E copy_directory ${ARG_ROOT} ${stage}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/bin ${ARG_OUTPUT_DIR}
-    ${copy_exes}
-    COMMAND $<TARGET_FILE:pitstop> car pack ${stage} -o ${out}
-    DEPENDS ${root_files} ${ARG_EXECUTABLES} ${ARG_LIBRARIES} pitstop
-    COMMENT "Packing ${ARG_NAME}.car"
-    VERBATIM)
-  add_custom_target(${ARG_TARGET} ALL DEPENDS ${out})
-endfunction()
+# pitstop_add_car(): cmake/PitstopAddCar.cmake, shared with the installed
+# SDK's CMake package; here it packs with this build's pitstop.
+set(PITSTOP_CAR_PACKER $<TARGET_FILE:pitstop>)
+set(PITSTOP_CAR_PACKER_TARGET pitstop)
+include(${CMAKE_CURRENT_LIST_DIR}/PitstopAddCar.cmake)

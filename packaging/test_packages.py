@@ -30,7 +30,9 @@ OWNED = ["/usr/sbin/pitstopd", "/usr/bin/pitstop", "/etc/pitstop",
          "/usr/share/doc/pitstop", "/usr/share/pitstop",
          "/usr/share/man/man8/pitstopd.8.gz",
          "/usr/share/bash-completion/completions/pitstop",
-         "/var/lib/pitstop", "/run/pitstop"]
+         "/var/lib/pitstop", "/run/pitstop", "/usr/include/pitstop",
+         "/usr/lib/x86_64-linux-gnu/cmake/PitstopDriverSdk",
+         "/usr/lib/x86_64-linux-gnu/libpitstop_driver_sdk.a"]
 
 passes = 0
 
@@ -83,6 +85,8 @@ def await_notify(sock, wanted, deadline):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--packages", required=True)
+    parser.add_argument("--sdk-example", required=True,
+                        help="a driver's CMake project, built out of tree")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("test-packages installs packages: run it as root")
@@ -103,7 +107,8 @@ def main():
     debs = [d for d in glob.glob(os.path.join(args.packages, "*.deb"))
             if "-dbgsym" not in d]
     r = run(["dpkg", "-i"] + debs)
-    check("dpkg -i installs pitstop and pitstop-sample-drivers",
+    check("dpkg -i installs pitstop, pitstop-sample-drivers and "
+          "libpitstop-driver-sdk-dev",
           r.returncode == 0, r.stdout + r.stderr)
     check("the pitstop group exists",
           run(["getent", "group", "pitstop"]).returncode == 0)
@@ -180,6 +185,26 @@ def main():
             r = pitstop("install", "/usr/share/pitstop/cars/%s.car" % car)
             check("pitstop install of the packaged sample %s" % car,
                   r.returncode == 0, r.stdout + r.stderr)
+        # A vendor's driver, built out of tree against the installed SDK.
+        build = os.path.join(work, "example")
+        cxx = shutil.which("clang++") or shutil.which("c++")
+        r = run(["cmake", "-S", args.sdk_example, "-B", build, "-G", "Ninja",
+                 "-DCMAKE_CXX_COMPILER=" + cxx])
+        check("the out-of-tree project finds PitstopDriverSdk",
+              r.returncode == 0, r.stdout + r.stderr)
+        r = run(["cmake", "--build", build])
+        car = os.path.join(build, "cars", "hello-storage.car")
+        check("it builds its driver and CAR against the installed SDK",
+              r.returncode == 0 and os.path.exists(car), r.stdout + r.stderr)
+        r = pitstop("install", car)
+        check("the packaged daemon installs the out-of-tree driver",
+              r.returncode == 0, r.stdout + r.stderr)
+        r = pitstop("call", "hello-storage", "GetCapabilities", "--resource",
+                    "volume/v1")
+        check("and routes a call to it",
+              r.returncode == 0 and "built out of tree" in r.stdout,
+              r.stdout + r.stderr)
+
         r = pitstop("call", "flashpool", "CreateVolume", "--resource",
                     "volume/pkg-vol", "--prop", "management_vip=10.0.0.5",
                     "--prop", "storage_vip=10.0.1.5", "--prop",
@@ -201,7 +226,8 @@ def main():
                 print(f.read())
         shutil.rmtree(work, ignore_errors=True)
 
-    r = run(["dpkg", "--purge", "pitstop", "pitstop-sample-drivers"])
+    r = run(["dpkg", "--purge", "libpitstop-driver-sdk-dev", "pitstop",
+             "pitstop-sample-drivers"])
     check("dpkg --purge", r.returncode == 0, r.stdout + r.stderr)
     left = [p for p in OWNED if os.path.exists(p)]
     check("the purge leaves nothing of pitstop behind", not left, str(left))
