@@ -74,6 +74,37 @@ std::string Events(Daemon& daemon) {
 }
 
 TEST_CASE(
+    "with leave_drivers_on_exit, SIGTERM drains the calls and exits 0 with "
+    "the driver running, and the next pitstopd re-adopts it: a restart costs "
+    "no driver",
+    "[integration][readopt]") {
+  if (!KeepersOnThisHost()) return;
+  const std::string dir = MakeTempDir("pitstop-leave");
+  KeeperReaper reaper(dir);
+  DaemonSpec spec = RecorderIn(dir);
+  spec.extra_args = {"--leave-drivers-on-exit"};
+  int pid = 0;
+  {
+    Daemon first(spec);
+    pid = first.GetDriver("recorder").pid();
+    const ExitInfo exit = first.Terminate();
+    INFO(first.Log());
+    REQUIRE(exit.Clean());
+    CHECK(first.AwaitLog("exited with the drivers running", absl::Seconds(5)));
+  }
+  REQUIRE(::kill(pid, 0) == 0);
+  // Without the flag the next SIGTERM is a full stop, as by default.
+  spec.extra_args.clear();
+  Daemon second(spec);
+  const auto recorder = second.GetDriver("recorder");
+  CHECK(recorder.pid() == pid);
+  CHECK(recorder.state() == pitstop::supervisor::v1::DRIVER_STATE_READY);
+  REQUIRE(second.Terminate().Clean());
+  REQUIRE(AwaitProcessesGone({pid}, absl::Seconds(10)));
+  fs::remove_all(dir);
+}
+
+TEST_CASE(
     "kill -9 of pitstopd under load: the driver keeps its pid, a new "
     "pitstopd re-adopts it, callers that wait for ready and resend with the "
     "operation id lose no call, and what the driver wrote meanwhile reaches "

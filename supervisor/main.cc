@@ -75,6 +75,10 @@ int Run(int argc, char** argv) {
                  "debug, info, warning or error");
   app.add_option("--trust-dir", flags.trust_dir,
                  "directory of trusted root certificates for CAR signatures");
+  app.add_flag("--leave-drivers-on-exit", flags.leave_drivers_on_exit,
+               "at SIGTERM, exit with the drivers running for the next "
+               "pitstopd to re-adopt (pitstopd.service does: a restart keeps "
+               "them); otherwise they are stopped first");
   app.add_flag("--require-signed", flags.require_signed,
                "refuse CARs without a valid signature");
   app.add_option("--sandbox", flags.sandbox,
@@ -107,6 +111,7 @@ int Run(int argc, char** argv) {
     return Fail(s.message());
   }
   SetMinLogLevel(config->log_level);
+  const bool leave_drivers = config->leave_drivers_on_exit;
 
   // Signals are taken synchronously by sigwait below; every thread created
   // from here on inherits the mask.
@@ -133,7 +138,11 @@ int Run(int argc, char** argv) {
   while (d->Wait() == Daemon::Ending::kHandOver) {
     if (d->HandOver()) return 0;
   }
-  d->Shutdown();
+  if (leave_drivers) {
+    d->Detach();
+  } else {
+    d->Shutdown();
+  }
   return 0;
 }
 

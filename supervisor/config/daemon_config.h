@@ -85,6 +85,10 @@ struct DaemonConfig {
   bool insecure_tcp = false;
   // The Unix socket is made 0660 with this group (when it exists).
   std::string socket_group = "pitstop";
+  // At SIGTERM: stop every driver, then exit (false), or exit with the
+  // drivers running under their keepers for the next pitstopd to re-adopt
+  // (true; docs/operator-guide.md, "Under systemd").
+  bool leave_drivers_on_exit = false;
   // Events (`pitstop events`) kept in memory and in pitstopd.db, at most
   // this many and this old.
   uint64_t events_max_count = 10000;

@@ -32,6 +32,7 @@ absl::Status ApplyDaemonFlags(const DaemonFlags& flags, DaemonConfig& config) {
   if (!flags.drivers_dir.empty()) out.drivers_dir = Absolute(flags.drivers_dir);
   if (!flags.trust_dir.empty()) out.trust_dir = Absolute(flags.trust_dir);
   if (flags.require_signed) out.require_signed = true;
+  if (flags.leave_drivers_on_exit) out.leave_drivers_on_exit = true;
   if (!flags.log_level.empty()) {
     auto level = ParseLogLevel(flags.log_level);
     if (!level.ok()) return FlagError("log-level", level.status());

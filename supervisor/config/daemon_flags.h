@@ -10,7 +10,7 @@
 
 namespace pitstop {
 
-// Each field is an override when not empty (require_signed when true).
+// Each field is an override when not empty (the booleans when true).
 struct DaemonFlags {
   std::string listen;
   std::string state_dir;
@@ -19,6 +19,7 @@ struct DaemonFlags {
   std::string log_level;
   std::string sandbox;
   bool require_signed = false;
+  bool leave_drivers_on_exit = false;
 };
 
 // Applies `flags` over `config`, checked as the configuration file's keys

@@ -184,6 +184,19 @@ struct Daemon::Parts {
     pending = request;
   }
 
+  // Stops everything of this daemon that could act on a driver, and lets
+  // the drivers go to their keepers, running (a hand-over, or Detach).
+  void ReleaseDrivers() {
+    StopWatchdog();
+    repositories->Cancel();
+    updates->Stop();
+    server->Shutdown(absl::ToChronoTime(absl::Now()));
+    supervisor->Halt();
+    launcher->Release();
+    ::close(lock_fd);
+    lock_fd = -1;
+  }
+
   ~Parts() {
     StopWatchdog();
     door.reset();
@@ -329,8 +342,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
                        TrustPolicy{c.require_signed, c.trust_dir}});
   // The default drivers directory is the daemon's own (inside the state
   // directory): a fresh install has it empty rather than missing.
-  if (fs::path(c.drivers_dir).lexically_relative(c.state_dir).native().rfind(
-          "..", 0) != 0) {
+  if (fs::path(c.drivers_dir)
+          .lexically_relative(c.state_dir)
+          .native()
+          .rfind("..", 0) != 0) {
     std::error_code ec;
     fs::create_directories(c.drivers_dir, ec);
   }
@@ -450,6 +465,25 @@ void Daemon::Serve() {
   parts_->updates->Start(parts_->config.repo_refresh_interval);
 }
 
+void Daemon::Detach() {
+  Parts& p = *parts_;
+  p.service.Stopping(
+      absl::StrCat("exiting, drivers running: ", p.DriversStatus()));
+  LogInfo("pitstopd", "exiting; the drivers run on for the next pitstopd");
+  p.router->GoAway();
+  const absl::Time deadline = absl::Now() + kHandOverDrain;
+  if (!p.router->AwaitIdle(deadline) || !p.router->AwaitNoClients(deadline)) {
+    LogWarning("pitstopd",
+               absl::StrCat("calls or client connections still open after ",
+                            absl::FormatDuration(kHandOverDrain),
+                            " of draining; they are cut"));
+  }
+  p.ReleaseDrivers();
+  p.router->Stop();
+  LogInfo("pitstopd", "exited with the drivers running",
+          {{"drivers", p.DriversStatus()}});
+}
+
 void Daemon::Shutdown() {
   Parts& p = *parts_;
   p.StopWatchdog();
@@ -532,14 +566,7 @@ bool Daemon::HandOver() {
                             " of draining; they are cut"));
   }
   // The point of no return: nothing of this daemon acts on a driver again.
-  p.StopWatchdog();
-  p.repositories->Cancel();
-  p.updates->Stop();
-  p.server->Shutdown(absl::ToChronoTime(absl::Now()));
-  p.supervisor->Halt();
-  p.launcher->Release();
-  ::close(p.lock_fd);
-  p.lock_fd = -1;
+  p.ReleaseDrivers();
   if (absl::Status s = SendReleased(request.connection); !s.ok()) {
     LogError("pitstopd",
              absl::StrCat("the new pitstopd went away as it took over (",

@@ -55,6 +55,12 @@ class Daemon {
 
   // Blocks until every driver has stopped.
   void Shutdown();
+  // Instead of Shutdown (leave_drivers_on_exit): lets calls and client
+  // connections drain (at most 10 s; the listening socket, systemd's or
+  // this daemon's, keeps new connections in its backlog), then releases
+  // the drivers to their keepers, running, for the next pitstopd to
+  // re-adopt.
+  void Detach();
   // After Wait said kHandOver: true once everything was handed over (the
   // daemon has stopped, drivers running; the caller exits), false when the
   // new daemon went away first (this one serves on: Wait again).
