@@ -13,6 +13,7 @@ failure, saying what it was.
 
 import argparse
 import glob
+import json
 import os
 import shlex
 import shutil
@@ -139,7 +140,8 @@ def main():
     argv = exec_start()
     check("ExecStart= runs /usr/sbin/pitstopd with the packaged configuration",
           argv == ["/usr/sbin/pitstopd", "--config",
-                   "/etc/pitstop/pitstopd.yaml"], str(argv))
+                   "/etc/pitstop/pitstopd.yaml", "--leave-drivers-on-exit"],
+          str(argv))
     os.makedirs("/run/pitstop", exist_ok=True)
     log = open(os.path.join(work, "pitstopd.log"), "w")
     # pitstopd.socket's listening socket, passed as systemd passes it, and
@@ -150,14 +152,19 @@ def main():
     check("the unit sets NoNewPrivileges=yes and UMask=0077",
           unit_value("NoNewPrivileges") == "yes"
           and unit_value("UMask") == "0077")
-    daemon = subprocess.Popen(
-        ["setpriv", "--bounding-set", "-all," + caps, "--inh-caps", "-all",
-         "--no-new-privs", "--",
-         "systemd-socket-activate", "-l", SOCKET,
-         "-E", "NOTIFY_SOCKET=" + notify_path] + argv,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        stdout=log, stderr=log, preexec_fn=lambda: os.umask(0o077))
-    try:
+    def start():
+        """The daemon as the units run it; returns once READY=1."""
+        # systemd keeps the socket across restarts; systemd-socket-activate
+        # binds it anew each time.
+        if os.path.exists(SOCKET):
+            os.unlink(SOCKET)
+        proc = subprocess.Popen(
+            ["setpriv", "--bounding-set", "-all," + caps, "--inh-caps", "-all",
+             "--no-new-privs", "--",
+             "systemd-socket-activate", "-l", SOCKET,
+             "-E", "NOTIFY_SOCKET=" + notify_path] + argv,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            stdout=log, stderr=log, preexec_fn=lambda: os.umask(0o077))
         # systemd-socket-activate starts the service at the first
         # connection, as pitstopd.socket would.
         deadline = time.monotonic() + 10
@@ -167,6 +174,12 @@ def main():
         first.connect(SOCKET)
         seen = await_notify(notify, "READY=1", time.monotonic() + 30)
         first.close()
+        return proc, seen
+
+    daemon = None
+    pid = 0
+    try:
+        daemon, seen = start()
         check("pitstopd says READY=1 on NOTIFY_SOCKET", True, str(seen))
         with open(os.path.join(work, "pitstopd.log")) as f:
             text = f.read()
@@ -213,10 +226,23 @@ def main():
         check("a call routed through the packaged daemon to the driver",
               r.returncode == 0 and "pkg-vol" in r.stdout,
               r.stdout + r.stderr)
+        def flashpool_pid():
+            r = pitstop("describe", "flashpool", "--output", "json")
+            return json.loads(r.stdout)["pid"] if r.returncode == 0 else 0
+
+        pid = flashpool_pid()
         daemon.terminate()
-        seen = await_notify(notify, "STOPPING=1", time.monotonic() + 30)
-        check("SIGTERM: STOPPING=1", True)
-        check("pitstopd exits 0", daemon.wait(timeout=60) == 0)
+        await_notify(notify, "STOPPING=1", time.monotonic() + 30)
+        check("SIGTERM: STOPPING=1, and pitstopd exits 0",
+              daemon.wait(timeout=60) == 0)
+        alive = pid > 0 and os.path.exists("/proc/%d" % pid)
+        check("the drivers run on after the daemon's exit (a restart keeps "
+              "them)", alive, str(pid))
+        daemon, _ = start()
+        check("the restarted daemon re-adopts flashpool (same pid)",
+              flashpool_pid() == pid)
+        daemon.terminate()
+        check("and exits 0 again", daemon.wait(timeout=60) == 0)
         daemon = None
     finally:
         if daemon is not None:
@@ -229,6 +255,11 @@ def main():
     r = run(["dpkg", "--purge", "libpitstop-driver-sdk-dev", "pitstop",
              "pitstop-sample-drivers"])
     check("dpkg --purge", r.returncode == 0, r.stdout + r.stderr)
+    deadline = time.monotonic() + 10
+    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check("removing the package stopped the drivers (pitstopd "
+          "--stop-drivers)", not os.path.exists("/proc/%d" % pid), str(pid))
     left = [p for p in OWNED if os.path.exists(p)]
     check("the purge leaves nothing of pitstop behind", not left, str(left))
     check("the pitstop group stays, as Debian policy keeps system groups",

@@ -75,6 +75,11 @@ int Run(int argc, char** argv) {
                  "debug, info, warning or error");
   app.add_option("--trust-dir", flags.trust_dir,
                  "directory of trusted root certificates for CAR signatures");
+  bool stop_drivers = false;
+  app.add_flag("--stop-drivers", stop_drivers,
+               "re-adopt the drivers an earlier pitstopd left running, stop "
+               "them all, and exit (the package's removal runs this); serves "
+               "no client meanwhile");
   app.add_flag("--leave-drivers-on-exit", flags.leave_drivers_on_exit,
                "at SIGTERM, exit with the drivers running for the next "
                "pitstopd to re-adopt (pitstopd.service does: a restart keeps "
@@ -111,7 +116,15 @@ int Run(int argc, char** argv) {
     return Fail(s.message());
   }
   SetMinLogLevel(config->log_level);
-  const bool leave_drivers = config->leave_drivers_on_exit;
+  const bool leave_drivers =
+      config->leave_drivers_on_exit && !stop_drivers;
+  if (stop_drivers) {
+    // Its own socket, in root's control directory: no client reaches a
+    // daemon that is only there to stop.
+    config->listen = "unix:" + (std::filesystem::path(config->state_dir) /
+                                "control" / "stop-drivers.sock")
+                                   .string();
+  }
 
   // Signals are taken synchronously by sigwait below; every thread created
   // from here on inherits the mask.
@@ -135,6 +148,7 @@ int Run(int argc, char** argv) {
     d->RequestStop();
   }).detach();
   d->Serve();
+  if (stop_drivers) d->RequestStop();
   while (d->Wait() == Daemon::Ending::kHandOver) {
     if (d->HandOver()) return 0;
   }
