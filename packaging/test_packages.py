@@ -121,8 +121,11 @@ def main():
     check("the configuration is the daemon's commented defaults",
           config == run(["/usr/sbin/pitstopd", "--print-default-config"]).stdout
           and "# " in config)
-    r = run(["man", "-w", "pitstopd"])
-    check("man pitstopd is installed", r.returncode == 0, r.stderr)
+    for page in ("/usr/share/man/man8/pitstopd.8.gz",
+                 "/usr/share/man/man1/pitstop.1.gz"):
+        r = run(["sh", "-c", "zcat %s | grep -c '^\\.SH'" % page])
+        check("the man page %s is installed" % os.path.basename(page),
+              r.returncode == 0 and int(r.stdout or 0) >= 3, r.stderr)
     r = run(["systemd-analyze", "verify",
              UNIT_DIR + "/pitstopd.socket", UNIT_DIR + "/pitstopd.service"],
             env=dict(os.environ, SYSTEMD_LOG_LEVEL="notice"))
