@@ -10,7 +10,7 @@ PITSTOP_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libarchive-dev catch2 libssl-dev libsqlite3-dev libseccomp-dev
   libcap-dev libcurl4-openssl-dev libcli11-dev libnghttp2-dev
-  libsystemd-dev systemd
+  libsystemd-dev systemd libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf unzip openssl
   openjdk-17-jdk-headless
 )

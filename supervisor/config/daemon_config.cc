@@ -53,6 +53,7 @@ roles:                     # who may do what (docs/security.md, "Roles")
   viewer: []
 callers:                   # who may route calls to drivers: NAME or "*"
   "*": [uid 0, group pitstop]
+metrics_listen: ""         # Prometheus /metrics, e.g. 127.0.0.1:9464 ("" off)
 leave_drivers_on_exit: false  # SIGTERM: true exits with the drivers running
 events_max_count: 10000    # events kept (memory and pitstopd.db)...
 events_max_age: 720h       # ...and for at most this long
@@ -446,6 +447,11 @@ std::vector<KeyRow> Keys() {
                       "{operator: [group pitstop]}")},
       {"callers", nullptr,
        PrincipalLists(&C::callers, {}, "{\"*\": [group cloud]}")},
+      {"metrics_listen",
+       [](absl::string_view, const std::string& text, DaemonConfig& config) {
+         config.metrics_listen = text;
+         return absl::OkStatus();
+       }},
       {"leave_drivers_on_exit", Boolean(&C::leave_drivers_on_exit)},
       {"events_max_count", ByteCount(&C::events_max_count, 100)},
       {"events_max_age", PositiveDuration(&C::events_max_age, "720h")},

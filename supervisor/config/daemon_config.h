@@ -85,6 +85,9 @@ struct DaemonConfig {
   bool insecure_tcp = false;
   // The Unix socket is made 0660 with this group (when it exists).
   std::string socket_group = "pitstop";
+  // Prometheus metrics over HTTP/1.1 (docs/observability.md): "IPV4:PORT",
+  // e.g. "127.0.0.1:9464"; empty: none.
+  std::string metrics_listen;
   // At SIGTERM: stop every driver, then exit (false), or exit with the
   // drivers running under their keepers for the next pitstopd to re-adopt
   // (true; docs/operator-guide.md, "Under systemd").

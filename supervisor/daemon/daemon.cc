@@ -29,11 +29,13 @@
 #include "supervisor/common/quoted.h"
 #include "supervisor/common/status_macros.h"
 #include "supervisor/core/supervisor.h"
+#include "supervisor/daemon/daemon_metrics.h"
 #include "supervisor/daemon/daemon_options.h"
 #include "supervisor/daemon/handover.h"
 #include "supervisor/daemon/service_manager.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
+#include "supervisor/metrics/metrics_server.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/admin_service.h"
@@ -187,6 +189,7 @@ struct Daemon::Parts {
   // Stops everything of this daemon that could act on a driver, and lets
   // the drivers go to their keepers, running (a hand-over, or Detach).
   void ReleaseDrivers() {
+    metrics.reset();  // its port, free for the next pitstopd
     StopWatchdog();
     repositories->Cancel();
     updates->Stop();
@@ -224,6 +227,7 @@ struct Daemon::Parts {
   std::unique_ptr<FrameRouter> router;
   std::string address;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<MetricsServer> metrics;  // metrics_listen
 
   // What Wait waits for.
   absl::Mutex mu;
@@ -443,6 +447,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
                                       [parts](HandoverRequest request) {
                                         parts->Offer(request);
                                       }));
+  if (!c.metrics_listen.empty()) {
+    Supervisor* supervisor = p->supervisor.get();
+    ASSIGN_OR_RETURN(p->metrics,
+                     MetricsServer::Start(c.metrics_listen, [supervisor] {
+                       return CollectDaemonMetrics(*supervisor);
+                     }));
+    LogInfo("pitstopd", "serving metrics",
+            {{"metrics_address", p->metrics->address()}});
+  }
   LogInfo("pitstopd", "serving",
           {{"address", p->address}, {"state_dir", c.state_dir}});
   return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
