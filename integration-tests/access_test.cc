@@ -269,8 +269,16 @@ TEST_CASE(
   KeeperReaper reaper(dir);
   const std::string v2 =
       std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-2/recorder-2.car";
+  // A drivers directory of its own: an install writes there, and the shared
+  // test-cars/recorder-1 must keep one version for the tests beside it.
+  DaemonSpec spec = RecorderIn(dir);
+  spec.cars_dir = dir + "/cars";
+  fs::create_directories(spec.cars_dir);
+  fs::copy_file(
+      std::string(PITSTOP_TEST_CARS_DIR) + "/recorder-1/recorder-1.car",
+      spec.cars_dir + "/recorder-1.car");
   {
-    Daemon d(RecorderIn(dir));
+    Daemon d(spec);
     for (std::vector<std::string> args :
          {std::vector<std::string>{"install", v2},
           {"upgrade", "recorder", "--to", "2.0.0", "--probation", "100ms"},
@@ -281,7 +289,6 @@ TEST_CASE(
       REQUIRE(r.exit_code == 0);
     }
   }  // SIGTERM
-  DaemonSpec spec = RecorderIn(dir);
   Daemon d(spec);
   const CommandResult events = d.Cli({"events", "--driver", "recorder"});
   INFO(events.out << events.err);
