@@ -116,8 +116,7 @@ int Run(int argc, char** argv) {
     return Fail(s.message());
   }
   SetMinLogLevel(config->log_level);
-  const bool leave_drivers =
-      config->leave_drivers_on_exit && !stop_drivers;
+  const bool leave_drivers = config->leave_drivers_on_exit && !stop_drivers;
   if (stop_drivers) {
     // Its own socket, in root's control directory: no client reaches a
     // daemon that is only there to stop.

@@ -22,4 +22,11 @@ absl::string_view DriverStateName(DriverState state) {
   return "UNKNOWN";
 }
 
+DriverState DriverStateNamed(absl::string_view name) {
+  for (DriverState s : kDriverStates) {
+    if (DriverStateName(s) == name) return s;
+  }
+  return DriverState::kStopped;
+}
+
 }  // namespace pitstop

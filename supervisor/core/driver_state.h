@@ -18,9 +18,18 @@ enum class DriverState {
   kDegraded
 };
 
+// Every state, in the enum's order (metrics list them all).
+inline constexpr DriverState kDriverStates[] = {
+    DriverState::kStopped, DriverState::kStarting, DriverState::kReady,
+    DriverState::kBackoff, DriverState::kStopping, DriverState::kFailed,
+    DriverState::kDegraded};
+
 // "STOPPED", "STARTING", "READY", "BACKOFF", "STOPPING", "FAILED",
 // "DEGRADED".
 absl::string_view DriverStateName(DriverState state);
+// The state DriverStateName calls `name`; kStopped for a name it does not
+// give (a record written by another version, say).
+DriverState DriverStateNamed(absl::string_view name);
 
 }  // namespace pitstop
 

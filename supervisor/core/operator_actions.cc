@@ -3,15 +3,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace pitstop {
-namespace {
 
-// "stop requested", "stop requested by uid=1000 gid=1000 pid=4242".
 std::string Requested(absl::string_view what, absl::string_view by) {
   return by.empty() ? absl::StrCat(what, " requested")
                     : absl::StrCat(what, " requested by ", by);
 }
-
-}  // namespace
 
 absl::Status StartDriver(MachineContext& context, const std::string& name,
                          DriverRecord& r, absl::Time now,

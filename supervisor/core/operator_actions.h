@@ -19,6 +19,11 @@ namespace pitstop {
 // FAILED_PRECONDITION when it is running already or can never start.
 // `by`: who asked, as the event says it ("uid=0 gid=0 pid=4242"); "" when
 // unknown.
+// The reason of an "operator" event: "stop requested", "upgrade to 2.0.0
+// requested by uid=1000 gid=1000 pid=4242" (`by`: the router's word on the
+// caller, "" when unknown).
+std::string Requested(absl::string_view what, absl::string_view by);
+
 absl::Status StartDriver(MachineContext& context, const std::string& name,
                          DriverRecord& r, absl::Time now,
                          absl::string_view by = "");

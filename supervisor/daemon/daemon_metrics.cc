@@ -13,11 +13,6 @@ namespace {
 
 using Type = PrometheusText::Type;
 
-constexpr DriverState kStates[] = {
-    DriverState::kStopped, DriverState::kStarting, DriverState::kReady,
-    DriverState::kBackoff, DriverState::kStopping, DriverState::kFailed,
-    DriverState::kDegraded};
-
 }  // namespace
 
 std::string CollectDaemonMetrics(Supervisor& supervisor) {
@@ -30,7 +25,7 @@ std::string CollectDaemonMetrics(Supervisor& supervisor) {
   out.Family("pitstop_driver_state", Type::kGauge,
              "1 for the state each driver is in, 0 for the others.");
   for (const DriverStatus& d : drivers) {
-    for (DriverState s : kStates) {
+    for (DriverState s : kDriverStates) {
       out.Sample({{"driver", d.package->manifest.name},
                   {"state", std::string(DriverStateName(s))}},
                  d.state == s ? 1 : 0);

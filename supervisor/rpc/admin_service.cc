@@ -14,6 +14,7 @@
 #include "supervisor/car/car_reader.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/core/operator_actions.h"
 #include "supervisor/core/sandbox_policy.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/event_kind.h"
@@ -36,14 +37,6 @@ std::string Actor(const grpc::ServerContext* context) {
 
 namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
-
-// "install of 1.2.0 requested by uid=0 gid=0 pid=4242".
-std::string Requested(const grpc::ServerContext* context,
-                      absl::string_view what) {
-  const std::string by = Actor(context);
-  return by.empty() ? absl::StrCat(what, " requested")
-                    : absl::StrCat(what, " requested by ", by);
-}
 
 dv1::Category ToProto(DriverCategory c) {
   switch (c) {
@@ -236,9 +229,8 @@ grpc::Status AdminService::AfterInstall(grpc::ServerContext* context,
   auto status = supervisor_.Get(name);
   if (!status.ok()) return ToGrpcStatus(status.status());
   NoteRequest(
-      name, status->state,
-      Requested(context, absl::StrCat("install of ",
-                                      installed.manifest.version.ToString())));
+      context, name, status->state,
+      absl::StrCat("install of ", installed.manifest.version.ToString()));
   // Started only when it is the active version (a first install): a version
   // installed beside the active one waits for `pitstop upgrade`.
   if (start &&
@@ -336,8 +328,8 @@ grpc::Status AdminService::UpgradeDriver(
   UpgradeOptions options;
   options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
   options.probation = absl::Milliseconds(request->probation_ms());
-  NoteRequest(request->name(), before->state,
-              Requested(context, absl::StrCat("upgrade to ", version)));
+  NoteRequest(context, request->name(), before->state,
+              absl::StrCat("upgrade to ", version));
   auto started = supervisor_.Upgrade(request->name(), version, options);
   if (!started.ok()) return ToGrpcStatus(started.status());
   response->set_name(request->name());
@@ -356,7 +348,7 @@ grpc::Status AdminService::RollbackDriver(
   UpgradeOptions options;
   options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
   options.probation = absl::Milliseconds(request->probation_ms());
-  NoteRequest(request->name(), before->state, Requested(context, "rollback"));
+  NoteRequest(context, request->name(), before->state, "rollback");
   auto started = supervisor_.Rollback(request->name(), options);
   if (!started.ok()) return ToGrpcStatus(started.status());
   response->set_name(request->name());
@@ -376,11 +368,10 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext* context,
                                         sv1::RemoveDriverResponse* response) {
   absl::MutexLock lock(&install_mu_);
   if (auto before = supervisor_.Get(request->name()); before.ok()) {
-    NoteRequest(request->name(), before->state,
-                Requested(context, request->version().empty()
-                                       ? std::string("remove")
-                                       : absl::StrCat("remove of ",
-                                                      request->version())));
+    NoteRequest(context, request->name(), before->state,
+                request->version().empty()
+                    ? std::string("remove")
+                    : absl::StrCat("remove of ", request->version()));
   }
   auto removed = installer_.Remove(request->name(), request->version());
   if (!removed.ok()) return ToGrpcStatus(removed.status());
@@ -394,13 +385,14 @@ grpc::Status AdminService::RemoveDriver(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-void AdminService::NoteRequest(const std::string& driver, DriverState state,
-                               std::string reason) {
+void AdminService::NoteRequest(const grpc::ServerContext* context,
+                               const std::string& driver, DriverState state,
+                               absl::string_view what) {
   DriverEvent event;
   event.driver = driver;
   event.kind = "operator";
   event.from = event.to = state;
-  event.reason = std::move(reason);
+  event.reason = Requested(what, Actor(context));
   events_.Append(std::move(event));
 }
 

@@ -135,8 +135,10 @@ class AdminService final
                             pitstop::supervisor::v1::Driver* response);
   // An "operator" event for an action the supervisor does not note with
   // its actor itself: installs, removes, upgrades, rollbacks.
-  void NoteRequest(const std::string& driver, DriverState state,
-                   std::string reason);
+  // Its reason: Requested(what, the caller).
+  void NoteRequest(const grpc::ServerContext* context,
+                   const std::string& driver, DriverState state,
+                   absl::string_view what);
   // Runs `action`, then waits for the driver to settle.
   grpc::Status ActAndWait(grpc::ServerContext* context, const std::string& name,
                           absl::Status action,

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/core/driver_state.h"
 #include "supervisor/store/sqlite_database.h"
 
 namespace pitstop {
@@ -27,19 +28,8 @@ CREATE TABLE IF NOT EXISTS events (
 )sql";
 
 constexpr size_t kPruneEvery = 64;
-
-constexpr DriverState kStates[] = {
-    DriverState::kStopped, DriverState::kStarting, DriverState::kReady,
-    DriverState::kBackoff, DriverState::kStopping, DriverState::kFailed,
-    DriverState::kDegraded};
-
-// States are stored by name: the enum's order is not a file format.
-DriverState StateNamed(absl::string_view name) {
-  for (DriverState s : kStates) {
-    if (DriverStateName(s) == name) return s;
-  }
-  return DriverState::kStopped;
-}
+// States are stored by name (DriverStateName): the enum's order is not a
+// file format.
 
 std::string Text(sqlite3_stmt* s, int column) {
   const auto* t = sqlite3_column_text(s, column);
@@ -148,8 +138,8 @@ absl::StatusOr<std::vector<DriverEvent>> SqliteEventStore::Recent(
     e.time = absl::FromUnixMicros(sqlite3_column_int64(select.get(), 1));
     e.driver = Text(select.get(), 2);
     e.kind = Text(select.get(), 3);
-    e.from = StateNamed(Text(select.get(), 4));
-    e.to = StateNamed(Text(select.get(), 5));
+    e.from = DriverStateNamed(Text(select.get(), 4));
+    e.to = DriverStateNamed(Text(select.get(), 5));
     e.reason = Text(select.get(), 6);
     e.pid = static_cast<pid_t>(sqlite3_column_int64(select.get(), 7));
     events.push_back(std::move(e));
