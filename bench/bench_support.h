@@ -12,13 +12,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -322,6 +325,56 @@ inline void MeasureLatency(Caller& direct, Caller& routed, int calls,
       }
     }
   }
+}
+
+// Closed-loop load: `threads` callers, each on its own connection, each
+// with one call in flight at a time.
+class Load {
+ public:
+  Load(const std::string& socket, const std::string& driver, int threads) {
+    for (int i = 0; i < threads; ++i) {
+      callers_.push_back(std::make_unique<Caller>(socket, driver));
+      for (int w = 0; w < 50; ++w) callers_.back()->Call();
+    }
+  }
+
+  // Runs every caller for `duration`; returns the calls made.
+  int64_t Run(absl::Duration duration) {
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> total{0};
+    std::vector<std::thread> workers;
+    for (auto& caller : callers_) {
+      workers.emplace_back([&, c = caller.get()] {
+        int64_t n = 0;
+        while (!stop.load(std::memory_order_relaxed)) n += c->Call();
+        total += n;
+      });
+    }
+    absl::SleepFor(duration);
+    stop = true;
+    for (auto& w : workers) w.join();
+    return total.load();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Caller>> callers_;
+};
+
+// CPU time (user + system) a process has used so far, in microseconds.
+inline double CpuMicros(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name, which may hold spaces: state is field 3,
+  // utime 14 and stime 15.
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace pitstop::bench

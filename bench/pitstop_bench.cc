@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "bench/bench_support.h"
 #include "bench/load_generator.h"
+#include "bench/metrics_bench.h"
 #include "bench/readopt_bench.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "pitstop/driver/v1/storage.grpc.pb.h"
@@ -39,41 +40,6 @@
 namespace pitstop {
 namespace bench {
 namespace {
-
-// Calls per second with `threads` concurrent callers, each on its own
-// connection.
-// Closed-loop load: `threads` callers, each on its own connection, each
-// with one call in flight at a time.
-class Load {
- public:
-  Load(const std::string& socket, const std::string& driver, int threads) {
-    for (int i = 0; i < threads; ++i) {
-      callers_.push_back(std::make_unique<Caller>(socket, driver));
-      for (int w = 0; w < 50; ++w) callers_.back()->Call();
-    }
-  }
-
-  // Runs every caller for `duration`; returns the calls made.
-  int64_t Run(absl::Duration duration) {
-    std::atomic<bool> stop{false};
-    std::atomic<int64_t> total{0};
-    std::vector<std::thread> workers;
-    for (auto& caller : callers_) {
-      workers.emplace_back([&, c = caller.get()] {
-        int64_t n = 0;
-        while (!stop.load(std::memory_order_relaxed)) n += c->Call();
-        total += n;
-      });
-    }
-    absl::SleepFor(duration);
-    stop = true;
-    for (auto& w : workers) w.join();
-    return total.load();
-  }
-
- private:
-  std::vector<std::unique_ptr<Caller>> callers_;
-};
 
 struct Latency {
   double direct_p50, routed_p50, direct_p99, routed_p99;
@@ -99,23 +65,6 @@ double RssMegabytes(pid_t pid) {
     }
   }
   return 0;
-}
-
-// CPU time (user + system) a process has used so far, in microseconds.
-double CpuMicros(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name, which may hold spaces: state is field 3,
-  // utime 14 and stime 15.
-  std::istringstream rest(text.substr(text.rfind(')') + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // One driver: latency, throughput, cold start, crash recovery.
@@ -492,7 +441,7 @@ int Main(int argc, char** argv) {
                  "one group: calls (latency, throughput, starts, crashes), "
                  "readopt (a new daemon after kill -9 of the old one), "
                  "handover (pitstopd --take-over under load), many, car, "
-                 "upgrade");
+                 "upgrade, metrics (what counting calls costs)");
   double routed_load = 0;
   app.add_option("--routed-load", routed_load,
                  "only run 8 routed callers for this many seconds (for "
@@ -523,6 +472,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (only.empty() || only == "calls") SingleDriver(s, launcher);
+  if (only.empty() || only == "metrics") MetricsCost(s, launcher);
   if (only.empty() || only == "many") ManyDrivers(s, launcher);
   if (only.empty() || only == "car") CarInstall(s);
   if (only.empty() || only == "upgrade") Upgrades(s, launcher);

@@ -15,11 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string RecorderCar(int major) {
-  return absl::StrCat(PITSTOP_TEST_CARS_DIR, "/recorder-", major, "/recorder-",
-                      major, ".car");
-}
-
 // A daemon on a fresh drivers directory holding recorder 1.0.0 only.
 class RecorderDaemon {
  public:

@@ -242,6 +242,53 @@ DaemonSpec RecorderIn(const std::string& dir) {
   return spec;
 }
 
+BackgroundProcess::BackgroundProcess(const std::string& path,
+                                     std::vector<std::string> args) {
+  absl::StatusOr<pid_t> pid = launcher_.Launch(
+      LaunchSpec{path, std::move(args), {"PATH=/usr/bin:/bin"}, "/", {}},
+      [this](OutputStream, absl::string_view line) {
+        absl::MutexLock lock(&mu_);
+        absl::StrAppend(&output_, line, "\n");
+        if (output_.size() > 65536) output_.erase(0, output_.size() - 65536);
+      },
+      [this](const ExitInfo&) {
+        absl::MutexLock lock(&mu_);
+        exited_ = true;
+      });
+  if (!pid.ok()) FAIL(path << ": " << pid.status());
+  pid_ = *pid;
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  (void)launcher_.Signal(pid_, SIGKILL);
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&exited_));
+}
+
+bool BackgroundProcess::exited() {
+  absl::MutexLock lock(&mu_);
+  return exited_;
+}
+
+std::string BackgroundProcess::Output() {
+  absl::MutexLock lock(&mu_);
+  return output_;
+}
+
+std::string RecorderCar(int major) {
+  return absl::StrCat(PITSTOP_TEST_CARS_DIR, "/recorder-", major, "/recorder-",
+                      major, ".car");
+}
+
+DaemonSpec RecorderCopyIn(const std::string& dir) {
+  DaemonSpec spec = RecorderIn(dir);
+  spec.cars_dir = dir + "/cars";
+  std::filesystem::create_directories(spec.cars_dir);
+  std::filesystem::copy_file(RecorderCar(1),
+                             spec.cars_dir + "/recorder-1.0.0.car");
+  return spec;
+}
+
 bool Daemon::AwaitExit(absl::Duration timeout, ExitInfo* exit) {
   absl::MutexLock lock(&mu_);
   if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), timeout)) return false;

@@ -145,8 +145,14 @@ std::string MakeTempDir(const char* prefix);
 // the test did not run.
 bool KeepersOnThisHost();
 
-// pitstopd on the recorder test driver (version 1.0.0) in `dir`.
+// pitstopd on the recorder test driver (version 1.0.0) in `dir`. Its
+// drivers directory is shared with other tests: a test that installs or
+// upgrades uses RecorderCopyIn.
 DaemonSpec RecorderIn(const std::string& dir);
+// The same, on a drivers directory of its own (<dir>/cars, made here).
+DaemonSpec RecorderCopyIn(const std::string& dir);
+// The recorder CAR of version `major`.0.0 (1, 2 or 3).
+std::string RecorderCar(int major);
 
 // Kills, when it goes out of scope, every keeper recorded under
 // <dir>/state/keepers whose process still is the recorded one: a test that
@@ -169,6 +175,28 @@ bool StopProcess(int pid, absl::Duration timeout = absl::Seconds(5));
 
 // Waits until none of `pids` is alive; false after `timeout`.
 bool AwaitProcessesGone(const std::vector<int>& pids, absl::Duration timeout);
+
+// A program running beside the test (a Prometheus, a browser), its output
+// kept; killed (SIGKILL) and waited for when the object goes.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::string& path, std::vector<std::string> args);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool exited() ABSL_LOCKS_EXCLUDED(mu_);
+  // Its standard output and error so far (the last 64 KiB).
+  std::string Output() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  ChildProcessManager launcher_;
+  pid_t pid_ = 0;
+  absl::Mutex mu_;
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+  std::string output_ ABSL_GUARDED_BY(mu_);
+};
 
 // Runs a command to completion; returns its exit code and standard output.
 CommandResult RunCommand(const std::vector<std::string>& argv,

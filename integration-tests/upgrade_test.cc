@@ -29,11 +29,6 @@ namespace {
 namespace sv1 = pitstop::supervisor::v1;
 namespace fs = std::filesystem;
 
-std::string RecorderCar(int major) {
-  return absl::StrCat(PITSTOP_TEST_CARS_DIR, "/recorder-", major, "/recorder-",
-                      major, ".car");
-}
-
 // A fresh drivers directory holding recorder 1.0.0 only; removed with the
 // object.
 class RecorderCars {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "supervisor/common/grpc_codes.h"
 
 namespace pitstop {
 
@@ -12,25 +13,9 @@ int Error(absl::string_view message) {
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  constexpr const char* kNames[] = {"OK",
-                                    "CANCELLED",
-                                    "UNKNOWN",
-                                    "INVALID_ARGUMENT",
-                                    "DEADLINE_EXCEEDED",
-                                    "NOT_FOUND",
-                                    "ALREADY_EXISTS",
-                                    "PERMISSION_DENIED",
-                                    "RESOURCE_EXHAUSTED",
-                                    "FAILED_PRECONDITION",
-                                    "ABORTED",
-                                    "OUT_OF_RANGE",
-                                    "UNIMPLEMENTED",
-                                    "INTERNAL",
-                                    "UNAVAILABLE",
-                                    "DATA_LOSS",
-                                    "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
-  return i >= 0 && i <= 16 ? kNames[i] : absl::StrCat("CODE_", i);
+  const absl::string_view name = GrpcCodeName(i);
+  return name.empty() ? absl::StrCat("CODE_", i) : std::string(name);
 }
 
 int RpcError(absl::string_view address, const grpc::Status& status) {

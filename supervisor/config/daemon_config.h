@@ -88,6 +88,10 @@ struct DaemonConfig {
   // Prometheus metrics over HTTP/1.1 (docs/observability.md): "IPV4:PORT",
   // e.g. "127.0.0.1:9464"; empty: none.
   std::string metrics_listen;
+  // Count every routed call by driver, version, method and code, with its
+  // duration (metrics, `pitstop top`); false only to measure what counting
+  // costs.
+  bool count_calls = true;
   // At SIGTERM: stop every driver, then exit (false), or exit with the
   // drivers running under their keepers for the next pitstopd to re-adopt
   // (true; docs/operator-guide.md, "Under systemd").

@@ -73,7 +73,7 @@ TEST_CASE("an unknown key is refused with the list of known keys", "[config]") {
           "repositories, repo_refresh_interval, repo_max_index_bytes, "
           "repo_fetch_timeout, repo_stall_timeout, sandbox, sandbox_uid_base, "
           "max_memory_mb, max_pids, max_open_files, network_grants, roles, "
-          "callers, metrics_listen, leave_drivers_on_exit, events_max_count, "
+          "callers, metrics_listen, count_calls, leave_drivers_on_exit, events_max_count, "
           "events_max_age, "
           "tls_cert, tls_key, "
           "tls_client_ca, insecure_tcp, "

@@ -60,6 +60,12 @@ DriverStatus SnapshotOf(const DriverRecord& r) {
     s.installed_versions.push_back(v.ToString());
   }
   s.previous_version = r.previous_version;
+  if (const Instance* o = r.retiring.get(); o != nullptr && !o->exited()) {
+    for (const std::string& resource : o->load->BusyResources()) {
+      if (!resource.empty()) ++s.resources_pending;  // "": names none
+    }
+  }
+  s.calls_waiting = r.waiters.size();
   if (r.upgrade) {
     s.upgrade_from = r.upgrade->from->manifest.version.ToString();
     s.upgrade_to = r.upgrade->to->manifest.version.ToString();

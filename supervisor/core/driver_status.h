@@ -58,6 +58,11 @@ struct DriverStatus {
   // empty when none.
   std::string upgrade;
   std::string upgrade_from, upgrade_to;  // of the upgrade in progress
+  // Resources the replaced version still has calls on: moved to the new
+  // one as each call ends (during an upgrade or a graceful restart).
+  size_t resources_pending = 0;
+  // Calls parked for a READY instance or a busy resource.
+  size_t calls_waiting = 0;
 };
 
 DriverStatus SnapshotOf(const DriverRecord& r);

@@ -224,6 +224,7 @@ struct Daemon::Parts {
   std::unique_ptr<RepositorySet> repositories;
   std::unique_ptr<UpdateAnnouncer> updates;
   std::unique_ptr<AdminService> admin;
+  std::unique_ptr<CallStats> call_stats;  // count_calls; outlives the router
   std::unique_ptr<FrameRouter> router;
   std::string address;
   std::unique_ptr<grpc::Server> server;
@@ -395,6 +396,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   router_options.tls = std::move(tls);
   p->audit_queue = std::make_unique<AuditQueue>(*p->audit);
   router_options.audit = p->audit_queue.get();
+  if (c.count_calls) {
+    p->call_stats = std::make_unique<CallStats>(RoutedMethodNames());
+    router_options.call_stats = p->call_stats.get();
+  }
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
   if (activated >= 0 && predecessor) ::close(activated);
   if (predecessor) {
@@ -449,10 +454,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
                                       }));
   if (!c.metrics_listen.empty()) {
     Supervisor* supervisor = p->supervisor.get();
-    ASSIGN_OR_RETURN(p->metrics,
-                     MetricsServer::Start(c.metrics_listen, [supervisor] {
-                       return CollectDaemonMetrics(*supervisor);
-                     }));
+    const CallStats* calls = p->call_stats.get();
+    ASSIGN_OR_RETURN(
+        p->metrics, MetricsServer::Start(c.metrics_listen, [supervisor, calls] {
+          return CollectDaemonMetrics(*supervisor, calls);
+        }));
     LogInfo("pitstopd", "serving metrics",
             {{"metrics_address", p->metrics->address()}});
   }

@@ -1,6 +1,7 @@
 #include "supervisor/daemon/daemon_metrics.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -13,36 +14,39 @@ namespace {
 
 using Type = PrometheusText::Type;
 
-}  // namespace
+const std::string& NameOf(const DriverStatus& d) {
+  return d.package->manifest.name;
+}
 
-std::string CollectDaemonMetrics(Supervisor& supervisor) {
-  const std::vector<DriverStatus> drivers = supervisor.List();
-  PrometheusText out;
-  out.Family("pitstop_build_info", Type::kGauge,
-             "pitstopd's version, as a label; always 1.");
-  out.Sample({{"version", PITSTOP_VERSION}}, 1);
+// "/pitstop.driver.v1.StorageService/CreateVolume" -> "CreateVolume": the
+// service is the driver's category.
+std::string MethodLabel(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
+}
 
+void AppendDrivers(const std::vector<DriverStatus>& drivers,
+                   PrometheusText& out) {
   out.Family("pitstop_driver_state", Type::kGauge,
              "1 for the state each driver is in, 0 for the others.");
   for (const DriverStatus& d : drivers) {
     for (DriverState s : kDriverStates) {
-      out.Sample({{"driver", d.package->manifest.name},
-                  {"state", std::string(DriverStateName(s))}},
-                 d.state == s ? 1 : 0);
+      out.Sample(
+          {{"driver", NameOf(d)}, {"state", std::string(DriverStateName(s))}},
+          d.state == s ? 1 : 0);
     }
   }
   out.Family("pitstop_driver_restarts_total", Type::kCounter,
              "Restarts of each driver by its restart policy (its process "
-             "ended on its own); back to 0 at an operator's restart, reset "
-             "or upgrade.");
+             "ended on its own); back to 0 when an operator restarts or "
+             "resets it.");
   for (const DriverStatus& d : drivers) {
-    out.Sample({{"driver", d.package->manifest.name}}, d.restarts);
+    out.Sample({{"driver", NameOf(d)}}, d.restarts);
   }
   out.Family("pitstop_driver_info", Type::kGauge,
              "Each driver's active version, signer and sandbox mode; "
              "always 1.");
   for (const DriverStatus& d : drivers) {
-    out.Sample({{"driver", d.package->manifest.name},
+    out.Sample({{"driver", NameOf(d)},
                 {"version", d.package->manifest.version.ToString()},
                 {"signer", d.package->signer},
                 {"sandbox", d.sandbox.mode}},
@@ -52,29 +56,131 @@ std::string CollectDaemonMetrics(Supervisor& supervisor) {
              "Processes of each driver by role (serving, starting, "
              "draining, standby, stopping).");
   for (const DriverStatus& d : drivers) {
-    std::vector<std::pair<std::string, int>> roles;
-    for (const InstanceStatus& i : d.instances) {
-      auto it = std::find_if(roles.begin(), roles.end(),
-                             [&i](const auto& r) { return r.first == i.role; });
-      if (it == roles.end()) {
-        roles.emplace_back(i.role, 1);
-      } else {
-        ++it->second;
-      }
-    }
+    std::map<std::string, int> roles;
+    for (const InstanceStatus& i : d.instances) ++roles[i.role];
     for (const auto& [role, count] : roles) {
-      out.Sample({{"driver", d.package->manifest.name}, {"role", role}}, count);
+      out.Sample({{"driver", NameOf(d)}, {"role", role}}, count);
     }
+  }
+}
+
+// Memory and CPU per version of each driver (two processes of one version
+// run during a graceful restart: summed).
+void AppendUsage(const std::vector<DriverStatus>& drivers,
+                 PrometheusText& out) {
+  std::map<std::pair<std::string, std::string>, ProcessUsage> usage;
+  for (const DriverStatus& d : drivers) {
+    for (const InstanceStatus& i : d.instances) {
+      if (i.pid == 0) continue;
+      const ProcessUsage u = ReadProcessUsage(i.pid);
+      if (!u.found) continue;
+      ProcessUsage& sum = usage[{NameOf(d), i.version}];
+      sum.memory_bytes += u.memory_bytes;
+      sum.cpu_seconds += u.cpu_seconds;
+    }
+  }
+  out.Family("pitstop_driver_memory_bytes", Type::kGauge,
+             "Memory of each driver's processes: what their cgroup is "
+             "charged, or their resident set when they have none.");
+  for (const auto& [key, u] : usage) {
+    out.Sample({{"driver", key.first}, {"version", key.second}},
+               u.memory_bytes);
+  }
+  out.Family("pitstop_driver_cpu_seconds_total", Type::kCounter,
+             "CPU time of each driver's processes, user and system; starts "
+             "again when a process is replaced.");
+  for (const auto& [key, u] : usage) {
+    out.Sample({{"driver", key.first}, {"version", key.second}}, u.cpu_seconds);
+  }
+}
+
+void AppendLoad(const std::vector<DriverStatus>& drivers, PrometheusText& out) {
+  out.Family("pitstop_calls_in_flight", Type::kGauge,
+             "Routed calls a driver's processes are working on.");
+  for (const DriverStatus& d : drivers) {
+    std::map<std::string, int> by_version;
+    for (const InstanceStatus& i : d.instances) {
+      by_version[i.version] += i.calls_in_flight;
+    }
+    for (const auto& [version, n] : by_version) {
+      out.Sample({{"driver", NameOf(d)}, {"version", version}}, n);
+    }
+  }
+  out.Family("pitstop_calls_waiting", Type::kGauge,
+             "Routed calls parked until the driver has a READY process or "
+             "their resource is free.");
+  for (const DriverStatus& d : drivers) {
+    out.Sample({{"driver", NameOf(d)}}, static_cast<double>(d.calls_waiting));
   }
   out.Family("pitstop_upgrade_in_progress", Type::kGauge,
              "1 while an upgrade of the driver runs, with its versions.");
   for (const DriverStatus& d : drivers) {
     if (d.upgrade.empty()) continue;
-    out.Sample({{"driver", d.package->manifest.name},
-                {"from", d.upgrade_from},
-                {"to", d.upgrade_to}},
-               1);
+    out.Sample(
+        {{"driver", NameOf(d)}, {"from", d.upgrade_from}, {"to", d.upgrade_to}},
+        1);
   }
+  out.Family("pitstop_upgrade_resources_pending", Type::kGauge,
+             "Resources the replaced version still has calls on, during an "
+             "upgrade or graceful restart; each moves when its calls end.");
+  for (const DriverStatus& d : drivers) {
+    out.Sample({{"driver", NameOf(d)}},
+               static_cast<double>(d.resources_pending));
+  }
+}
+
+void AppendCalls(const CallStats& stats, PrometheusText& out) {
+  const std::vector<VersionCallsSnapshot> versions = stats.Snapshot();
+  out.Family("pitstop_calls_total", Type::kCounter,
+             "Routed calls that ended, by the driver and version that "
+             "served them, method and gRPC status code.");
+  for (const VersionCallsSnapshot& v : versions) {
+    for (const MethodCallsSnapshot& m : v.methods) {
+      for (int c = 0; c < kGrpcCodeCount; ++c) {
+        if (m.codes[c] == 0) continue;
+        out.Sample({{"driver", v.driver},
+                    {"version", v.version},
+                    {"method", MethodLabel(m.method)},
+                    {"code", std::string(CodeLabel(c))}},
+                   static_cast<double>(m.codes[c]));
+      }
+    }
+  }
+  out.Family("pitstop_call_duration_seconds", Type::kHistogram,
+             "Time from a routed call's first headers to the end of its "
+             "answer, as the router saw it.");
+  for (const VersionCallsSnapshot& v : versions) {
+    for (const MethodCallsSnapshot& m : v.methods) {
+      out.Histogram({{"driver", v.driver},
+                     {"version", v.version},
+                     {"method", MethodLabel(m.method)}},
+                    CallLatencyBounds(), m.buckets, m.sum_seconds);
+    }
+  }
+  out.Family("pitstop_calls_unrouted_total", Type::kCounter,
+             "Routed calls that reached no driver (unknown, stopped or "
+             "FAILED driver, refused request), by gRPC status code.");
+  const std::array<uint64_t, kGrpcCodeCount> unrouted = stats.Unrouted();
+  for (int c = 0; c < kGrpcCodeCount; ++c) {
+    if (unrouted[c] == 0) continue;
+    out.Sample({{"code", std::string(CodeLabel(c))}},
+               static_cast<double>(unrouted[c]));
+  }
+}
+
+}  // namespace
+
+std::string CollectDaemonMetrics(Supervisor& supervisor,
+                                 const CallStats* calls) {
+  const std::vector<DriverStatus> drivers = supervisor.List();
+  PrometheusText out;
+  out.Family("pitstop_build_info", Type::kGauge,
+             "pitstopd's version, as a label; always 1.");
+  out.Sample({{"version", PITSTOP_VERSION}}, 1);
+  AppendDrivers(drivers, out);
+  AppendUsage(drivers, out);
+  AppendLoad(drivers, out);
+  if (calls != nullptr) AppendCalls(*calls, out);
   AppendProcessMetrics(out);
   return out.text();
 }

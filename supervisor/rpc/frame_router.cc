@@ -18,8 +18,7 @@ namespace pitstop {
 
 namespace v1 = pitstop::driver::v1;
 
-FrameRouter::FrameRouter(RouteSource& routes, FrameRouterOptions options)
-    : routes_(routes), options_(options) {
+MethodTable RoutedMethods() {
   // Referencing a message of each file also links its descriptors in, which
   // server reflection needs.
   const std::pair<const google::protobuf::FileDescriptor*, DriverCategory>
@@ -31,16 +30,30 @@ FrameRouter::FrameRouter(RouteSource& routes, FrameRouterOptions options)
           {v1::StartVmRequest::descriptor()->file(),
            DriverCategory::kHypervisor},
       };
+  MethodTable methods;
   for (const auto& [file, category] : files) {
     for (int s = 0; s < file->service_count(); ++s) {
       const google::protobuf::ServiceDescriptor* service = file->service(s);
       for (int m = 0; m < service->method_count(); ++m) {
-        methods_[absl::StrCat("/", service->full_name(), "/",
-                              service->method(m)->name())] = category;
+        methods[absl::StrCat("/", service->full_name(), "/",
+                             service->method(m)->name())]
+            .category = category;
       }
     }
   }
+  size_t index = 0;
+  for (auto& [path, method] : methods) method.index = index++;
+  return methods;
 }
+
+std::vector<std::string> RoutedMethodNames() {
+  std::vector<std::string> names;
+  for (const auto& [path, method] : RoutedMethods()) names.push_back(path);
+  return names;
+}
+
+FrameRouter::FrameRouter(RouteSource& routes, FrameRouterOptions options)
+    : routes_(routes), options_(options), methods_(RoutedMethods()) {}
 
 FrameRouter::~FrameRouter() {
   Stop();

@@ -42,11 +42,13 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "supervisor/car/driver_manifest.h"
 #include "supervisor/common/check.h"
+#include "supervisor/core/call_stats.h"
 #include "supervisor/core/route_source.h"
 #include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/call_gate.h"
@@ -84,7 +86,24 @@ struct FrameRouterOptions {
   // Where the admin calls it refuses (PERMISSION_DENIED) go on the audit
   // trail; null for none. Outlives the router.
   AuditQueue* audit = nullptr;
+  // Where each routed call's code and duration are counted (metrics, `pitstop
+  // top`); null for not at all. Made with RoutedMethodNames(); outlives the
+  // router.
+  CallStats* call_stats = nullptr;
 };
+
+// A method of the three category services: its category, and its number
+// in CallStats.
+struct RoutedMethod {
+  DriverCategory category = DriverCategory::kStorage;
+  size_t index = 0;
+};
+// "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
+// method of the three category services, numbered in the map's order.
+using MethodTable = std::map<std::string, RoutedMethod>;
+MethodTable RoutedMethods();
+// The routed methods' paths by number.
+std::vector<std::string> RoutedMethodNames();
 
 class FrameRouter {
  public:
@@ -140,9 +159,7 @@ class FrameRouter {
   // Constant after construction
   RouteSource& routes_;
   const FrameRouterOptions options_;
-  // "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
-  // method of the three category services.
-  std::map<std::string, DriverCategory> methods_;
+  const MethodTable methods_;
 
   // Touched only by the thread that owns the router; the loop is the loop
   // thread's once started.

@@ -150,6 +150,7 @@ void RouterLoop::OnRoute(Call* call, absl::StatusOr<Route> route) {
     return;
   }
   const DriverManifest& m = route->package->manifest;
+  if (options_.call_stats != nullptr) call->stats = StatsFor(*route);
   // Again against the routed instance's own manifest: resource types may
   // differ between versions.
   if (absl::Status s = CheckCallFits(m, call->driver, call->category,
@@ -379,6 +380,33 @@ void RouterLoop::OnAttemptFailed(Call* call) {
                                  "not resent: retry it");
   }
   Respond(call, static_cast<int>(decision.code), message);
+}
+
+// The counters of the version `route` leads to, found once per instance:
+// the lock CallStats::For takes is not on the path of every call.
+VersionCalls* RouterLoop::StatsFor(const Route& route) {
+  auto it = stats_by_instance_.find(route.instance_id);
+  if (it != stats_by_instance_.end()) return it->second;
+  // Instances come and go (restarts, upgrades); the cache is rebuilt rather
+  // than allowed to grow with them.
+  if (stats_by_instance_.size() >= 256) stats_by_instance_.clear();
+  VersionCalls* stats = options_.call_stats->For(
+      route.driver, route.package->manifest.version.ToString());
+  stats_by_instance_.emplace(route.instance_id, stats);
+  return stats;
+}
+
+// Counts a routed call as it ends.
+void RouterLoop::CountCall(const Call* call) {
+  if (options_.call_stats == nullptr || !call->routed || !call->classified) {
+    return;
+  }
+  const int code = call->code < 0 ? kCancelled : call->code;
+  if (call->stats == nullptr) {
+    options_.call_stats->RecordUnrouted(code);
+    return;
+  }
+  call->stats->Record(call->method_index, code, absl::Now() - call->started);
 }
 
 }  // namespace pitstop

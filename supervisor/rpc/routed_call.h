@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pitstop/driver/v1/context.pb.h"
+#include "supervisor/core/call_stats.h"
 #include "supervisor/core/route_source.h"
 #include "supervisor/rpc/connections.h"
 #include "supervisor/rpc/event_loop.h"
@@ -100,6 +101,7 @@ struct Call {
 
   // Routing.
   std::string method;
+  size_t method_index = 0;  // of a routed one, in CallStats
   std::string driver;
   DriverCategory category = DriverCategory::kStorage;
   pitstop::driver::v1::CallContext context;
@@ -114,6 +116,12 @@ struct Call {
   bool resent_after_loss = false;
   bool cancelled_by_drain = false;
   bool timed_out = false;
+
+  // What it is counted as (FrameRouterOptions::call_stats): the version it
+  // was routed to (null: none), and the code its answer carries (-1 until
+  // answered; a call the client gave up on is CANCELLED).
+  VersionCalls* stats = nullptr;
+  int code = -1;
 };
 
 }  // namespace pitstop

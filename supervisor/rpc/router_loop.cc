@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/common/check.h"
@@ -270,6 +271,7 @@ void RouterLoop::AuditRefusal(const Call* call, const std::string& why) {
 void RouterLoop::Respond(Call* call, int code, absl::string_view message) {
   if (call->response_submitted || call->client == nullptr) return;
   call->response_submitted = true;
+  call->code = code;
   call->phase = Call::Phase::kResponding;
   const Headers headers = {{":status", "200"},
                            {"content-type", "application/grpc"},
@@ -293,6 +295,14 @@ void RouterLoop::Respond(Call* call, const absl::Status& status) {
 // to the client.
 void RouterLoop::SubmitResponse(Call* call) {
   call->response_submitted = true;
+  const Attempt& a = call->attempt;
+  const std::string* status = FindHeader(
+      a.trailers_only ? a.response_headers : a.trailers, "grpc-status");
+  // A driver's answer without a status is a broken one: the client's
+  // library reports it as UNKNOWN.
+  if (status == nullptr || !absl::SimpleAtoi(*status, &call->code)) {
+    call->code = 2;
+  }
   call->phase = Call::Phase::kResponding;
   std::vector<nghttp2_nv> nva = NvList(call->attempt.response_headers);
   nghttp2_data_provider body = ResponseBody(call);
@@ -303,6 +313,7 @@ void RouterLoop::SubmitResponse(Call* call) {
 }
 
 void RouterLoop::Destroy(Call* call) {
+  CountCall(call);
   if (call->client != nullptr) {
     call->client->buffered -= call->buffered;
     if (call->client->calls.size() == 1) call->client->idle_since = absl::Now();

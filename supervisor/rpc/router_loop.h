@@ -41,10 +41,6 @@ class Server;
 
 namespace pitstop {
 
-// "/pitstop.driver.v1.StorageService/CreateVolume" -> storage, for every
-// method of the three category services.
-using MethodTable = std::map<std::string, DriverCategory>;
-
 class RouterLoop {
  public:
   RouterLoop(RouteSource& routes, const FrameRouterOptions& options,
@@ -133,6 +129,8 @@ class RouterLoop {
   void ReleaseLease(Call* call);
   void OnForwarded(Call* call);
   void OnAttemptFailed(Call* call);
+  VersionCalls* StatsFor(const Route& route);
+  void CountCall(const Call* call);
 
   // Constant after construction
   RouteSource& routes_;
@@ -164,6 +162,8 @@ class RouterLoop {
   uint64_t next_call_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;
   std::deque<uint64_t> work_;
+  // Route::instance_id -> its version's counters (StatsFor).
+  std::unordered_map<uint64_t, VersionCalls*> stats_by_instance_;
 };
 
 }  // namespace pitstop

@@ -118,7 +118,10 @@ struct RouterLoop::StreamEvents {
         const auto& methods = conn->loop->methods_;
         auto it = methods.find(call->method);
         call->routed = it != methods.end();
-        if (call->routed) call->category = it->second;
+        if (call->routed) {
+          call->category = it->second.category;
+          call->method_index = it->second.index;
+        }
       }
       if (end) call->request_complete = true;
     } else if (frame->hd.type == NGHTTP2_HEADERS) {
