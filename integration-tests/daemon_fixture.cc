@@ -275,6 +275,18 @@ std::string BackgroundProcess::Output() {
   return output_;
 }
 
+grpc::StatusCode RecorderCreate(Daemon& d, const std::string& driver,
+                                const std::string& op) {
+  dv1::CreateVolumeRequest req;
+  auto* ctx = req.mutable_context();
+  ctx->mutable_resource()->set_type("volume");
+  ctx->mutable_resource()->set_id(op);
+  ctx->set_operation_id(op);
+  dv1::CreateVolumeResponse resp;
+  auto context = d.Routed(driver);
+  return d.storage().CreateVolume(context.get(), req, &resp).error_code();
+}
+
 std::string RecorderCar(int major) {
   return absl::StrCat(PITSTOP_TEST_CARS_DIR, "/recorder-", major, "/recorder-",
                       major, ".car");

@@ -151,6 +151,10 @@ bool KeepersOnThisHost();
 DaemonSpec RecorderIn(const std::string& dir);
 // The same, on a drivers directory of its own (<dir>/cars, made here).
 DaemonSpec RecorderCopyIn(const std::string& dir);
+// One CreateVolume routed to `driver` (a recorder) on resource volume/`op`
+// with operation id `op`; the code it ended with.
+grpc::StatusCode RecorderCreate(Daemon& d, const std::string& driver,
+                                const std::string& op);
 // The recorder CAR of version `major`.0.0 (1, 2 or 3).
 std::string RecorderCar(int major);
 

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/time/clock.h"
 #include "integration-tests/daemon_fixture.h"
@@ -327,6 +328,38 @@ TEST_CASE("the CLI lists drivers as JSON and makes routed calls",
                   "flashpool", "CreateNetwork", "--resource", "volume/x"});
   REQUIRE(op.exit_code != 0);
   REQUIRE(op.err.find("CreateVolume") != std::string::npos);
+}
+
+TEST_CASE(
+    "log_format json writes every line of the daemon and its drivers as one "
+    "JSON object",
+    "[integration]") {
+  const std::string dir = MakeTempDir("pitstop-json-log");
+  KeeperReaper reaper(dir);
+  DaemonSpec spec = RecorderIn(dir);
+  spec.config_yaml = "log_format: json\n";
+  Daemon d(spec);
+  // A crash: warnings from the supervisor, the driver's own lines.
+  const int pid = d.GetDriver("recorder").pid();
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  d.AwaitReady("recorder", pid);
+  REQUIRE(d.AwaitLog("\"level\":\"warning\"", absl::Seconds(10)));
+  const std::string log_file = dir + "/daemon.log";
+  std::ofstream(log_file) << d.Log();
+  // Python's json module is strict: any line that is not one object fails.
+  CommandResult check = RunCommand(
+      {"/usr/bin/python3", "-c",
+       "import json, sys\n"
+       "lines = open(sys.argv[1]).read().splitlines()\n"
+       "objects = [json.loads(l) for l in lines]\n"
+       "assert all(isinstance(o, dict) and o['msg'] is not None and "
+       "o['level'] in ('debug', 'info', 'warning', 'error') for o in objects)\n"
+       "print(len(objects), sorted({o['source'] for o in objects}))\n",
+       log_file});
+  INFO(check.out << check.err << d.Log());
+  REQUIRE(check.exit_code == 0);
+  CHECK(check.out.find("'supervisor'") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

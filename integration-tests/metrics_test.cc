@@ -134,19 +134,6 @@ double Sum(const std::map<std::string, double>& samples,
   return sum;
 }
 
-// One CreateVolume on recorder with operation id `op`; its code.
-grpc::StatusCode CreateVolume(Daemon& d, const std::string& driver,
-                              const std::string& op) {
-  pitstop::driver::v1::CreateVolumeRequest req;
-  auto* ctx = req.mutable_context();
-  ctx->mutable_resource()->set_type("volume");
-  ctx->mutable_resource()->set_id(op);
-  ctx->set_operation_id(op);
-  pitstop::driver::v1::CreateVolumeResponse resp;
-  auto context = d.Routed(driver);
-  return d.storage().CreateVolume(context.get(), req, &resp).error_code();
-}
-
 std::string Series(const std::string& version, const std::string& code) {
   return absl::StrCat("pitstop_calls_total{driver=\"recorder\",version=\"",
                       version, "\",method=\"CreateVolume\",code=\"", code,
@@ -165,15 +152,15 @@ TEST_CASE(
   const std::string address = MetricsAddress(d);
 
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(CreateVolume(d, "recorder", absl::StrCat("ok-", i)) ==
+    REQUIRE(RecorderCreate(d, "recorder", absl::StrCat("ok-", i)) ==
             grpc::StatusCode::OK);
   }
   // recorder refuses an operation id that is not a safe file name.
   for (int i = 0; i < 2; ++i) {
-    REQUIRE(CreateVolume(d, "recorder", "not/safe") ==
+    REQUIRE(RecorderCreate(d, "recorder", "not/safe") ==
             grpc::StatusCode::INVALID_ARGUMENT);
   }
-  REQUIRE(CreateVolume(d, "nosuch", "x") != grpc::StatusCode::OK);
+  REQUIRE(RecorderCreate(d, "nosuch", "x") != grpc::StatusCode::OK);
 
   std::map<std::string, double> m = Samples(Scrape(address, "/metrics"));
   CHECK(m[Series("1.0.0", "OK")] == 5);
@@ -203,7 +190,7 @@ TEST_CASE(
     return r.version() == "2.0.0" && r.upgrade().empty();
   });
   for (int i = 0; i < 3; ++i) {
-    REQUIRE(CreateVolume(d, "recorder", absl::StrCat("v2-", i)) ==
+    REQUIRE(RecorderCreate(d, "recorder", absl::StrCat("v2-", i)) ==
             grpc::StatusCode::OK);
   }
   m = Samples(Scrape(address, "/metrics"));
@@ -242,7 +229,7 @@ TEST_CASE(
   spec.config_yaml = "metrics_listen: 127.0.0.1:0\n";
   Daemon d(spec);
   const std::string address = MetricsAddress(d);
-  REQUIRE(CreateVolume(d, "recorder", "parse-1") == grpc::StatusCode::OK);
+  REQUIRE(RecorderCreate(d, "recorder", "parse-1") == grpc::StatusCode::OK);
 
   // The Prometheus project's parser (python3-prometheus-client) raises on
   // anything the format does not allow.

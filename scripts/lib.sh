@@ -12,7 +12,7 @@ PITSTOP_PACKAGES=(
   libcap-dev libcurl4-openssl-dev libcli11-dev libnghttp2-dev
   libsystemd-dev systemd libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf unzip openssl
-  prometheus python3-prometheus-client
+  prometheus python3-prometheus-client tmux
   openjdk-17-jdk-headless
 )
 

@@ -73,6 +73,8 @@ int Run(int argc, char** argv) {
                  "directory whose *.car files are loaded at start-up");
   app.add_option("--log-level", flags.log_level,
                  "debug, info, warning or error");
+  app.add_option("--log-format", flags.log_format,
+                 "logfmt or json (one object a line)");
   app.add_option("--trust-dir", flags.trust_dir,
                  "directory of trusted root certificates for CAR signatures");
   bool stop_drivers = false;
@@ -116,6 +118,10 @@ int Run(int argc, char** argv) {
     return Fail(s.message());
   }
   SetMinLogLevel(config->log_level);
+  SetLogFormat(config->log_format);
+  // Under systemd with the journal on standard error: priorities it reads.
+  SetSyslogPrefix(
+      StreamIsJournal(std::getenv("JOURNAL_STREAM"), STDERR_FILENO));
   const bool leave_drivers = config->leave_drivers_on_exit && !stop_drivers;
   if (stop_drivers) {
     // Its own socket, in root's control directory: no client reaches a

@@ -228,12 +228,24 @@ std::string MessageJson(const google::protobuf::Message& message,
   return StableJson(message, options);
 }
 
+namespace {
+
+// The columns `text` takes on a terminal: its UTF-8 code points (a driver's
+// message or a label may be in any language; "µs" is two bytes).
+size_t Width(const std::string& text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
 std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size());
     for (size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
+      widths[i] = std::max(widths[i], Width(row[i]));
     }
   }
   std::string out;
@@ -242,7 +254,7 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       if (i + 1 < row.size())
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
+        line += std::string(widths[i] - Width(row[i]) + 2, ' ');
     }
     out += line + "\n";
   }

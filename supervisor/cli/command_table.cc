@@ -9,9 +9,10 @@ namespace pitstop {
 
 std::vector<CommandSpec> CommandTable() {
   std::vector<CommandSpec> table;
-  for (auto* part : {DriversCommands, LifecycleCommands, InstallCommands,
-                     UpgradeCommands, StatusCommands, CallCommands, CarCommands,
-                     CaCommands, RepoCommands, AuditCommands}) {
+  for (auto* part :
+       {DriversCommands, TopCommands, LifecycleCommands, InstallCommands,
+        UpgradeCommands, StatusCommands, CallCommands, CarCommands, CaCommands,
+        RepoCommands, AuditCommands}) {
     for (CommandSpec& spec : part()) table.push_back(std::move(spec));
   }
   return table;

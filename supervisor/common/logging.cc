@@ -1,5 +1,6 @@
 #include "supervisor/common/logging.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,23 @@ namespace pitstop {
 namespace {
 
 std::atomic<LogLevel> min_level{LogLevel::kInfo};
+std::atomic<LogFormat> format{LogFormat::kLogfmt};
+std::atomic<bool> syslog_prefix{false};
+
+// RFC 5424's severities, as journald reads them.
+absl::string_view SyslogPrefix(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "<7>";
+    case LogLevel::kInfo:
+      return "<6>";
+    case LogLevel::kWarning:
+      return "<4>";
+    case LogLevel::kError:
+      return "<3>";
+  }
+  return "<6>";
+}
 
 absl::string_view LevelName(LogLevel level) {
   switch (level) {
@@ -28,21 +46,11 @@ absl::string_view LevelName(LogLevel level) {
   return "info";
 }
 
-// Quotes a value when logfmt needs it: empty, spaces, quotes, '=' or
-// control characters.
-void AppendValue(std::string& out, absl::string_view value) {
-  bool needs_quotes = value.empty();
-  for (char c : value) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' ||
-        static_cast<unsigned char>(c) < 0x20) {
-      needs_quotes = true;
-      break;
-    }
-  }
-  if (!needs_quotes) {
-    out.append(value.data(), value.size());
-    return;
-  }
+// `value` in double quotes with quotes, backslashes, newlines and tabs
+// escaped, and other control characters as `control` and two hex digits
+// (logfmt's \x0b, JSON's \u000b); the rest (UTF-8 included) as it is.
+void AppendQuoted(std::string& out, absl::string_view value,
+                  absl::string_view control) {
   out.push_back('"');
   for (char c : value) {
     switch (c) {
@@ -61,7 +69,7 @@ void AppendValue(std::string& out, absl::string_view value) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           absl::StrAppend(
-              &out, "\\x",
+              &out, control,
               absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
         } else {
           out.push_back(c);
@@ -71,15 +79,66 @@ void AppendValue(std::string& out, absl::string_view value) {
   out.push_back('"');
 }
 
+void AppendJsonString(std::string& out, absl::string_view value) {
+  AppendQuoted(out, value, "\\u00");
+}
+
+// Quotes a value when logfmt needs it: empty, spaces, quotes, '=' or
+// control characters.
+void AppendValue(std::string& out, absl::string_view value) {
+  bool needs_quotes = value.empty();
+  for (char c : value) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' ||
+        static_cast<unsigned char>(c) < 0x20) {
+      needs_quotes = true;
+      break;
+    }
+  }
+  if (!needs_quotes) {
+    out.append(value.data(), value.size());
+    return;
+  }
+  AppendQuoted(out, value, "\\x");
+}
+
 }  // namespace
 
 void SetMinLogLevel(LogLevel level) { min_level.store(level); }
+void SetLogFormat(LogFormat f) { format.store(f); }
+void SetSyslogPrefix(bool prefix) { syslog_prefix.store(prefix); }
+
+bool StreamIsJournal(const char* journal_stream, int fd) {
+  if (journal_stream == nullptr) return false;
+  struct stat st = {};
+  if (::fstat(fd, &st) != 0) return false;
+  return absl::StrCat(st.st_dev, ":", st.st_ino) == journal_stream;
+}
 
 std::string FormatLogLine(LogLevel level, absl::string_view source,
                           absl::string_view message,
                           std::initializer_list<LogField> fields) {
-  std::string line = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                      absl::UTCTimeZone());
+  std::string line;
+  if (syslog_prefix.load(std::memory_order_relaxed)) {
+    absl::StrAppend(&line, SyslogPrefix(level));
+  }
+  const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                            absl::UTCTimeZone());
+  if (format.load(std::memory_order_relaxed) == LogFormat::kJson) {
+    absl::StrAppend(&line, "{\"time\":\"", time, "\",\"level\":\"",
+                    LevelName(level), "\",\"source\":");
+    AppendJsonString(line, source);
+    for (const auto& [key, value] : fields) {
+      line.push_back(',');
+      AppendJsonString(line, key);
+      line.push_back(':');
+      AppendJsonString(line, value);
+    }
+    line.append(",\"msg\":");
+    AppendJsonString(line, message);
+    line.append("}\n");
+    return line;
+  }
+  line.append(time);
   absl::StrAppend(&line, " level=", LevelName(level), " source=");
   AppendValue(line, source);
   for (const auto& [key, value] : fields) {

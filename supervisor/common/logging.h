@@ -6,6 +6,15 @@
 //   2026-11-25T08:40:00.123Z level=info source=supervisor driver=flashpool
 //   msg="driver is ready"
 //
+// or, with LogFormat::kJson, the same fields as one JSON object a line:
+//
+//   {"time":"2026-11-25T08:40:00.123Z","level":"info","source":"supervisor",
+//    "driver":"flashpool","msg":"driver is ready"}
+//
+// When standard error is journald's stream (systemd's JOURNAL_STREAM names
+// it), each line starts with its syslog priority, "<6>" for info, which
+// journald takes as the entry's PRIORITY and strips.
+//
 // Thread-safe: a line is written with one write(2) call.
 
 #include <initializer_list>
@@ -17,11 +26,19 @@
 namespace pitstop {
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
+enum class LogFormat { kLogfmt, kJson };
 
 using LogField = std::pair<absl::string_view, absl::string_view>;
 
 // Lines below this level are dropped. Default kInfo.
 void SetMinLogLevel(LogLevel level);
+// Default kLogfmt.
+void SetLogFormat(LogFormat format);
+// Whether lines carry syslog priority prefixes. Default: whether
+// `journal_stream` (the JOURNAL_STREAM variable, "DEVICE:INODE"; null when
+// unset) names what `fd` is; call once at start.
+bool StreamIsJournal(const char* journal_stream, int fd);
+void SetSyslogPrefix(bool prefix);
 
 void Log(LogLevel level, absl::string_view source, absl::string_view message,
          std::initializer_list<LogField> fields = {});
@@ -46,7 +63,8 @@ inline void LogError(absl::string_view source, absl::string_view message,
 bool ParseLogLine(absl::string_view line, LogLevel* level,
                   std::string* message);
 
-// Formats one log line without writing it (exposed for tests).
+// Formats one log line without writing it (exposed for tests), in the
+// format and with the prefix set.
 std::string FormatLogLine(LogLevel level, absl::string_view source,
                           absl::string_view message,
                           std::initializer_list<LogField> fields);

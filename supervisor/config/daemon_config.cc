@@ -24,6 +24,7 @@ listen: unix:/run/pitstop/pitstopd.sock
 state_dir: /var/lib/pitstop
 drivers_dir: /var/lib/pitstop/cars
 log_level: info            # debug | info | warning | error
+log_format: logfmt         # logfmt | json (one object a line, same fields)
 max_route_wait: 30s        # a routed call without deadline waits this long for READY
 default_call_timeout: 60s  # deadline of a forwarded call that has none
 restart_max: 10            # more exits than this within restart_window: FAILED
@@ -81,6 +82,13 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
   if (text == "error") return LogLevel::kError;
   return absl::InvalidArgumentError(absl::StrCat(
       "log_level must be debug, info, warning or error (got '", text, "')"));
+}
+
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view text) {
+  if (text == "logfmt") return LogFormat::kLogfmt;
+  if (text == "json") return LogFormat::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("log_format must be logfmt or json (got '", text, "')"));
 }
 
 absl::Status CheckSandboxMode(absl::string_view text) {
@@ -224,6 +232,14 @@ ScalarSetter Level(LogLevel DaemonConfig::*field) {
   return [field](absl::string_view, const std::string& text,
                  DaemonConfig& config) -> absl::Status {
     ASSIGN_OR_RETURN(config.*field, ParseLogLevel(text));
+    return absl::OkStatus();
+  };
+}
+
+ScalarSetter Format(LogFormat DaemonConfig::*field) {
+  return [field](absl::string_view, const std::string& text,
+                 DaemonConfig& config) -> absl::Status {
+    ASSIGN_OR_RETURN(config.*field, ParseLogFormat(text));
     return absl::OkStatus();
   };
 }
@@ -419,6 +435,7 @@ std::vector<KeyRow> Keys() {
       {"state_dir", AbsolutePath(&C::state_dir)},
       {"drivers_dir", AbsolutePath(&C::drivers_dir)},
       {"log_level", Level(&C::log_level)},
+      {"log_format", Format(&C::log_format)},
       {"max_route_wait", PositiveDuration(&C::max_route_wait, "30s")},
       {"default_call_timeout",
        PositiveDuration(&C::default_call_timeout, "30s")},

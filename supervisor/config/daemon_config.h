@@ -24,6 +24,8 @@ struct DaemonConfig {
   // Every *.car here is loaded at start-up.
   std::string drivers_dir;
   LogLevel log_level = LogLevel::kInfo;
+  // The log's lines: logfmt, or one JSON object each (the same fields).
+  LogFormat log_format = LogFormat::kLogfmt;
   // How long a routed call without a deadline may wait for a READY driver.
   absl::Duration max_route_wait = absl::Seconds(30);
   // The deadline given to a forwarded call that has none.
@@ -130,6 +132,8 @@ absl::Status CheckListenAddress(absl::string_view address);
 
 // "debug", "info", "warning", "error"; INVALID_ARGUMENT otherwise.
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text);
+// "logfmt" or "json".
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view text);
 // "strict", "best-effort", "auto"; INVALID_ARGUMENT otherwise.
 absl::Status CheckSandboxMode(absl::string_view text);
 

@@ -43,6 +43,7 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
            Case{"state_dir: /x\nstat_dir: /y\n",
                 "pitstopd.yaml:2: unknown key 'stat_dir'"},
            Case{"log_level: loud\n", "log_level must be debug"},
+           Case{"log_format: xml\n", "log_format must be logfmt or json"},
            Case{"max_route_wait: forever\n", "positive duration"},
            Case{"listen: [a, b]\n", "'listen' must be a single value"},
            Case{"sandbox: off\n", "sandbox must be strict, best-effort or"},
@@ -66,14 +67,16 @@ TEST_CASE("an unknown key is refused with the list of known keys", "[config]") {
   REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
   REQUIRE(config.status().message() ==
           "pitstopd.yaml:2: unknown key 'stat_dir' (known: listen, state_dir, "
-          "drivers_dir, log_level, max_route_wait, default_call_timeout, "
+          "drivers_dir, log_level, log_format, max_route_wait, "
+          "default_call_timeout, "
           "restart_max, restart_window, restart_initial_backoff, "
           "restart_max_backoff, health_interval, health_failures, "
           "degraded_grace, upgrade_probation, require_signed, trust_dir, "
           "repositories, repo_refresh_interval, repo_max_index_bytes, "
           "repo_fetch_timeout, repo_stall_timeout, sandbox, sandbox_uid_base, "
           "max_memory_mb, max_pids, max_open_files, network_grants, roles, "
-          "callers, metrics_listen, count_calls, leave_drivers_on_exit, events_max_count, "
+          "callers, metrics_listen, count_calls, leave_drivers_on_exit, "
+          "events_max_count, "
           "events_max_age, "
           "tls_cert, tls_key, "
           "tls_client_ca, insecure_tcp, "

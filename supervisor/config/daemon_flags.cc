@@ -38,6 +38,11 @@ absl::Status ApplyDaemonFlags(const DaemonFlags& flags, DaemonConfig& config) {
     if (!level.ok()) return FlagError("log-level", level.status());
     out.log_level = *level;
   }
+  if (!flags.log_format.empty()) {
+    auto format = ParseLogFormat(flags.log_format);
+    if (!format.ok()) return FlagError("log-format", format.status());
+    out.log_format = *format;
+  }
   if (!flags.sandbox.empty()) {
     if (absl::Status s = CheckSandboxMode(flags.sandbox); !s.ok()) {
       return FlagError("sandbox", s);

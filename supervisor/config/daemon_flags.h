@@ -17,6 +17,7 @@ struct DaemonFlags {
   std::string drivers_dir;
   std::string trust_dir;
   std::string log_level;
+  std::string log_format;
   std::string sandbox;
   bool require_signed = false;
   bool leave_drivers_on_exit = false;

@@ -26,8 +26,10 @@
 #include "supervisor/common/clock.h"
 #include "supervisor/common/local_socket.h"
 #include "supervisor/common/logging.h"
+#include "supervisor/common/periodic_thread.h"
 #include "supervisor/common/quoted.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/core/call_history.h"
 #include "supervisor/core/supervisor.h"
 #include "supervisor/daemon/daemon_metrics.h"
 #include "supervisor/daemon/daemon_options.h"
@@ -225,6 +227,8 @@ struct Daemon::Parts {
   std::unique_ptr<UpdateAnnouncer> updates;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<CallStats> call_stats;  // count_calls; outlives the router
+  std::unique_ptr<CallHistory> call_history;     // of call_stats
+  std::unique_ptr<PeriodicThread> call_sampler;  // samples call_history
   std::unique_ptr<FrameRouter> router;
   std::string address;
   std::unique_ptr<grpc::Server> server;
@@ -399,6 +403,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   if (c.count_calls) {
     p->call_stats = std::make_unique<CallStats>(RoutedMethodNames());
     router_options.call_stats = p->call_stats.get();
+    p->call_history = std::make_unique<CallHistory>(*p->call_stats);
+    CallHistory* history = p->call_history.get();
+    history->Sample(absl::Now());
+    p->call_sampler = std::make_unique<PeriodicThread>(
+        absl::Seconds(1), [history] { history->Sample(absl::Now()); });
+    p->admin->SetCallHistory(history);
   }
   p->router = std::make_unique<FrameRouter>(*p->supervisor, router_options);
   if (activated >= 0 && predecessor) ::close(activated);

@@ -140,6 +140,7 @@ Role RequiredRole(absl::string_view path) {
       new std::map<absl::string_view, Role>{
           {"ListDrivers", Role::kViewer},
           {"GetDriver", Role::kViewer},
+          {"GetDriverStats", Role::kViewer},
           {"ValidateProperties", Role::kViewer},
           {"GetStartOrder", Role::kViewer},
           {"WatchEvents", Role::kViewer},

@@ -12,16 +12,12 @@
 #include "absl/synchronization/mutex.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
 #include "supervisor/core/audit_trail.h"
+#include "supervisor/core/call_history.h"
 #include "supervisor/core/supervisor.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
 
 namespace pitstop {
-
-// The API view of one driver, with labels resolved from its message bundles
-// for `locale` ("" for the default bundle). Secret defaults show as "***".
-pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status,
-                                        const std::string& locale);
 
 class AdminService final
     : public pitstop::supervisor::v1::AdminService::Service {
@@ -107,6 +103,12 @@ class AdminService final
       const pitstop::supervisor::v1::InstallFromRepositoryRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
 
+  // admin_stats.cc
+  grpc::Status GetDriverStats(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::GetDriverStatsRequest* request,
+      pitstop::supervisor::v1::GetDriverStatsResponse* response) override;
+
   grpc::Status ListAudit(
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::ListAuditRequest* request,
@@ -119,6 +121,10 @@ class AdminService final
   // The audit trail the two RPCs above read (owned by the caller, outlives
   // this service); FAILED_PRECONDITION until set.
   void SetAuditTrail(AuditTrail* trail) { audit_ = trail; }
+
+  // The call figures GetDriverStats reads (owned by the caller, outlives
+  // this service); none (count_calls off) until set.
+  void SetCallHistory(const CallHistory* history) { history_ = history; }
 
   // The repositories the RPCs above use, and who announces their updates
   // (owned by the caller, outlive this service). Call before serving.
@@ -151,6 +157,7 @@ class AdminService final
   RepositorySet* repositories_ = nullptr;  // set before serving
   UpdateAnnouncer* updates_ = nullptr;     // set before serving
   AuditTrail* audit_ = nullptr;            // set before serving
+  const CallHistory* history_ = nullptr;   // set before serving
 
   // One install, upgrade or removal at a time.
   absl::Mutex install_mu_;

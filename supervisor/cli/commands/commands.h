@@ -11,6 +11,7 @@
 namespace pitstop {
 
 std::vector<CommandSpec> DriversCommands();    // drivers, describe, validate
+std::vector<CommandSpec> TopCommands();        // top
 std::vector<CommandSpec> LifecycleCommands();  // start, stop, restart, reset
 std::vector<CommandSpec> InstallCommands();    // install, remove
 std::vector<CommandSpec> UpgradeCommands();    // upgrade, rollback

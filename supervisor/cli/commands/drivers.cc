@@ -1,5 +1,7 @@
 // `pitstop drivers`, `describe` and `validate`: what the daemon runs.
 
+#include <google/protobuf/util/json_util.h>
+
 #include <iostream>
 #include <map>
 
@@ -8,6 +10,7 @@
 #include "supervisor/cli/commands/commands.h"
 #include "supervisor/cli/driver_text.h"
 #include "supervisor/cli/property_args.h"
+#include "supervisor/cli/stats_text.h"
 
 namespace pitstop {
 namespace {
@@ -69,10 +72,30 @@ class DescribeCommand : public Command {
     request.set_locale(locale_);
     sv1::Driver d;
     if (!client.Call(&Stub::GetDriver, request, &d)) return kExitFailure;
+    // The figures, when the daemon has them (one older than GetDriverStats
+    // answers UNIMPLEMENTED: the driver is shown without them).
+    sv1::GetDriverStatsRequest stats_request;
+    stats_request.set_name(name_);
+    sv1::GetDriverStatsResponse stats;
+    const bool have_stats =
+        client.TryCall(&Stub::GetDriverStats, stats_request, &stats).ok() &&
+        stats.drivers_size() == 1;
     if (c.output.json()) {
-      c.output.Json(DriverToJson(d));
+      google::protobuf::Value value = DriverToJson(d);
+      if (have_stats) {
+        google::protobuf::Value calls;
+        if (google::protobuf::util::JsonStringToMessage(
+                MessageJson(stats.drivers(0), JsonLayout::kOneLine), &calls)
+                .ok()) {
+          (*value.mutable_struct_value()->mutable_fields())["calls"] = calls;
+        }
+      }
+      c.output.Json(value);
     } else {
       PrintDriver(d, c.output.out());
+      if (have_stats) {
+        PrintStats(stats.drivers(0), stats.counting(), c.output.out());
+      }
     }
     return 0;
   }
