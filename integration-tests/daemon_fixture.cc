@@ -1,15 +1,19 @@
 #include "integration-tests/daemon_fixture.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -285,6 +289,49 @@ grpc::StatusCode RecorderCreate(Daemon& d, const std::string& driver,
   dv1::CreateVolumeResponse resp;
   auto context = d.Routed(driver);
   return d.storage().CreateVolume(context.get(), req, &resp).error_code();
+}
+
+// GET `path` from "127.0.0.1:PORT" over HTTP/1.1; the whole answer, or ""
+// when nothing listens there.
+std::string TryHttpGet(const std::string& address, const std::string& path) {
+  int port = 0;
+  REQUIRE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request =
+      "GET " + path +
+      " HTTP/1.1\r\nHost: pitstopd\r\nConnection: close\r\n\r\n";
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, n);
+  ::close(fd);
+  return answer;
+}
+
+std::string HttpGet(const std::string& address, const std::string& path) {
+  std::string answer = TryHttpGet(address, path);
+  REQUIRE(!answer.empty());
+  return answer;
+}
+
+// The metrics address from the daemon's "serving metrics" log line.
+std::string MetricsAddress(Daemon& daemon) {
+  REQUIRE(daemon.AwaitLog("msg=\"serving metrics\"", absl::Seconds(10)));
+  const std::string log = daemon.Log();
+  const size_t at = log.find("metrics_address=");
+  REQUIRE(at != std::string::npos);
+  const size_t start = at + 16;
+  return log.substr(start, log.find_first_of(" \n", start) - start);
 }
 
 std::string RecorderCar(int major) {

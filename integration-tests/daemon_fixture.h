@@ -155,6 +155,15 @@ DaemonSpec RecorderCopyIn(const std::string& dir);
 // with operation id `op`; the code it ended with.
 grpc::StatusCode RecorderCreate(Daemon& d, const std::string& driver,
                                 const std::string& op);
+// GET `path` from "127.0.0.1:PORT" over HTTP/1.1 (Connection: close); the
+// whole answer, headers too, or "" when nothing listens there.
+std::string TryHttpGet(const std::string& address, const std::string& path);
+// The same; fails the test when nothing listens.
+std::string HttpGet(const std::string& address, const std::string& path);
+// The metrics listener's address, from the daemon's "serving metrics" log
+// line (metrics_listen: 127.0.0.1:0 picks the port).
+std::string MetricsAddress(Daemon& daemon);
+
 // The recorder CAR of version `major`.0.0 (1, 2 or 3).
 std::string RecorderCar(int major);
 

@@ -28,49 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// GET `path` from "127.0.0.1:PORT" over HTTP/1.1; the whole answer, or ""
-// when nothing listens there.
-std::string TryGet(const std::string& address, const std::string& path) {
-  int port = 0;
-  REQUIRE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port));
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  const std::string request =
-      "GET " + path +
-      " HTTP/1.1\r\nHost: pitstopd\r\nConnection: close\r\n\r\n";
-  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
-  std::string answer;
-  char buf[16384];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, n);
-  ::close(fd);
-  return answer;
-}
-
-std::string Scrape(const std::string& address, const std::string& path) {
-  std::string answer = TryGet(address, path);
-  REQUIRE(!answer.empty());
-  return answer;
-}
-
-// The metrics address from the daemon's "serving metrics" log line.
-std::string MetricsAddress(Daemon& daemon) {
-  REQUIRE(daemon.AwaitLog("msg=\"serving metrics\"", absl::Seconds(10)));
-  const std::string log = daemon.Log();
-  const size_t at = log.find("metrics_address=");
-  REQUIRE(at != std::string::npos);
-  const size_t start = at + 16;
-  return log.substr(start, log.find_first_of(" \n", start) - start);
-}
-
 TEST_CASE(
     "metrics_listen serves the drivers' state, restarts and identity, the "
     "build and the process family in Prometheus' text format",
@@ -82,7 +39,7 @@ TEST_CASE(
   Daemon d(spec);
   const std::string address = MetricsAddress(d);
 
-  const std::string page = Scrape(address, "/metrics");
+  const std::string page = HttpGet(address, "/metrics");
   INFO(page);
   CHECK(absl::StartsWith(page, "HTTP/1.1 200"));
   CHECK(absl::StrContains(page, "text/plain; version=0.0.4"));
@@ -104,9 +61,10 @@ TEST_CASE(
   REQUIRE(::kill(pid, SIGKILL) == 0);
   d.AwaitReady("recorder", pid);
   CHECK(absl::StrContains(
-      Scrape(address, "/metrics"),
+      HttpGet(address, "/metrics"),
       "pitstop_driver_restarts_total{driver=\"recorder\"} 1\n"));
-  CHECK(absl::StartsWith(Scrape(address, "/"), "HTTP/1.1 404"));
+  CHECK(absl::StartsWith(HttpGet(address, "/nothing"), "HTTP/1.1 404"));
+  CHECK(absl::StartsWith(HttpGet(address, "/"), "HTTP/1.1 200"));  // console
   fs::remove_all(dir);
 }
 
@@ -162,7 +120,7 @@ TEST_CASE(
   }
   REQUIRE(RecorderCreate(d, "nosuch", "x") != grpc::StatusCode::OK);
 
-  std::map<std::string, double> m = Samples(Scrape(address, "/metrics"));
+  std::map<std::string, double> m = Samples(HttpGet(address, "/metrics"));
   CHECK(m[Series("1.0.0", "OK")] == 5);
   CHECK(m[Series("1.0.0", "INVALID_ARGUMENT")] == 2);
   CHECK(m["pitstop_call_duration_seconds_count{driver=\"recorder\","
@@ -193,7 +151,7 @@ TEST_CASE(
     REQUIRE(RecorderCreate(d, "recorder", absl::StrCat("v2-", i)) ==
             grpc::StatusCode::OK);
   }
-  m = Samples(Scrape(address, "/metrics"));
+  m = Samples(HttpGet(address, "/metrics"));
   // The crash's restart stays counted through the upgrade.
   CHECK(m["pitstop_driver_restarts_total{driver=\"recorder\"}"] == 1);
   CHECK(m[Series("1.0.0", "OK")] == 5);
@@ -233,7 +191,7 @@ TEST_CASE(
 
   // The Prometheus project's parser (python3-prometheus-client) raises on
   // anything the format does not allow.
-  const std::string page = Scrape(address, "/metrics");
+  const std::string page = HttpGet(address, "/metrics");
   const std::string text_file = dir + "/metrics.txt";
   std::ofstream(text_file) << page.substr(page.find("\r\n\r\n") + 4);
   CommandResult parsed = RunCommand(
@@ -268,9 +226,9 @@ TEST_CASE(
   std::string answer;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (absl::Now() < deadline && !prometheus.exited()) {
-    answer = TryGet(api,
-                    "/api/v1/query?query=pitstop_calls_total%7Bdriver%3D%22"
-                    "recorder%22%7D");
+    answer = TryHttpGet(api,
+                        "/api/v1/query?query=pitstop_calls_total%7Bdriver%3D%22"
+                        "recorder%22%7D");
     if (absl::StrContains(answer, "\"code\":\"OK\"")) break;
     absl::SleepFor(absl::Milliseconds(200));  // poll with a deadline
   }
@@ -278,6 +236,24 @@ TEST_CASE(
   CHECK(absl::StrContains(answer, "\"method\":\"CreateVolume\""));
   CHECK(absl::StrContains(answer, "\"code\":\"OK\""));
   fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "the documented alert rules load in Prometheus and fire when they should",
+    "[integration][metrics]") {
+  const std::string dir = std::string(PITSTOP_DOCS_DIR) + "/prometheus";
+  CommandResult check = RunCommand(
+      {"/usr/bin/promtool", "check", "rules", dir + "/pitstop-alerts.yml"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK(absl::StrContains(check.out, "3 rules found"));
+  // promtool resolves rule_files from the working directory.
+  CommandResult test = RunCommand({"/bin/sh", "-c",
+                                   "cd '" + dir +
+                                       "' && /usr/bin/promtool test rules "
+                                       "pitstop-alerts-test.yml"});
+  INFO(test.out << test.err);
+  CHECK(test.exit_code == 0);
 }
 
 }  // namespace

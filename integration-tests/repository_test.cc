@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -203,7 +204,9 @@ TEST_CASE("drivers install from an HTTP repository and updates are reported",
   world.Repo("main", {"flashpool-1.0.0.car", "nvpnet-1.0.0.car"});
   HttpServer server(world.dir / "www");
   const std::string url = server.url() + "/main";
-  Daemon daemon(world.Spec("repositories:\n  main: " + url + "\n"));
+  DaemonSpec spec = world.Spec("repositories:\n  main: " + url + "\n");
+  spec.config_yaml += "metrics_listen: 127.0.0.1:0\n";
+  Daemon daemon(spec);
   Cli cli{daemon};
 
   CommandResult verified =
@@ -237,6 +240,23 @@ TEST_CASE("drivers install from an HTTP repository and updates are reported",
   REQUIRE(updates.exit_code == 0);
   REQUIRE(updates.out.find("flashpool  1.0.0      1.1.0      main") !=
           std::string::npos);
+  // The same in the metrics, with the index's expiry.
+  const std::string page = HttpGet(MetricsAddress(daemon), "/metrics");
+  INFO(page);
+  CHECK(page.find("pitstop_updates_available{driver=\"flashpool\","
+                  "installed=\"1.0.0\",available=\"1.1.0\",repository="
+                  "\"main\"} 1\n") != std::string::npos);
+  CHECK(page.find("pitstop_repository_ok{repository=\"main\"} 1\n") !=
+        std::string::npos);
+  const size_t expiry = page.find(
+      "pitstop_repository_index_expiry_timestamp_seconds{repository="
+      "\"main\"} ");
+  REQUIRE(expiry != std::string::npos);
+  double expires = 0;
+  const size_t value = page.find("} ", expiry) + 2;
+  REQUIRE(absl::SimpleAtod(page.substr(value, page.find('\n', value) - value),
+                           &expires));
+  CHECK(expires > absl::ToUnixSeconds(absl::Now()));
 
   // 1.1.0 goes beside the running 1.0.0, which keeps serving...
   const sv1::Driver running = daemon.GetDriver("flashpool");

@@ -13,6 +13,7 @@ PITSTOP_PACKAGES=(
   libsystemd-dev systemd libmicrohttpd-dev
   python3 python3-grpcio python3-protobuf unzip openssl
   prometheus python3-prometheus-client tmux
+  libjs-chart.js chromium chromium-driver python3-selenium
   openjdk-17-jdk-headless
 )
 

@@ -29,6 +29,7 @@
 #include "supervisor/common/periodic_thread.h"
 #include "supervisor/common/quoted.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/console/console.h"
 #include "supervisor/core/call_history.h"
 #include "supervisor/core/supervisor.h"
 #include "supervisor/daemon/daemon_metrics.h"
@@ -37,7 +38,7 @@
 #include "supervisor/daemon/service_manager.h"
 #include "supervisor/install/installer.h"
 #include "supervisor/install/update_announcer.h"
-#include "supervisor/metrics/metrics_server.h"
+#include "supervisor/metrics/http_server.h"
 #include "supervisor/repo/repository_set.h"
 #include "supervisor/rpc/access_policy.h"
 #include "supervisor/rpc/admin_service.h"
@@ -191,7 +192,8 @@ struct Daemon::Parts {
   // Stops everything of this daemon that could act on a driver, and lets
   // the drivers go to their keepers, running (a hand-over, or Detach).
   void ReleaseDrivers() {
-    metrics.reset();  // its port, free for the next pitstopd
+    if (console) console->Shutdown();  // its long polls end
+    metrics.reset();                   // its port, free for the next pitstopd
     StopWatchdog();
     repositories->Cancel();
     updates->Stop();
@@ -203,6 +205,7 @@ struct Daemon::Parts {
   }
 
   ~Parts() {
+    if (console) console->Shutdown();
     StopWatchdog();
     door.reset();
     if (pending) ::close(pending->connection);
@@ -232,7 +235,8 @@ struct Daemon::Parts {
   std::unique_ptr<FrameRouter> router;
   std::string address;
   std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<MetricsServer> metrics;  // metrics_listen
+  std::unique_ptr<Console> console;
+  std::unique_ptr<HttpServer> metrics;  // metrics_listen: /metrics, console
 
   // What Wait waits for.
   absl::Mutex mu;
@@ -463,12 +467,24 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
                                         parts->Offer(request);
                                       }));
   if (!c.metrics_listen.empty()) {
-    Supervisor* supervisor = p->supervisor.get();
-    const CallStats* calls = p->call_stats.get();
+    MetricsSources sources;
+    sources.supervisor = p->supervisor.get();
+    sources.calls = p->call_stats.get();
+    sources.repositories = p->repositories.get();
+    sources.updates = p->updates.get();
+    p->console = std::make_unique<Console>(*p->admin, p->events);
+    const Console* console = p->console.get();
     ASSIGN_OR_RETURN(
-        p->metrics, MetricsServer::Start(c.metrics_listen, [supervisor, calls] {
-          return CollectDaemonMetrics(*supervisor, calls);
-        }));
+        p->metrics,
+        HttpServer::Start(c.metrics_listen,
+                          [sources, console](const HttpRequest& request) {
+                            if (request.path != "/metrics")
+                              return console->Handle(request);
+                            HttpResponse out;
+                            out.content_type = kPrometheusContentType;
+                            out.body = CollectDaemonMetrics(sources);
+                            return out;
+                          }));
     LogInfo("pitstopd", "serving metrics",
             {{"metrics_address", p->metrics->address()}});
   }

@@ -168,11 +168,41 @@ void AppendCalls(const CallStats& stats, PrometheusText& out) {
   }
 }
 
+void AppendRepositories(RepositorySet& repositories, UpdateAnnouncer& updates,
+                        PrometheusText& out) {
+  const std::vector<RepositoryStatus> list = repositories.List();
+  out.Family("pitstop_repository_index_expiry_timestamp_seconds", Type::kGauge,
+             "When each repository's signed index expires (Unix time); "
+             "past it, the index is refused until the repository signs a "
+             "new one.");
+  for (const RepositoryStatus& r : list) {
+    if (!r.index) continue;
+    out.Sample({{"repository", r.name}},
+               absl::ToDoubleSeconds(r.index->expires - absl::UnixEpoch()));
+  }
+  out.Family("pitstop_repository_ok", Type::kGauge,
+             "1 when the repository's last refresh succeeded, 0 when it "
+             "failed (the log and `pitstop repo list` say why).");
+  for (const RepositoryStatus& r : list) {
+    if (r.last_refresh == absl::InfinitePast()) continue;
+    out.Sample({{"repository", r.name}}, r.last_error.empty() ? 1 : 0);
+  }
+  out.Family("pitstop_updates_available", Type::kGauge,
+             "1 for each installed driver a repository offers a newer "
+             "version of, with the versions.");
+  for (const AvailableUpdate& u : updates.Updates()) {
+    out.Sample({{"driver", u.name},
+                {"installed", u.installed_version},
+                {"available", u.available_version},
+                {"repository", u.repository}},
+               1);
+  }
+}
+
 }  // namespace
 
-std::string CollectDaemonMetrics(Supervisor& supervisor,
-                                 const CallStats* calls) {
-  const std::vector<DriverStatus> drivers = supervisor.List();
+std::string CollectDaemonMetrics(const MetricsSources& sources) {
+  const std::vector<DriverStatus> drivers = sources.supervisor->List();
   PrometheusText out;
   out.Family("pitstop_build_info", Type::kGauge,
              "pitstopd's version, as a label; always 1.");
@@ -180,7 +210,10 @@ std::string CollectDaemonMetrics(Supervisor& supervisor,
   AppendDrivers(drivers, out);
   AppendUsage(drivers, out);
   AppendLoad(drivers, out);
-  if (calls != nullptr) AppendCalls(*calls, out);
+  if (sources.calls != nullptr) AppendCalls(*sources.calls, out);
+  if (sources.repositories != nullptr && sources.updates != nullptr) {
+    AppendRepositories(*sources.repositories, *sources.updates, out);
+  }
   AppendProcessMetrics(out);
   return out.text();
 }

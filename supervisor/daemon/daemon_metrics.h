@@ -3,7 +3,8 @@
 
 // What pitstopd's /metrics says (docs/observability.md): the build, every
 // driver's state, restarts, identity and use of memory and CPU, the routed
-// calls, the upgrades in progress, and the process_* family. A scrape reads
+// calls, the upgrades in progress, the repositories and the updates they
+// offer, and the process_* family. A scrape reads
 // the supervisor's snapshot (Supervisor::List), the same the admin API
 // answers from, and the router's call counters (CallStats, null when
 // count_calls is off).
@@ -12,11 +13,20 @@
 
 #include "supervisor/core/call_stats.h"
 #include "supervisor/core/supervisor.h"
+#include "supervisor/install/update_announcer.h"
+#include "supervisor/repo/repository_set.h"
 
 namespace pitstop {
 
-std::string CollectDaemonMetrics(Supervisor& supervisor,
-                                 const CallStats* calls);
+// What a scrape reads; all outlive the metrics listener.
+struct MetricsSources {
+  Supervisor* supervisor = nullptr;
+  const CallStats* calls = nullptr;  // null: count_calls is off
+  RepositorySet* repositories = nullptr;
+  UpdateAnnouncer* updates = nullptr;
+};
+
+std::string CollectDaemonMetrics(const MetricsSources& sources);
 
 }  // namespace pitstop
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "supervisor/core/sandbox_policy.h"
+#include "supervisor/rpc/event_kind.h"
 
 namespace pitstop {
 
@@ -167,6 +168,7 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   }
   d.set_previous_version(status.previous_version);
   d.set_upgrade(status.upgrade);
+  d.set_resources_pending(static_cast<uint32_t>(status.resources_pending));
   return d;
 }
 
@@ -180,6 +182,20 @@ dv1::Category CategoryFromName(const std::string& name) {
 }
 
 }  // namespace
+
+sv1::Event ToProto(const DriverEvent& e) {
+  sv1::Event out;
+  out.set_sequence(e.sequence);
+  *out.mutable_time() = ToTimestamp(e.time);
+  out.set_driver(e.driver);
+  out.set_kind(e.kind);
+  out.set_kind_code(EventKindFromString(e.kind));
+  out.set_from(ToProto(e.from));
+  out.set_to(ToProto(e.to));
+  out.set_reason(e.reason);
+  out.set_pid(e.pid);
+  return out;
+}
 
 sv1::Repository ToProto(const RepositoryStatus& r) {
   sv1::Repository out;

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "pitstop/supervisor/v1/admin.pb.h"
 #include "supervisor/core/driver_status.h"
+#include "supervisor/core/event_log.h"
 #include "supervisor/repo/repository_set.h"
 
 namespace pitstop {
@@ -26,6 +27,7 @@ pitstop::supervisor::v1::Driver ToProto(const DriverStatus& status,
                                         const std::string& locale);
 
 pitstop::supervisor::v1::Repository ToProto(const RepositoryStatus& r);
+pitstop::supervisor::v1::Event ToProto(const DriverEvent& e);
 
 }  // namespace pitstop
 

@@ -309,17 +309,9 @@ grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
     uint64_t seen = since;
     for (const DriverEvent& e :
          events_.Since(since, request->driver(), &seen)) {
-      sv1::Event out;
-      out.set_sequence(e.sequence);
-      *out.mutable_time() = ToTimestamp(e.time);
-      out.set_driver(e.driver);
-      out.set_kind(e.kind);
-      out.set_kind_code(EventKindFromString(e.kind));
-      out.set_from(ToProto(e.from));
-      out.set_to(ToProto(e.to));
-      out.set_reason(e.reason);
-      out.set_pid(e.pid);
-      if (!writer->Write(out)) return grpc::Status::OK;  // caller went away
+      if (!writer->Write(ToProto(e))) {
+        return grpc::Status::OK;  // the caller went away
+      }
     }
     since = seen;
     if (!request->follow()) return grpc::Status::OK;
