@@ -1,11 +1,13 @@
 // The CLI's output against the real daemon: `pitstop packages` lists every
-// installed version, and `--output json` is byte for byte stable.
+// installed version, `--output json` is byte for byte stable, events are
+// numbered, and the global options work after the subcommand.
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "integration-tests/daemon_fixture.h"
@@ -92,6 +94,51 @@ TEST_CASE(
           json.out.find("]", installed));
   REQUIRE(json.out.find("\"2.0.0\"", installed) <
           json.out.find("]", installed));
+}
+
+TEST_CASE("the global options work after the subcommand too", "[cli]") {
+  RecorderDaemon d;
+  // --address after the subcommand: the daemon is found.
+  CommandResult after = RunCommand(
+      {PITSTOP_CLI_PATH, "drivers", "--address", d.daemon().address()});
+  INFO(after.out << after.err);
+  CHECK(after.exit_code == 0);
+  CHECK(after.out.find("recorder") != std::string::npos);
+  // --timeout after it: a deadline too short to meet is applied.
+  CommandResult hurried =
+      RunCommand({PITSTOP_CLI_PATH, "describe", "recorder", "--address",
+                  d.daemon().address(), "--timeout", "0.000001"});
+  INFO(hurried.out << hurried.err);
+  CHECK(hurried.exit_code != 0);
+  CHECK(hurried.err.find("DEADLINE_EXCEEDED") != std::string::npos);
+}
+
+TEST_CASE("events are numbered and can be followed from a given one", "[cli]") {
+  RecorderDaemon d;
+  CommandResult all = d.Cli({"events"});
+  INFO(all.out << all.err);
+  REQUIRE(all.exit_code == 0);
+  REQUIRE(absl::StartsWith(all.out, "#1  "));
+  // The last event's number: nothing comes after it.
+  const size_t last_line = all.out.rfind("\n#");
+  REQUIRE(last_line != std::string::npos);
+  const std::string last = all.out.substr(
+      last_line + 2, all.out.find(' ', last_line) - last_line - 2);
+  CommandResult after = d.Cli({"events", "--after", last});
+  INFO(after.out << after.err);
+  CHECK(after.exit_code == 0);
+  CHECK(after.out.empty());
+  CHECK(d.Cli({"events", "--new"}).out.empty());
+  // In JSON, a process event carries no transition.
+  CommandResult json = d.Cli({"events", "-o", "json"});
+  for (absl::string_view line : absl::StrSplit(json.out, '\n')) {
+    if (line.find("\"kind\": \"process\"") == absl::string_view::npos &&
+        line.find("\"kind\":\"process\"") == absl::string_view::npos) {
+      continue;
+    }
+    INFO(line);
+    CHECK(line.find("DRIVER_STATE_UNSPECIFIED") != absl::string_view::npos);
+  }
 }
 
 TEST_CASE("JSON output prints the same bytes twice on an unchanged daemon",

@@ -19,6 +19,9 @@ import time
 def generate_stubs(proto_dir, out_dir):
     protos = []
     for root, _, files in os.walk(proto_dir):
+        if os.path.relpath(root, proto_dir).startswith("google"):
+            continue  # load_rpc_status: a "google" package here would hide
+            # python3-protobuf's
         protos += [os.path.join(root, f) for f in files if f.endswith(".proto")]
     subprocess.run(
         ["protoc", "-I", proto_dir, "--python_out", out_dir,
@@ -28,6 +31,24 @@ def generate_stubs(proto_dir, out_dir):
     # Make the generated packages importable (pitstop/driver/v1/...).
     for root, _, _ in os.walk(out_dir):
         open(os.path.join(root, "__init__.py"), "a").close()
+
+
+def load_rpc_status(proto_dir, out_dir):
+    """google.rpc's Status and error details (proto/google/rpc), as modules
+    of their own: what a client reads from grpc-status-details-bin."""
+    import importlib.util
+    os.makedirs(out_dir, exist_ok=True)
+    subprocess.run(["protoc", "-I", proto_dir, "--python_out", out_dir,
+                    "google/rpc/status.proto", "google/rpc/error_details.proto"],
+                   check=True)
+    modules = []
+    for name in ("status_pb2", "error_details_pb2"):
+        spec = importlib.util.spec_from_file_location(
+            "rpc_" + name, os.path.join(out_dir, "google", "rpc", name + ".py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules
 
 
 def wait_ready(admin, pb, deadline):
@@ -240,6 +261,39 @@ def main():
             check("an unknown driver is NOT_FOUND naming it",
                   e.code() == grpc.StatusCode.NOT_FOUND and "missing" in e.details(),
                   e.details())
+
+        # A bad bag: the violations, machine-readable, in the status details.
+        rpc_status, rpc_details = load_rpc_status(
+            args.proto_dir, os.path.join(work, "rpcstubs"))
+        bad = context("volume", "py-bad")
+        del bad.properties["management_vip"]
+        try:
+            storage.CreateVolume(
+                storage_pb2.CreateVolumeRequest(context=bad, size_bytes=1 << 30,
+                                                name="bad"),
+                metadata=md, timeout=10)
+            check("a bad property bag is refused", False)
+        except grpc.RpcError as e:
+            raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+            status = rpc_status.Status()
+            if raw:
+                status.ParseFromString(raw)
+            info = rpc_details.ErrorInfo()
+            bad_request = rpc_details.BadRequest()
+            for any_detail in status.details:
+                if any_detail.Is(info.DESCRIPTOR):
+                    any_detail.Unpack(info)
+                if any_detail.Is(bad_request.DESCRIPTOR):
+                    any_detail.Unpack(bad_request)
+            fields = sorted(v.field for v in bad_request.field_violations)
+            check("a bad bag carries BadRequest field violations",
+                  e.code() == grpc.StatusCode.INVALID_ARGUMENT
+                  and status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+                  and "context.properties.management_vip" in fields, str(fields))
+            check("and an ErrorInfo with a stable reason",
+                  info.reason == "INVALID_PROPERTIES"
+                  and info.domain == "pitstop.dev"
+                  and info.metadata["driver"] == "flashpool", str(info))
 
         # The operator CLI against the same daemon.
         out = subprocess.run(

@@ -102,6 +102,24 @@ TEST_CASE("a packed CAR unpacks to the same files with safe modes", "[car]") {
           absl::StatusCode::kAlreadyExists);
 }
 
+TEST_CASE(
+    "an entrypoint without its execute bit in the source is packed "
+    "executable",
+    "[car]") {
+  TempDir dir;
+  fs::path src = dir.path() / "src";
+  WriteFile(src / "META-INF/driver.yaml", kYaml, 0644);
+  // An interpreted entrypoint, as a checkout on a file system without
+  // modes (or a zip tool) leaves it.
+  WriteFile(src / "bin/demo", "#!/usr/bin/python3\n", 0644);
+  fs::path car = dir.path() / "demo.car";
+  REQUIRE(PackCar(src.string(), car.string()).ok());
+  fs::path out = dir.path() / "out";
+  REQUIRE(UnpackCar(car.string(), out.string()).ok());
+  REQUIRE((fs::status(out / "bin/demo").permissions() &
+           fs::perms::owner_exec) != fs::perms::none);
+}
+
 TEST_CASE("packing the same directory twice gives the same bytes", "[car]") {
   TempDir dir;
   fs::path src = dir.path() / "src";

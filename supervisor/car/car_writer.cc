@@ -80,11 +80,13 @@ absl::Status PackCar(const std::string& source_dir,
   }
   const fs::path yaml = root / "META-INF" / "driver.yaml";
   ASSIGN_OR_RETURN(DriverManifest manifest, LoadDriverManifest(yaml.string()));
+  // Its mode in the source does not matter: everything under bin/ is
+  // packed (and unpacked) 0755, as docs/car-format.md says.
   const fs::path entrypoint = root / manifest.entrypoint;
-  if (::access(entrypoint.c_str(), X_OK) != 0) {
+  if (!fs::is_regular_file(entrypoint, ec)) {
     return absl::FailedPreconditionError(
         absl::StrCat(yaml.string(), ": entrypoint ", manifest.entrypoint,
-                     " is missing or not executable in ", source_dir));
+                     " is not a file in ", source_dir));
   }
 
   // Collect and check every file before writing anything.

@@ -29,6 +29,9 @@ int Main(int argc, char** argv) {
                  "seconds to wait for an answer")
       ->check(CLI::PositiveNumber);
   AddTlsFlags(app, global.tls);
+  // The options above work after the subcommand too (`pitstop drivers
+  // --timeout 5`): subcommands made from here on inherit this.
+  app.fallthrough();
 
   CommandSet commands(app, global, CommandTable());
   try {

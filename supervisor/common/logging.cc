@@ -116,7 +116,7 @@ bool StreamIsJournal(const char* journal_stream, int fd) {
 
 std::string FormatLogLine(LogLevel level, absl::string_view source,
                           absl::string_view message,
-                          std::initializer_list<LogField> fields) {
+                          absl::Span<const LogField> fields) {
   std::string line;
   if (syslog_prefix.load(std::memory_order_relaxed)) {
     absl::StrAppend(&line, SyslogPrefix(level));
@@ -151,56 +151,8 @@ std::string FormatLogLine(LogLevel level, absl::string_view source,
   return line;
 }
 
-bool ParseLogLine(absl::string_view line, LogLevel* level,
-                  std::string* message) {
-  size_t at = line.find("level=");
-  // At most one leading token (a timestamp) before level=.
-  if (at == absl::string_view::npos ||
-      line.substr(0, at).find(' ') !=
-          (at == 0 ? absl::string_view::npos : at - 1)) {
-    return false;
-  }
-  absl::string_view rest = line.substr(at + 6);
-  size_t space = rest.find(' ');
-  if (space == absl::string_view::npos) return false;
-  absl::string_view name = rest.substr(0, space);
-  LogLevel parsed;
-  if (name == "debug") {
-    parsed = LogLevel::kDebug;
-  } else if (name == "info") {
-    parsed = LogLevel::kInfo;
-  } else if (name == "warning" || name == "warn") {
-    parsed = LogLevel::kWarning;
-  } else if (name == "error") {
-    parsed = LogLevel::kError;
-  } else {
-    return false;
-  }
-  rest.remove_prefix(space + 1);
-  if (!absl::StartsWith(rest, "msg=")) return false;
-  rest.remove_prefix(4);
-  std::string text;
-  if (!rest.empty() && rest[0] == '"') {
-    size_t i = 1;
-    for (; i < rest.size() && rest[i] != '"'; ++i) {
-      if (rest[i] == '\\' && i + 1 < rest.size()) {
-        char c = rest[++i];
-        text.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c);
-      } else {
-        text.push_back(rest[i]);
-      }
-    }
-    if (i >= rest.size()) return false;  // unterminated
-  } else {
-    text = std::string(rest);
-  }
-  *level = parsed;
-  *message = std::move(text);
-  return true;
-}
-
 void Log(LogLevel level, absl::string_view source, absl::string_view message,
-         std::initializer_list<LogField> fields) {
+         absl::Span<const LogField> fields) {
   if (level < min_level.load(std::memory_order_relaxed)) return;
   std::string line = FormatLogLine(level, source, message, fields);
   // One write keeps concurrent lines whole; a failed write has nowhere to go.

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace pitstop {
 
@@ -41,33 +42,26 @@ bool StreamIsJournal(const char* journal_stream, int fd);
 void SetSyslogPrefix(bool prefix);
 
 void Log(LogLevel level, absl::string_view source, absl::string_view message,
-         std::initializer_list<LogField> fields = {});
+         absl::Span<const LogField> fields = {});
 
 inline void LogInfo(absl::string_view source, absl::string_view message,
-                    std::initializer_list<LogField> fields = {}) {
+                    absl::Span<const LogField> fields = {}) {
   Log(LogLevel::kInfo, source, message, fields);
 }
 inline void LogWarning(absl::string_view source, absl::string_view message,
-                       std::initializer_list<LogField> fields = {}) {
+                       absl::Span<const LogField> fields = {}) {
   Log(LogLevel::kWarning, source, message, fields);
 }
 inline void LogError(absl::string_view source, absl::string_view message,
-                     std::initializer_list<LogField> fields = {}) {
+                     absl::Span<const LogField> fields = {}) {
   Log(LogLevel::kError, source, message, fields);
 }
-
-// Reads a line a driver wrote in the same style ("[timestamp] level=warning
-// msg=..." with the message quoted or bare), so that the daemon can re-log
-// it at the driver's level with its own fields. Returns false, leaving the
-// outputs untouched, for any other line.
-bool ParseLogLine(absl::string_view line, LogLevel* level,
-                  std::string* message);
 
 // Formats one log line without writing it (exposed for tests), in the
 // format and with the prefix set.
 std::string FormatLogLine(LogLevel level, absl::string_view source,
                           absl::string_view message,
-                          std::initializer_list<LogField> fields);
+                          absl::Span<const LogField> fields);
 
 }  // namespace pitstop
 

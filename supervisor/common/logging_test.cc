@@ -22,26 +22,6 @@ TEST_CASE("log lines quote values that need it and keep one event a line",
   REQUIRE(line.find('\n') == line.size() - 1);
 }
 
-TEST_CASE("a driver's own log lines are read back with their level",
-          "[common]") {
-  LogLevel level = LogLevel::kDebug;
-  std::string message;
-  REQUIRE(ParseLogLine(
-      "2026-11-25T08:51:35.904Z level=warning msg=\"DeleteVolume: \\\"x\\\" "
-      "NOT_FOUND\"",
-      &level, &message));
-  REQUIRE(level == LogLevel::kWarning);
-  REQUIRE(message == "DeleteVolume: \"x\" NOT_FOUND");
-  REQUIRE(ParseLogLine("level=error msg=bare words", &level, &message));
-  REQUIRE(level == LogLevel::kError);
-  REQUIRE(message == "bare words");
-  for (const char* other : {"plain output", "a b level=info msg=x",
-                            "level=loud msg=x", "level=info msg=\"open"}) {
-    INFO(other);
-    REQUIRE(!ParseLogLine(other, &level, &message));
-  }
-}
-
 TEST_CASE("json log lines carry the same fields, escaped, one object a line",
           "[common]") {
   SetLogFormat(LogFormat::kJson);

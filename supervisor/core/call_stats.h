@@ -27,7 +27,6 @@
 
 namespace pitstop {
 
-
 // The upper bounds of the latency buckets, in seconds, ascending; a call
 // above the last falls in the +Inf bucket.
 inline constexpr size_t kLatencyBoundCount = 17;

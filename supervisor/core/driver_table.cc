@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "supervisor/common/error_reason.h"
 #include "supervisor/common/quoted.h"
 #include "supervisor/core/start_order.h"
 
@@ -20,10 +21,12 @@ const DriverRecord* DriverTable::Find(absl::string_view name) const {
 absl::Status DriverTable::UnknownDriver(absl::string_view name) const {
   std::vector<std::string> known;
   for (const auto& [n, r] : records_) known.push_back(n);
-  return absl::NotFoundError(absl::StrCat(
-      "no driver named ", Quoted(name), " is installed (installed: ",
-      known.empty() ? "none" : absl::StrJoin(known, ", "),
-      "); list them with `pitstop drivers`"));
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          "no driver named ", Quoted(name), " is installed (installed: ",
+          known.empty() ? "none" : absl::StrJoin(known, ", "),
+          "); list them with `pitstop drivers`")),
+      "DRIVER_NOT_FOUND");
 }
 
 DriverRecord& DriverTable::Add(const std::string& name) {

@@ -1,9 +1,11 @@
 #include "supervisor/core/effect_runner.h"
 
 #include <csignal>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "supervisor/common/logging.h"
+#include "supervisor/core/driver_log_line.h"
 
 namespace pitstop {
 
@@ -25,13 +27,15 @@ ProcessLauncher::OutputHandler DriverOutput(const std::string& driver,
                                             uint64_t instance_id) {
   return [driver, id_text = std::to_string(instance_id)](
              OutputStream stream, absl::string_view line) {
-    LogLevel level = LogLevel::kInfo;
-    std::string message;
-    if (!ParseLogLine(line, &level, &message)) message = std::string(line);
-    Log(level, "driver", message,
-        {{"driver", driver},
-         {"instance", id_text},
-         {"stream", stream == OutputStream::kStderr ? "stderr" : "stdout"}});
+    const DriverLogLine parsed = ParseDriverLogLine(line);
+    std::vector<LogField> fields = {
+        {"driver", driver},
+        {"instance", id_text},
+        {"stream", stream == OutputStream::kStderr ? "stderr" : "stdout"}};
+    for (const auto& [key, value] : parsed.fields) {
+      fields.emplace_back(key, value);
+    }
+    Log(parsed.level, "driver", parsed.message, fields);
   };
 }
 

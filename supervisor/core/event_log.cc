@@ -59,6 +59,11 @@ std::vector<DriverEvent> EventLog::Since(uint64_t since,
   return out;
 }
 
+uint64_t EventLog::Last() const {
+  absl::MutexLock lock(&mu_);
+  return last_;
+}
+
 bool EventLog::AwaitAfter(uint64_t since, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto newer = [this, since]()

@@ -74,6 +74,9 @@ class EventLog {
                                  uint64_t* seen = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The sequence number of the newest event (0: none yet).
+  uint64_t Last() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Blocks until an event above `since` exists or `deadline` (real time)
   // passes; true if one exists.
   bool AwaitAfter(uint64_t since, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
@@ -85,7 +88,7 @@ class EventLog {
   // Set once, before the first Append.
   EventStore* store_ = nullptr;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::deque<DriverEvent> events_ ABSL_GUARDED_BY(mu_);
   uint64_t last_ ABSL_GUARDED_BY(mu_) = 0;
 };

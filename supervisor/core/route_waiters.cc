@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "supervisor/common/error_reason.h"
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
 
@@ -69,27 +70,35 @@ bool AnswerWaiter(const std::string& name, DriverRecord& r, absl::Time now,
     effects.replies.emplace_back(std::move(w.done), std::move(route));
   } else if (r.state == DriverState::kFailed) {
     effects.replies.emplace_back(
-        std::move(w.done), absl::UnavailableError(absl::StrCat(
-                               "driver ", name, " has FAILED: ", r.message)));
+        std::move(w.done),
+        WithReason(absl::UnavailableError(absl::StrCat(
+                       "driver ", name, " has FAILED: ", r.message)),
+                   "DRIVER_FAILED"));
   } else if (!r.unresolved.empty()) {
     effects.replies.emplace_back(
         std::move(w.done),
-        absl::FailedPreconditionError(
-            absl::StrCat("driver ", name, " cannot start: ", r.unresolved)));
+        WithReason(absl::FailedPreconditionError(absl::StrCat(
+                       "driver ", name, " cannot start: ", r.unresolved)),
+                   "DRIVER_CANNOT_START"));
   } else if (!r.want_running && r.state == DriverState::kStopped) {
     effects.replies.emplace_back(
         std::move(w.done),
-        absl::FailedPreconditionError(absl::StrCat(
-            "driver ", name, " is stopped; start it with `pitstop start ", name,
-            "`")));
+        WithReason(absl::FailedPreconditionError(
+                       absl::StrCat("driver ", name,
+                                    " is stopped; start it with `pitstop "
+                                    "start ",
+                                    name, "`")),
+                   "DRIVER_STOPPED"));
   } else if (now >= w.deadline) {
     effects.replies.emplace_back(
         std::move(w.done),
-        absl::DeadlineExceededError(absl::StrCat(
-            "driver ", name,
-            " did not become ready before the call's deadline (state ",
-            DriverStateName(r.state), r.message.empty() ? "" : ": ", r.message,
-            ")")));
+        WithReason(absl::DeadlineExceededError(absl::StrCat(
+                       "driver ", name,
+                       " did not become ready before the call's deadline "
+                       "(state ",
+                       DriverStateName(r.state), r.message.empty() ? "" : ": ",
+                       r.message, ")")),
+                   "DRIVER_NOT_READY"));
   } else {
     next = std::min(next, w.deadline);
     if (ready && !busy_on_old) next = std::min(next, w.avoid_until);

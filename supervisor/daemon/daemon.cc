@@ -23,6 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "pitstop/driver/v1/hypervisor.grpc.pb.h"
+#include "pitstop/driver/v1/network.grpc.pb.h"
+#include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "supervisor/common/clock.h"
 #include "supervisor/common/local_socket.h"
 #include "supervisor/common/logging.h"
@@ -44,6 +47,7 @@
 #include "supervisor/rpc/admin_service.h"
 #include "supervisor/rpc/audit_interceptor.h"
 #include "supervisor/rpc/audit_queue.h"
+#include "supervisor/rpc/driver_health.h"
 #include "supervisor/rpc/frame_router.h"
 #include "supervisor/rpc/grpc_driver_endpoint.h"
 #include "supervisor/sandbox/child_process_manager.h"
@@ -234,7 +238,12 @@ struct Daemon::Parts {
   std::unique_ptr<PeriodicThread> call_sampler;  // samples call_history
   std::unique_ptr<FrameRouter> router;
   std::string address;
+  // For reflection's ListServices only (see Create).
+  pitstop::driver::v1::StorageService::Service listed_storage;
+  pitstop::driver::v1::NetworkService::Service listed_network;
+  pitstop::driver::v1::HypervisorService::Service listed_hypervisor;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<DriverHealth> health;  // the drivers in server's health
   std::unique_ptr<Console> console;
   std::unique_ptr<HttpServer> metrics;  // metrics_listen: /metrics, console
 
@@ -452,6 +461,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   builder.RegisterService(p->admin.get());
+  // The category services, never called here (the router forwards their
+  // calls to drivers), registered so that server reflection lists them.
+  builder.RegisterService(&p->listed_storage);
+  builder.RegisterService(&p->listed_network);
+  builder.RegisterService(&p->listed_hypervisor);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -459,6 +473,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   p->server = builder.BuildAndStart();
   if (!p->server) return absl::InternalError("cannot start the admin service");
+  p->health = std::make_unique<DriverHealth>(
+      *p->supervisor, p->events, p->server->GetHealthCheckService());
   p->router->Start(p->server.get());
   Parts* parts = p.get();
   ASSIGN_OR_RETURN(p->door,

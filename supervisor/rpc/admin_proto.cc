@@ -190,8 +190,10 @@ sv1::Event ToProto(const DriverEvent& e) {
   out.set_driver(e.driver);
   out.set_kind(e.kind);
   out.set_kind_code(EventKindFromString(e.kind));
-  out.set_from(ToProto(e.from));
-  out.set_to(ToProto(e.to));
+  if (e.kind == "state") {
+    out.set_from(ToProto(e.from));
+    out.set_to(ToProto(e.to));
+  }
   out.set_reason(e.reason);
   out.set_pid(e.pid);
   return out;

@@ -304,7 +304,8 @@ grpc::Status AdminService::VerifyAudit(grpc::ServerContext*,
 grpc::Status AdminService::WatchEvents(grpc::ServerContext* context,
                                        const sv1::WatchEventsRequest* request,
                                        grpc::ServerWriter<sv1::Event>* writer) {
-  uint64_t since = request->since_sequence();
+  uint64_t since =
+      request->from_now() ? events_.Last() : request->since_sequence();
   while (true) {
     uint64_t seen = since;
     for (const DriverEvent& e :

@@ -196,6 +196,7 @@ void RouterLoop::SweepCalls(Connection* conn, absl::Time now) {
     buffered_total_ -= call->buffered;
     call->buffered = 0;
     std::string().swap(call->request_body);
+    call->error.reason = "REQUEST_TIMEOUT";
     Respond(call, kDeadlineExceeded,
             absl::StrCat("the request did not finish arriving within ",
                          absl::FormatDuration(options_.limits.request_timeout),

@@ -11,6 +11,14 @@
 // other side takes them (RouterLoop::CopyOut).
 
 namespace pitstop {
+namespace {
+
+constexpr char kReflectionV1[] =
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+constexpr char kReflectionV1Alpha[] =
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+}  // namespace
 
 // A passed-through call has one attempt, for its whole life.
 void RouterLoop::AdvancePassThrough(Call* call) {
@@ -28,7 +36,14 @@ void RouterLoop::AdvancePassThrough(Call* call) {
     Headers headers;
     headers.reserve(call->request_headers.size() + 1);
     for (auto& h : call->request_headers) {
-      if (h.first != kPeerMetadataKey) headers.push_back(std::move(h));
+      if (h.first == kPeerMetadataKey) continue;
+      // Server reflection v1 is v1alpha renamed (the same messages, field
+      // for field); the in-process server's reflection (gRPC 1.51) serves
+      // only v1alpha, so a v1 client is answered by it.
+      if (h.first == ":path" && h.second == kReflectionV1) {
+        h.second = kReflectionV1Alpha;
+      }
+      headers.push_back(std::move(h));
     }
     headers.emplace_back(kPeerMetadataKey, PeerHeader(call->client->identity));
     call->request_headers = std::move(headers);

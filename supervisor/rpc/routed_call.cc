@@ -29,6 +29,7 @@ void RouterLoop::AdvanceRouted(Call* call) {
   switch (call->phase) {
     case Call::Phase::kReceiving:
       if (call->too_large) {
+        call->error.reason = "REQUEST_TOO_LARGE";
         Respond(call, kResourceExhausted,
                 absl::StrCat("the request is larger than pitstopd's limit "
                              "of ",
@@ -36,6 +37,7 @@ void RouterLoop::AdvanceRouted(Call* call) {
         return;
       }
       if (call->over_connection_budget) {
+        call->error.reason = "CONNECTION_BUSY";
         Respond(call, kResourceExhausted,
                 absl::StrCat("this connection already has ",
                              options_.limits.max_buffered_per_connection >> 20,
@@ -44,6 +46,7 @@ void RouterLoop::AdvanceRouted(Call* call) {
         return;
       }
       if (call->over_global_budget) {
+        call->error.reason = "DAEMON_BUSY";
         Respond(call, kResourceExhausted,
                 absl::StrCat("pitstopd already holds ",
                              options_.limits.max_buffered_bytes >> 20,
@@ -72,6 +75,7 @@ void RouterLoop::OnRequest(Call* call) {
   const std::string* driver =
       FindHeader(call->request_headers, kDriverMetadataKey);
   if (driver == nullptr || driver->empty()) {
+    call->error.reason = "DRIVER_NOT_NAMED";
     Respond(call, kInvalidArgument,
             absl::StrCat("missing gRPC metadata key '", kDriverMetadataKey,
                          "' naming the driver to call (e.g. flashpool)"));
@@ -80,6 +84,7 @@ void RouterLoop::OnRequest(Call* call) {
   call->driver = *driver;
   if (options_.access != nullptr &&
       !options_.access->MayRoute(call->client->identity, call->driver)) {
+    call->error.reason = "NOT_A_CALLER";
     Respond(call, kPermissionDenied,
             absl::StrCat(call->client->identity.Describe(),
                          " may not route calls to driver ", Quoted(*driver),
@@ -89,6 +94,7 @@ void RouterLoop::OnRequest(Call* call) {
   }
   std::optional<GrpcMessage> message = SplitUnaryBody(call->request_body);
   if (!message.has_value()) {
+    call->error.reason = "BAD_REQUEST_MESSAGE";
     Respond(call, kInvalidArgument,
             call->request_body.empty()
                 ? "the call carried no request message"
@@ -97,6 +103,7 @@ void RouterLoop::OnRequest(Call* call) {
   }
   if (message->compressed) {
     // The spec's answer to an encoding the server does not take.
+    call->error.reason = "COMPRESSED_REQUEST";
     Respond(call, kUnimplemented,
             "pitstopd takes uncompressed requests only (grpc-encoding "
             "identity); turn compression off for calls to drivers");
@@ -164,6 +171,13 @@ void RouterLoop::OnRoute(Call* call, absl::StatusOr<Route> route) {
     call->validated = true;
     ValidatedBag bag = ValidatePropertyBag(m, call->context.properties());
     if (!bag.violations.empty()) {
+      call->error.reason = "INVALID_PROPERTIES";
+      // As many as the message lists (ViolationsStatus): bounded.
+      for (const PropertyViolation& v : bag.violations) {
+        if (call->error.field_violations.size() == 20) break;
+        call->error.field_violations.emplace_back(
+            absl::StrCat("context.properties.", v.key), v.message);
+      }
       Respond(call, ViolationsStatus(call->driver, bag.violations));
       return;
     }
@@ -300,6 +314,7 @@ void RouterLoop::OnForwarded(Call* call) {
   CancelTimer(call);
   const Route& route = call->route;
   if (call->cancelled_by_drain) {
+    call->error.reason = "DRAIN_TIMEOUT";
     Respond(call, kCancelled,
             absl::StrCat("driver ", call->driver, " (pid ", route.pid,
                          ") was being replaced and did not finish the call "
@@ -308,12 +323,14 @@ void RouterLoop::OnForwarded(Call* call) {
     return;
   }
   if (call->timed_out) {
+    call->error.reason = "DRIVER_DEADLINE";
     Respond(call, kDeadlineExceeded,
             absl::StrCat("driver ", call->driver, " (pid ", route.pid,
                          ") did not answer before the call's deadline"));
     return;
   }
   if (call->attempt.response_too_large) {
+    call->error.reason = "RESPONSE_TOO_LARGE";
     Respond(call, kResourceExhausted,
             absl::StrCat("driver ", call->driver, " (pid ", route.pid,
                          ") answered with more than pitstopd's limit of ",
@@ -367,12 +384,15 @@ void RouterLoop::OnAttemptFailed(Call* call) {
       absl::StrCat("driver ", call->driver, " (pid ", route.pid, ") ");
   std::string message;
   if (NeverReachedDriver(input.end)) {
+    call->error.reason = "DRIVER_REFUSED";
     message =
         absl::StrCat(who, "refused the call: ", a.up_lost_reason, "; retry it");
   } else if (input.end == AttemptEnd::kReset) {
+    call->error.reason = "DRIVER_RESET_CALL";
     message = absl::StrCat(who, "reset the call (HTTP/2 error ", a.up_error,
                            ") without an answer");
   } else {
+    call->error.reason = "DRIVER_LOST";
     message = absl::StrCat(
         who, "became unavailable during the call: ", a.up_lost_reason,
         input.has_operation_id ? "; it was resent once and failed again"

@@ -23,6 +23,7 @@
 #include "supervisor/core/call_stats.h"
 #include "supervisor/core/route_source.h"
 #include "supervisor/rpc/connections.h"
+#include "supervisor/rpc/error_details.h"
 #include "supervisor/rpc/event_loop.h"
 #include "supervisor/rpc/http2_connection.h"
 
@@ -122,6 +123,10 @@ struct Call {
   // answered; a call the client gave up on is CANCELLED).
   VersionCalls* stats = nullptr;
   int code = -1;
+
+  // The machine-readable half of an answer the router makes itself
+  // (error_details.h): its reason, and the bag's problems.
+  ErrorDetails error;
 };
 
 }  // namespace pitstop

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "supervisor/common/check.h"
+#include "supervisor/common/error_reason.h"
 #include "supervisor/rpc/audit_queue.h"
 #include "supervisor/rpc/grpc_wire.h"
 #include "supervisor/rpc/listener.h"
@@ -225,10 +226,12 @@ void RouterLoop::Classify(Call* call) {
                          " role and has ", RoleName(call->client->role),
                          " (pitstopd.yaml `roles`; docs/security.md)");
         AuditRefusal(call, why);
+        call->error.reason = "ROLE_NEEDED";
         Respond(call, kPermissionDenied, why);
       }
       return;  // pass through
     }
+    call->error.reason = "UNKNOWN_METHOD";
     Respond(call, kUnimplemented,
             absl::StrCat("unknown method ", call->method,
                          "; pitstopd serves pitstop.driver.v1.StorageService, "
@@ -239,6 +242,7 @@ void RouterLoop::Classify(Call* call) {
   }
   call->counted = gate_.Started();
   if (!call->counted) {
+    call->error.reason = "SHUTTING_DOWN";
     Respond(call, kUnavailable,
             "pitstopd is shutting down; retry against its replacement");
     return;
@@ -273,10 +277,13 @@ void RouterLoop::Respond(Call* call, int code, absl::string_view message) {
   call->response_submitted = true;
   call->code = code;
   call->phase = Call::Phase::kResponding;
-  const Headers headers = {{":status", "200"},
-                           {"content-type", "application/grpc"},
-                           {"grpc-status", std::to_string(code)},
-                           {"grpc-message", PercentEncode(message)}};
+  call->error.driver = call->driver;
+  const Headers headers = {
+      {":status", "200"},
+      {"content-type", "application/grpc"},
+      {"grpc-status", std::to_string(code)},
+      {"grpc-message", PercentEncode(message)},
+      {kStatusDetailsHeader, StatusDetailsValue(code, message, call->error)}};
   std::vector<nghttp2_nv> nva = NvList(headers);
   nghttp2_submit_response(call->client->session, call->client_stream,
                           nva.data(), nva.size(), nullptr);
@@ -288,6 +295,7 @@ void RouterLoop::Respond(Call* call, int code, absl::string_view message) {
 }
 
 void RouterLoop::Respond(Call* call, const absl::Status& status) {
+  if (call->error.reason.empty()) call->error.reason = ReasonOf(status);
   Respond(call, static_cast<int>(status.code()), status.message());
 }
 

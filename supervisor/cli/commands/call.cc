@@ -55,15 +55,19 @@ class CallCommand : public Command {
     cmd.add_option("OPERATION", operation_, "operation, e.g. CreateVolume")
         ->required();
     cmd.add_option("--resource", resource_,
-                   "the resource the call is about: TYPE/ID, e.g. volume/v1");
+                   "the resource the call is about, TYPE/ID, e.g. volume/v1 "
+                   "(none for a call about no resource)");
     cmd.add_option("--prop", props_,
                    "a property of the bag: KEY=VALUE (repeatable)");
     cmd.add_option(
         "--json", json_,
         "request fields as JSON, e.g. '{\"size_bytes\": 1073741824}'");
     cmd.add_option("--operation-id", operation_id_,
-                   "idempotency key (default: generated)");
-    cmd.add_option("--caller", caller_, "who is calling, for audit");
+                   "idempotency key (default: a new one, cli-MILLIS-N: each "
+                   "run is a new operation)");
+    cmd.add_option("--caller", caller_,
+                   "who is calling, for the driver's logs (default "
+                   "pitstop-cli:USER)");
   }
 
   int Run(const CommandContext& c) override {

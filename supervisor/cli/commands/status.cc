@@ -133,8 +133,8 @@ void PrintEvent(const sv1::Event& e, std::ostream& out) {
       e.kind_code() == sv1::EVENT_KIND_STATE
           ? absl::StrCat(StateName(e.from()), " -> ", StateName(e.to()))
           : e.kind();
-  out << pb::util::TimeUtil::ToString(e.time()) << "  " << e.driver() << "  "
-      << what;
+  out << "#" << e.sequence() << "  " << pb::util::TimeUtil::ToString(e.time())
+      << "  " << e.driver() << "  " << what;
   if (e.pid()) out << "  pid " << e.pid();
   if (!e.reason().empty()) out << "  " << e.reason();
   out << std::endl;
@@ -145,6 +145,11 @@ class EventsCommand : public Command {
   void Define(CLI::App& cmd) override {
     cmd.add_flag("--follow,-f", follow_, "keep printing new events");
     cmd.add_option("--driver", driver_, "only this driver's events");
+    cmd.add_option("--after", after_,
+                   "only events after this sequence number (the SEQ column; "
+                   "to resume where you stopped)");
+    cmd.add_flag("--new", from_now_,
+                 "skip the events so far: with --follow, only new ones");
   }
 
   int Run(const CommandContext& c) override {
@@ -154,6 +159,8 @@ class EventsCommand : public Command {
     sv1::WatchEventsRequest request;
     request.set_follow(follow_);
     request.set_driver(driver_);
+    request.set_since_sequence(after_);
+    request.set_from_now(from_now_);
     auto reader = client.stub().WatchEvents(&ctx, request);
     sv1::Event e;
     while (reader->Read(&e)) {
@@ -172,6 +179,8 @@ class EventsCommand : public Command {
 
  private:
   bool follow_ = false;
+  bool from_now_ = false;
+  uint64_t after_ = 0;
   std::string driver_;
 };
 
