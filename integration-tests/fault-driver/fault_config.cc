@@ -60,6 +60,8 @@ absl::StatusOr<FaultConfig> ParseFaultConfig(absl::string_view text,
       config.mode = FaultMode::kNeverReady;
     } else if (mode == "hang") {
       config.mode = FaultMode::kHang;
+    } else if (mode == "bad_exit") {
+      config.mode = FaultMode::kBadExit;
     } else if (absl::ConsumePrefix(&value, "crash_after_ms=")) {
       config.mode = FaultMode::kCrashAfter;
       if (!ParseMs(value, &config.ms)) {

@@ -13,6 +13,9 @@
 //   mode=hang                 every call (Probe included) blocks forever;
 //                             SIGTERM is ignored, only SIGKILL ends it
 //   mode=exit_code=<n>        exits with status n (0..255) at start
+//   mode=bad_exit             serves and is ready, but exits with status 1
+//                             when asked to stop (pitstop-sanity must fail
+//                             it: lifecycle.sigterm)
 //   after_ms=<n>              optional, with exit_code only: serve and exit
 //                             n ms after start instead of at once
 
@@ -32,6 +35,7 @@ enum class FaultMode {
   kSlowStart,
   kHang,
   kExitCode,
+  kBadExit,
 };
 
 struct FaultConfig {

@@ -151,6 +151,12 @@ int Run(int argc, char** argv) {
     }
     case FaultMode::kHang:
       return ServeHanging(runtime.socket_path());
+    case FaultMode::kBadExit: {
+      FaultStorageService service(config->mode_text, /*hang=*/false);
+      const int rc = runtime.Serve({&service});
+      sdk::Log("error", "mode=bad_exit: stopping with status 1");
+      return rc == 0 ? 1 : rc;
+    }
   }
   FaultStorageService service(config->mode_text, /*hang=*/false);
   return runtime.Serve({&service});
