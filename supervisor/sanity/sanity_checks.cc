@@ -1,11 +1,13 @@
 #include "supervisor/sanity/sanity_checks.h"
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <signal.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "supervisor/common/status_macros.h"
@@ -105,6 +107,54 @@ absl::Status GetInfoAgrees(SanityTarget& t) {
   std::string message = "GetInfo disagrees with driver.yaml:";
   for (const std::string& w : wrong) absl::StrAppend(&message, " ", w, ";");
   return absl::FailedPreconditionError(message);
+}
+
+// grpc.health.v1.Health/Check of `service` on the daemon, by hand (the
+// request is one string field; the answer one enum): 1 SERVING, 2
+// NOT_SERVING, 0 when the call failed.
+int HealthStatus(SanityDaemon& daemon, const std::string& service) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  const std::string request =
+      std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1), out;
+  grpc::GenericStub stub(daemon.channel());
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &in,
+                 &out, [&](grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  std::vector<grpc::Slice> slices;
+  if (!status.ok() || !out.Dump(&slices).ok()) return 0;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
+
+absl::Status HealthServing(SanityTarget& t) {
+  ASSIGN_OR_RETURN(sv1::Driver d, AwaitReady(t, 0, kMargin));
+  const std::string service = "pitstop.driver/" + t.manifest.name;
+  // The daemon sets it from the driver's events: give it a moment.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  int status = HealthStatus(*t.daemon, service);
+  while (status != 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    status = HealthStatus(*t.daemon, service);
+  }
+  if (status != 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the health service ", service,
+                     " is not SERVING while the driver "
+                     "is READY (status ",
+                     status, ")"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Sandboxed(SanityTarget& t) {
@@ -250,6 +300,9 @@ const std::vector<SanityCheck>& SanityChecks() {
       {"identity.get-info",
        "GetInfo agrees with driver.yaml: name, version, protocol v1", true,
        GetInfoAgrees},
+      {"health.serving",
+       "the standard health API shows it SERVING as pitstop.driver/NAME", true,
+       HealthServing},
       {"sandbox.applied", "its process runs sandboxed (strict or best-effort)",
        true, Sandboxed},
       {"properties.checked",
