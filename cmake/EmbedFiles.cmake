@@ -1,5 +1,6 @@
-# cmake -DOUTPUT=file.cc -DFILES="urlpath+html+file,..." -P EmbedFiles.cmake
-# (the middle field: html, javascript, css or svg, for its content type)
+# cmake -DOUTPUT=file.cc -DCOUNT=n -DURL_0=/ -DTYPE_0=html -DFILE_0=path ...
+#       -P EmbedFiles.cmake
+# (TYPE_i: html, javascript, css or svg, for the file's content type)
 #
 # Writes a C++ file defining FindConsoleAsset (console_assets.h) over the
 # given files, each as a byte array: the console's page, scripts and
@@ -7,12 +8,11 @@
 set(arrays "")
 set(table "")
 set(index 0)
-string(REPLACE "," ";" entries "${FILES}")
-foreach(entry IN LISTS entries)
-  string(REPLACE "+" ";" parts "${entry}")
-  list(GET parts 0 url)
-  list(GET parts 1 type)
-  list(GET parts 2 file)
+math(EXPR last "${COUNT} - 1")
+foreach(i RANGE ${last})
+  set(url "${URL_${i}}")
+  set(type "${TYPE_${i}}")
+  set(file "${FILE_${i}}")
   if(type STREQUAL "svg")
     set(mime "image/svg+xml")
   else()

@@ -132,8 +132,9 @@ void AppendLoad(const std::vector<DriverStatus>& drivers, PrometheusText& out) {
 void AppendCalls(const CallStats& stats, PrometheusText& out) {
   const std::vector<VersionCallsSnapshot> versions = stats.Snapshot();
   out.Family("pitstop_calls_total", Type::kCounter,
-             "Routed calls that ended, by the driver and version that "
-             "served them, method and gRPC status code.");
+             "Routed calls forwarded to a driver process, by the driver and "
+             "version that served them, method and the gRPC status code the "
+             "caller got");
   for (const VersionCallsSnapshot& v : versions) {
     for (const MethodCallsSnapshot& m : v.methods) {
       for (int c = 0; c < kGrpcCodeCount; ++c) {
@@ -147,8 +148,8 @@ void AppendCalls(const CallStats& stats, PrometheusText& out) {
     }
   }
   out.Family("pitstop_call_duration_seconds", Type::kHistogram,
-             "Time from a routed call's first headers to the end of its "
-             "answer, as the router saw it.");
+             "Time from a forwarded call's first headers until the router "
+             "had its whole answer");
   for (const VersionCallsSnapshot& v : versions) {
     for (const MethodCallsSnapshot& m : v.methods) {
       out.Histogram({{"driver", v.driver},
@@ -158,8 +159,9 @@ void AppendCalls(const CallStats& stats, PrometheusText& out) {
     }
   }
   out.Family("pitstop_calls_unrouted_total", Type::kCounter,
-             "Routed calls that reached no driver (unknown, stopped or "
-             "FAILED driver, refused request), by gRPC status code.");
+             "Routed calls the daemon answered without forwarding them "
+             "(unknown, stopped or FAILED driver, wrong category or "
+             "resource type, bad property bag, over a limit), by gRPC code.");
   const std::array<uint64_t, kGrpcCodeCount> unrouted = stats.Unrouted();
   for (int c = 0; c < kGrpcCodeCount; ++c) {
     if (unrouted[c] == 0) continue;

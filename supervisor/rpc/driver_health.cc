@@ -19,7 +19,13 @@ DriverHealth::DriverHealth(Supervisor& supervisor, EventLog& events,
     : supervisor_(supervisor),
       events_(events),
       health_(health),
-      thread_([this] { Follow(); }) {}
+      // The events from here on change what the snapshot says.
+      since_(events.Last()) {
+  for (const DriverStatus& d : supervisor_.List()) {
+    Set(d.package->manifest.name, d.state == DriverState::kReady);
+  }
+  thread_ = std::thread([this] { Follow(); });
+}
 
 DriverHealth::~DriverHealth() {
   {
@@ -34,29 +40,21 @@ bool DriverHealth::Stopping() {
   return stop_;
 }
 
+void DriverHealth::Set(const std::string& driver, bool serving) {
+  auto [it, added] = serving_.emplace(driver, serving);
+  if (!added && it->second == serving) return;
+  it->second = serving;
+  health_->SetServingStatus(DriverHealthName(driver), serving);
+}
+
 void DriverHealth::Follow() {
-  // The events from here on change what the snapshot says.
-  uint64_t since = events_.Last();
-  // What each driver was last set to: a watcher hears of changes only
-  // (STOPPING, STOPPED, STARTING are one NOT_SERVING).
-  std::map<std::string, bool> serving;
-  const auto set = [&](const std::string& driver, bool now) {
-    auto [it, added] = serving.emplace(driver, now);
-    if (!added && it->second == now) return;
-    it->second = now;
-    health_->SetServingStatus(DriverHealthName(driver), now);
-  };
-  for (const DriverStatus& d : supervisor_.List()) {
-    set(d.package->manifest.name, d.state == DriverState::kReady);
-  }
   while (!Stopping()) {
     // In slices, so that the destructor is not kept waiting.
-    if (!events_.AwaitAfter(since, absl::Now() + absl::Milliseconds(250))) {
+    if (!events_.AwaitAfter(since_, absl::Now() + absl::Milliseconds(250))) {
       continue;
     }
-    for (const DriverEvent& e : events_.Since(since, "", &since)) {
-      if (e.kind != "state") continue;
-      set(e.driver, e.to == DriverState::kReady);
+    for (const DriverEvent& e : events_.Since(since_, "", &since_)) {
+      if (e.kind == "state") Set(e.driver, e.to == DriverState::kReady);
     }
   }
 }

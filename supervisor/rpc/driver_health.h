@@ -7,6 +7,8 @@
 // driver with any gRPC library's health client (docs/protocol.md). Follows
 // the event log on a thread of its own; stops when destroyed.
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -26,8 +28,8 @@ std::string DriverHealthName(const std::string& driver);
 
 class DriverHealth {
  public:
-  // Sets every driver's status now, then follows `events`. All outlive
-  // this.
+  // Sets every driver's status before it returns, then follows `events`
+  // on its thread. All outlive this.
   DriverHealth(Supervisor& supervisor, EventLog& events,
                grpc::HealthCheckServiceInterface* health);
   ~DriverHealth();
@@ -37,13 +39,19 @@ class DriverHealth {
  private:
   void Follow() ABSL_LOCKS_EXCLUDED(mu_);
   bool Stopping() ABSL_LOCKS_EXCLUDED(mu_);
+  // Sets `driver`'s status when it changed: a watcher hears of changes
+  // only (STOPPING, STOPPED, STARTING are one NOT_SERVING).
+  void Set(const std::string& driver, bool serving);
 
   Supervisor& supervisor_;
   EventLog& events_;
   grpc::HealthCheckServiceInterface* const health_;
+  // The constructor's, then the thread's alone.
+  uint64_t since_ = 0;
+  std::map<std::string, bool> serving_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;  // last: starts once the rest is made
+  std::thread thread_;  // started at the end of the constructor
 };
 
 }  // namespace pitstop

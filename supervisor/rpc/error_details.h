@@ -27,7 +27,10 @@ struct ErrorDetails {
 };
 
 // The header's value: the serialized google.rpc.Status, base64 without
-// padding (as gRPC writes binary headers).
+// padding (as gRPC writes binary headers); at most about 2 KiB before
+// base64 (the message cut to 512 bytes, a violation's field and
+// description to 128, violations dropped past the budget), whatever the
+// client sent.
 std::string StatusDetailsValue(int code, absl::string_view message,
                                const ErrorDetails& details);
 

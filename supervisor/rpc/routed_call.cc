@@ -157,7 +157,6 @@ void RouterLoop::OnRoute(Call* call, absl::StatusOr<Route> route) {
     return;
   }
   const DriverManifest& m = route->package->manifest;
-  if (options_.call_stats != nullptr) call->stats = StatsFor(*route);
   // Again against the routed instance's own manifest: resource types may
   // differ between versions.
   if (absl::Status s = CheckCallFits(m, call->driver, call->category,
@@ -184,6 +183,9 @@ void RouterLoop::OnRoute(Call* call, absl::StatusOr<Route> route) {
     if (bag.changed) AppendProperties(call, std::move(bag.properties));
   }
   call->route = *std::move(route);
+  // Counted against the version from here on: the daemon's own refusals
+  // above are unrouted calls.
+  if (options_.call_stats != nullptr) call->stats = StatsFor(call->route);
   SetForwardDeadline(call, m);
   Forward(call);
 }
@@ -416,11 +418,15 @@ VersionCalls* RouterLoop::StatsFor(const Route& route) {
   return stats;
 }
 
-// Counts a routed call as it ends.
-void RouterLoop::CountCall(const Call* call) {
-  if (options_.call_stats == nullptr || !call->routed || !call->classified) {
+// Counts a routed call once: when its answer is submitted (before the
+// client can read it, so a client that then asks for the figures sees its
+// call), or when it ends unanswered (the caller gave up).
+void RouterLoop::CountCall(Call* call) {
+  if (options_.call_stats == nullptr || !call->routed || !call->classified ||
+      call->call_counted) {
     return;
   }
+  call->call_counted = true;
   const int code = call->code < 0 ? kCancelled : call->code;
   if (call->stats == nullptr) {
     options_.call_stats->RecordUnrouted(code);

@@ -123,6 +123,7 @@ struct Call {
   // answered; a call the client gave up on is CANCELLED).
   VersionCalls* stats = nullptr;
   int code = -1;
+  bool call_counted = false;
 
   // The machine-readable half of an answer the router makes itself
   // (error_details.h): its reason, and the bag's problems.

@@ -292,6 +292,7 @@ void RouterLoop::Respond(Call* call, int code, absl::string_view message) {
   // stream is reset once the answer is out (OnFrameSend).
   call->reset_after_response = !call->request_complete;
   connections_.MarkDirty(call->client);
+  CountCall(call);
 }
 
 void RouterLoop::Respond(Call* call, const absl::Status& status) {
@@ -318,6 +319,7 @@ void RouterLoop::SubmitResponse(Call* call) {
                           nva.data(), nva.size(),
                           call->attempt.trailers_only ? nullptr : &body);
   connections_.MarkDirty(call->client);
+  CountCall(call);
 }
 
 void RouterLoop::Destroy(Call* call) {

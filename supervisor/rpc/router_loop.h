@@ -130,7 +130,7 @@ class RouterLoop {
   void OnForwarded(Call* call);
   void OnAttemptFailed(Call* call);
   VersionCalls* StatsFor(const Route& route);
-  void CountCall(const Call* call);
+  void CountCall(Call* call);
 
   // Constant after construction
   RouteSource& routes_;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "supervisor/sandbox/keeper_record.h"
 
 namespace pitstop {
 namespace {
@@ -18,6 +19,20 @@ namespace sv1 = pitstop::supervisor::v1;
 
 constexpr size_t kMaxLog = 1 << 20;
 constexpr int kUidBase = 64000;
+
+// The drivers' keepers a killed daemon left running: each recorded one
+// that is still the recorded process (its start time) is killed, and with
+// it its driver (the init of its PID namespace).
+void KillKeepers(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".rec") continue;
+    absl::StatusOr<KeeperRecord> r = ReadKeeperRecord(entry.path().string());
+    if (r.ok() && ProcessStartTime(r->keeper_pid) == r->start_time) {
+      ::kill(r->keeper_pid, SIGKILL);
+    }
+  }
+}
 
 }  // namespace
 
@@ -77,13 +92,17 @@ absl::StatusOr<std::unique_ptr<SanityDaemon>> SanityDaemon::Start(
   return d;
 }
 
-SanityDaemon::~SanityDaemon() {
+void SanityDaemon::Stop() {
+  absl::MutexLock stop_lock(&stop_mu_);
+  if (stopped_) return;
+  stopped_ = true;
   if (pid_ != 0) {
     (void)launcher_.Signal(pid_, SIGTERM);
     absl::MutexLock lock(&mu_);
     if (!mu_.AwaitWithTimeout(absl::Condition(&exited_), absl::Seconds(60))) {
       mu_.Unlock();
       (void)launcher_.Signal(pid_, SIGKILL);
+      KillKeepers(dir_ + "/state/keepers");
       mu_.Lock();
       mu_.Await(absl::Condition(&exited_));
     }

@@ -28,7 +28,11 @@ class SanityDaemon {
       const std::string& pitstopd, const std::vector<std::string>& cars,
       const std::string& sandbox);
   // Stops the daemon (and so its drivers) and removes what it made.
-  ~SanityDaemon();
+  ~SanityDaemon() { Stop(); }
+  // The same, at once; idempotent. SIGTERM, then after 60 s SIGKILL and the
+  // keepers of its drivers (they outlive a killed daemon by design), then
+  // the directory. For an interrupted run too (any thread).
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_, stop_mu_);
   SanityDaemon(const SanityDaemon&) = delete;
   SanityDaemon& operator=(const SanityDaemon&) = delete;
 
@@ -51,6 +55,8 @@ class SanityDaemon {
   pid_t pid_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pitstop::supervisor::v1::AdminService::Stub> admin_;
+  absl::Mutex stop_mu_;  // one Stop at a time
+  bool stopped_ ABSL_GUARDED_BY(stop_mu_) = false;
   absl::Mutex mu_;
   std::string log_ ABSL_GUARDED_BY(mu_);
   bool exited_ ABSL_GUARDED_BY(mu_) = false;

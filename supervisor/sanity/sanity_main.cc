@@ -2,12 +2,14 @@
 // real, private pitstopd, as csi-sanity does for CSI drivers
 // (docs/vendor-guide.md, "Checking a driver with pitstop-sanity").
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -87,6 +89,20 @@ int Run(const std::string& car, const std::vector<std::string>& with,
   auto daemon = SanityDaemon::Start(pitstopd, cars, SandboxFor(pitstopd));
   if (!daemon.ok()) return Fail(std::string(daemon.status().message()));
   target.daemon = daemon->get();
+  // Interrupted (Ctrl-C, a CI job's timeout): its pitstopd, the drivers and
+  // the directory go first. Main blocked both signals before any thread.
+  SanityDaemon* running = daemon->get();
+  std::thread([running] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) return;
+    std::cerr << "pitstop-sanity: interrupted; stopping its pitstopd\n";
+    running->Stop();
+    _exit(130);
+  }).detach();
 
   std::cout << "pitstop-sanity: " << target.manifest.name << " "
             << target.manifest.version.ToString() << " (" << car << ")\n";
@@ -136,6 +152,12 @@ int Run(const std::string& car, const std::vector<std::string>& with,
 }
 
 int Main(int argc, char** argv) {
+  // Taken by the thread Run starts (every thread inherits the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   CLI::App app{
       "pitstop-sanity: checks a driver CAR against the driver contract under "
       "a private pitstopd"};
