@@ -293,7 +293,8 @@ grpc::StatusCode RecorderCreate(Daemon& d, const std::string& driver,
 
 // GET `path` from "127.0.0.1:PORT" over HTTP/1.1; the whole answer, or ""
 // when nothing listens there.
-std::string TryHttpGet(const std::string& address, const std::string& path) {
+std::string TryHttpGet(const std::string& address, const std::string& path,
+                       const std::string& host) {
   int port = 0;
   REQUIRE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port));
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -306,8 +307,8 @@ std::string TryHttpGet(const std::string& address, const std::string& path) {
     return "";
   }
   const std::string request =
-      "GET " + path +
-      " HTTP/1.1\r\nHost: pitstopd\r\nConnection: close\r\n\r\n";
+      "GET " + path + " HTTP/1.1\r\nHost: " + (host.empty() ? address : host) +
+      "\r\nConnection: close\r\n\r\n";
   REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(request.size()));
   std::string answer;

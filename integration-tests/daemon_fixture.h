@@ -155,9 +155,11 @@ DaemonSpec RecorderCopyIn(const std::string& dir);
 // with operation id `op`; the code it ended with.
 grpc::StatusCode RecorderCreate(Daemon& d, const std::string& driver,
                                 const std::string& op);
-// GET `path` from "127.0.0.1:PORT" over HTTP/1.1 (Connection: close); the
+// GET `path` from "127.0.0.1:PORT" over HTTP/1.1 (Connection: close), with
+// `host` as the Host header ("": the address, as a browser sends it); the
 // whole answer, headers too, or "" when nothing listens there.
-std::string TryHttpGet(const std::string& address, const std::string& path);
+std::string TryHttpGet(const std::string& address, const std::string& path,
+                       const std::string& host = "");
 // The same; fails the test when nothing listens.
 std::string HttpGet(const std::string& address, const std::string& path);
 // The metrics listener's address, from the daemon's "serving metrics" log

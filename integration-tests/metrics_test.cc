@@ -65,6 +65,12 @@ TEST_CASE(
       "pitstop_driver_restarts_total{driver=\"recorder\"} 1\n"));
   CHECK(absl::StartsWith(HttpGet(address, "/nothing"), "HTTP/1.1 404"));
   CHECK(absl::StartsWith(HttpGet(address, "/"), "HTTP/1.1 200"));  // console
+  // A name the console was not told about (DNS rebinding) is refused; the
+  // metrics are served whatever name Prometheus uses.
+  CHECK(absl::StartsWith(TryHttpGet(address, "/api/v1/drivers", "evil.example"),
+                         "HTTP/1.1 421"));
+  CHECK(absl::StartsWith(TryHttpGet(address, "/metrics", "evil.example"),
+                         "HTTP/1.1 200"));
   fs::remove_all(dir);
 }
 

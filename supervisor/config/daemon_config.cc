@@ -56,6 +56,7 @@ callers:                   # who may route calls to drivers: NAME or "*"
   "*": [uid 0, group pitstop]
 metrics_listen: ""         # Prometheus /metrics, e.g. 127.0.0.1:9464 ("" off)
 count_calls: true          # count routed calls (metrics, pitstop top)
+console_hosts: ""          # names the console answers to, besides IPs and localhost
 leave_drivers_on_exit: false  # SIGTERM: true exits with the drivers running
 events_max_count: 10000    # events kept (memory and pitstopd.db)...
 events_max_age: 720h       # ...and for at most this long
@@ -471,6 +472,7 @@ std::vector<KeyRow> Keys() {
          return absl::OkStatus();
        }},
       {"count_calls", Boolean(&C::count_calls)},
+      {"console_hosts", NameList(&C::console_hosts)},
       {"leave_drivers_on_exit", Boolean(&C::leave_drivers_on_exit)},
       {"events_max_count", ByteCount(&C::events_max_count, 100)},
       {"events_max_age", PositiveDuration(&C::events_max_age, "720h")},

@@ -94,6 +94,9 @@ struct DaemonConfig {
   // duration (metrics, `pitstop top`); false only to measure what counting
   // costs.
   bool count_calls = true;
+  // Host names the web console answers to besides IP addresses and
+  // localhost (a name the operator reaches metrics_listen by).
+  std::vector<std::string> console_hosts;
   // At SIGTERM: stop every driver, then exit (false), or exit with the
   // drivers running under their keepers for the next pitstopd to re-adopt
   // (true; docs/operator-guide.md, "Under systemd").

@@ -1,8 +1,10 @@
 #include "supervisor/console/console.h"
 
+#include <arpa/inet.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/server_context.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 
@@ -79,7 +81,35 @@ std::string LocaleFromAcceptLanguage(const std::string& header) {
   return first;
 }
 
+bool ConsoleHostAllowed(const std::string& host,
+                        const std::vector<std::string>& names) {
+  std::string name = host;
+  if (!name.empty() && name[0] == '[') {  // [v6]:port
+    const size_t close = name.find(']');
+    if (close == std::string::npos) return false;
+    in6_addr v6;
+    return ::inet_pton(AF_INET6, name.substr(1, close - 1).c_str(), &v6) == 1;
+  }
+  name = name.substr(
+      0, name.rfind(':') == std::string::npos ? name.size() : name.rfind(':'));
+  in_addr v4;
+  if (::inet_pton(AF_INET, name.c_str(), &v4) == 1) return true;
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "localhost") return true;
+  for (const std::string& n : names) {
+    if (absl::AsciiStrToLower(n) == lower) return true;
+  }
+  return false;
+}
+
 HttpResponse Console::Handle(const HttpRequest& request) const {
+  if (!ConsoleHostAllowed(request.host, hosts_)) {
+    return Error(
+        421, absl::StrCat("this listener does not answer to the name '",
+                          request.host.substr(0, 100),
+                          "': open it by its IP address, or add the name to "
+                          "console_hosts in pitstopd.yaml"));
+  }
   if (absl::StartsWith(request.path, "/api/")) return Api(request);
   const ConsoleAsset* asset = FindConsoleAsset(request.path);
   if (asset == nullptr) {

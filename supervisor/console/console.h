@@ -22,12 +22,22 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "supervisor/core/event_log.h"
 #include "supervisor/metrics/http_server.h"
 #include "supervisor/rpc/admin_service.h"
 
 namespace pitstop {
+
+// Whether the console answers a request with this Host header: an IP
+// address (v4, or v6 in brackets), "localhost", or one of `names` (the
+// config's console_hosts), each with or without a port. Anything else is
+// refused: a web page whose name an attacker's DNS points at 127.0.0.1
+// (DNS rebinding) must not read the console from a browser on this host.
+bool ConsoleHostAllowed(const std::string& host,
+                        const std::vector<std::string>& names);
 
 // "de-DE,de;q=0.9,en;q=0.8" -> "de_DE": the first language, as a bundle's
 // locale; "" for none, "*", or anything that is not letters, '-' and '_'.
@@ -36,8 +46,9 @@ std::string LocaleFromAcceptLanguage(const std::string& header);
 class Console {
  public:
   // Both outlive the console.
-  Console(AdminService& admin, EventLog& events)
-      : admin_(admin), events_(events) {}
+  Console(AdminService& admin, EventLog& events,
+          std::vector<std::string> hosts = {})
+      : admin_(admin), events_(events), hosts_(std::move(hosts)) {}
 
   // Any path but /metrics.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -54,6 +65,7 @@ class Console {
 
   AdminService& admin_;
   EventLog& events_;
+  const std::vector<std::string> hosts_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -18,6 +18,23 @@ TEST_CASE("the browser's first language becomes the bundle locale",
   CHECK(LocaleFromAcceptLanguage(std::string(100, 'a')) == "");
 }
 
+TEST_CASE("the console answers to IP addresses, localhost and named hosts",
+          "[console]") {
+  const std::vector<std::string> names = {"pitstop01.mgmt"};
+  for (const char* ok : {"127.0.0.1:9464", "10.0.0.5", "[::1]:9464",
+                         "[fe80::1]", "localhost:9464", "LOCALHOST",
+                         "pitstop01.mgmt:9464", "PITSTOP01.MGMT"}) {
+    INFO(ok);
+    CHECK(ConsoleHostAllowed(ok, names));
+  }
+  // A rebinding attacker's name, a missing Host, a broken literal.
+  for (const char* refused : {"evil.example:9464", "", "[::1", "127.0.0.1.evil",
+                              "localhost.evil.example"}) {
+    INFO(refused);
+    CHECK_FALSE(ConsoleHostAllowed(refused, names));
+  }
+}
+
 TEST_CASE("the console's files are compiled in, Chart.js among them",
           "[console]") {
   const ConsoleAsset* index = FindConsoleAsset("/");

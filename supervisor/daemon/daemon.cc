@@ -488,7 +488,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
     sources.calls = p->call_stats.get();
     sources.repositories = p->repositories.get();
     sources.updates = p->updates.get();
-    p->console = std::make_unique<Console>(*p->admin, p->events);
+    p->console =
+        std::make_unique<Console>(*p->admin, p->events, c.console_hosts);
     const Console* console = p->console.get();
     ASSIGN_OR_RETURN(
         p->metrics,

@@ -67,6 +67,10 @@ MHD_Result Answer(void* cls, MHD_Connection* connection, const char* url,
   request.path = url;
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &AddArgument,
                             &request);
+  if (const char* host = MHD_lookup_connection_value(
+          connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
+    request.host = host;
+  }
   if (const char* lang = MHD_lookup_connection_value(
           connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE)) {
     request.accept_language = lang;

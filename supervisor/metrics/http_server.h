@@ -25,6 +25,7 @@ struct HttpRequest {
   // The query's arguments, decoded, in order.
   std::vector<std::pair<std::string, std::string>> query;
   std::string accept_language;  // the header, "" when absent
+  std::string host;             // the Host header, "" when absent
 
   // The first value of `key`, or "".
   std::string Arg(const std::string& key) const;
