@@ -123,8 +123,6 @@ class CallStats {
   std::vector<VersionCallsSnapshot> Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
   std::array<uint64_t, kGrpcCodeCount> Unrouted() const;
 
-  const std::vector<std::string>& methods() const { return methods_; }
-
  private:
   const std::vector<std::string> methods_;
   std::array<std::atomic<uint64_t>, kGrpcCodeCount> unrouted_{};

@@ -109,8 +109,9 @@ ProcessUsage ReadProcessUsage(pid_t pid, const std::string& cgroup_fs) {
   const Stat s = ReadStat("/proc/" + std::to_string(pid) + "/stat", &u.found);
   if (!u.found) return u;
   u.cpu_seconds = s.cpu_seconds + s.children_cpu_seconds;
-  u.memory_from_cgroup = ReadCgroupMemory(pid, cgroup_fs, &u.memory_bytes);
-  if (!u.memory_from_cgroup) u.memory_bytes = s.resident_bytes;
+  if (!ReadCgroupMemory(pid, cgroup_fs, &u.memory_bytes)) {
+    u.memory_bytes = s.resident_bytes;
+  }
   return u;
 }
 

@@ -24,7 +24,6 @@ void AppendProcessMetrics(PrometheusText& out);
 struct ProcessUsage {
   bool found = false;  // false: the process is gone
   double memory_bytes = 0;
-  bool memory_from_cgroup = false;
   double cpu_seconds = 0;
 };
 // `cgroup_fs` is the cgroup mount point, /sys/fs/cgroup except in tests.
