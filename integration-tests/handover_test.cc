@@ -122,14 +122,15 @@ TEST_CASE(
   load.Start();
   REQUIRE(load.AwaitCalls(200, absl::Seconds(30)));
 
-  // As a new daemon would: ask, take the listener, then go away.
+  // As a new daemon would: ask, take the listener, then go away (before or
+  // after the old one drained: it lets go only on an explicit "take").
   const std::string path = StateDir(dir) + "/control/handover.sock";
   const int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  const std::string request = "pitstop-handover 1\n";
+  const std::string request = "pitstop-handover 2\n";
   REQUIRE(::send(s, request.data(), request.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(request.size()));
   char answer[512] = {};

@@ -70,6 +70,8 @@ constexpr absl::Duration kHandOverDrain = absl::Seconds(10);
 // How long a new daemon waits for the one it replaces to let go: its drain
 // and ten seconds more.
 constexpr absl::Duration kHandOverRelease = absl::Seconds(20);
+// What the new daemon gets to commit once the old one has drained.
+constexpr absl::Duration kHandOverTake = absl::Seconds(5);
 
 // Holds an exclusive lock on the state directory for the daemon's lifetime,
 // so two daemons never share one.
@@ -613,19 +615,19 @@ bool Daemon::HandOver() {
   const absl::Time deadline = absl::Now() + kHandOverDrain;
   const bool idle = p.router->AwaitIdle(deadline);
   const bool clients_gone = p.router->AwaitNoClients(deadline);
-  if (PeerHungUp(request.connection)) {
-    p.router->ResumeAccepting();
-    LogWarning("pitstopd",
-               "hand-over abandoned: the new pitstopd went away before it "
-               "took over; serving on",
-               {{"to_pid", to_pid}});
-    return finish(false);
-  }
   if (!idle || !clients_gone) {
     LogWarning("pitstopd",
                absl::StrCat("calls or client connections still open after ",
                             absl::FormatDuration(kHandOverDrain),
                             " of draining; they are cut"));
+  }
+  if (!OfferRelease(request.connection, absl::Now() + kHandOverTake)) {
+    p.router->ResumeAccepting();
+    LogWarning("pitstopd",
+               "hand-over abandoned: the new pitstopd went away or did not "
+               "say \"take\" before it took over; serving on",
+               {{"to_pid", to_pid}});
+    return finish(false);
   }
   // The point of no return: nothing of this daemon acts on a driver again.
   p.ReleaseDrivers();

@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kRequest[] = "pitstop-handover 1";
+constexpr char kRequest[] = "pitstop-handover 2";
 // Longest line either end sends: "listener " and an address.
 constexpr size_t kMaxLine = 512;
 // What a peer gets to send its request.
@@ -38,10 +38,9 @@ absl::Status SendLine(int connection, const std::string& line,
   return SendWithFds(connection, line + "\n", fds);
 }
 
-// Reads one request line of at most kMaxLine bytes, byte by byte (it is
-// short, and nothing after it may be consumed).
-bool ReadRequest(int connection, std::string* line) {
-  const absl::Time deadline = absl::Now() + kRequestTimeout;
+// Reads one line of at most kMaxLine bytes, byte by byte (it is short, and
+// nothing after it may be consumed).
+bool ReadShortLine(int connection, absl::Time deadline, std::string* line) {
   char c;
   while (line->size() < kMaxLine) {
     if (!ReadWithin(connection, &c, 1, deadline)) return false;
@@ -138,7 +137,8 @@ void HandoverDoor::Answer(int connection) {
     return;
   }
   std::string line;
-  if (!ReadRequest(connection, &line) || line != kRequest) {
+  if (!ReadShortLine(connection, absl::Now() + kRequestTimeout, &line) ||
+      line != kRequest) {
     LogWarning("pitstopd", "refused a malformed hand-over request",
                {{"pid", std::to_string(peer->pid)}, {"request", Quoted(line)}});
     SendRefusal(connection,
@@ -153,6 +153,12 @@ void HandoverDoor::Answer(int connection) {
 absl::Status SendListener(int connection, int listen_fd,
                           const std::string& address) {
   return SendLine(connection, absl::StrCat("listener ", address), {listen_fd});
+}
+
+bool OfferRelease(int connection, absl::Time deadline) {
+  if (!SendLine(connection, "drained").ok()) return false;
+  std::string line;
+  return ReadShortLine(connection, deadline, &line) && line == "take";
 }
 
 absl::Status SendReleased(int connection) {
@@ -269,6 +275,17 @@ absl::StatusOr<std::string> Predecessor::NextLine(absl::Time deadline) {
 
 absl::Status Predecessor::AwaitReleased(absl::Time deadline) {
   absl::StatusOr<std::string> line = NextLine(deadline);
+  if (!line.ok()) return line.status();
+  if (*line != "drained") {
+    return absl::UnavailableError(
+        absl::StrCat("the pitstopd being replaced (pid ", pid_, ") answered ",
+                     Quoted(*line), " instead of \"drained\""));
+  }
+  if (absl::Status s = SendLine(connection_, "take"); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the pitstopd being replaced (pid ", pid_, ") ", s.message()));
+  }
+  line = NextLine(deadline);
   if (!line.ok()) return line.status();
   if (*line != "released") {
     return absl::UnavailableError(

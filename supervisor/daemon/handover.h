@@ -7,16 +7,21 @@
 // (<state>/control/handover.sock, its directory 0700; both ends check the
 // other's uid with SO_PEERCRED). One line each way:
 //
-//   new -> old   "pitstop-handover 1"
+//   new -> old   "pitstop-handover 2"
 //   old -> new   "listener <address>", the listening socket attached
 //                (SCM_RIGHTS): the old daemon accepts no more and has sent
 //                its clients GOAWAY; or "refused <why>"
-//   old -> new   "released": calls drained, drivers and the state
-//                directory's lock let go; the old daemon exits. A hang-up
-//                instead means the old one serves on.
+//   old -> new   "drained": its calls are done, it waits for the word
+//   new -> old   "take": the new daemon commits; nothing else does
+//   old -> new   "released": drivers and the state directory's lock let
+//                go; the old daemon exits. A hang-up instead means the old
+//                one serves on.
 //
-// The new daemon may give up by closing its end before "released"; the old
-// one then accepts again and serves on.
+// The new daemon gives up by closing its end (or by not answering "take"
+// within kTakeTimeout); the old one then accepts again and serves on. The
+// commit is the new daemon's explicit word, not the absence of a hang-up,
+// so a new daemon giving up at any moment before "take" can never leave
+// the drivers without a daemon.
 
 #include <sys/types.h>
 
@@ -68,6 +73,9 @@ class HandoverDoor {
 // The old daemon's answers, in order.
 absl::Status SendListener(int connection, int listen_fd,
                           const std::string& address);
+// Says the calls are drained and waits until `deadline` for the new
+// daemon's "take"; false when it hung up, said anything else or was silent.
+bool OfferRelease(int connection, absl::Time deadline);
 absl::Status SendReleased(int connection);
 void SendRefusal(int connection, const std::string& why);
 
@@ -88,7 +96,8 @@ class Predecessor {
   const std::string& address() const { return address_; }
   // The listening socket, once; the caller owns it.
   int TakeListener();
-  // Waits until the old daemon has let go of its drivers and the lock.
+  // Waits for the old daemon to drain, commits ("take") and waits until it
+  // has let go of its drivers and the lock.
   absl::Status AwaitReleased(absl::Time deadline);
 
  private:

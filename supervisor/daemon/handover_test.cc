@@ -87,12 +87,12 @@ TEST_CASE(
     const HandoverRequest r = requests.Await();
     REQUIRE(r.pid == ::getpid());
     REQUIRE(SendListener(r.connection, pair[0], "unix:/run/x.sock").ok());
+    REQUIRE(OfferRelease(r.connection, absl::Now() + absl::Seconds(10)));
     REQUIRE(SendReleased(r.connection).ok());
     ::close(r.connection);
   });
   absl::StatusOr<Predecessor> p =
       Predecessor::Ask(path, absl::Now() + absl::Seconds(10));
-  old_daemon.join();
   REQUIRE(p.ok());
   REQUIRE(p->address() == "unix:/run/x.sock");
   REQUIRE(p->pid() == ::getpid());
@@ -104,13 +104,33 @@ TEST_CASE(
   REQUIRE(::read(listener, &c, 1) == 1);
   REQUIRE(c == 'x');
   REQUIRE(p->AwaitReleased(absl::Now() + absl::Seconds(10)).ok());
+  old_daemon.join();
   for (int fd : {listener, pair[0], pair[1]}) ::close(fd);
   fs::remove_all(dir);
 }
 
+// A raw new daemon: asks, and returns its end once the listener came.
+int RawAsk(const std::string& path, Requests& requests, int listen_fd,
+           HandoverRequest* request) {
+  std::string why;
+  const int fd = ConnectWithin(path, absl::Now() + absl::Seconds(5), &why);
+  REQUIRE(fd >= 0);
+  const std::string line = "pitstop-handover 2\n";
+  REQUIRE(::send(fd, line.data(), line.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(line.size()));
+  *request = requests.Await();
+  REQUIRE(SendListener(request->connection, listen_fd, "unix:/x").ok());
+  absl::StatusOr<Received> r =
+      ReceiveWithFds(fd, 512, absl::Now() + absl::Seconds(5));
+  REQUIRE(r.ok());
+  REQUIRE(r->bytes == "listener unix:/x\n");
+  for (int received : r->fds) ::close(received);
+  return fd;
+}
+
 TEST_CASE(
-    "a new daemon that goes away before the release is seen as hung up by "
-    "the old one, which then serves on",
+    "the old daemon lets go only on the new one's word: one that gives up "
+    "before or after the drain, or stays silent, is never taken as a yes",
     "[handover]") {
   const std::string dir = TempStateDir();
   const std::string path = HandoverSocketPath(dir);
@@ -119,18 +139,36 @@ TEST_CASE(
   int pair[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
   HandoverRequest r;
-  {
+  const int fd = RawAsk(path, requests, pair[0], &r);
+  SECTION("gone before the drain ended") {
+    ::close(fd);
+    REQUIRE(!OfferRelease(r.connection, absl::Now() + absl::Seconds(10)));
+  }
+  SECTION("silent after the drain") {
+    REQUIRE(!OfferRelease(r.connection, absl::Now() + absl::Milliseconds(200)));
+    ::close(fd);
+  }
+  SECTION("gone once it heard \"drained\"") {
     std::thread old_daemon([&] {
-      r = requests.Await();
-      REQUIRE(SendListener(r.connection, pair[0], "unix:/x").ok());
+      REQUIRE(!OfferRelease(r.connection, absl::Now() + absl::Seconds(10)));
     });
-    absl::StatusOr<Predecessor> p =
-        Predecessor::Ask(path, absl::Now() + absl::Seconds(10));
+    std::string got;
+    char c = 0;
+    while (got.find('\n') == std::string::npos &&
+           ReadWithin(fd, &c, 1, absl::Now() + absl::Seconds(10))) {
+      got.push_back(c);
+    }
+    ::close(fd);
     old_daemon.join();
-    REQUIRE(p.ok());
-    REQUIRE(!PeerHungUp(r.connection));
-  }  // the new daemon gives up
-  REQUIRE(PeerHungUp(r.connection));
+    REQUIRE(got == "drained\n");
+  }
+  SECTION("anything but \"take\"") {
+    const std::string no = "tak\n";
+    REQUIRE(::send(fd, no.data(), no.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(no.size()));
+    REQUIRE(!OfferRelease(r.connection, absl::Now() + absl::Seconds(10)));
+    ::close(fd);
+  }
   ::close(r.connection);
   ::close(pair[0]);
   ::close(pair[1]);
@@ -146,7 +184,7 @@ TEST_CASE(
   Requests requests;
   auto door = OpenDoor(path, requests);
   const std::string answer = RawExchange(path, "pitstop-handover 99\n");
-  REQUIRE(answer.rfind("refused expected the line \"pitstop-handover 1\"", 0) ==
+  REQUIRE(answer.rfind("refused expected the line \"pitstop-handover 2\"", 0) ==
           0);
   {
     absl::MutexLock lock(&requests.mu);
@@ -210,7 +248,7 @@ TEST_CASE(
     if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       ::_exit(3);
     }
-    const char request[] = "pitstop-handover 1\n";
+    const char request[] = "pitstop-handover 2\n";
     // The door may have refused and closed already: no SIGPIPE.
     (void)::send(s, request, sizeof request - 1, MSG_NOSIGNAL);
     char buf[256];
