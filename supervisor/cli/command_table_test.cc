@@ -25,13 +25,13 @@ TEST_CASE("the command table holds every subcommand once, in help order",
   REQUIRE(
       paths ==
       std::vector<std::string>{
-          "drivers",    "describe",    "validate",    "top",      "start",
-          "stop",       "restart",     "reset",       "install",  "remove",
-          "upgrade",    "rollback",    "packages",    "order",    "events",
-          "call",       "car",         "car pack",    "car sign", "car inspect",
-          "car verify", "ca",          "ca init",     "ca issue", "repo",
-          "repo build", "repo verify", "repo mirror", "repo add", "repo remove",
-          "repo list",  "updates",     "audit"});
+          "drivers",     "describe",   "validate",    "top",         "start",
+          "stop",        "restart",    "reset",       "install",     "remove",
+          "upgrade",     "rollback",   "where",       "packages",    "order",
+          "events",      "call",       "car",         "car pack",    "car sign",
+          "car inspect", "car verify", "ca",          "ca init",     "ca issue",
+          "repo",        "repo build", "repo verify", "repo mirror", "repo add",
+          "repo remove", "repo list",  "updates",     "audit"});
 }
 
 TEST_CASE("the CLI built from the table parses a local command", "[cli]") {

@@ -2,11 +2,14 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "supervisor/cli/cli_json.h"
 
 namespace pitstop {
@@ -75,6 +78,50 @@ void PrintSummary(const sv1::Driver& d, std::ostream& out) {
   }
 }
 
+// "2.0.0 1234 calls, 0.10% driver errors, p99 3.2ms".
+std::string FiguresText(const sv1::CanaryFigures& f) {
+  return absl::StrFormat("%s %d calls, %.2f%% driver errors, p99 %.1fms",
+                         f.version(), f.calls(), f.error_rate() * 100,
+                         f.p99_seconds() * 1000);
+}
+
+void PrintCanary(const sv1::Canary& c, std::ostream& out) {
+  std::vector<std::string> steps;
+  for (double p : c.plan().steps_percent()) {
+    steps.push_back(absl::StrFormat("%g%%", p));
+  }
+  out << "Canary:       " << absl::StrFormat("%g%%", c.percent()) << " on "
+      << c.to_version() << " (step " << c.step() + 1 << " of "
+      << c.plan().steps_percent_size() << ": " << absl::StrJoin(steps, ",")
+      << ", every " << c.plan().interval_ms() / 1000.0 << "s"
+      << (c.plan().resources_size() > 0
+              ? absl::StrCat(", ", c.plan().resources_size(), " named")
+              : "")
+      << ")" << (c.paused() ? ", paused" : "")
+      << (c.serving() ? "" : ", the new version is not serving yet") << "\n";
+  const sv1::CanaryGate& g = c.plan().gate();
+  out << "Gate:         errors at most "
+      << absl::StrFormat("%g", g.max_error_rate_increase_percent())
+      << " points above " << c.from_version() << ", p99 at most "
+      << absl::StrFormat("%g", g.max_p99_ratio()) << "x, from " << g.min_calls()
+      << " calls";
+  if (c.has_gate_time()) {
+    const int64_t left =
+        c.gate_time().seconds() - absl::ToUnixSeconds(absl::Now());
+    out << "; judged in " << std::max<int64_t>(left, 0) << "s";
+  }
+  out << "\n";
+  if (c.serving()) {
+    out << "This step:    " << FiguresText(c.new_figures()) << " / "
+        << FiguresText(c.old_figures()) << "\n";
+  }
+  if (!c.verdict().empty()) out << "Last gate:    " << c.verdict() << "\n";
+  if (c.resources_moving() > 0) {
+    out << "Moving:       " << c.resources_moving()
+        << " resources wait for their calls on " << c.from_version() << "\n";
+  }
+}
+
 void PrintVersions(const sv1::Driver& d, std::ostream& out) {
   out << "Installed:    " << absl::StrJoin(d.installed_versions(), ", ")
       << "\n";
@@ -85,6 +132,7 @@ void PrintVersions(const sv1::Driver& d, std::ostream& out) {
   if (!d.upgrade().empty()) {
     out << "Upgrade:      " << d.upgrade() << "\n";
   }
+  if (d.has_canary()) PrintCanary(d.canary(), out);
   for (const auto& i : d.instances()) {
     out << "Instance:     " << i.version() << " " << i.role() << ", pid "
         << (i.pid() ? std::to_string(i.pid()) : "-") << ", "

@@ -3,11 +3,9 @@
 #include <algorithm>
 
 namespace pitstop {
-namespace {
 
-// The figures of `later` over `earlier` (null: nothing before).
-CallFigures Between(const CallTotals* earlier, const CallTotals& later,
-                    absl::Duration span) {
+CallFigures FiguresBetween(const CallTotals* earlier, const CallTotals& later,
+                           absl::Duration span) {
   CallFigures f;
   f.span = span;
   f.calls_total = later.calls;
@@ -32,8 +30,6 @@ CallFigures Between(const CallTotals* earlier, const CallTotals& later,
   f.p99_seconds = BucketQuantile(buckets, 0.99);
   return f;
 }
-
-}  // namespace
 
 std::vector<CallTotals> CallHistory::TakeTotals() const {
   const std::vector<VersionCallsSnapshot> snapshot = stats_.Snapshot();
@@ -69,8 +65,8 @@ std::vector<CallFigures> CallHistory::Over(absl::Time now,
     const CallTotals* earlier =
         base != nullptr && i < base->totals.size() ? &base->totals[i] : nullptr;
     CallFigures f =
-        Between(earlier, current[i],
-                base != nullptr ? now - base->at : absl::ZeroDuration());
+        FiguresBetween(earlier, current[i],
+                       base != nullptr ? now - base->at : absl::ZeroDuration());
     f.driver = keys_[i].first;
     f.version = keys_[i].second;
     out.push_back(std::move(f));
@@ -94,7 +90,8 @@ std::vector<CallHistory::Point> CallHistory::Series(
       if (keys_[i].first != driver) continue;
       const CallTotals* earlier =
           i < before.totals.size() ? &before.totals[i] : nullptr;
-      CallFigures f = Between(earlier, now.totals[i], now.at - before.at);
+      CallFigures f =
+          FiguresBetween(earlier, now.totals[i], now.at - before.at);
       f.driver = keys_[i].first;
       f.version = keys_[i].second;
       p.versions.push_back(std::move(f));

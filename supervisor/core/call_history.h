@@ -37,6 +37,11 @@ struct CallFigures {
   uint64_t driver_errors_total = 0;
 };
 
+// The figures of `later` since `earlier` (null: since the start), over
+// `span`.
+CallFigures FiguresBetween(const CallTotals* earlier, const CallTotals& later,
+                           absl::Duration span);
+
 class CallHistory {
  public:
   // Keeps `capacity` samples (a second apart: that many seconds).

@@ -122,33 +122,51 @@ std::array<uint64_t, kGrpcCodeCount> CallStats::Unrouted() const {
   return out;
 }
 
+VersionCallsSnapshot CallStats::SnapshotOf(const VersionCalls& v) const {
+  VersionCallsSnapshot s;
+  s.driver = v.driver();
+  s.version = v.version();
+  for (size_t i = 0; i < v.method_count_; ++i) {
+    const VersionCalls::Method& m = v.methods_[i];
+    MethodCallsSnapshot ms;
+    ms.method = methods_[i];
+    ms.buckets.resize(kLatencyBoundCount + 1);
+    for (size_t b = 0; b <= kLatencyBoundCount; ++b) {
+      ms.buckets[b] = m.buckets[b].load(std::memory_order_relaxed);
+      ms.count += ms.buckets[b];
+    }
+    if (ms.count == 0) continue;
+    for (int c = 0; c < kGrpcCodeCount; ++c) {
+      ms.codes[c] = m.codes[c].load(std::memory_order_relaxed);
+    }
+    ms.sum_seconds =
+        static_cast<double>(m.sum_ns.load(std::memory_order_relaxed)) / 1e9;
+    s.methods.push_back(std::move(ms));
+  }
+  return s;
+}
+
 std::vector<VersionCallsSnapshot> CallStats::Snapshot() const {
   std::vector<VersionCallsSnapshot> out;
   absl::MutexLock lock(&mu_);
   out.reserve(versions_.size());
   for (const std::unique_ptr<VersionCalls>& v : versions_) {
-    VersionCallsSnapshot& s = out.emplace_back();
-    s.driver = v->driver();
-    s.version = v->version();
-    for (size_t i = 0; i < v->method_count_; ++i) {
-      const VersionCalls::Method& m = v->methods_[i];
-      MethodCallsSnapshot ms;
-      ms.method = methods_[i];
-      ms.buckets.resize(kLatencyBoundCount + 1);
-      for (size_t b = 0; b <= kLatencyBoundCount; ++b) {
-        ms.buckets[b] = m.buckets[b].load(std::memory_order_relaxed);
-        ms.count += ms.buckets[b];
-      }
-      if (ms.count == 0) continue;
-      for (int c = 0; c < kGrpcCodeCount; ++c) {
-        ms.codes[c] = m.codes[c].load(std::memory_order_relaxed);
-      }
-      ms.sum_seconds =
-          static_cast<double>(m.sum_ns.load(std::memory_order_relaxed)) / 1e9;
-      s.methods.push_back(std::move(ms));
-    }
+    out.push_back(SnapshotOf(*v));
   }
   return out;
+}
+
+CallTotals CallStats::TotalsFor(absl::string_view driver,
+                                absl::string_view version) const {
+  absl::MutexLock lock(&mu_);
+  for (const std::unique_ptr<VersionCalls>& v : versions_) {
+    if (v->driver() == driver && v->version() == version) {
+      return TotalsOf(SnapshotOf(*v));
+    }
+  }
+  CallTotals none;
+  none.buckets.assign(kLatencyBoundCount + 1, 0);
+  return none;
 }
 
 }  // namespace pitstop

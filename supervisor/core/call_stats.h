@@ -122,8 +122,14 @@ class CallStats {
   // Any thread.
   std::vector<VersionCallsSnapshot> Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
   std::array<uint64_t, kGrpcCodeCount> Unrouted() const;
+  // The totals of one version so far (zero if never routed to).
+  CallTotals TotalsFor(absl::string_view driver,
+                       absl::string_view version) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  VersionCallsSnapshot SnapshotOf(const VersionCalls& v) const;
+
   const std::vector<std::string> methods_;
   std::array<std::atomic<uint64_t>, kGrpcCodeCount> unrouted_{};
   mutable absl::Mutex mu_;

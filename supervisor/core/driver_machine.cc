@@ -42,6 +42,7 @@ DesiredDriverState DesiredStateOf(const DriverRecord& r) {
 absl::Time DriverMachine::Reconcile(const std::string& name, DriverRecord& r,
                                     absl::Time now, Effects& effects) {
   // The processes beside the serving one, and the upgrade they serve.
+  canaries_.Reconcile(name, r, now, effects);
   upgrades_.Reconcile(name, r, now, effects);
   ReconcileSuccessor(name, r, now, effects);
   ReconcileRetiring(name, r, now, effects);
@@ -66,6 +67,9 @@ absl::Time DriverMachine::NextTimer(const DriverRecord& r) const {
   const SupervisorOptions& options = context_.options();
   absl::Time next = absl::InfiniteFuture();
   if (r.upgrade) next = std::min(next, r.upgrade->probation_until);
+  if (r.upgrade && r.upgrade->canary) {
+    next = std::min(next, r.upgrade->canary->gate_due);
+  }
   if (r.state == DriverState::kBackoff && !r.instance) {
     next = std::min(next, r.backoff_until);
   }
@@ -86,7 +90,10 @@ absl::Time DriverMachine::NextTimer(const DriverRecord& r) const {
     }
   }
   if (const Instance* s = r.successor.get()) {
-    next = std::min(next, s->start_deadline);
+    // A successor serving a canary's share is past its start.
+    if (s->phase != InstancePhase::kReady) {
+      next = std::min(next, s->start_deadline);
+    }
     if (!s->probe_in_flight && s->launched()) {
       next = std::min(next, s->next_probe);
     }
@@ -164,7 +171,13 @@ void DriverMachine::ReconcileSuccessor(const std::string& name, DriverRecord& r,
     return;
   }
   if (s.phase == InstancePhase::kReady && r.instance && !s.kill_sent) {
-    CutOver(name, r, now);
+    if (canaries_.Serve(name, r, now)) {
+      ProbeIfDue(name, s, now,
+                 now + std::min(options.probe_timeout, options.health_interval),
+                 effects);
+    } else {
+      CutOver(name, r, now);
+    }
     return;
   }
   if (s.kill_sent) return;
@@ -450,7 +463,10 @@ void DriverMachine::OnProbe(const std::string& driver, DriverRecord& r,
   const SupervisorOptions& options = context_.options();
   if (&inst != r.instance.get()) {
     // The successor of a graceful restart (a retiring one is not probed).
-    if (!ready) {
+    if (&inst == r.successor.get() && inst.phase == InstancePhase::kReady &&
+        r.upgrade && r.upgrade->canary && r.upgrade->canary->serving) {
+      canaries_.OnProbe(r, ready, now);
+    } else if (!ready) {
       inst.next_probe = now + options.probe_interval;
     } else if (inst.phase == InstancePhase::kStarting) {
       inst.phase = InstancePhase::kReady;

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "supervisor/core/canary_steps.h"
 #include "supervisor/core/desired_state.h"
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
@@ -39,7 +40,7 @@ DesiredDriverState DesiredStateOf(const DriverRecord& r);
 class DriverMachine {
  public:
   explicit DriverMachine(MachineContext& context)
-      : context_(context), upgrades_(context) {}
+      : context_(context), upgrades_(context), canaries_(context) {}
 
   absl::Time Reconcile(const std::string& name, DriverRecord& r, absl::Time now,
                        Effects& effects);
@@ -55,6 +56,7 @@ class DriverMachine {
                const DesiredDriverState* saved);
 
   UpgradeSteps& upgrades() { return upgrades_; }
+  CanarySteps& canaries() { return canaries_; }
 
  private:
   // The successor of a graceful restart or an upgrade.
@@ -87,6 +89,7 @@ class DriverMachine {
 
   MachineContext& context_;
   UpgradeSteps upgrades_;
+  CanarySteps canaries_;
 };
 
 }  // namespace pitstop

@@ -27,7 +27,8 @@ const char* RetiringRole(const Instance& o) {
 
 }  // namespace
 
-DriverStatus SnapshotOf(const DriverRecord& r) {
+DriverStatus SnapshotOf(const std::string& name, const DriverRecord& r,
+                        absl::Time now, const CallTotalsFunction& call_totals) {
   DriverStatus s;
   s.package = r.package;
   s.state = r.state;
@@ -54,7 +55,9 @@ DriverStatus SnapshotOf(const DriverRecord& r) {
     s.instances.push_back(std::move(i));
   };
   add(r.instance.get(), ServingRole(r.state));
-  add(r.successor.get(), "starting");
+  const bool canary_serving =
+      r.upgrade && r.upgrade->canary && r.upgrade->canary->serving;
+  add(r.successor.get(), canary_serving ? "canary" : "starting");
   if (const Instance* o = r.retiring.get()) add(o, RetiringRole(*o));
   for (const auto& [v, p] : r.installed) {
     s.installed_versions.push_back(v.ToString());
@@ -70,6 +73,30 @@ DriverStatus SnapshotOf(const DriverRecord& r) {
     s.upgrade_from = r.upgrade->from->manifest.version.ToString();
     s.upgrade_to = r.upgrade->to->manifest.version.ToString();
     s.upgrade = DescribeUpgrade(*r.upgrade);
+  }
+  if (r.upgrade && r.upgrade->canary) {
+    const CanaryRun& c = *r.upgrade->canary;
+    CanaryStatus& cs = s.canary.emplace();
+    cs.plan = c.plan;
+    cs.step = c.step;
+    cs.percent = c.percent();
+    cs.serving = c.serving;
+    cs.paused = c.paused;
+    cs.gate_due = c.serving ? c.gate_due : absl::InfiniteFuture();
+    cs.verdict = c.verdict;
+    cs.resources_moving = c.moving.size();
+    cs.old_figures.version = s.upgrade_from;
+    cs.new_figures.version = s.upgrade_to;
+    if (c.serving && call_totals) {
+      const absl::Duration span = now - c.step_started;
+      cs.old_figures =
+          FiguresBetween(&c.old_base, call_totals(name, s.upgrade_from), span);
+      cs.new_figures =
+          FiguresBetween(&c.new_base, call_totals(name, s.upgrade_to), span);
+      cs.old_figures.version = s.upgrade_from;
+      cs.new_figures.version = s.upgrade_to;
+    }
+    cs.old_figures.driver = cs.new_figures.driver = name;
   }
   return s;
 }

@@ -6,11 +6,16 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "supervisor/core/call_history.h"
+#include "supervisor/core/canary_plan.h"
 #include "supervisor/core/driver_package.h"
 #include "supervisor/core/driver_state.h"
 #include "supervisor/sandbox/process_launcher.h"
@@ -32,6 +37,21 @@ struct InstanceStatus {
   int calls_in_flight = 0;
   // The protections in force for this process (mode "off" until launched).
   SandboxReport sandbox;
+};
+
+// A canary upgrade before its cut-over.
+struct CanaryStatus {
+  CanaryPlan plan;
+  size_t step = 0;  // index in plan.steps
+  double percent = 0;
+  // The new version is READY and serves its share.
+  bool serving = false;
+  bool paused = false;
+  absl::Time gate_due = absl::InfiniteFuture();
+  // Both versions' calls since the step (or the last judgement) began.
+  CallFigures old_figures, new_figures;
+  std::string verdict;  // the gate's last
+  size_t resources_moving = 0;
 };
 
 // A snapshot of one driver, for the API.
@@ -63,9 +83,14 @@ struct DriverStatus {
   size_t resources_pending = 0;
   // Calls parked for a READY instance or a busy resource.
   size_t calls_waiting = 0;
+  std::optional<CanaryStatus> canary;
 };
 
-DriverStatus SnapshotOf(const DriverRecord& r);
+// `call_totals` (may be empty) gives a canary's live figures at `now`.
+using CallTotalsFunction = std::function<CallTotals(absl::string_view driver,
+                                                    absl::string_view version)>;
+DriverStatus SnapshotOf(const std::string& name, const DriverRecord& r,
+                        absl::Time now, const CallTotalsFunction& call_totals);
 
 }  // namespace pitstop
 

@@ -40,7 +40,8 @@ struct DriverEvent {
   //   "upgrade"                  the saved active version was not installed
   //   "upgrade-started", "upgrade-ready", "upgrade-cut-over",
   //   "upgrade-resource-drained", "upgrade-drained", "upgrade-committed",
-  //   "upgrade-old-stopped", "upgrade-rolled-back"
+  //   "upgrade-old-stopped", "upgrade-rolled-back", "canary-step",
+  //   "canary-gate"
   //                              the steps of an upgrade (upgrade_run.h)
   std::string kind;
   DriverState from = DriverState::kStopped;

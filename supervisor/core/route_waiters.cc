@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "supervisor/common/error_reason.h"
+#include "supervisor/core/canary_steps.h"
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
 
@@ -48,15 +49,24 @@ std::vector<Waiter> RouteWaiters::TakeAll() {
 
 bool AnswerWaiter(const std::string& name, DriverRecord& r, absl::Time now,
                   Waiter& w, Effects& effects, absl::Time& next) {
-  Instance* inst = r.instance.get();
+  // The serving instance, or the new version of a canary for a resource in
+  // its share.
+  const Instance* inst = CanaryTarget(name, r, w.resource);
   const bool ready =
-      r.state == DriverState::kReady && inst != nullptr && inst->alive();
-  // A replaced instance still running calls: a resource busy there waits.
-  const Instance* old =
-      r.retiring && !r.retiring->exited() ? r.retiring.get() : nullptr;
-  const bool busy_on_old =
-      old != nullptr && !w.resource.empty() &&
-      (old->load->Busy(w.resource) > 0 || old->held.count(w.resource) > 0);
+      inst != nullptr && inst->alive() &&
+      (inst == r.instance.get() ? r.state == DriverState::kReady
+                                : inst->phase == InstancePhase::kReady);
+  // A resource never has calls on two processes at once: one still busy on
+  // another (a replaced instance, or the version a canary step moved it
+  // from) waits until those calls end.
+  auto busy_on = [&w, inst](const Instance* other) {
+    return other != nullptr && other != inst && !other->exited() &&
+           (other->load->Busy(w.resource) > 0 ||
+            other->held.count(w.resource) > 0);
+  };
+  const bool busy_on_old = !w.resource.empty() && (busy_on(r.retiring.get()) ||
+                                                   busy_on(r.successor.get()) ||
+                                                   busy_on(r.instance.get()));
   if (ready && !busy_on_old &&
       (inst->id != w.avoid_instance || now >= w.avoid_until)) {
     Route route;

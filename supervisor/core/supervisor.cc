@@ -464,7 +464,8 @@ std::vector<DriverStatus> Supervisor::List() {
   absl::MutexLock lock(&mu_);
   std::vector<DriverStatus> out;
   for (const std::string& name : table_.start_order()) {
-    out.push_back(SnapshotOf(*table_.Find(name)));
+    out.push_back(SnapshotOf(name, *table_.Find(name), clock_.Now(),
+                             options_.call_totals));
   }
   return out;
 }
@@ -473,7 +474,7 @@ absl::StatusOr<DriverStatus> Supervisor::Get(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
-  return SnapshotOf(*r);
+  return SnapshotOf(std::string(name), *r, clock_.Now(), options_.call_totals);
 }
 
 bool Supervisor::SettledLocked(const DriverRecord& r) const {
@@ -504,7 +505,7 @@ absl::StatusOr<DriverStatus> Supervisor::AwaitSettled(absl::string_view name,
     r = table_.Find(name);
     if (r == nullptr) return table_.UnknownDriver(name);
   }
-  return SnapshotOf(*r);
+  return SnapshotOf(std::string(name), *r, clock_.Now(), options_.call_totals);
 }
 
 void Supervisor::StartAll() {

@@ -193,6 +193,29 @@ class Supervisor final : public RouteSource, private InstanceEvents {
                                     UpgradeOptions options = {})
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // An operator's hand on a canary upgrade in progress (canary_steps.h):
+  // promote (100% now: the cut-over, then the probation), pause (no next
+  // step; the gate still rolls back), resume. FAILED_PRECONDITION when
+  // none runs. Returns the sequence number of its event.
+  enum class CanaryAction { kPromote, kPause, kResume };
+  absl::StatusOr<uint64_t> ControlCanary(absl::string_view name,
+                                         CanaryAction action)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Which process serves `resource` ("type/id") of `name` now, and why:
+  // "canary" (in a canary's share), "named" (named to the canary),
+  // "default" (the active version).
+  struct Placement {
+    std::string version;
+    pid_t pid = 0;
+    std::string why;
+    // Its calls still run on another process: the next ones wait for them.
+    std::string moving_from;
+  };
+  absl::StatusOr<Placement> Where(absl::string_view name,
+                                  absl::string_view resource)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Clears a FAILED driver's mark and counters and starts it.
   // FAILED_PRECONDITION when the driver is not FAILED.
   absl::Status Reset(absl::string_view name, absl::string_view by = "")

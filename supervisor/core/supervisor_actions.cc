@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/core/canary_steps.h"
 #include "supervisor/core/operator_actions.h"
 #include "supervisor/core/supervisor.h"
 
@@ -139,6 +140,42 @@ absl::StatusOr<uint64_t> Supervisor::Rollback(absl::string_view name,
     previous = r->previous_version;
   }
   return Upgrade(name, previous, options);
+}
+
+absl::StatusOr<uint64_t> Supervisor::ControlCanary(absl::string_view name,
+                                                   CanaryAction action) {
+  absl::MutexLock lock(&mu_);
+  DriverRecord* r = table_.Find(name);
+  if (r == nullptr) return table_.UnknownDriver(name);
+  const std::string driver(name);
+  absl::StatusOr<uint64_t> seq =
+      action == CanaryAction::kPromote
+          ? machine_.canaries().Promote(driver, *r)
+          : machine_.canaries().Pause(driver, *r,
+                                      action == CanaryAction::kPause);
+  if (seq.ok()) TouchLocked(driver);
+  return seq;
+}
+
+absl::StatusOr<Supervisor::Placement> Supervisor::Where(
+    absl::string_view name, absl::string_view resource) {
+  absl::MutexLock lock(&mu_);
+  const DriverRecord* r = table_.Find(name);
+  if (r == nullptr) return table_.UnknownDriver(name);
+  Placement p;
+  const Instance* inst = CanaryTarget(std::string(name), *r, resource, &p.why);
+  p.version = inst != nullptr ? inst->package->manifest.version.ToString()
+                              : r->package->manifest.version.ToString();
+  p.pid = inst != nullptr && inst->alive() ? inst->pid : 0;
+  for (const Instance* other :
+       {r->instance.get(), r->successor.get(), r->retiring.get()}) {
+    if (other != nullptr && other != inst && !other->exited() &&
+        (other->load->Busy(resource) > 0 ||
+         other->held.count(std::string(resource)) > 0)) {
+      p.moving_from = other->package->manifest.version.ToString();
+    }
+  }
+  return p;
 }
 
 }  // namespace pitstop

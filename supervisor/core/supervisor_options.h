@@ -2,9 +2,12 @@
 #define PITSTOP_SUPERVISOR_CORE_SUPERVISOR_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "supervisor/core/call_stats.h"
 #include "supervisor/core/restart_policy.h"
 #include "supervisor/core/sandbox_policy.h"
 
@@ -32,6 +35,12 @@ struct SupervisorOptions {
   absl::Duration upgrade_probation = absl::Seconds(10);
   // Limits and grants for every driver's sandbox (sandbox_policy.h).
   SandboxPolicyOptions sandbox;
+  // The routed calls' totals of one version of a driver so far, for a
+  // canary's gate (CallStats::TotalsFor); empty when calls are not counted
+  // (count_calls: false), and then a canary is refused.
+  std::function<CallTotals(absl::string_view driver,
+                           absl::string_view version)>
+      call_totals;  // as driver_status.h's CallTotalsFunction
 };
 
 }  // namespace pitstop

@@ -6,159 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include "supervisor/common/clock.h"
+#include "supervisor/core/supervisor_test_fixture.h"
 
 namespace pitstop {
 namespace {
-
-// Records launches and signals; the test decides when children exit.
-class FakeLauncher final : public ProcessLauncher {
- public:
-  struct Child {
-    LaunchSpec spec;
-    ExitHandler on_exit;
-    std::vector<int> signals;
-    bool exited = false;
-  };
-
-  absl::StatusOr<pid_t> Launch(const LaunchSpec& spec, OutputHandler,
-                               ExitHandler on_exit) override {
-    if (fail_next) {
-      fail_next = false;
-      return absl::NotFoundError("cannot start " + spec.executable);
-    }
-    pid_t pid = next_pid++;
-    children[pid] = Child{spec, std::move(on_exit), {}, false};
-    last_pid = pid;
-    return pid;
-  }
-  absl::Status Signal(pid_t pid, int signal) override {
-    auto it = children.find(pid);
-    if (it == children.end() || it->second.exited) {
-      return absl::NotFoundError("gone");
-    }
-    it->second.signals.push_back(signal);
-    return absl::OkStatus();
-  }
-  void Exit(pid_t pid, ExitInfo info) {
-    children[pid].exited = true;
-    children[pid].on_exit(info);
-  }
-  size_t Running() const {
-    size_t n = 0;
-    for (const auto& [pid, c] : children) n += c.exited ? 0 : 1;
-    return n;
-  }
-
-  std::map<pid_t, Child> children;
-  pid_t next_pid = 100;
-  pid_t last_pid = 0;
-  bool fail_next = false;
-};
-
-// Holds probes until the test answers them.
-class FakeEndpoints final : public DriverEndpointFactory {
- public:
-  class Endpoint final : public DriverEndpoint {
-   public:
-    explicit Endpoint(FakeEndpoints& owner) : owner_(owner) {}
-    void Probe(absl::Time,
-               std::function<void(absl::StatusOr<ProbeResult>)> done) override {
-      owner_.pending.push_back(std::move(done));
-    }
-
-   private:
-    FakeEndpoints& owner_;
-  };
-  std::shared_ptr<DriverEndpoint> Connect(const std::string& path) override {
-    sockets.push_back(path);
-    return std::make_shared<Endpoint>(*this);
-  }
-  // Answers every pending probe.
-  void Answer(bool ready, const std::string& message = "") {
-    auto pending_now = std::move(pending);
-    pending.clear();
-    for (auto& done : pending_now) done(ProbeResult{ready, message});
-  }
-
-  std::vector<std::function<void(absl::StatusOr<ProbeResult>)>> pending;
-  std::vector<std::string> sockets;
-};
-
-// Records what the supervisor asks of the file system; touches nothing.
-class FakeInstanceFiles final : public InstanceFiles {
- public:
-  absl::Status Prepare(const std::string& dir, const std::string&,
-                       const std::string&) override {
-    prepared.push_back(dir);
-    return absl::OkStatus();
-  }
-  absl::Status RecordPid(const std::string&, pid_t) override {
-    return absl::OkStatus();
-  }
-  void Remove(const std::string& dir) override { removed.push_back(dir); }
-
-  std::vector<std::string> prepared;
-  std::vector<std::string> removed;
-};
-
-DriverPackage Package(const std::string& name,
-                      DriverCategory category = DriverCategory::kStorage,
-                      std::vector<std::string> requires_ = {}) {
-  DriverPackage p;
-  p.manifest.name = name;
-  p.manifest.version = SemVer::Parse("1.0.0").value();
-  p.manifest.category = category;
-  p.manifest.entrypoint = "bin/" + name;
-  p.manifest.timeouts.start = absl::Seconds(10);
-  p.manifest.timeouts.stop = absl::Seconds(5);
-  for (auto& r : requires_) {
-    p.manifest.requires_.push_back({r, VersionRange::Parse(">=1.0.0").value()});
-  }
-  p.install_dir = "/opt/drivers/" + name;
-  return p;
-}
-
-// The supervisor reaches the file system only through InstanceFiles (faked
-// here), so these directories are never created.
-SupervisorOptions Options() {
-  const std::string dir = "/nonexistent/pitstop-core-test";
-  SupervisorOptions options;
-  options.run_dir = dir + "/run";
-  options.data_dir = dir + "/data";
-  return options;
-}
-
-// A storage call's route request.
-RouteRequest Req(std::string driver, std::string resource, absl::Time deadline,
-                 uint64_t avoid_instance = 0) {
-  RouteRequest request;
-  request.driver = std::move(driver);
-  request.resource = std::move(resource);
-  request.deadline = deadline;
-  request.avoid_instance = avoid_instance;
-  return request;
-}
-
-struct Fixture {
-  FakeClock clock;
-  FakeLauncher launcher;
-  FakeEndpoints endpoints;
-  EventLog events{clock};
-  FakeInstanceFiles files;
-  Supervisor supervisor{launcher, endpoints, files, clock, events, Options()};
-
-  DriverState State(const std::string& name) {
-    return supervisor.Get(name)->state;
-  }
-  // Start, launch, answer the probe: READY.
-  void StartReady(const std::string& name) {
-    REQUIRE(supervisor.Start(name).ok());
-    supervisor.Step();
-    supervisor.Step();
-    endpoints.Answer(true);
-    REQUIRE(State(name) == DriverState::kReady);
-  }
-};
 
 TEST_CASE("a started driver becomes READY once its probe says so", "[core]") {
   Fixture f;
@@ -622,20 +473,6 @@ TEST_CASE("a driver's own restart policy applies only where it is stricter",
   REQUIRE(out.max_backoff == absl::Seconds(30));
 }
 
-// Keeps what the supervisor saves.
-class FakeStore final : public DesiredStateStore {
- public:
-  absl::StatusOr<std::map<std::string, DesiredDriverState>> Load() override {
-    return saved;
-  }
-  absl::Status Save(const std::string& driver,
-                    const DesiredDriverState& state) override {
-    saved[driver] = state;
-    return absl::OkStatus();
-  }
-  std::map<std::string, DesiredDriverState> saved;
-};
-
 // A store on a full filesystem.
 class FullStore final : public DesiredStateStore {
  public:
@@ -703,62 +540,6 @@ TEST_CASE("operator intent and FAILED marks are saved and restored", "[core]") {
   REQUIRE(!store.saved.at("iscsi-base").failed);
 }
 
-// Upgrades ------------------------------------------------------------------
-
-DriverPackage Version(const std::string& name, const std::string& version) {
-  DriverPackage p = Package(name);
-  p.manifest.version = SemVer::Parse(version).value();
-  p.install_dir = "/opt/drivers/" + name + "/" + version;
-  return p;
-}
-
-std::vector<std::string> UpgradeSteps(EventLog& events) {
-  std::vector<std::string> steps;
-  for (const DriverEvent& e : events.Since(0)) {
-    if (e.kind.rfind("upgrade-", 0) == 0) steps.push_back(e.kind);
-  }
-  return steps;
-}
-
-// A fixture with flashpool 1.0.0 READY and 2.0.0 installed beside it.
-struct UpgradeFixture : Fixture {
-  FakeStore store;
-  pid_t old_pid = 0;
-  std::vector<absl::StatusOr<Route>> routes;
-
-  UpgradeFixture() {
-    supervisor.SetStore(&store);
-    REQUIRE(supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
-    REQUIRE(supervisor.AddDriver(Version("flashpool", "2.0.0")).ok());
-    StartReady("flashpool");
-    old_pid = launcher.last_pid;
-  }
-  // Routes a call for `resource`; its Route lands in routes[index].
-  size_t Call(const std::string& resource) {
-    const size_t index = routes.size();
-    routes.emplace_back(absl::UnknownError("waiting"));
-    supervisor.AcquireRoute(
-        Req("flashpool", resource, clock.Now() + absl::Seconds(60)),
-        [this, index](absl::StatusOr<Route> r) { routes[index] = r; });
-    return index;
-  }
-  bool Waiting(size_t index) { return absl::IsUnknown(routes[index].status()); }
-  void End(size_t index) { routes[index] = absl::CancelledError("ended"); }
-  // Upgrade to 2.0.0 until the cut-over; returns the new pid.
-  pid_t CutOver(UpgradeOptions options = {}) {
-    REQUIRE(supervisor.Upgrade("flashpool", "2.0.0", options).ok());
-    supervisor.Step();  // launch 2.0.0 beside 1.0.0
-    const pid_t new_pid = launcher.last_pid;
-    REQUIRE(new_pid != old_pid);
-    REQUIRE(launcher.children[new_pid].spec.executable ==
-            "/opt/drivers/flashpool/2.0.0/bin/flashpool");
-    supervisor.Step();
-    endpoints.Answer(true);
-    supervisor.Step();  // cut over
-    return new_pid;
-  }
-};
-
 TEST_CASE(
     "an upgrade runs both versions, moves each resource once its calls on the "
     "old version end, and commits after the probation",
@@ -807,7 +588,7 @@ TEST_CASE(
   REQUIRE(f.store.saved.at("flashpool").active_version == "2.0.0");
   REQUIRE(f.store.saved.at("flashpool").previous_version == "1.0.0");
   REQUIRE(f.store.saved.at("flashpool").upgrading_to.empty());
-  REQUIRE(UpgradeSteps(f.events) ==
+  REQUIRE(UpgradeEventKinds(f.events) ==
           std::vector<std::string>{
               "upgrade-started", "upgrade-ready", "upgrade-cut-over",
               "upgrade-resource-drained", "upgrade-drained",
@@ -838,7 +619,7 @@ TEST_CASE(
   REQUIRE(f.launcher.children[f.old_pid].signals.empty());
   REQUIRE(f.store.saved.at("flashpool").active_version == "1.0.0");
   REQUIRE(f.store.saved.at("flashpool").upgrading_to.empty());
-  REQUIRE(UpgradeSteps(f.events).back() == "upgrade-rolled-back");
+  REQUIRE(UpgradeEventKinds(f.events).back() == "upgrade-rolled-back");
   // Nothing to roll back to: it was never committed.
   REQUIRE(
       absl::IsFailedPrecondition(f.supervisor.Rollback("flashpool").status()));
@@ -998,7 +779,7 @@ TEST_CASE(
   auto status = f.supervisor.Get("flashpool");
   REQUIRE(status->package->manifest.version.ToString() == "2.0.0");
   REQUIRE(status->previous_version == "1.0.0");
-  REQUIRE(UpgradeSteps(f.events) ==
+  REQUIRE(UpgradeEventKinds(f.events) ==
           std::vector<std::string>{"upgrade-rolled-back"});
 
   Fixture g;  // nothing saved: the highest installed version
@@ -1078,7 +859,7 @@ TEST_CASE(
   auto status = f.supervisor.Get("flashpool");
   REQUIRE(status->upgrade.empty());
   REQUIRE(status->package->manifest.version.ToString() == "1.0.0");
-  for (const std::string& step : UpgradeSteps(f.events)) {
+  for (const std::string& step : UpgradeEventKinds(f.events)) {
     REQUIRE(step != "upgrade-cut-over");
   }
 }
@@ -1093,7 +874,7 @@ TEST_CASE(
   f.supervisor.Step();
   REQUIRE(f.launcher.last_pid == f.old_pid);  // nothing launched
   REQUIRE(f.supervisor.Get("flashpool")->upgrade.empty());
-  REQUIRE(UpgradeSteps(f.events).back() == "upgrade-rolled-back");
+  REQUIRE(UpgradeEventKinds(f.events).back() == "upgrade-rolled-back");
 }
 
 TEST_CASE(

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "supervisor/common/status_macros.h"
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
 #include "supervisor/core/machine_context.h"
@@ -26,6 +27,19 @@ std::string Version(const std::shared_ptr<const DriverPackage>& p) {
 }  // namespace
 
 std::string DescribeUpgrade(const UpgradeRun& u) {
+  if (u.canary && !u.cut_over) {
+    const CanaryRun& c = *u.canary;
+    return absl::StrCat(
+        Version(u.from), " -> ", Version(u.to), ": canary ",
+        !c.serving ? (c.percent() >= 100 ? "promoted, cutting over"
+                                         : "starting the new version")
+                   : absl::StrCat("at ", Percent(c.percent()), " (step ",
+                                  c.step + 1, " of ", c.plan.steps.size(), ")",
+                                  c.paused ? ", paused" : "", ", gate at ",
+                                  absl::FormatTime("%H:%M:%S", c.gate_due,
+                                                   absl::UTCTimeZone()),
+                                  " UTC"));
+  }
   return absl::StrCat(
       Version(u.from), " -> ", Version(u.to), ": ",
       !u.cut_over
@@ -77,6 +91,21 @@ absl::StatusOr<uint64_t> UpgradeSteps::Begin(const std::string& name,
       !blocker.empty()) {
     return absl::FailedPreconditionError(blocker);
   }
+  if (options.canary) {
+    RETURN_IF_ERROR(CheckCanaryPlan(*options.canary));
+    if (!context_.options().call_totals) {
+      return absl::FailedPreconditionError(
+          "a canary's gate compares the versions' calls, and this pitstopd "
+          "does not count them (count_calls: false in its configuration): "
+          "turn counting on, or upgrade without --canary");
+    }
+    if (!(r.want_running && r.state == DriverState::kReady && r.instance)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("a canary runs both versions side by side, and driver ",
+                       name, " is ", DriverStateName(r.state),
+                       ": start it first, or upgrade without --canary"));
+    }
+  }
   UpgradeRun u;
   u.from = r.package;
   u.to = to;
@@ -88,12 +117,22 @@ absl::StatusOr<uint64_t> UpgradeSteps::Begin(const std::string& name,
     u.options.probation = context_.options().upgrade_probation;
   }
   u.started = now;
+  if (options.canary) {
+    u.canary.emplace();
+    u.canary->plan = *options.canary;
+  }
   const std::string from = Version(u.from);
   const uint64_t started = context_.Note(
       name, r, "upgrade-started",
-      absl::StrCat("from ", from, " to ", version, " (drain timeout ",
-                   ShortDuration(u.options.drain_timeout), ", probation ",
-                   ShortDuration(u.options.probation), ")"));
+      absl::StrCat(
+          "from ", from, " to ", version,
+          u.canary
+              ? absl::StrCat(" as a canary, steps ",
+                             DescribeSteps(u.canary->plan.steps), " every ",
+                             ShortDuration(u.canary->plan.interval))
+              : "",
+          " (drain timeout ", ShortDuration(u.options.drain_timeout),
+          ", probation ", ShortDuration(u.options.probation), ")"));
   r.persist_pending = true;
   if (r.want_running && r.state == DriverState::kReady && r.instance) {
     r.upgrade = std::move(u);
@@ -139,6 +178,7 @@ void UpgradeSteps::CutOver(const std::string& name, DriverRecord& r,
   context_.Note(name, r, "upgrade-ready",
                 absl::StrCat("version ", to, " is ready"), r.instance->pid);
   u.cut_over = true;
+  u.canary.reset();  // promoted: every resource moves now
   u.probation_until = now + u.options.probation;
   u.draining = r.retiring->load->BusyResources();
   std::sort(u.draining.begin(), u.draining.end());
@@ -163,6 +203,13 @@ void UpgradeSteps::OldDied(const std::string& name, DriverRecord& r,
   // back to but a restart of the old version.
   UpgradeRun& u = *r.upgrade;
   u.cut_over = true;
+  if (u.canary) {
+    u.canary.reset();  // nothing left to compare it with
+    context_.Note(
+        name, r, "canary-step",
+        absl::StrCat("the old version died during the canary; ", Version(u.to),
+                     " takes every resource, on probation"));
+  }
   // Its probation starts once it is READY.
   u.probation_until = r.instance->phase == InstancePhase::kReady
                           ? now + u.options.probation

@@ -16,12 +16,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "supervisor/core/call_stats.h"
+#include "supervisor/core/canary_plan.h"
 #include "supervisor/core/driver_package.h"
 
 namespace pitstop {
@@ -38,6 +41,32 @@ struct UpgradeOptions {
   // How long the new version must keep serving (no crash, no failed probes)
   // before the upgrade commits and the old instance stops.
   absl::Duration probation;
+  // A canary upgrade: the new version serves a share of the resources
+  // first, step by step (canary_plan.h). Unset: every resource moves at
+  // the cut-over.
+  std::optional<CanaryPlan> canary;
+};
+
+// A canary in progress, before its cut-over (CanarySteps moves it).
+struct CanaryRun {
+  CanaryPlan plan;
+  size_t step = 0;  // index in plan.steps
+  // The new version is READY and serves its share beside the old one.
+  bool serving = false;
+  bool paused = false;
+  absl::Time step_started;
+  // When the gate is judged next (InfiniteFuture until serving, or paused).
+  absl::Time gate_due = absl::InfiniteFuture();
+  // Both versions' call totals when the interval being judged began.
+  CallTotals old_base, new_base;
+  // The gate's figures and verdict at its last judgement.
+  CallFigures old_figures, new_figures;
+  std::string verdict;
+  // Resources moved to the new version by the last step that still had
+  // calls on the old one when it began: their calls wait until those end.
+  std::vector<std::string> moving;
+
+  double percent() const { return plan.steps[step]; }
 };
 
 struct UpgradeRun {
@@ -52,6 +81,7 @@ struct UpgradeRun {
   // Resources busy on the old instance at the cut-over, reported as each
   // drains.
   std::vector<std::string> draining;
+  std::optional<CanaryRun> canary;
 };
 
 // "1.0.0 -> 2.0.0: on probation until ...", for the API.

@@ -230,12 +230,13 @@ struct Daemon::Parts {
   std::unique_ptr<ChildProcessManager> launcher;
   GrpcDriverEndpointFactory endpoints;
   DiskInstanceFiles instance_files;
+  // count_calls; outlives the supervisor (canary gates) and the router.
+  std::unique_ptr<CallStats> call_stats;
   std::unique_ptr<Supervisor> supervisor;
   std::unique_ptr<Installer> installer;
   std::unique_ptr<RepositorySet> repositories;
   std::unique_ptr<UpdateAnnouncer> updates;
   std::unique_ptr<AdminService> admin;
-  std::unique_ptr<CallStats> call_stats;  // count_calls; outlives the router
   std::unique_ptr<CallHistory> call_history;     // of call_stats
   std::unique_ptr<PeriodicThread> call_sampler;  // samples call_history
   std::unique_ptr<FrameRouter> router;
@@ -355,9 +356,18 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   const SandboxOptions sandbox = SandboxOptionsFor(c);
   p->launcher = std::make_unique<ChildProcessManager>(sandbox);
   LogSandbox(sandbox, *p->launcher);
+  SupervisorOptions supervisor_options = SupervisorOptionsFor(c);
+  if (c.count_calls) {
+    p->call_stats = std::make_unique<CallStats>(RoutedMethodNames());
+    const CallStats* stats = p->call_stats.get();
+    supervisor_options.call_totals = [stats](absl::string_view driver,
+                                             absl::string_view version) {
+      return stats->TotalsFor(driver, version);
+    };
+  }
   p->supervisor = std::make_unique<Supervisor>(
       *p->launcher, p->endpoints, p->instance_files, p->clock, p->events,
-      SupervisorOptionsFor(c));
+      std::move(supervisor_options));
   p->supervisor->SetStore(p->state_store.get());
   p->installer = std::make_unique<Installer>(
       *p->supervisor,
@@ -416,7 +426,6 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(DaemonConfig config,
   p->audit_queue = std::make_unique<AuditQueue>(*p->audit);
   router_options.audit = p->audit_queue.get();
   if (c.count_calls) {
-    p->call_stats = std::make_unique<CallStats>(RoutedMethodNames());
     router_options.call_stats = p->call_stats.get();
     p->call_history = std::make_unique<CallHistory>(*p->call_stats);
     CallHistory* history = p->call_history.get();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "supervisor/core/sandbox_policy.h"
+#include "supervisor/rpc/admin_canary.h"
 #include "supervisor/rpc/event_kind.h"
 
 namespace pitstop {
@@ -169,6 +170,10 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_previous_version(status.previous_version);
   d.set_upgrade(status.upgrade);
   d.set_resources_pending(static_cast<uint32_t>(status.resources_pending));
+  if (status.canary) {
+    *d.mutable_canary() =
+        ToProto(*status.canary, status.upgrade_from, status.upgrade_to);
+  }
   return d;
 }
 

@@ -17,6 +17,7 @@
 #include "supervisor/core/operator_actions.h"
 #include "supervisor/core/sandbox_policy.h"
 #include "supervisor/repo/repository_set.h"
+#include "supervisor/rpc/admin_canary.h"
 #include "supervisor/rpc/admin_proto.h"
 #include "supervisor/rpc/event_kind.h"
 #include "supervisor/rpc/peer_identity.h"
@@ -173,8 +174,15 @@ grpc::Status AdminService::UpgradeDriver(
   UpgradeOptions options;
   options.drain_timeout = absl::Milliseconds(request->drain_timeout_ms());
   options.probation = absl::Milliseconds(request->probation_ms());
-  NoteRequest(context, request->name(), before->state,
-              absl::StrCat("upgrade to ", version));
+  if (request->has_canary()) {
+    absl::StatusOr<CanaryPlan> plan = CanaryPlanFromProto(request->canary());
+    if (!plan.ok()) return ToGrpcStatus(plan.status());
+    options.canary = *std::move(plan);
+  }
+  NoteRequest(
+      context, request->name(), before->state,
+      absl::StrCat(options.canary ? "canary upgrade to " : "upgrade to ",
+                   version));
   auto started = supervisor_.Upgrade(request->name(), version, options);
   if (!started.ok()) return ToGrpcStatus(started.status());
   response->set_name(request->name());

@@ -103,6 +103,16 @@ class AdminService final
       const pitstop::supervisor::v1::InstallFromRepositoryRequest* request,
       pitstop::supervisor::v1::Driver* response) override;
 
+  // admin_canary.cc
+  grpc::Status ControlCanary(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::ControlCanaryRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status WhereResource(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::WhereResourceRequest* request,
+      pitstop::supervisor::v1::WhereResourceResponse* response) override;
+
   // admin_stats.cc
   grpc::Status GetDriverStats(
       grpc::ServerContext* context,

@@ -28,6 +28,8 @@ constexpr KindName kKinds[] = {
     {"upgrade-committed", sv1::EVENT_KIND_UPGRADE_COMMITTED},
     {"upgrade-rolled-back", sv1::EVENT_KIND_UPGRADE_ROLLED_BACK},
     {"upgrade-old-stopped", sv1::EVENT_KIND_UPGRADE_OLD_STOPPED},
+    {"canary-step", sv1::EVENT_KIND_CANARY_STEP},
+    {"canary-gate", sv1::EVENT_KIND_CANARY_GATE},
 };
 
 }  // namespace

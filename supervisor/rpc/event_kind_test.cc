@@ -26,6 +26,8 @@ constexpr const char* kEmittedKinds[] = {
     "upgrade-committed",
     "upgrade-rolled-back",
     "upgrade-old-stopped",
+    "canary-step",
+    "canary-gate",
 };
 
 TEST_CASE("every event kind the daemon emits has its own enum value", "[rpc]") {
