@@ -22,70 +22,13 @@
 #include "absl/time/clock.h"
 #include "bench/load_generator.h"
 #include "integration-tests/daemon_fixture.h"
+#include "integration-tests/recorder_records.h"
 
 namespace pitstop {
 namespace {
 
 namespace sv1 = pitstop::supervisor::v1;
 namespace fs = std::filesystem;
-
-// A fresh drivers directory holding recorder 1.0.0 only; removed with the
-// object.
-class RecorderCars {
- public:
-  RecorderCars() {
-    std::string t =
-        (fs::temp_directory_path() / "pitstop-upgrade-XXXXXX").string();
-    dir_ = ::mkdtemp(t.data());
-    fs::copy_file(RecorderCar(1), dir_ + "/recorder-1.0.0.car");
-  }
-  ~RecorderCars() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const std::string& dir() const { return dir_; }
-  // A daemon on these CARs, ready once recorder is.
-  DaemonSpec Spec() const {
-    DaemonSpec spec;
-    spec.cars_dir = dir_;
-    spec.await_ready = "recorder";
-    return spec;
-  }
-
- private:
-  std::string dir_;
-};
-
-// What the driver wrote for one operation (see recorder_main.cc).
-struct Served {
-  std::string op;
-  std::string resource;
-  std::string version;
-  int64_t start = 0;
-  int64_t end = 0;
-  std::string pid;
-};
-
-std::map<std::string, Served> ReadServed(const std::string& ops_dir) {
-  std::map<std::string, Served> out;
-  for (const auto& entry : fs::directory_iterator(ops_dir)) {
-    // ".op.pid.n": a record being written when its process died.
-    if (entry.path().filename().string()[0] == '.') continue;
-    std::ifstream in(entry.path());
-    Served s;
-    s.op = entry.path().filename().string();
-    in >> s.resource >> s.version >> s.start >> s.end >> s.pid;
-    out[s.op] = s;
-  }
-  return out;
-}
-
-CommandResult Cli(Daemon& daemon, std::vector<std::string> args) {
-  std::vector<std::string> argv = {PITSTOP_CLI_PATH, "--address",
-                                   daemon.address()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, absl::Seconds(60));
-}
 
 TEST_CASE(
     "upgrades and a rollback under load fail no call, never run a resource "
@@ -169,29 +112,9 @@ TEST_CASE(
   // All three versions served, and no resource ever had calls running in
   // two processes at once.
   std::set<std::string> versions;
-  std::map<std::string, std::vector<const Served*>> by_resource;
-  for (const auto& [op, s] : served) {
-    versions.insert(s.version);
-    by_resource[s.resource].push_back(&s);
-  }
+  for (const auto& [op, s] : served) versions.insert(s.version);
   REQUIRE(versions == std::set<std::string>{"1.0.0", "2.0.0", "3.0.0"});
-  int overlaps = 0;
-  for (auto& [resource, list] : by_resource) {
-    for (size_t i = 0; i < list.size(); ++i) {
-      for (size_t j = i + 1; j < list.size(); ++j) {
-        const Served& a = *list[i];
-        const Served& b = *list[j];
-        if (a.pid != b.pid && a.start < b.end && b.start < a.end) {
-          UNSCOPED_INFO(resource << ": " << a.op << " on " << a.version
-                                 << " (pid " << a.pid << ") overlaps " << b.op
-                                 << " on " << b.version << " (pid " << b.pid
-                                 << ")");
-          ++overlaps;
-        }
-      }
-    }
-  }
-  REQUIRE(overlaps == 0);
+  REQUIRE(CountOverlaps(served) == 0);
 
   // v2 is active, alone, and v3 stays installed for another try.
   sv1::Driver d = daemon.GetDriver("recorder");

@@ -12,7 +12,9 @@
 // every call ran exactly once.
 //
 // resources/recorder.conf may say crash_after_calls=N: the process aborts
-// at the start of its Nth call (a version that fails during probation).
+// at the start of its Nth call (a version that fails during probation); and
+// fail_calls=1: every call is recorded, then answered INTERNAL (a version
+// that answers wrongly, for a canary's gate).
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -52,29 +54,38 @@ bool SafeName(const std::string& s) {
   return true;
 }
 
-// crash_after_calls from resources/recorder.conf; 0: never.
-int CrashAfterCalls() {
+// What resources/recorder.conf says.
+struct Conf {
+  int crash_after_calls = 0;  // 0: never
+  bool fail_calls = false;
+};
+Conf ReadConf() {
+  Conf conf;
   const char* root = std::getenv("PITSTOP_DRIVER_ROOT");
-  if (root == nullptr) return 0;
+  if (root == nullptr) return conf;
   std::ifstream in(std::string(root) + "/resources/recorder.conf");
   std::string line;
-  int n = 0;
   while (std::getline(in, line)) {
-    constexpr char kKey[] = "crash_after_calls=";
-    if (line.rfind(kKey, 0) == 0) {
-      (void)absl::SimpleAtoi(line.substr(sizeof(kKey) - 1), &n);
+    constexpr char kCrash[] = "crash_after_calls=";
+    constexpr char kFail[] = "fail_calls=";
+    if (line.rfind(kCrash, 0) == 0) {
+      (void)absl::SimpleAtoi(line.substr(sizeof(kCrash) - 1),
+                             &conf.crash_after_calls);
+    } else if (line.rfind(kFail, 0) == 0) {
+      conf.fail_calls = line.substr(sizeof(kFail) - 1) == "1";
     }
   }
-  return n;
+  return conf;
 }
 
 class Recorder final : public v1::StorageService::Service {
  public:
-  Recorder(std::string state_dir, std::string version, int crash_after)
+  Recorder(std::string state_dir, std::string version, Conf conf)
       : ops_dir_(state_dir + "/ops"),
         replays_(state_dir + "/replays.log"),
         version_(std::move(version)),
-        crash_after_(crash_after) {
+        crash_after_(conf.crash_after_calls),
+        fail_calls_(conf.fail_calls) {
     ::mkdir(ops_dir_.c_str(), 0700);
   }
 
@@ -130,6 +141,11 @@ class Recorder final : public v1::StorageService::Service {
       Append(replays_, absl::StrCat(op, " ", version_, " concurrent\n"));
     }
     ::unlink(tmp.c_str());
+    if (fail_calls_) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat("recorder ", version_,
+                                       " fails every call (fail_calls=1)"));
+    }
     response->set_path(path);
     response->set_vendor_volume_id(version_);
     return grpc::Status::OK;
@@ -168,6 +184,7 @@ class Recorder final : public v1::StorageService::Service {
   const std::string replays_;
   const std::string version_;
   const int crash_after_;
+  const bool fail_calls_;
   std::atomic<int> calls_{0};
 };
 
@@ -177,6 +194,6 @@ int main(int argc, char** argv) {
   auto runtime = pitstop::sdk::DriverRuntime::FromArgs(argc, argv);
   const char* version = std::getenv("PITSTOP_DRIVER_VERSION");
   Recorder service(runtime.state_dir(), version ? version : "unknown",
-                   CrashAfterCalls());
+                   ReadConf());
   return runtime.Serve({&service});
 }

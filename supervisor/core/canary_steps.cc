@@ -115,8 +115,12 @@ void CanarySteps::BeginStep(const std::string& name, DriverRecord& r,
                        " UTC (", GateText(c.plan.gate), ")"),
           c.moving.empty()
               ? ""
-              : absl::StrCat("; ", c.moving.size(), " resources move once ",
-                             "their calls on ", from, " end")),
+              : absl::StrCat("; ", c.moving.size(),
+                             c.moving.size() == 1 ? " resource moves"
+                                                  : " resources move",
+                             c.moving.size() == 1 ? " once its calls on "
+                                                  : " once their calls on ",
+                             from, " end")),
       r.successor ? r.successor->pid : 0);
   context_.Changed(name);
 }

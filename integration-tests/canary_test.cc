@@ -1,0 +1,248 @@
+// Canary upgrades with the real daemon, CLI and recorder driver under load
+// over 200 resources (docs/lifecycle.md, "Canary upgrades"): the share on
+// the new version is the hashed cohort and only it, no resource ever runs in
+// two processes at once, the steps reach 100% and commit with no failed
+// call; a new version that fails its calls is rolled back by the gate, and
+// only its cohort ever reached it; a restart of pitstopd mid-canary ends
+// on the old version, and says so.
+
+#include <time.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/load_generator.h"
+#include "integration-tests/daemon_fixture.h"
+#include "integration-tests/recorder_records.h"
+#include "supervisor/core/canary_plan.h"
+
+namespace pitstop {
+namespace {
+
+namespace sv1 = pitstop::supervisor::v1;
+
+constexpr int kResources = 200;
+
+int64_t MonotonicNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// The resources the load calls that a share of `percent` holds.
+std::set<std::string> Cohort(double percent) {
+  CanaryPlan plan;
+  std::set<std::string> out;
+  for (int i = 0; i < kResources; ++i) {
+    const std::string r = absl::StrCat("volume/vol-", i);
+    if (InCanary(plan, percent, "recorder", r)) out.insert(r);
+  }
+  return out;
+}
+
+LoadOptions Load(Daemon& daemon) {
+  LoadOptions options;
+  options.channel = daemon.channel();
+  options.driver = "recorder";
+  options.callers = 8;
+  options.resources = kResources;
+  options.work_ms = "2";
+  return options;
+}
+
+// Polls the driver until `done`; the monotonic time of the last poll at
+// which `before` still held is kept in *last_before.
+sv1::Driver PollUntil(Daemon& daemon,
+                      const std::function<bool(const sv1::Driver&)>& before,
+                      const std::function<bool(const sv1::Driver&)>& done,
+                      int64_t* last_before) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    const int64_t at = MonotonicNanos();
+    sv1::Driver d = daemon.GetDriver("recorder");
+    if (before(d)) *last_before = at;
+    if (done(d)) return d;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  FAIL("the driver never reached the state waited for");
+  return {};
+}
+
+TEST_CASE(
+    "a canary under load puts its hashed share of 200 resources on the new "
+    "version and only those, never runs a resource in two processes at "
+    "once, and steps to 100% and commits with no failed call",
+    "[integration][canary]") {
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
+  LoadGenerator load(Load(daemon));
+  load.Start();
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+
+  CommandResult up;
+  std::thread cli([&] {
+    up = Cli(daemon, {"upgrade", "recorder", "--car", RecorderCar(2), "--steps",
+                      "10%,50%,100%", "--interval", "3s", "--gate",
+                      "min-calls=10", "--probation", "1s"});
+  });
+  // The window in which the first step, 10%, served.
+  int64_t step1_from = 0;
+  int64_t step1_to = 0;
+  auto at_step = [](int step) {
+    return [step](const sv1::Driver& d) {
+      return d.has_canary() && d.canary().serving() &&
+             static_cast<int>(d.canary().step()) == step;
+    };
+  };
+  PollUntil(
+      daemon, [](const sv1::Driver&) { return false; }, at_step(0),
+      &step1_from);
+  step1_from = MonotonicNanos();
+  const sv1::Driver at50 = PollUntil(daemon, at_step(0), at_step(1), &step1_to);
+  REQUIRE(at50.canary().percent() == 50);
+  cli.join();
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  REQUIRE(up.out.find("canary-step") != std::string::npos);
+  REQUIRE(up.out.find("canary-gate") != std::string::npos);
+  REQUIRE(up.out.find("upgrade-committed") != std::string::npos);
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  load.Stop();
+  std::cout << "pitstop upgrade --steps 10%,50%,100%:\n" << up.out;
+
+  const LoadSummary all =
+      load.Summarize(absl::InfinitePast(), absl::InfiniteFuture());
+  INFO("calls " << all.calls << ", failed " << all.failed << "; first: "
+                << (all.first_errors.empty() ? "" : all.first_errors[0]));
+  REQUIRE(all.failed == 0);
+
+  const std::map<std::string, Served> served =
+      ReadServed(daemon.dir() + "/state/data/recorder/ops");
+  REQUIRE(served.size() == load.Records().size());
+  REQUIRE(CountOverlaps(served) == 0);
+  // During the 10% step: 2.0.0 served the cohort's resources, 1.0.0 the
+  // others, and nothing else.
+  const std::set<std::string> cohort = Cohort(10);
+  std::set<std::string> on_new;
+  int64_t calls_in_step = 0;
+  for (const auto& [op, s] : served) {
+    if (s.start < step1_from || s.start > step1_to) continue;
+    ++calls_in_step;
+    INFO(s.resource << " on " << s.version);
+    REQUIRE((s.version == "2.0.0") == (cohort.count(s.resource) > 0));
+    if (s.version == "2.0.0") on_new.insert(s.resource);
+  }
+  std::cout << "10% step: " << calls_in_step << " calls, " << on_new.size()
+            << " of " << kResources << " resources on 2.0.0 (cohort "
+            << cohort.size() << ")\n";
+  REQUIRE(calls_in_step > 100);
+  REQUIRE(cohort.size() >= kResources * 5 / 100);
+  REQUIRE(cohort.size() <= kResources * 15 / 100);
+  REQUIRE(on_new.size() >= cohort.size() / 2);
+  const sv1::Driver d = daemon.GetDriver("recorder");
+  REQUIRE(d.version() == "2.0.0");
+  REQUIRE(!d.has_canary());
+}
+
+TEST_CASE(
+    "a canary whose new version fails its calls is rolled back by the gate, "
+    "and only the canary's resources ever reached that version",
+    "[integration][canary]") {
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
+  LoadGenerator load(Load(daemon));
+  load.Start();
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  const CommandResult up =
+      Cli(daemon, {"upgrade", "recorder", "--car", RecorderCar(4), "--canary",
+                   "10%", "--interval", "2s", "--gate", "min-calls=5"});
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code != 0);
+  REQUIRE(up.out.find("upgrade-rolled-back") != std::string::npos);
+  REQUIRE(up.out.find("its gate failed on error rate 4.0.0 100.00%") !=
+          std::string::npos);
+  std::cout << "pitstop upgrade --canary 10% (4.0.0):\n" << up.out;
+  // 1.0.0 serves everything again and every call succeeds.
+  const sv1::Driver d = daemon.GetDriver("recorder");
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(!d.has_canary());
+  const absl::Time after = absl::Now();
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  load.Stop();
+  // Calls on 4.0.0 before the rollback failed; none that began after.
+  const LoadSummary later = load.Summarize(after, absl::InfiniteFuture());
+  REQUIRE(later.calls > 0);
+  REQUIRE(later.failed == 0);
+
+  const std::set<std::string> cohort = Cohort(10);
+  int reached = 0;
+  for (const auto& [op, s] :
+       ReadServed(daemon.dir() + "/state/data/recorder/ops")) {
+    if (s.version != "4.0.0") continue;
+    ++reached;
+    INFO(s.resource);
+    REQUIRE(cohort.count(s.resource) == 1);
+  }
+  REQUIRE(reached >= 5);
+  // The failed calls were 4.0.0's answers, on the cohort only.
+  for (const CallRecord& c : load.Records()) {
+    if (c.ok) continue;
+    INFO(c.resource << ": " << c.error);
+    REQUIRE(cohort.count(c.resource) == 1);
+    REQUIRE(c.error.find("fails every call") != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "a pitstopd killed during a canary comes back on the old version alone "
+    "and says the canary was interrupted",
+    "[integration][canary]") {
+  RecorderCars cars;
+  DaemonSpec spec = cars.Spec();
+  spec.dir = cars.dir() + "/daemon";
+  std::filesystem::create_directories(spec.dir);
+  KeeperReaper reaper(spec.dir);
+  int old_pid = 0;
+  {
+    Daemon first(spec);
+    const CommandResult up =
+        Cli(first, {"upgrade", "recorder", "--car", RecorderCar(2), "--canary",
+                    "10%", "--interval", "1h", "--no-wait"});
+    INFO(up.out << up.err);
+    REQUIRE(up.exit_code == 0);
+    const sv1::Driver d =
+        AwaitDriver(first, "recorder", [](const sv1::Driver& d) {
+          return d.has_canary() && d.canary().serving();
+        });
+    old_pid = d.pid();
+    const CommandResult where =
+        Cli(first, {"where", "recorder", "volume/vol-1"});
+    REQUIRE(where.exit_code == 0);
+    REQUIRE(where.out.find("volume/vol-1: ") == 0);
+    first.Kill();
+  }
+  Daemon second(spec);
+  const sv1::Driver d = second.AwaitReady("recorder");
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(d.pid() == old_pid);
+  REQUIRE(!d.has_canary());
+  REQUIRE(AwaitDriver(second, "recorder", [](const sv1::Driver& d) {
+            return d.instances_size() == 1;
+          }).instances_size() == 1);
+  const CommandResult events = Cli(second, {"events", "--driver", "recorder"});
+  REQUIRE(events.out.find("the upgrade to 2.0.0 was interrupted by a restart "
+                          "of pitstopd before it committed; 1.0.0 stays "
+                          "active") != std::string::npos);
+  const CommandResult where =
+      Cli(second, {"where", "recorder", "volume/vol-1"});
+  REQUIRE(where.out.find("1.0.0") != std::string::npos);
+  REQUIRE(where.out.find("the active version") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace pitstop
