@@ -6,8 +6,8 @@ namespace pitstop {
 namespace {
 
 TEST_CASE(
-    "--canary P% is a first step then 100%, --steps lists them, and "
-    "the gate and interval are read with their units",
+    "a canary share is a first step then 100%, steps are listed, and the "
+    "gate and interval are read with their units",
     "[cli][canary]") {
   CanaryFlags f;
   f.canary = "10%";
