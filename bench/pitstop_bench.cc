@@ -27,9 +27,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "bench/bench_support.h"
+#include "bench/canary_bench.h"
 #include "bench/load_generator.h"
 #include "bench/metrics_bench.h"
 #include "bench/readopt_bench.h"
+#include "bench/upgrade_steps.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "pitstop/driver/v1/storage.grpc.pb.h"
 #include "pitstop/supervisor/v1/admin.grpc.pb.h"
@@ -286,51 +288,6 @@ void CarInstall(const Settings& s) {
            ", \"verified\": false");
 }
 
-// Reads the upgrade's events from `since` until one of `last` kinds; returns
-// each step's time by kind.
-std::map<std::string, absl::Time> FollowSteps(Daemon& daemon,
-                                              const std::string& driver,
-                                              uint64_t since,
-                                              std::set<std::string> last) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
-  sv1::WatchEventsRequest req;
-  req.set_driver(driver);
-  req.set_follow(true);
-  req.set_since_sequence(since);
-  auto reader = daemon.admin().WatchEvents(&ctx, req);
-  std::map<std::string, absl::Time> steps;
-  sv1::Event e;
-  while (reader->Read(&e)) {
-    const absl::Time t = absl::FromUnixSeconds(e.time().seconds()) +
-                         absl::Nanoseconds(e.time().nanos());
-    steps.emplace(e.kind(), t);
-    if (last.count(e.kind())) {
-      ctx.TryCancel();
-      break;
-    }
-  }
-  (void)reader->Finish();
-  return steps;
-}
-
-uint64_t StartUpgrade(Daemon& daemon, const std::string& car,
-                      absl::Duration probation) {
-  sv1::UpgradeDriverRequest req;
-  req.set_name("recorder");
-  req.set_car(ReadFile(car));
-  req.set_probation_ms(absl::ToInt64Milliseconds(probation));
-  sv1::UpgradeDriverResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status st = daemon.admin().UpgradeDriver(&ctx, req, &resp);
-  if (!st.ok()) {
-    std::cerr << "pitstop-bench: upgrade to " << car
-              << " failed: " << st.error_message() << "\n";
-    std::exit(1);
-  }
-  return resp.started_sequence() - 1;
-}
-
 double StepMs(const std::map<std::string, absl::Time>& steps,
               const std::string& from, const std::string& to) {
   auto a = steps.find(from);
@@ -345,10 +302,7 @@ void Upgrades(const Settings& s, ChildProcessManager& launcher) {
   TempDir dir;
   const fs::path cars = dir.path() / "cars";
   fs::create_directories(cars);
-  auto car = [](int major) {
-    return absl::StrCat(RECORDER_CARS_DIR, "/recorder-", major, "/recorder-",
-                        major, ".car");
-  };
+  auto car = RecorderCarPath;
   fs::copy_file(car(1), cars / "recorder-1.0.0.car");
   Daemon daemon(launcher, dir.path(), cars);
   daemon.AwaitReady(1, absl::Seconds(30));
@@ -367,13 +321,13 @@ void Upgrades(const Settings& s, ChildProcessManager& launcher) {
   absl::SleepFor(s.upgrade_baseline);
 
   const absl::Time t1 = absl::Now();
-  auto up = FollowSteps(daemon, "recorder",
-                        StartUpgrade(daemon, car(2), s.upgrade_probation),
-                        {"upgrade-old-stopped", "upgrade-rolled-back"});
+  auto up = FirstByKind(FollowEvents(
+      daemon, "recorder", StartUpgrade(daemon, car(2), s.upgrade_probation),
+      {"upgrade-old-stopped", "upgrade-rolled-back"}));
   const absl::Time t2 = absl::Now();
-  auto rollback = FollowSteps(
+  auto rollback = FirstByKind(FollowEvents(
       daemon, "recorder", StartUpgrade(daemon, car(3), s.upgrade_probation * 4),
-      {"upgrade-rolled-back", "upgrade-old-stopped"});
+      {"upgrade-rolled-back", "upgrade-old-stopped"}));
   const absl::Time t3 = absl::Now();
   {
     grpc::ClientContext ctx;
@@ -441,7 +395,8 @@ int Main(int argc, char** argv) {
                  "one group: calls (latency, throughput, starts, crashes), "
                  "readopt (a new daemon after kill -9 of the old one), "
                  "handover (pitstopd --take-over under load), many, car, "
-                 "upgrade, metrics (what counting calls costs)");
+                 "upgrade, canary (canary upgrades under load), metrics "
+                 "(what counting calls costs)");
   double routed_load = 0;
   app.add_option("--routed-load", routed_load,
                  "only run 8 routed callers for this many seconds (for "
@@ -476,6 +431,7 @@ int Main(int argc, char** argv) {
   if (only.empty() || only == "many") ManyDrivers(s, launcher);
   if (only.empty() || only == "car") CarInstall(s);
   if (only.empty() || only == "upgrade") Upgrades(s, launcher);
+  if (only.empty() || only == "canary") Canaries(s, launcher);
   if (only.empty() || only == "readopt") Readopt(s, launcher);
   if (only.empty() || only == "handover") Handover(s, launcher);
   return 0;
