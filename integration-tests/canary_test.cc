@@ -244,5 +244,74 @@ TEST_CASE(
   REQUIRE(where.out.find("the active version") != std::string::npos);
 }
 
+TEST_CASE(
+    "a pinned resource stays on its version through an upgrade under load, "
+    "pitstop where says so, and unpinning lets the old version stop",
+    "[integration][canary][pin]") {
+  RecorderCars cars;
+  Daemon daemon(cars.Spec());
+  const CommandResult pin =
+      Cli(daemon, {"pin", "recorder", "volume/vol-3", "--version", "1.0.0"});
+  INFO(pin.out << pin.err);
+  REQUIRE(pin.exit_code == 0);
+  LoadGenerator load(Load(daemon));
+  load.Start();
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  const CommandResult up = Cli(daemon, {"upgrade", "recorder", "--car",
+                                        RecorderCar(2), "--probation", "1s"});
+  INFO(up.out << up.err);
+  // Committed; 1.0.0 runs on for its pinned resource (the CLI waits for a
+  // single process only when none is kept).
+  REQUIRE(up.out.find("keeps serving its pinned resources") !=
+          std::string::npos);
+  const sv1::Driver d = daemon.GetDriver("recorder");
+  REQUIRE(d.version() == "2.0.0");
+  REQUIRE(d.instances_size() == 2);
+  REQUIRE(d.instances(1).role() == "pinned");
+  const int64_t committed = MonotonicNanos();
+  REQUIRE(load.AwaitCalls(2000, absl::Seconds(30)));
+  const CommandResult where =
+      Cli(daemon, {"where", "recorder", "volume/vol-3"});
+  INFO(where.out << where.err);
+  REQUIRE(where.out.find("volume/vol-3: 1.0.0") == 0);
+  REQUIRE(where.out.find("pinned to 1.0.0") != std::string::npos);
+  const CommandResult other =
+      Cli(daemon, {"where", "recorder", "volume/vol-4"});
+  REQUIRE(other.out.find("volume/vol-4: 2.0.0") == 0);
+
+  const int64_t unpinned = MonotonicNanos();
+  const CommandResult unpin =
+      Cli(daemon, {"unpin", "recorder", "volume/vol-3"});
+  REQUIRE(unpin.exit_code == 0);
+  REQUIRE(AwaitDriver(daemon, "recorder", [](const sv1::Driver& d) {
+            return d.instances_size() == 1;
+          }).version() == "2.0.0");
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  load.Stop();
+  const LoadSummary all =
+      load.Summarize(absl::InfinitePast(), absl::InfiniteFuture());
+  INFO("failed " << all.failed << "; first: "
+                 << (all.first_errors.empty() ? "" : all.first_errors[0]));
+  REQUIRE(all.failed == 0);
+
+  const std::map<std::string, Served> served =
+      ReadServed(daemon.dir() + "/state/data/recorder/ops");
+  REQUIRE(CountOverlaps(served) == 0);
+  int pinned_calls = 0;
+  for (const auto& [op, s] : served) {
+    if (s.resource != "volume/vol-3") {
+      if (s.start > committed) REQUIRE(s.version == "2.0.0");
+      continue;
+    }
+    // The pinned resource ran on 1.0.0 until it was unpinned.
+    if (s.version == "1.0.0") {
+      ++pinned_calls;
+    } else {
+      REQUIRE(s.start > unpinned);
+    }
+  }
+  REQUIRE(pinned_calls > 0);
+}
+
 }  // namespace
 }  // namespace pitstop

@@ -22,16 +22,17 @@ TEST_CASE("the command table holds every subcommand once, in help order",
     if (!spec.make) groups.insert(spec.name);
     paths.push_back(Path(spec));
   }
-  REQUIRE(
-      paths ==
-      std::vector<std::string>{
-          "drivers",     "describe",   "validate",    "top",         "start",
-          "stop",        "restart",    "reset",       "install",     "remove",
-          "upgrade",     "rollback",   "where",       "packages",    "order",
-          "events",      "call",       "car",         "car pack",    "car sign",
-          "car inspect", "car verify", "ca",          "ca init",     "ca issue",
-          "repo",        "repo build", "repo verify", "repo mirror", "repo add",
-          "repo remove", "repo list",  "updates",     "audit"});
+  REQUIRE(paths ==
+          std::vector<std::string>{
+              "drivers",     "describe",    "validate",    "top",
+              "start",       "stop",        "restart",     "reset",
+              "install",     "remove",      "upgrade",     "rollback",
+              "where",       "pin",         "unpin",       "packages",
+              "order",       "events",      "call",        "car",
+              "car pack",    "car sign",    "car inspect", "car verify",
+              "ca",          "ca init",     "ca issue",    "repo",
+              "repo build",  "repo verify", "repo mirror", "repo add",
+              "repo remove", "repo list",   "updates",     "audit"});
 }
 
 TEST_CASE("the CLI built from the table parses a local command", "[cli]") {

@@ -133,6 +133,10 @@ void PrintVersions(const sv1::Driver& d, std::ostream& out) {
     out << "Upgrade:      " << d.upgrade() << "\n";
   }
   if (d.has_canary()) PrintCanary(d.canary(), out);
+  for (const auto& pin : d.pins()) {
+    out << "Pinned:       " << pin.resource() << " on " << pin.version()
+        << "\n";
+  }
   for (const auto& i : d.instances()) {
     out << "Instance:     " << i.version() << " " << i.role() << ", pid "
         << (i.pid() ? std::to_string(i.pid()) : "-") << ", "

@@ -42,26 +42,6 @@ CanaryRun* ServingCanary(DriverRecord& r) {
 
 }  // namespace
 
-const Instance* CanaryTarget(const std::string& name, const DriverRecord& r,
-                             absl::string_view resource, std::string* why) {
-  const Instance* s = r.successor.get();
-  if (!resource.empty() && r.upgrade && r.upgrade->canary &&
-      r.upgrade->canary->serving && s != nullptr && s->alive() &&
-      s->phase == InstancePhase::kReady) {
-    const CanaryRun& c = *r.upgrade->canary;
-    if (c.plan.named.count(std::string(resource)) > 0) {
-      if (why != nullptr) *why = "named";
-      return s;
-    }
-    if (InCanary(c.plan, c.percent(), name, resource)) {
-      if (why != nullptr) *why = "canary";
-      return s;
-    }
-  }
-  if (why != nullptr) *why = "default";
-  return r.instance.get();
-}
-
 bool CanarySteps::Serve(const std::string& name, DriverRecord& r,
                         absl::Time now) {
   if (!r.upgrade || !r.upgrade->canary) return false;

@@ -31,14 +31,6 @@ struct DriverRecord;
 struct Effects;
 struct Instance;
 
-// The instance that serves `resource` of `r` now: the successor for a
-// resource in a serving canary's share, else the serving instance (which
-// may be null). Why, for `pitstop where`: "canary" (in the share),
-// "named" (named to the canary), "default".
-const Instance* CanaryTarget(const std::string& name, const DriverRecord& r,
-                             absl::string_view resource,
-                             std::string* why = nullptr);
-
 class CanarySteps {
  public:
   explicit CanarySteps(MachineContext& context) : context_(context) {}

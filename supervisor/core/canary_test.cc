@@ -246,5 +246,68 @@ TEST_CASE("a canary is refused without call figures or a READY driver",
               .code() == absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE(
+    "a pinned resource stays on its version through an upgrade, which keeps "
+    "that version running for it until it is unpinned",
+    "[core][canary][pin]") {
+  UpgradeFixture f;
+  REQUIRE(f.supervisor.Pin("flashpool", "volume/kept", "1.0.0").ok());
+  REQUIRE(f.store.saved.at("flashpool").pins.at("volume/kept") == "1.0.0");
+  REQUIRE(absl::IsNotFound(
+      f.supervisor.Pin("flashpool", "volume/x", "9.0.0").status()));
+  REQUIRE(absl::IsInvalidArgument(
+      f.supervisor.Pin("flashpool", "vol-1", "1.0.0").status()));
+  UpgradeOptions options;
+  options.probation = absl::Seconds(1);
+  const pid_t new_pid = f.CutOver(options);
+  REQUIRE(f.routes[f.Call("volume/kept")]->pid == f.old_pid);
+  REQUIRE(f.routes[f.Call("volume/other")]->pid == new_pid);
+  f.clock.Advance(absl::Seconds(1));
+  f.supervisor.Step();
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->upgrade.empty());  // committed
+  REQUIRE(status->package->manifest.version.ToString() == "2.0.0");
+  REQUIRE(f.launcher.children[f.old_pid].signals.empty());
+  REQUIRE(status->instances.size() == 2);
+  REQUIRE(status->instances[1].role == "pinned");
+  f.End(0);
+  const size_t kept = f.Call("volume/kept");
+  REQUIRE(f.routes[kept]->pid == f.old_pid);
+  auto where = f.supervisor.Where("flashpool", "volume/kept");
+  REQUIRE(where->why == "pinned");
+  REQUIRE(where->version == "1.0.0");
+  // The pinned version cannot be removed, nor a third version started.
+  REQUIRE(absl::IsFailedPrecondition(
+      f.supervisor.RemoveVersion("flashpool", "1.0.0").status()));
+  f.End(kept);
+  f.End(2);
+
+  REQUIRE(f.supervisor.Unpin("flashpool", "volume/kept").ok());
+  f.supervisor.Step();
+  REQUIRE(f.launcher.children[f.old_pid].signals == std::vector<int>{SIGTERM});
+  REQUIRE(f.routes[f.Call("volume/kept")]->pid == new_pid);
+  REQUIRE(f.store.saved.at("flashpool").pins.empty());
+  REQUIRE(absl::IsNotFound(
+      f.supervisor.Unpin("flashpool", "volume/kept").status()));
+}
+
+TEST_CASE(
+    "pins are restored after a restart of the daemon, and a pin to a "
+    "version no longer installed is dropped and reported",
+    "[core][pin]") {
+  FakeStore store;
+  store.saved["flashpool"].pins = {{"volume/a", "1.0.0"},
+                                   {"volume/b", "7.0.0"}};
+  Fixture f;
+  f.supervisor.SetStore(&store);
+  REQUIRE(f.supervisor.AddDriver(Version("flashpool", "1.0.0")).ok());
+  f.supervisor.RestoreDesiredState(*store.Load());
+  auto status = f.supervisor.Get("flashpool");
+  REQUIRE(status->pins ==
+          std::map<std::string, std::string>{{"volume/a", "1.0.0"}});
+  REQUIRE(f.events.Since(0).back().reason.find(
+              "the pin of volume/b to 7.0.0 was dropped") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace pitstop

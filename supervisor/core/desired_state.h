@@ -27,6 +27,8 @@ struct DesiredDriverState {
   // An upgrade begun and not yet committed or rolled back: a restart of the
   // daemon abandons it (the active version stays) and reports it.
   std::string upgrading_to;
+  // Resources kept on a version (`pitstop pin`): "type/id" -> version.
+  std::map<std::string, std::string> pins;
 };
 
 class DesiredStateStore {

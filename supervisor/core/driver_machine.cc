@@ -36,6 +36,7 @@ DesiredDriverState DesiredStateOf(const DriverRecord& r) {
       (r.upgrade ? r.upgrade->from : r.package)->manifest.version.ToString();
   d.previous_version = r.previous_version;
   if (r.upgrade) d.upgrading_to = r.upgrade->to->manifest.version.ToString();
+  d.pins = r.pins;
   return d;
 }
 
@@ -527,6 +528,18 @@ void DriverMachine::Restore(const std::string& name, DriverRecord& r,
   if (active != r.package) context_.SetPackage(r, active);
   if (saved == nullptr) return;
   r.previous_version = saved->previous_version;
+  for (const auto& [resource, version] : saved->pins) {
+    auto v = SemVer::Parse(version);
+    if (v.ok() && r.installed.count(*v) > 0) {
+      r.pins[resource] = version;
+    } else {
+      context_.Note(name, r, "operator",
+                    absl::StrCat("the pin of ", resource, " to ", version,
+                                 " was dropped: that version is no longer "
+                                 "installed"));
+      r.persist_pending = true;
+    }
+  }
   if (!saved->upgrading_to.empty()) {
     context_.Note(
         name, r, "upgrade-rolled-back",

@@ -65,6 +65,10 @@ struct DriverRecord {
   absl::Time backoff_until;
   std::string last_exit;
 
+  // Operator intent, persisted: "type/id" -> the version it stays on
+  // (`pitstop pin`), through upgrades.
+  std::map<std::string, std::string> pins;
+
   RouteWaiters waiters;
   // When the control loop must look at this driver again by itself (kept
   // by the Supervisor, beside its timer index).

@@ -17,8 +17,9 @@ const char* ServingRole(DriverState state) {
   }
 }
 
-const char* RetiringRole(const Instance& o) {
+const char* RetiringRole(const DriverRecord& r, const Instance& o) {
   if (o.phase == InstancePhase::kStopping) return "stopping";
+  if (o.phase == InstancePhase::kStandby && !r.upgrade) return "pinned";
   if (o.phase == InstancePhase::kStandby && o.load->calls() == 0) {
     return "standby";
   }
@@ -58,7 +59,7 @@ DriverStatus SnapshotOf(const std::string& name, const DriverRecord& r,
   const bool canary_serving =
       r.upgrade && r.upgrade->canary && r.upgrade->canary->serving;
   add(r.successor.get(), canary_serving ? "canary" : "starting");
-  if (const Instance* o = r.retiring.get()) add(o, RetiringRole(*o));
+  if (const Instance* o = r.retiring.get()) add(o, RetiringRole(r, *o));
   for (const auto& [v, p] : r.installed) {
     s.installed_versions.push_back(v.ToString());
   }
@@ -69,6 +70,7 @@ DriverStatus SnapshotOf(const std::string& name, const DriverRecord& r,
     }
   }
   s.calls_waiting = r.waiters.size();
+  s.pins = r.pins;
   if (r.upgrade) {
     s.upgrade_from = r.upgrade->from->manifest.version.ToString();
     s.upgrade_to = r.upgrade->to->manifest.version.ToString();

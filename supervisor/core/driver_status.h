@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,8 @@ struct DriverStatus {
   // Calls parked for a READY instance or a busy resource.
   size_t calls_waiting = 0;
   std::optional<CanaryStatus> canary;
+  // `pitstop pin`: "type/id" -> version.
+  std::map<std::string, std::string> pins;
 };
 
 // `call_totals` (may be empty) gives a canary's live figures at `now`.

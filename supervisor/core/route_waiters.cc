@@ -5,9 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "supervisor/common/error_reason.h"
-#include "supervisor/core/canary_steps.h"
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
+#include "supervisor/core/resource_target.h"
 
 namespace pitstop {
 
@@ -49,13 +49,14 @@ std::vector<Waiter> RouteWaiters::TakeAll() {
 
 bool AnswerWaiter(const std::string& name, DriverRecord& r, absl::Time now,
                   Waiter& w, Effects& effects, absl::Time& next) {
-  // The serving instance, or the new version of a canary for a resource in
-  // its share.
-  const Instance* inst = CanaryTarget(name, r, w.resource);
+  // The serving instance, or the one a pin or a canary sends the resource
+  // to.
+  const Instance* inst = ResourceTarget(name, r, w.resource);
   const bool ready =
       inst != nullptr && inst->alive() &&
       (inst == r.instance.get() ? r.state == DriverState::kReady
-                                : inst->phase == InstancePhase::kReady);
+                                : inst->phase == InstancePhase::kReady ||
+                                      inst->phase == InstancePhase::kStandby);
   // A resource never has calls on two processes at once: one still busy on
   // another (a replaced instance, or the version a canary step moved it
   // from) waits until those calls end.

@@ -8,6 +8,7 @@
 #include "supervisor/common/logging.h"
 #include "supervisor/common/status_macros.h"
 #include "supervisor/core/operator_actions.h"
+#include "supervisor/core/resource_target.h"
 
 namespace pitstop {
 
@@ -134,6 +135,16 @@ absl::StatusOr<std::shared_ptr<const DriverPackage>> Supervisor::RemoveVersion(
         absl::StrCat(name, " ", version,
                      " takes part in the upgrade in progress; wait for it to "
                      "commit or roll back"));
+  }
+  if (PinnedVersion(*r, version)) {
+    std::vector<std::string> pinned;
+    for (const auto& [resource, v] : r->pins) {
+      if (v == version && pinned.size() < 5) pinned.push_back(resource);
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, " ", version, " keeps pinned resources (",
+        absl::StrJoin(pinned, ", "), "); unpin them first (`pitstop unpin ",
+        name, " TYPE/ID`)"));
   }
   for (Instance* inst :
        {r->instance.get(), r->successor.get(), r->retiring.get()}) {

@@ -202,15 +202,34 @@ class Supervisor final : public RouteSource, private InstanceEvents {
                                          CanaryAction action)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Keeps `resource` ("type/id") of `name` on the installed `version`
+  // through upgrades (`pitstop pin`; resource_target.h), saved first:
+  // INVALID_ARGUMENT for a malformed resource, NOT_FOUND for a version not
+  // installed, RESOURCE_EXHAUSTED past kMaxPins, UNAVAILABLE when it cannot
+  // be saved (nothing changed). Returns the sequence number of its event.
+  static constexpr size_t kMaxPins = 1000;
+  absl::StatusOr<uint64_t> Pin(absl::string_view name,
+                               absl::string_view resource,
+                               absl::string_view version)
+      ABSL_LOCKS_EXCLUDED(intent_mu_, mu_);
+  // Lets it follow the active version again; a replaced version kept
+  // running only for pins then drains and stops. NOT_FOUND if not pinned.
+  absl::StatusOr<uint64_t> Unpin(absl::string_view name,
+                                 absl::string_view resource)
+      ABSL_LOCKS_EXCLUDED(intent_mu_, mu_);
+
   // Which process serves `resource` ("type/id") of `name` now, and why:
-  // "canary" (in a canary's share), "named" (named to the canary),
-  // "default" (the active version).
+  // "pinned", "canary" (in a canary's share), "named" (named to the
+  // canary), "default" (the active version); resource_target.h.
   struct Placement {
     std::string version;
     pid_t pid = 0;
     std::string why;
     // Its calls still run on another process: the next ones wait for them.
     std::string moving_from;
+    // The version a pin keeps it on ("" if none), also when that version
+    // runs nowhere (then `why` is not "pinned").
+    std::string pinned_to;
   };
   absl::StatusOr<Placement> Where(absl::string_view name,
                                   absl::string_view resource)
@@ -248,6 +267,12 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // saves it as it is, proving the store takes writes before an upgrade
   // or a rollback (supervisor_actions.cc).
   absl::Status SaveIntent(absl::string_view name, std::optional<bool> enabled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(intent_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Saves `next`, the desired state of `name` with a change applied;
+  // UNAVAILABLE saying `what` could not be saved.
+  absl::Status SaveDesired(absl::string_view name,
+                           const DesiredDriverState& next,
+                           absl::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(intent_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   template <typename Action>
   absl::Status SavedAction(absl::string_view name, bool enabled, Action action)

@@ -3,9 +3,10 @@
 // the upgrade steps, and touches the driver for the control loop.
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "supervisor/common/status_macros.h"
-#include "supervisor/core/canary_steps.h"
 #include "supervisor/core/operator_actions.h"
+#include "supervisor/core/resource_target.h"
 #include "supervisor/core/supervisor.h"
 
 namespace pitstop {
@@ -163,7 +164,8 @@ absl::StatusOr<Supervisor::Placement> Supervisor::Where(
   const DriverRecord* r = table_.Find(name);
   if (r == nullptr) return table_.UnknownDriver(name);
   Placement p;
-  const Instance* inst = CanaryTarget(std::string(name), *r, resource, &p.why);
+  const Instance* inst =
+      ResourceTarget(std::string(name), *r, resource, &p.why, &p.pinned_to);
   p.version = inst != nullptr ? inst->package->manifest.version.ToString()
                               : r->package->manifest.version.ToString();
   p.pid = inst != nullptr && inst->alive() ? inst->pid : 0;
@@ -176,6 +178,113 @@ absl::StatusOr<Supervisor::Placement> Supervisor::Where(
     }
   }
   return p;
+}
+
+absl::Status Supervisor::SaveDesired(absl::string_view name,
+                                     const DesiredDriverState& next,
+                                     absl::string_view what) {
+  if (store_ == nullptr) return absl::OkStatus();
+  if (absl::Status s = store_->Save(std::string(name), next); !s.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot save ", what, " (", s.message(),
+        "); nothing was changed: free space in the state directory and try "
+        "again"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Supervisor::Pin(absl::string_view name,
+                                         absl::string_view resource,
+                                         absl::string_view version) {
+  const size_t slash = resource.find('/');
+  if (slash == absl::string_view::npos || slash == 0 ||
+      slash + 1 == resource.size() || resource.size() > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resource \"", resource.substr(0, 64),
+                     "\" is not TYPE/ID (at most 256 characters), e.g. "
+                     "volume/vol-1"));
+  }
+  const std::string driver(name);
+  const std::string key(resource);
+  absl::MutexLock intent(&intent_mu_);
+  DesiredDriverState next;
+  {
+    absl::MutexLock lock(&mu_);
+    DriverRecord* r = table_.Find(name);
+    if (r == nullptr) return table_.UnknownDriver(name);
+    auto parsed = SemVer::Parse(version);
+    if (!parsed.ok() || r->installed.count(*parsed) == 0) {
+      std::vector<std::string> versions;
+      for (const auto& [v, p] : r->installed) versions.push_back(v.ToString());
+      return absl::NotFoundError(absl::StrCat(
+          "driver ", name, " has no installed version ", version, " to pin ",
+          resource, " to (installed: ", absl::StrJoin(versions, ", "), ")"));
+    }
+    if (r->pins.size() >= kMaxPins && r->pins.count(key) == 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("driver ", name, " has ", r->pins.size(),
+                       " pinned resources already, the most there may be; "
+                       "unpin some first (`pitstop unpin ",
+                       name, " TYPE/ID`)"));
+    }
+    next = DesiredStateOf(*r);
+  }
+  next.pins[key] = std::string(version);
+  RETURN_IF_ERROR(SaveDesired(
+      name, next, absl::StrCat("the pin of ", resource, " of ", name)));
+  absl::MutexLock lock(&mu_);
+  DriverRecord* r = table_.Find(name);
+  if (r == nullptr) return table_.UnknownDriver(name);
+  r->pins[key] = std::string(version);
+  const uint64_t seq = context_.Note(
+      driver, *r, "operator",
+      absl::StrCat(resource, " pinned to version ", version,
+                   " (it stays there through upgrades until `pitstop unpin ",
+                   name, " ", resource, "`)"));
+  TouchLocked(driver);
+  return seq;
+}
+
+absl::StatusOr<uint64_t> Supervisor::Unpin(absl::string_view name,
+                                           absl::string_view resource) {
+  const std::string driver(name);
+  const std::string key(resource);
+  absl::MutexLock intent(&intent_mu_);
+  DesiredDriverState next;
+  {
+    absl::MutexLock lock(&mu_);
+    DriverRecord* r = table_.Find(name);
+    if (r == nullptr) return table_.UnknownDriver(name);
+    if (r->pins.count(key) == 0) {
+      return absl::NotFoundError(absl::StrCat(
+          resource.substr(0, 64), " of driver ", name, " is not pinned"));
+    }
+    next = DesiredStateOf(*r);
+  }
+  next.pins.erase(key);
+  RETURN_IF_ERROR(SaveDesired(
+      name, next, absl::StrCat("the unpinning of ", resource, " of ", name)));
+  absl::MutexLock lock(&mu_);
+  DriverRecord* r = table_.Find(name);
+  if (r == nullptr) return table_.UnknownDriver(name);
+  r->pins.erase(key);
+  std::string tail;
+  Instance* o = r->retiring.get();
+  if (o != nullptr && o->phase == InstancePhase::kStandby && !r->upgrade &&
+      !PinnedVersion(*r, o->package->manifest.version.ToString())) {
+    // Kept only for pins: it finishes its calls and stops.
+    o->phase = InstancePhase::kDraining;
+    o->load->SetRetiring(true);
+    o->drain_deadline = clock_.Now() + o->package->manifest.timeouts.drain;
+    tail = absl::StrCat("; version ", o->package->manifest.version.ToString(),
+                        " (pid ", o->pid,
+                        "), kept for pins only, stops once drained");
+  }
+  const uint64_t seq = context_.Note(
+      driver, *r, "operator",
+      absl::StrCat(resource, " unpinned: it follows the active version", tail));
+  TouchLocked(driver);
+  return seq;
 }
 
 }  // namespace pitstop

@@ -9,6 +9,7 @@
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
 #include "supervisor/core/machine_context.h"
+#include "supervisor/core/resource_target.h"
 
 namespace pitstop {
 namespace {
@@ -78,6 +79,15 @@ absl::StatusOr<uint64_t> UpgradeSteps::Begin(const std::string& name,
     return absl::FailedPreconditionError(absl::StrCat(
         "driver ", name, " already runs version ", version,
         "; for a graceful restart use `pitstop restart ", name, "`"));
+  }
+  if (r.retiring && r.retiring->phase == InstancePhase::kStandby &&
+      PinnedVersion(r, Version(r.retiring->package))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "driver ", name, " still runs version ", Version(r.retiring->package),
+        " beside ", Version(r.package),
+        " for its pinned resources, and at most two versions run at once: "
+        "unpin them first (`pitstop unpin ",
+        name, " TYPE/ID`; `pitstop describe ", name, "` lists the pins)"));
   }
   if (r.successor || r.retiring || r.graceful_requested) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -164,7 +174,9 @@ uint64_t UpgradeSteps::RequestAbort(const std::string& name, DriverRecord& r) {
 }
 
 void UpgradeSteps::End(const std::string& name, DriverRecord& r) {
-  EndStandby(r.retiring.get());
+  if (r.retiring && !PinnedVersion(r, Version(r.retiring->package))) {
+    EndStandby(r.retiring.get());
+  }
   r.upgrade.reset();
   r.persist_pending = true;
   context_.table().RecomputeOrder();
@@ -183,7 +195,10 @@ void UpgradeSteps::CutOver(const std::string& name, DriverRecord& r,
   u.draining = r.retiring->load->BusyResources();
   std::sort(u.draining.begin(), u.draining.end());
   r.retiring->phase = InstancePhase::kStandby;
-  r.retiring->drain_deadline = now + u.options.drain_timeout;
+  // A version pins keep serves on: its calls are not cut at the timeout.
+  r.retiring->drain_deadline = PinnedVersion(r, Version(u.from))
+                                   ? absl::InfiniteFuture()
+                                   : now + u.options.drain_timeout;
   context_.SetPackage(r, u.to);
   context_.table().RecomputeOrder();
   r.message = absl::StrCat(
@@ -317,7 +332,8 @@ void UpgradeSteps::Commit(const std::string& name, DriverRecord& r,
   const std::string from = Version(u.from);
   Instance* old = r.retiring.get();
   r.previous_version = from;
-  EndStandby(old);  // it stops once drained
+  const bool pinned = old != nullptr && PinnedVersion(r, from);
+  if (!pinned) EndStandby(old);  // it stops once drained
   r.message.clear();
   // Announced once the new active version is saved (after the lock), so
   // that no one is told "committed" about an upgrade a crash could still
@@ -326,7 +342,9 @@ void UpgradeSteps::Commit(const std::string& name, DriverRecord& r,
       name, r, "upgrade-committed",
       absl::StrCat("version ", Version(u.to), " is active after ",
                    ShortDuration(u.options.probation), " of probation; ", from,
-                   old != nullptr ? " stops once drained" : " ended",
+                   pinned           ? " keeps serving its pinned resources"
+                   : old != nullptr ? " stops once drained"
+                                    : " ended",
                    " (`pitstop rollback ", name, "` returns to it)"),
       r.instance->pid));
   End(name, r);

@@ -154,6 +154,8 @@ Role RequiredRole(absl::string_view path) {
           {"UpgradeDriver", Role::kOperator},
           {"RollbackDriver", Role::kOperator},
           {"ControlCanary", Role::kOperator},
+          {"PinResource", Role::kOperator},
+          {"UnpinResource", Role::kOperator},
           {"InstallDriver", Role::kAdmin},
           {"RemoveDriver", Role::kAdmin},
           {"AddRepository", Role::kAdmin},

@@ -135,7 +135,13 @@ grpc::Status AdminService::WhereResource(
                                ? ""
                                : absl::StrCat(" (step ", c->step + 1, " of ",
                                               c->plan.steps.size(), ")");
-  if (placed->why == "canary") {
+  response->set_pinned_to(placed->pinned_to);
+  if (placed->why == "pinned") {
+    response->set_reason(sv1::WhereResourceResponse::REASON_PINNED);
+    response->set_explanation(absl::StrCat(
+        "pinned to ", placed->version, " (`pitstop unpin ", request->name(),
+        " ", resource, "` lets it follow the active version)"));
+  } else if (placed->why == "canary") {
     response->set_reason(sv1::WhereResourceResponse::REASON_CANARY);
     response->set_explanation(
         absl::StrCat("in the canary's ", Percent(c != nullptr ? c->percent : 0),
@@ -151,7 +157,44 @@ grpc::Status AdminService::WhereResource(
             ? absl::StrCat("outside the canary's ", Percent(c->percent),
                            " share: the active version", step)
             : "the active version");
+    if (!placed->pinned_to.empty()) {
+      response->set_explanation(absl::StrCat(response->explanation(),
+                                             "; pinned to ", placed->pinned_to,
+                                             ", which runs nowhere now"));
+    }
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::PinResource(grpc::ServerContext* context,
+                                       const sv1::PinResourceRequest* request,
+                                       sv1::Driver* response) {
+  auto before = supervisor_.Get(request->name());
+  if (!before.ok()) return ToGrpcStatus(before.status());
+  NoteRequest(context, request->name(), before->state,
+              absl::StrCat("pin ", request->resource().substr(0, 256), " to ",
+                           request->version().substr(0, 64)));
+  auto done =
+      supervisor_.Pin(request->name(), request->resource(), request->version());
+  if (!done.ok()) return ToGrpcStatus(done.status());
+  auto after = supervisor_.Get(request->name());
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  *response = ToProto(*after, "");
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::UnpinResource(
+    grpc::ServerContext* context, const sv1::UnpinResourceRequest* request,
+    sv1::Driver* response) {
+  auto before = supervisor_.Get(request->name());
+  if (!before.ok()) return ToGrpcStatus(before.status());
+  NoteRequest(context, request->name(), before->state,
+              absl::StrCat("unpin ", request->resource().substr(0, 256)));
+  auto done = supervisor_.Unpin(request->name(), request->resource());
+  if (!done.ok()) return ToGrpcStatus(done.status());
+  auto after = supervisor_.Get(request->name());
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  *response = ToProto(*after, "");
   return grpc::Status::OK;
 }
 

@@ -170,6 +170,11 @@ sv1::Driver ToProto(const DriverStatus& status, const std::string& locale) {
   d.set_previous_version(status.previous_version);
   d.set_upgrade(status.upgrade);
   d.set_resources_pending(static_cast<uint32_t>(status.resources_pending));
+  for (const auto& [resource, version] : status.pins) {
+    sv1::Pin* pin = d.add_pins();
+    pin->set_resource(resource);
+    pin->set_version(version);
+  }
   if (status.canary) {
     *d.mutable_canary() =
         ToProto(*status.canary, status.upgrade_from, status.upgrade_to);

@@ -112,6 +112,14 @@ class AdminService final
       grpc::ServerContext* context,
       const pitstop::supervisor::v1::WhereResourceRequest* request,
       pitstop::supervisor::v1::WhereResourceResponse* response) override;
+  grpc::Status PinResource(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::PinResourceRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
+  grpc::Status UnpinResource(
+      grpc::ServerContext* context,
+      const pitstop::supervisor::v1::UnpinResourceRequest* request,
+      pitstop::supervisor::v1::Driver* response) override;
 
   // admin_stats.cc
   grpc::Status GetDriverStats(

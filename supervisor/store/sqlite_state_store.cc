@@ -20,6 +20,12 @@ CREATE TABLE IF NOT EXISTS drivers (
   failed_reason TEXT NOT NULL,
   updated_at    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pins (
+  driver   TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  version  TEXT NOT NULL,
+  PRIMARY KEY (driver, resource)
+);
 )sql";
 
 // Columns added after the first release, each with the ALTER TABLE that adds
@@ -35,6 +41,12 @@ constexpr std::pair<const char*, const char*> kAddedColumns[] = {
 };
 
 using Statement = SqliteStatement;
+
+// Runs a prepared statement that returns no rows, and finalizes it.
+bool StepDone(sqlite3_stmt* raw) {
+  Statement stmt(raw);
+  return sqlite3_step(stmt.get()) == SQLITE_DONE;
+}
 
 }  // namespace
 
@@ -103,12 +115,74 @@ SqliteStateStore::Load() {
     out[name ? reinterpret_cast<const char*>(name) : ""] = std::move(s);
   }
   if (rc != SQLITE_DONE) return Error("reading the desired state");
+  RETURN_IF_ERROR(LoadPins(out));
   return out;
+}
+
+absl::Status SqliteStateStore::LoadPins(
+    std::map<std::string, DesiredDriverState>& out) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT driver, resource, version FROM pins", -1,
+                         &raw, nullptr) != SQLITE_OK) {
+    return Error("reading the pins");
+  }
+  Statement stmt(raw);
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    auto text = [&](int column) {
+      const auto* t = sqlite3_column_text(stmt.get(), column);
+      return std::string(t ? reinterpret_cast<const char*>(t) : "");
+    };
+    out[text(0)].pins[text(1)] = text(2);
+  }
+  if (rc != SQLITE_DONE) return Error("reading the pins");
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStateStore::SavePins(const std::string& driver,
+                                        const DesiredDriverState& state) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM pins WHERE driver = ?1", -1, &raw,
+                         nullptr) != SQLITE_OK) {
+    return Error("saving the pins");
+  }
+  sqlite3_bind_text(raw, 1, driver.c_str(), -1, SQLITE_TRANSIENT);
+  if (!StepDone(raw)) return Error("saving the pins");
+  for (const auto& [resource, version] : state.pins) {
+    if (sqlite3_prepare_v2(
+            db_,
+            "INSERT INTO pins (driver, resource, version) VALUES (?1, ?2, ?3)",
+            -1, &raw, nullptr) != SQLITE_OK) {
+      return Error("saving the pins");
+    }
+    sqlite3_bind_text(raw, 1, driver.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(raw, 2, resource.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(raw, 3, version.c_str(), -1, SQLITE_TRANSIENT);
+    if (!StepDone(raw)) return Error("saving the pins");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStateStore::Save(const std::string& driver,
                                     const DesiredDriverState& state) {
   absl::MutexLock lock(&mu_);
+  // The driver's row and its pins together, or neither.
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) !=
+      SQLITE_OK) {
+    return Error("saving the desired state");
+  }
+  absl::Status s = SaveRow(driver, state);
+  if (s.ok()) s = SavePins(driver, state);
+  if (s.ok() &&
+      sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    s = Error("saving the desired state");
+  }
+  if (!s.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
+absl::Status SqliteStateStore::SaveRow(const std::string& driver,
+                                       const DesiredDriverState& state) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(
           db_,

@@ -34,6 +34,15 @@ class SqliteStateStore final : public DesiredStateStore {
   SqliteStateStore(std::string path, sqlite3* db)
       : path_(std::move(path)), db_(db) {}
   absl::Status Error(const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SaveRow(const std::string& driver,
+                       const DesiredDriverState& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The `pins` table: one row per pinned resource.
+  absl::Status LoadPins(std::map<std::string, DesiredDriverState>& out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SavePins(const std::string& driver,
+                        const DesiredDriverState& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
   absl::Mutex mu_;

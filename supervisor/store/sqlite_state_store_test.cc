@@ -60,6 +60,26 @@ TEST_CASE("versions and the upgrade in progress round-trip", "[store]") {
   REQUIRE(loaded->at("flashpool").upgrading_to == "3.0.0");
 }
 
+TEST_CASE("pins round-trip per driver and are replaced whole", "[store]") {
+  TempDir dir;
+  const std::string db = (dir.path / "pitstopd.db").string();
+  DesiredDriverState state;
+  state.pins = {{"volume/a", "1.0.0"}, {"volume/b", "2.0.0"}};
+  DesiredDriverState other;
+  other.pins = {{"network/n", "1.0.0"}};
+  {
+    auto store = *SqliteStateStore::Open(db);
+    REQUIRE(store->Save("flashpool", state).ok());
+    REQUIRE(store->Save("nvpnet", other).ok());
+    state.pins.erase("volume/a");
+    REQUIRE(store->Save("flashpool", state).ok());
+  }
+  auto loaded = (*SqliteStateStore::Open(db))->Load();
+  REQUIRE(loaded->at("flashpool").pins ==
+          std::map<std::string, std::string>{{"volume/b", "2.0.0"}});
+  REQUIRE(loaded->at("nvpnet").pins == other.pins);
+}
+
 TEST_CASE("a database from before versions were kept gains the columns",
           "[store]") {
   TempDir dir;

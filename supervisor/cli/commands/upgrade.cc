@@ -40,13 +40,16 @@ void PrintUpgradeEvent(const sv1::Event& e, const Output& output) {
   output.out() << "  " << e.reason() << std::endl;
 }
 
-// Whether only one process of `name` is left.
+// Whether only one process of `name` is left, besides those kept for
+// pinned resources.
 bool SingleInstance(AdminClient& client, const std::string& name) {
   sv1::GetDriverRequest get;
   get.set_name(name);
   sv1::Driver d;
-  return client.TryCall(&Stub::GetDriver, get, &d).ok() &&
-         d.instances_size() <= 1;
+  if (!client.TryCall(&Stub::GetDriver, get, &d).ok()) return false;
+  int others = 0;
+  for (const auto& i : d.instances()) others += i.role() == "pinned" ? 0 : 1;
+  return others <= 1;
 }
 
 // Prints the driver's upgrade events from `since` on until the upgrade has
@@ -321,6 +324,54 @@ class WhereCommand : public Command {
   std::string resource_;
 };
 
+class PinCommand : public Command {
+ public:
+  explicit PinCommand(bool pin) : pin_(pin) {}
+  void Define(CLI::App& cmd) override {
+    cmd.add_option("NAME", name_, "driver name")->required();
+    cmd.add_option("RESOURCE", resource_, "TYPE/ID, e.g. volume/vol-1")
+        ->required();
+    if (pin_) {
+      cmd.add_option("--version", version_,
+                     "the installed version to keep it on")
+          ->required();
+    }
+  }
+
+  int Run(const CommandContext& c) override {
+    AdminClient client(c.global);
+    sv1::Driver d;
+    if (pin_) {
+      sv1::PinResourceRequest request;
+      request.set_name(name_);
+      request.set_resource(resource_);
+      request.set_version(version_);
+      if (!client.Call(&Stub::PinResource, request, &d)) return kExitFailure;
+    } else {
+      sv1::UnpinResourceRequest request;
+      request.set_name(name_);
+      request.set_resource(resource_);
+      if (!client.Call(&Stub::UnpinResource, request, &d)) return kExitFailure;
+    }
+    if (c.output.json()) {
+      c.output.MessageLine(d);
+    } else if (pin_) {
+      c.output.out() << resource_ << " of " << name_ << " pinned to "
+                     << version_ << "\n";
+    } else {
+      c.output.out() << resource_ << " of " << name_
+                     << " follows the active version (" << d.version() << ")\n";
+    }
+    return 0;
+  }
+
+ private:
+  const bool pin_;
+  std::string name_;
+  std::string resource_;
+  std::string version_;
+};
+
 }  // namespace
 
 std::vector<CommandSpec> UpgradeCommands() {
@@ -338,6 +389,12 @@ std::vector<CommandSpec> UpgradeCommands() {
        "which version of a driver serves a resource now, and why (a canary's "
        "share, named to it, or the active version)",
        TakesOutput::kYes, Make<WhereCommand>()},
+      {"", "pin",
+       "keep one resource on a version through upgrades (that version runs "
+       "on beside the active one for it); saved across restarts",
+       TakesOutput::kYes, Make<PinCommand>(true)},
+      {"", "unpin", "let a pinned resource follow the active version again",
+       TakesOutput::kYes, Make<PinCommand>(false)},
   };
 }
 
