@@ -3,9 +3,10 @@
 // the new version is the hashed cohort and only it, no resource ever runs in
 // two processes at once, the steps reach 100% and commit with no failed
 // call; a new version that fails its calls is rolled back by the gate, and
-// only its cohort ever reached it; a restart of pitstopd mid-canary ends
-// on the old version, and says so.
+// only its cohort ever reached it; a restart of pitstopd mid-canary takes
+// both processes back and goes on at the same step.
 
+#include <signal.h>
 #include <time.h>
 
 #include <catch2/catch.hpp>
@@ -198,15 +199,134 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "a pitstopd killed during a canary comes back on the old version alone "
-    "and says the canary was interrupted",
-    "[integration][canary]") {
+// Stops the load; not one of its calls failed.
+void StopWithNoFailedCall(LoadGenerator& load) {
+  load.Stop();
+  const LoadSummary all =
+      load.Summarize(absl::InfinitePast(), absl::InfiniteFuture());
+  INFO("failed " << all.failed << "; first: "
+                 << (all.first_errors.empty() ? "" : all.first_errors[0]));
+  REQUIRE(all.failed == 0);
+}
+
+// The recorder's CARs and a daemon directory that outlives one pitstopd,
+// for tests that restart it; the keepers left are reaped at the end.
+struct RestartableRecorder {
+  RestartableRecorder() : spec(SpecIn(cars)), reaper(spec.dir) {}
+  static DaemonSpec SpecIn(const RecorderCars& cars) {
+    DaemonSpec spec = cars.Spec();
+    spec.dir = cars.dir() + "/daemon";
+    std::filesystem::create_directories(spec.dir);
+    return spec;
+  }
   RecorderCars cars;
-  DaemonSpec spec = cars.Spec();
-  spec.dir = cars.dir() + "/daemon";
-  std::filesystem::create_directories(spec.dir);
-  KeeperReaper reaper(spec.dir);
+  DaemonSpec spec;
+  KeeperReaper reaper;
+};
+
+// The pid of the instance of `d` with `role`, or 0.
+int PidOf(const sv1::Driver& d, const std::string& role) {
+  for (const sv1::Instance& i : d.instances()) {
+    if (i.role() == role) return i.pid();
+  }
+  return 0;
+}
+
+TEST_CASE(
+    "a pitstopd killed during a canary under load comes back with the canary "
+    "at its step: both processes re-adopted with their pids, only the cohort "
+    "on the new version, no resource on two processes at once, no failed "
+    "call; promoted after, it commits",
+    "[integration][canary][readopt]") {
+  if (!KeepersOnThisHost()) return;
+  RestartableRecorder restartable;
+  const DaemonSpec& spec = restartable.spec;
+  Daemon first(spec);
+  LoadOptions options = Load(first);
+  options.retry_unavailable = true;  // resent with the operation id
+  options.call_timeout = absl::Seconds(30);
+  LoadGenerator load(options);
+  load.Start();
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  const CommandResult up =
+      Cli(first, {"upgrade", "recorder", "--car", RecorderCar(2), "--steps",
+                  "10%,50%,100%", "--interval", "1h", "--probation", "1s",
+                  "--no-wait"});
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  sv1::Driver d = AwaitDriver(first, "recorder", [](const sv1::Driver& d) {
+    return d.has_canary() && d.canary().serving();
+  });
+  const int64_t canary_serving = MonotonicNanos();
+  const int old_pid = d.pid();
+  const int new_pid = PidOf(d, "canary");
+  REQUIRE(new_pid != 0);
+  REQUIRE(load.AwaitCalls(1000, absl::Seconds(30)));
+  first.Kill();
+  REQUIRE(::kill(old_pid, 0) == 0);
+  REQUIRE(::kill(new_pid, 0) == 0);
+
+  Daemon second(spec);
+  d = AwaitDriver(second, "recorder", [](const sv1::Driver& d) {
+    return d.has_canary() && d.canary().serving();
+  });
+  REQUIRE(d.version() == "1.0.0");
+  REQUIRE(d.pid() == old_pid);
+  REQUIRE(PidOf(d, "canary") == new_pid);
+  REQUIRE(d.canary().step() == 0);
+  REQUIRE(d.canary().plan().steps_percent_size() == 3);
+  const CommandResult events = Cli(second, {"events", "--driver", "recorder"});
+  INFO(events.out);
+  REQUIRE(events.out.find(absl::StrCat(
+              "re-adopted pid ", new_pid,
+              " (version 2.0.0, the new version of its canary)")) !=
+          std::string::npos);
+  REQUIRE(events.out.find("the canary of 2.0.0 at 10% (step 1 of 3) goes on "
+                          "after a restart of pitstopd") != std::string::npos);
+  const std::set<std::string> cohort = Cohort(10);
+  const std::string in = *cohort.begin();
+  const CommandResult where = Cli(second, {"where", "recorder", in});
+  INFO(where.out << where.err);
+  REQUIRE(where.out.find(in + ": 2.0.0") == 0);
+  const int64_t resumed = MonotonicNanos();
+  REQUIRE(load.AwaitCalls(1000, absl::Seconds(30)));
+
+  const int64_t promoted = MonotonicNanos();
+  const CommandResult promote =
+      Cli(second, {"upgrade", "recorder", "--promote"});
+  INFO(promote.out << promote.err);
+  REQUIRE(promote.exit_code == 0);
+  d = AwaitDriver(second, "recorder", [](const sv1::Driver& d) {
+    return d.version() == "2.0.0" && d.upgrade().empty() &&
+           d.instances_size() == 1;
+  });
+  REQUIRE(d.pid() == new_pid);
+  REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
+  StopWithNoFailedCall(load);
+
+  const std::map<std::string, Served> served =
+      ReadServed(spec.dir + "/state/data/recorder/ops");
+  REQUIRE(CountOverlaps(served) == 0);
+  int canary_after_restart = 0;
+  for (const auto& [op, s] : served) {
+    if (s.start <= canary_serving || s.end >= promoted) continue;
+    // From the first step to the promotion, before and after the restart
+    // alike, 2.0.0 served the cohort and only it.
+    INFO(s.resource << " on " << s.version);
+    REQUIRE((s.version == "2.0.0") == (cohort.count(s.resource) > 0));
+    if (s.version == "2.0.0" && s.start > resumed) ++canary_after_restart;
+  }
+  REQUIRE(canary_after_restart > 0);
+}
+
+TEST_CASE(
+    "a canary whose new version was killed while no pitstopd ran is rolled "
+    "back after the restart as for any crash of it, and the old version "
+    "serves every resource with its pid",
+    "[integration][canary][readopt]") {
+  if (!KeepersOnThisHost()) return;
+  RestartableRecorder restartable;
+  const DaemonSpec& spec = restartable.spec;
   int old_pid = 0;
   {
     Daemon first(spec);
@@ -220,28 +340,33 @@ TEST_CASE(
           return d.has_canary() && d.canary().serving();
         });
     old_pid = d.pid();
-    const CommandResult where =
-        Cli(first, {"where", "recorder", "volume/vol-1"});
-    REQUIRE(where.exit_code == 0);
-    REQUIRE(where.out.find("volume/vol-1: ") == 0);
+    const int new_pid = PidOf(d, "canary");
     first.Kill();
+    REQUIRE(::kill(new_pid, SIGKILL) == 0);
+    REQUIRE(AwaitProcessesGone({new_pid}, absl::Seconds(10)));
   }
   Daemon second(spec);
-  const sv1::Driver d = second.AwaitReady("recorder");
+  const sv1::Driver d =
+      AwaitDriver(second, "recorder", [](const sv1::Driver& d) {
+        return d.state() == sv1::DRIVER_STATE_READY && !d.has_canary() &&
+               d.instances_size() == 1;
+      });
   REQUIRE(d.version() == "1.0.0");
   REQUIRE(d.pid() == old_pid);
-  REQUIRE(!d.has_canary());
-  REQUIRE(AwaitDriver(second, "recorder", [](const sv1::Driver& d) {
-            return d.instances_size() == 1;
-          }).instances_size() == 1);
   const CommandResult events = Cli(second, {"events", "--driver", "recorder"});
-  REQUIRE(events.out.find("the upgrade to 2.0.0 was interrupted by a restart "
-                          "of pitstopd before it committed; 1.0.0 stays "
-                          "active") != std::string::npos);
-  const CommandResult where =
-      Cli(second, {"where", "recorder", "volume/vol-1"});
-  REQUIRE(where.out.find("1.0.0") != std::string::npos);
-  REQUIRE(where.out.find("the active version") != std::string::npos);
+  INFO(events.out);
+  REQUIRE(events.out.find("upgrade to 2.0.0 rolled back: the new version ") !=
+          std::string::npos);
+  REQUIRE(events.out.find("before it answered again after a restart of "
+                          "pitstopd; 1.0.0 keeps serving") !=
+          std::string::npos);
+  const std::string in = *Cohort(10).begin();
+  const CommandResult where = Cli(second, {"where", "recorder", in});
+  REQUIRE(where.out.find(in + ": 1.0.0") == 0);
+  // The rollback is saved: a second restart does not bring the canary back.
+  second.Kill();
+  Daemon third(spec);
+  REQUIRE(!third.AwaitReady("recorder").has_canary());
 }
 
 TEST_CASE(
@@ -287,12 +412,7 @@ TEST_CASE(
             return d.instances_size() == 1;
           }).version() == "2.0.0");
   REQUIRE(load.AwaitCalls(300, absl::Seconds(30)));
-  load.Stop();
-  const LoadSummary all =
-      load.Summarize(absl::InfinitePast(), absl::InfiniteFuture());
-  INFO("failed " << all.failed << "; first: "
-                 << (all.first_errors.empty() ? "" : all.first_errors[0]));
-  REQUIRE(all.failed == 0);
+  StopWithNoFailedCall(load);
 
   const std::map<std::string, Served> served =
       ReadServed(daemon.dir() + "/state/data/recorder/ops");
@@ -309,6 +429,61 @@ TEST_CASE(
     } else {
       REQUIRE(s.start > unpinned);
     }
+  }
+  REQUIRE(pinned_calls > 0);
+}
+
+TEST_CASE(
+    "a pinned version's process is taken back by a restart of pitstopd with "
+    "its pid and goes on serving its pinned resource",
+    "[integration][canary][pin][readopt]") {
+  if (!KeepersOnThisHost()) return;
+  RestartableRecorder restartable;
+  const DaemonSpec& spec = restartable.spec;
+  Daemon first(spec);
+  REQUIRE(Cli(first, {"pin", "recorder", "volume/vol-3", "--version", "1.0.0"})
+              .exit_code == 0);
+  const CommandResult up = Cli(first, {"upgrade", "recorder", "--car",
+                                       RecorderCar(2), "--probation", "1s"});
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  sv1::Driver d = first.GetDriver("recorder");
+  const int active_pid = d.pid();
+  const int pinned_pid = PidOf(d, "pinned");
+  REQUIRE(pinned_pid != 0);
+  first.Kill();
+
+  Daemon second(spec);
+  d = AwaitDriver(second, "recorder", [](const sv1::Driver& d) {
+    return d.state() == sv1::DRIVER_STATE_READY && d.instances_size() == 2;
+  });
+  REQUIRE(d.version() == "2.0.0");
+  REQUIRE(d.pid() == active_pid);
+  REQUIRE(PidOf(d, "pinned") == pinned_pid);
+  const CommandResult events = Cli(second, {"events", "--driver", "recorder"});
+  INFO(events.out);
+  REQUIRE(events.out.find(
+              absl::StrCat("re-adopted pid ", pinned_pid,
+                           " (version 1.0.0, for its pinned resources)")) !=
+          std::string::npos);
+  const CommandResult where =
+      Cli(second, {"where", "recorder", "volume/vol-3"});
+  INFO(where.out << where.err);
+  REQUIRE(where.out.find("volume/vol-3: 1.0.0") == 0);
+  REQUIRE(where.out.find("pinned to 1.0.0") != std::string::npos);
+
+  const int64_t restarted = MonotonicNanos();
+  LoadGenerator load(Load(second));
+  load.Start();
+  REQUIRE(load.AwaitCalls(1000, absl::Seconds(30)));
+  StopWithNoFailedCall(load);
+  int pinned_calls = 0;
+  for (const auto& [op, s] :
+       ReadServed(spec.dir + "/state/data/recorder/ops")) {
+    if (s.start < restarted) continue;
+    INFO(s.resource << " on " << s.version);
+    REQUIRE((s.version == "1.0.0") == (s.resource == "volume/vol-3"));
+    if (s.resource == "volume/vol-3") ++pinned_calls;
   }
   REQUIRE(pinned_calls > 0);
 }

@@ -98,7 +98,11 @@ void PrintCanary(const sv1::Canary& c, std::ostream& out) {
               ? absl::StrCat(", ", c.plan().resources_size(), " named")
               : "")
       << ")" << (c.paused() ? ", paused" : "")
-      << (c.serving() ? "" : ", the new version is not serving yet") << "\n";
+      << (c.serving()    ? ""
+          : c.resuming() ? ", waiting for the new version to answer after a "
+                           "restart of pitstopd"
+                         : ", the new version is not serving yet")
+      << "\n";
   const sv1::CanaryGate& g = c.plan().gate();
   out << "Gate:         errors at most "
       << absl::StrFormat("%g", g.max_error_rate_increase_percent())

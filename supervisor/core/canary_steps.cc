@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "supervisor/common/status_macros.h"
+#include "supervisor/core/desired_state.h"
 #include "supervisor/core/driver_record.h"
 #include "supervisor/core/effects.h"
 #include "supervisor/core/machine_context.h"
@@ -50,11 +52,77 @@ bool CanarySteps::Serve(const std::string& name, DriverRecord& r,
   if (c.serving) return true;
   c.serving = true;
   r.successor->next_probe = now + context_.options().health_interval;
+  const bool resumed = c.resuming;
+  c.resuming = false;
   context_.Note(name, r, "upgrade-ready",
-                absl::StrCat("version ", Version(r.upgrade->to), " is ready"),
+                absl::StrCat("version ", Version(r.upgrade->to),
+                             resumed ? " answers again" : " is ready"),
                 r.successor->pid);
-  BeginStep(name, r, now, "the new version is ready");
+  BeginStep(name, r, now,
+            resumed ? "the canary goes on after a restart of pitstopd"
+                    : "the new version is ready");
   return true;
+}
+
+absl::StatusOr<uint64_t> CanarySteps::Resume(const std::string& name,
+                                             DriverRecord& r,
+                                             const SavedCanary& saved,
+                                             absl::string_view to_version,
+                                             absl::Time now) {
+  auto v = SemVer::Parse(to_version);
+  auto to = v.ok() ? r.installed.find(*v) : r.installed.end();
+  if (to == r.installed.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("version ", to_version, " is no longer installed"));
+  }
+  if (to->second == r.package) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("version ", to_version, " is already the active one"));
+  }
+  RETURN_IF_ERROR(CheckCanaryPlan(saved.plan));
+  if (saved.step >= saved.plan.steps.size()) {
+    return absl::DataLossError(absl::StrCat("its saved step ", saved.step + 1,
+                                            " is past its last (",
+                                            saved.plan.steps.size(), ")"));
+  }
+  if (!context_.options().call_totals) {
+    return absl::FailedPreconditionError(
+        "this pitstopd does not count calls (count_calls: false), and a "
+        "canary's gate compares them");
+  }
+  UpgradeRun u;
+  u.from = r.package;
+  u.to = to->second;
+  u.options.drain_timeout = saved.drain_timeout > absl::ZeroDuration()
+                                ? saved.drain_timeout
+                                : u.from->manifest.timeouts.drain;
+  u.options.probation = saved.probation > absl::ZeroDuration()
+                            ? saved.probation
+                            : context_.options().upgrade_probation;
+  u.options.canary = saved.plan;
+  u.started = now;
+  CanaryRun& resumed = u.canary.emplace();
+  resumed.plan = saved.plan;
+  resumed.step = saved.step;
+  resumed.paused = saved.paused;
+  resumed.resuming = true;
+  r.upgrade = std::move(u);
+  const CanaryRun& c = *r.upgrade->canary;
+  // The new version's process is taken back, or started again if it did
+  // not survive.
+  r.graceful_requested = true;
+  r.message = absl::StrCat("canary of ", to_version, " at ", Where(c),
+                           c.paused ? ", paused" : "",
+                           ": waiting for it to answer after a restart of "
+                           "pitstopd");
+  context_.Changed(name);
+  return context_.Note(
+      name, r, "canary-step",
+      absl::StrCat("the canary of ", to_version, " at ", Where(c),
+                   " goes on after a restart of pitstopd; its resources wait "
+                   "for ",
+                   to_version, " to answer, the rest are served by ",
+                   Version(r.package)));
 }
 
 void CanarySteps::BeginStep(const std::string& name, DriverRecord& r,
@@ -81,6 +149,7 @@ void CanarySteps::BeginStep(const std::string& name, DriverRecord& r,
   }
   r.message = absl::StrCat("canary of ", to, " at ", Where(c),
                            c.paused ? ", paused" : "");
+  r.persist_pending = true;  // a restart goes on from this step
   context_.Note(
       name, r, "canary-step",
       absl::StrCat(
@@ -200,6 +269,7 @@ void CanarySteps::JudgeGate(const std::string& name, DriverRecord& r,
     return;
   }
   ++c.step;
+  r.persist_pending = true;
   if (c.percent() >= 100) {
     c.serving = false;  // the cut-over follows
     context_.Note(
@@ -255,6 +325,8 @@ absl::StatusOr<uint64_t> CanarySteps::Promote(const std::string& name,
   const std::string from = Where(c);
   c.step = c.plan.steps.size() - 1;
   c.serving = false;
+  c.resuming = false;
+  r.persist_pending = true;
   context_.Changed(name);
   return context_.Note(
       name, r, "canary-step",
@@ -275,6 +347,7 @@ absl::StatusOr<uint64_t> CanarySteps::Pause(const std::string& name,
   }
   CanaryRun& c = *r.upgrade->canary;
   c.paused = paused;
+  r.persist_pending = true;
   r.message = absl::StrCat("canary of ", Version(r.upgrade->to), " at ",
                            Where(c), paused ? ", paused" : "");
   return context_.Note(

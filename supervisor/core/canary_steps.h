@@ -30,6 +30,7 @@ class MachineContext;
 struct DriverRecord;
 struct Effects;
 struct Instance;
+struct SavedCanary;
 
 class CanarySteps {
  public:
@@ -38,6 +39,14 @@ class CanarySteps {
   // The successor became READY: true if a canary keeps it serving its
   // share instead of cutting over.
   bool Serve(const std::string& name, DriverRecord& r, absl::Time now);
+  // Takes back a canary saved before a restart of pitstopd, at its saved
+  // step, once the old version's process was re-adopted: the new version's
+  // process is adopted as the successor (or started again), and the
+  // canary's resources wait for it to answer. Errors say why it cannot go
+  // on (then the old version stays active alone).
+  absl::StatusOr<uint64_t> Resume(const std::string& name, DriverRecord& r,
+                                  const SavedCanary& saved,
+                                  absl::string_view to_version, absl::Time now);
   // The gate, the next step, a rollback, at `now`; before the successor's
   // own reconciliation. True if the canary ended this pass.
   bool Reconcile(const std::string& name, DriverRecord& r, absl::Time now,

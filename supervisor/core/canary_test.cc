@@ -309,5 +309,51 @@ TEST_CASE(
               "the pin of volume/b to 7.0.0 was dropped") != std::string::npos);
 }
 
+TEST_CASE(
+    "a canary's plan, step, pause and options are saved as it goes, so a "
+    "restart of pitstopd can go on from them, and cleared at the cut-over",
+    "[core][canary]") {
+  CanaryFixture f;
+  f.Calls("1.0.0", 0, 0);
+  f.Calls("2.0.0", 0, 0);
+  CanaryPlan plan = TenFiftyHundred();
+  plan.named = {"volume/named"};
+  f.Begin(plan);
+  const DesiredDriverState* saved = &f.store.saved.at("flashpool");
+  REQUIRE(saved->active_version == "1.0.0");
+  REQUIRE(saved->upgrading_to == "2.0.0");
+  REQUIRE(saved->canary.has_value());
+  REQUIRE(saved->canary->step == 0);
+  REQUIRE(saved->canary->plan.steps == plan.steps);
+  REQUIRE(saved->canary->plan.named == plan.named);
+  REQUIRE(saved->canary->probation > absl::ZeroDuration());
+  REQUIRE(MayResumeCanary(*saved));
+
+  REQUIRE(
+      f.supervisor.ControlCanary("flashpool", Supervisor::CanaryAction::kPause)
+          .ok());
+  f.supervisor.Step();
+  REQUIRE(f.store.saved.at("flashpool").canary->paused);
+  REQUIRE(
+      f.supervisor.ControlCanary("flashpool", Supervisor::CanaryAction::kResume)
+          .ok());
+  f.Calls("1.0.0", 900, 0);
+  f.Calls("2.0.0", 100, 0);
+  f.clock.Advance(absl::Seconds(60));
+  f.supervisor.Step();
+  saved = &f.store.saved.at("flashpool");
+  REQUIRE(!saved->canary->paused);
+  REQUIRE(saved->canary->step == 1);
+
+  REQUIRE(f.supervisor
+              .ControlCanary("flashpool", Supervisor::CanaryAction::kPromote)
+              .ok());
+  f.supervisor.Step();
+  f.supervisor.Step();
+  saved = &f.store.saved.at("flashpool");
+  REQUIRE(saved->upgrading_to == "2.0.0");  // on probation
+  REQUIRE(!saved->canary.has_value());
+}
+
 }  // namespace
 }  // namespace pitstop

@@ -6,11 +6,26 @@
 // mark; the daemon reads it at start-up. store/ implements it with SQLite.
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "supervisor/core/canary_plan.h"
 
 namespace pitstop {
+
+// A canary upgrade before its cut-over, as saved: enough to go on from the
+// same step after a restart of the daemon (docs/lifecycle.md, "A canary
+// across a restart of pitstopd").
+struct SavedCanary {
+  CanaryPlan plan;
+  size_t step = 0;  // index in plan.steps
+  bool paused = false;
+  // The upgrade's own options, resolved.
+  absl::Duration drain_timeout;
+  absl::Duration probation;
+};
 
 struct DesiredDriverState {
   // False after `pitstop stop`: the driver stays stopped, also after a
@@ -25,11 +40,21 @@ struct DesiredDriverState {
   // The version before it, for `pitstop rollback`.
   std::string previous_version;
   // An upgrade begun and not yet committed or rolled back: a restart of the
-  // daemon abandons it (the active version stays) and reports it.
+  // daemon abandons it (the active version stays) and reports it, unless it
+  // is a canary whose processes both survive the restart.
   std::string upgrading_to;
+  // Set while that upgrade is a canary before its cut-over.
+  std::optional<SavedCanary> canary;
   // Resources kept on a version (`pitstop pin`): "type/id" -> version.
   std::map<std::string, std::string> pins;
 };
+
+// Whether a restart of the daemon may go on with the saved canary (it does
+// when the processes of both versions survived it).
+inline bool MayResumeCanary(const DesiredDriverState& s) {
+  return s.canary.has_value() && !s.upgrading_to.empty() && s.enabled &&
+         !s.failed;
+}
 
 class DesiredStateStore {
  public:

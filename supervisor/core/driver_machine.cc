@@ -36,6 +36,12 @@ DesiredDriverState DesiredStateOf(const DriverRecord& r) {
       (r.upgrade ? r.upgrade->from : r.package)->manifest.version.ToString();
   d.previous_version = r.previous_version;
   if (r.upgrade) d.upgrading_to = r.upgrade->to->manifest.version.ToString();
+  if (r.upgrade && r.upgrade->canary && !r.upgrade->cut_over) {
+    const CanaryRun& c = *r.upgrade->canary;
+    d.canary =
+        SavedCanary{c.plan, c.step, c.paused, r.upgrade->options.drain_timeout,
+                    r.upgrade->options.probation};
+  }
   d.pins = r.pins;
   return d;
 }
@@ -113,6 +119,10 @@ void DriverMachine::StartSuccessor(const std::string& name, DriverRecord& r,
                                    absl::Time now, Effects& effects) {
   if (upgrades_.AbandonIfAborted(name, r)) return;
   if (!r.graceful_requested || r.successor) return;
+  if (r.upgrade && r.upgrade->canary && r.upgrade->canary->resuming &&
+      r.instance && r.state == DriverState::kStarting) {
+    return;  // the re-adopted old version answers first
+  }
   if (r.want_running && r.state == DriverState::kReady && r.instance &&
       !r.retiring) {
     Effects::Launch launch;
@@ -540,7 +550,8 @@ void DriverMachine::Restore(const std::string& name, DriverRecord& r,
       r.persist_pending = true;
     }
   }
-  if (!saved->upgrading_to.empty()) {
+  // A canary may go on: Supervisor::AdoptSurvivors decides, and reports.
+  if (!saved->upgrading_to.empty() && !MayResumeCanary(*saved)) {
     context_.Note(
         name, r, "upgrade-rolled-back",
         absl::StrCat("the upgrade to ", saved->upgrading_to,

@@ -84,6 +84,7 @@ DriverStatus SnapshotOf(const std::string& name, const DriverRecord& r,
     cs.percent = c.percent();
     cs.serving = c.serving;
     cs.paused = c.paused;
+    cs.resuming = c.resuming;
     cs.gate_due = c.serving ? c.gate_due : absl::InfiniteFuture();
     cs.verdict = c.verdict;
     cs.resources_moving = c.moving.size();

@@ -48,6 +48,8 @@ struct CanaryStatus {
   // The new version is READY and serves its share.
   bool serving = false;
   bool paused = false;
+  // Taken back after a restart of pitstopd, not serving again yet.
+  bool resuming = false;
   absl::Time gate_due = absl::InfiniteFuture();
   // Both versions' calls since the step (or the last judgement) began.
   CallFigures old_figures, new_figures;

@@ -59,10 +59,15 @@ const Instance* ResourceTarget(const std::string& name, const DriverRecord& r,
     }
   }
   const Instance* s = r.successor.get();
-  if (!resource.empty() && r.upgrade && r.upgrade->canary &&
-      r.upgrade->canary->serving && s != nullptr && s->alive() &&
-      s->phase == InstancePhase::kReady) {
-    const CanaryRun& c = *r.upgrade->canary;
+  const CanaryRun* canary =
+      r.upgrade && r.upgrade->canary ? &*r.upgrade->canary : nullptr;
+  // A canary taken back after a restart of pitstopd keeps its resources on
+  // the new version: they wait for it to answer again (s may be null, or
+  // starting, meanwhile) rather than visit the old one.
+  if (!resource.empty() && canary != nullptr &&
+      (canary->resuming || (canary->serving && s != nullptr && s->alive() &&
+                            s->phase == InstancePhase::kReady))) {
+    const CanaryRun& c = *canary;
     if (c.plan.named.count(std::string(resource)) > 0) {
       say("named");
       return s;

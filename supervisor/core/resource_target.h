@@ -6,7 +6,9 @@
 //   pinned   `pitstop pin`: the process running the pinned version, while
 //            one serves (a pin to a version that runs nowhere falls through)
 //   named    named to a canary (CanaryPlan::named)
-//   canary   in a serving canary's share
+//   canary   in a serving canary's share (or in the share of a canary
+//            taken back after a restart of pitstopd: it waits for the new
+//            version to answer, and the instance returned may be null)
 //   default  the serving instance, running the active version
 //
 // Whatever the target, a resource with calls still running on another

@@ -233,6 +233,9 @@ void Supervisor::RestoreDesiredState(
   for (auto& [name, r] : table_.records()) {
     auto it = saved.find(name);
     machine_.Restore(name, r, it == saved.end() ? nullptr : &it->second);
+    if (it != saved.end() && MayResumeCanary(it->second)) {
+      resumable_canaries_[name] = it->second;
+    }
   }
   table_.RecomputeOrder();
   PropagateChangesLocked();
@@ -251,73 +254,6 @@ void Supervisor::RestoreDesiredState(
       SetStateLocked(name, *r, DriverState::kFailed);
     }
   }
-}
-
-std::string Supervisor::WhyNotAdoptLocked(const Survivor& s) {
-  const DriverRecord* r = table_.Find(s.driver);
-  if (r == nullptr) return "the driver is no longer installed";
-  const std::string active = r->package->manifest.version.ToString();
-  if (s.version != active) {
-    return absl::StrCat("version ", s.version, " is not the active one (",
-                        active, ")");
-  }
-  if (r->instance) return "another instance of the driver was taken back";
-  if (!r->enabled) return "an operator stopped the driver";
-  if (r->state == DriverState::kFailed) return "the driver is FAILED";
-  if (!r->unresolved.empty()) return r->unresolved;
-  return "";
-}
-
-std::vector<Supervisor::Adopted> Supervisor::AdoptSurvivors() {
-  std::vector<Adopted> adopted;
-  for (const Survivor& s : runner_.FindSurvivors()) {
-    std::string why;
-    {
-      absl::MutexLock lock(&mu_);
-      why = WhyNotAdoptLocked(s);
-      if (DriverRecord* r = table_.Find(s.driver); r != nullptr) {
-        context_.Note(
-            s.driver, *r, "process",
-            why.empty()
-                ? absl::StrCat("re-adopted pid ", s.pid, " (version ",
-                               s.version, ") from an earlier pitstopd",
-                               s.exited ? "; it exited meanwhile" : "")
-                : absl::StrCat("stopped pid ", s.pid, " (version ", s.version,
-                               ") left by an earlier pitstopd: ", why),
-            s.pid);
-      }
-    }
-    if (!why.empty()) {
-      runner_.StopSurvivor(s.pid);
-      continue;
-    }
-    // In the record before it is adopted: an exit reported at once (a driver
-    // that exited while no daemon ran) must find it.
-    std::string socket;
-    {
-      absl::MutexLock lock(&mu_);
-      DriverRecord* r = table_.Find(s.driver);
-      if (r == nullptr || r->instance) continue;  // cannot happen before Run
-      r->instance = context_.AdoptedInstance(
-          s.driver, r->package, s.instance_id, s.pid, clock_.Now());
-      r->instance->sandbox = s.sandbox;
-      socket = r->instance->socket_path;
-      r->want_running = true;
-      r->message.clear();
-      SetStateLocked(s.driver, *r, DriverState::kStarting);
-      TouchLocked(s.driver);
-    }
-    std::shared_ptr<DriverEndpoint> endpoint =
-        runner_.Adopt(s.driver, s.instance_id, s.pid, socket);
-    absl::MutexLock lock(&mu_);
-    if (DriverRecord* r = table_.Find(s.driver); r != nullptr) {
-      if (Instance* inst = r->FindInstance(s.instance_id)) {
-        inst->endpoint = std::move(endpoint);
-      }
-    }
-    adopted.push_back({s.driver, s.instance_id, s.pid});
-  }
-  return adopted;
 }
 
 void Supervisor::Run() {

@@ -106,13 +106,22 @@ class Supervisor final : public RouteSource, private InstanceEvents {
     pid_t pid = 0;
   };
   // Takes back the instances an earlier daemon left running
-  // (ProcessLauncher::FindSurvivors): one of a driver's active version,
-  // wanted running and not FAILED, serves again with its pid (STARTING until
-  // its probe answers; a driver that exited meanwhile is reported and
-  // restarted by its policy); any other (an unknown driver, another version
-  // such as the new one of an interrupted upgrade, a second instance, a
-  // driver an operator stopped) is stopped. Each is an event. Returns the
-  // adopted ones. Call after RestoreDesiredState, before Run and StartAll.
+  // (ProcessLauncher::FindSurvivors), each into the place it had:
+  //   - one of a driver's active version, wanted running and not FAILED,
+  //     serves again with its pid (STARTING until its probe answers; a
+  //     driver that exited meanwhile is reported and restarted by its
+  //     policy);
+  //   - one of the new version of a canary saved before the restart, once
+  //     the old version's was taken back: the canary goes on at its saved
+  //     step (CanarySteps::Resume);
+  //   - one of a version that pins keep (`pitstop pin`), beside the active
+  //     one: it stands by for its pinned resources again.
+  // Any other (an unknown driver, another version such as the new one of
+  // an interrupted plain upgrade, a second instance, a driver an operator
+  // stopped) is stopped. A saved canary whose old version's process did not
+  // survive is reported as rolled back, the old version active alone. Each
+  // is an event. Returns the adopted ones. Call after RestoreDesiredState,
+  // before Run and StartAll.
   std::vector<Adopted> AdoptSurvivors() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Starts the control loop on its own thread.
@@ -304,9 +313,22 @@ class Supervisor final : public RouteSource, private InstanceEvents {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SettledLocked(const DriverRecord& r) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Why survivor `s` is not taken back; "" if it is.
-  std::string WhyNotAdoptLocked(const Survivor& s)
+  // Where survivor `s` is taken back, or why it is not.
+  enum class AdoptSlot { kNone, kServing, kCanary, kPinned };
+  struct AdoptDecision {
+    AdoptSlot slot = AdoptSlot::kNone;
+    std::string why;  // for kNone
+  };
+  AdoptDecision DecideAdoptionLocked(const Survivor& s)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts survivor `s` into its slot of `r`; false (and `why` set) if a
+  // canary it would serve cannot go on.
+  bool PlaceSurvivorLocked(const Survivor& s, AdoptSlot slot, DriverRecord& r,
+                           std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The saved canaries no survivor of their new version took back: they go
+  // on with a new process if the old version's was taken back, else are
+  // reported rolled back.
+  void SettleResumableCanariesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // InstanceEvents, called from the runner's, the launcher's and the
   // endpoints' threads.
@@ -347,6 +369,10 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // When the control loop next wakes by itself.
   absl::Time next_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  // Canaries saved before a restart that may go on, from
+  // RestoreDesiredState to AdoptSurvivors.
+  std::map<std::string, DesiredDriverState> resumable_canaries_
+      ABSL_GUARDED_BY(mu_);
   // Signalled when dirty_ is set or any state changes.
   absl::CondVar changed_;
   std::thread thread_;

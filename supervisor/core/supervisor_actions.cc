@@ -166,7 +166,10 @@ absl::StatusOr<Supervisor::Placement> Supervisor::Where(
   Placement p;
   const Instance* inst =
       ResourceTarget(std::string(name), *r, resource, &p.why, &p.pinned_to);
+  // No process may serve it yet: the version it waits for.
+  const bool to_canary = r->upgrade && (p.why == "canary" || p.why == "named");
   p.version = inst != nullptr ? inst->package->manifest.version.ToString()
+              : to_canary     ? r->upgrade->to->manifest.version.ToString()
                               : r->package->manifest.version.ToString();
   p.pid = inst != nullptr && inst->alive() ? inst->pid : 0;
   for (const Instance* other :

@@ -32,14 +32,18 @@ std::string DescribeUpgrade(const UpgradeRun& u) {
     const CanaryRun& c = *u.canary;
     return absl::StrCat(
         Version(u.from), " -> ", Version(u.to), ": canary ",
-        !c.serving ? (c.percent() >= 100 ? "promoted, cutting over"
-                                         : "starting the new version")
-                   : absl::StrCat("at ", Percent(c.percent()), " (step ",
-                                  c.step + 1, " of ", c.plan.steps.size(), ")",
-                                  c.paused ? ", paused" : "", ", gate at ",
-                                  absl::FormatTime("%H:%M:%S", c.gate_due,
-                                                   absl::UTCTimeZone()),
-                                  " UTC"));
+        !c.serving
+            ? (c.percent() >= 100 ? "promoted, cutting over"
+               : c.resuming       ? absl::StrCat("at ", Percent(c.percent()),
+                                                 ", waiting for the new version to "
+                                                       "answer after a restart of pitstopd")
+                                  : "starting the new version")
+            : absl::StrCat(
+                  "at ", Percent(c.percent()), " (step ", c.step + 1, " of ",
+                  c.plan.steps.size(), ")", c.paused ? ", paused" : "",
+                  ", gate at ",
+                  absl::FormatTime("%H:%M:%S", c.gate_due, absl::UTCTimeZone()),
+                  " UTC"));
   }
   return absl::StrCat(
       Version(u.from), " -> ", Version(u.to), ": ",
@@ -190,7 +194,8 @@ void UpgradeSteps::CutOver(const std::string& name, DriverRecord& r,
   context_.Note(name, r, "upgrade-ready",
                 absl::StrCat("version ", to, " is ready"), r.instance->pid);
   u.cut_over = true;
-  u.canary.reset();  // promoted: every resource moves now
+  u.canary.reset();          // promoted: every resource moves now
+  r.persist_pending = true;  // a restart from here on rolls back
   u.probation_until = now + u.options.probation;
   u.draining = r.retiring->load->BusyResources();
   std::sort(u.draining.begin(), u.draining.end());
@@ -238,9 +243,13 @@ void UpgradeSteps::OldDied(const std::string& name, DriverRecord& r,
 
 void UpgradeSteps::SuccessorFailed(const std::string& name, DriverRecord& r,
                                    const std::string& how, pid_t pid) {
+  const bool resuming = r.upgrade->canary && r.upgrade->canary->resuming;
   r.message = absl::StrCat(
       "upgrade to ", Version(r.upgrade->to), " rolled back: the new version ",
-      how, " before it became ready; ", Version(r.package), " keeps serving");
+      how,
+      resuming ? " before it answered again after a restart of pitstopd"
+               : " before it became ready",
+      "; ", Version(r.package), " keeps serving");
   context_.Note(name, r, "upgrade-rolled-back", r.message, pid);
   End(name, r);
   r.persist_pending = true;

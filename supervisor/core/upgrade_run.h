@@ -54,6 +54,9 @@ struct CanaryRun {
   // The new version is READY and serves its share beside the old one.
   bool serving = false;
   bool paused = false;
+  // Taken back after a restart of pitstopd, at its saved step: its
+  // resources wait for the new version to answer again (Serve ends it).
+  bool resuming = false;
   absl::Time step_started;
   // When the gate is judged next (InfiniteFuture until serving, or paused).
   absl::Time gate_due = absl::InfiniteFuture();

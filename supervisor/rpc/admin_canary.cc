@@ -67,6 +67,7 @@ sv1::Canary ToProto(const CanaryStatus& c, const std::string& from,
   out.set_step(static_cast<uint32_t>(c.step));
   out.set_percent(c.percent);
   out.set_serving(c.serving);
+  out.set_resuming(c.resuming);
   out.set_paused(c.paused);
   if (c.gate_due != absl::InfiniteFuture()) {
     *out.mutable_gate_time() = ToTimestamp(c.gate_due);

@@ -44,6 +44,14 @@ class SqliteStateStore final : public DesiredStateStore {
                         const DesiredDriverState& state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // The `canaries` table (a canary before its cut-over: plan, step,
+  // options) and `canary_named` (its named resources).
+  absl::Status LoadCanaries(std::map<std::string, DesiredDriverState>& out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SaveCanary(const std::string& driver,
+                          const DesiredDriverState& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::string path_;
   absl::Mutex mu_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);

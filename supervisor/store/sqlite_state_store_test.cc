@@ -80,6 +80,56 @@ TEST_CASE("pins round-trip per driver and are replaced whole", "[store]") {
   REQUIRE(loaded->at("nvpnet").pins == other.pins);
 }
 
+TEST_CASE(
+    "a canary round-trips with its plan, step, gate and named resources, and "
+    "is gone once saved without one",
+    "[store]") {
+  TempDir dir;
+  const std::string db = (dir.path / "pitstopd.db").string();
+  DesiredDriverState state;
+  state.active_version = "1.0.0";
+  state.upgrading_to = "2.0.0";
+  SavedCanary c;
+  c.plan.steps = {0.5, 12.345678901234, 100};
+  c.plan.named = {"volume/a", "volume/b,c"};
+  c.plan.interval = absl::Seconds(90);
+  c.plan.gate.max_error_rate_increase = 0.025;
+  c.plan.gate.max_p99_ratio = 1.5;
+  c.plan.gate.p99_floor = absl::Microseconds(2500);
+  c.plan.gate.min_calls = 7;
+  c.step = 1;
+  c.paused = true;
+  c.drain_timeout = absl::Seconds(20);
+  c.probation = absl::Milliseconds(1500);
+  state.canary = c;
+  {
+    auto store = *SqliteStateStore::Open(db);
+    REQUIRE(store->Save("flashpool", state).ok());
+    REQUIRE(store->Save("nvpnet", {}).ok());
+  }
+  auto loaded = (*SqliteStateStore::Open(db))->Load();
+  REQUIRE(!loaded->at("nvpnet").canary);
+  const std::optional<SavedCanary>& got = loaded->at("flashpool").canary;
+  REQUIRE(got.has_value());
+  REQUIRE(got->plan.steps == c.plan.steps);
+  REQUIRE(got->plan.named == c.plan.named);
+  REQUIRE(got->plan.interval == c.plan.interval);
+  REQUIRE(got->plan.gate.max_error_rate_increase == 0.025);
+  REQUIRE(got->plan.gate.max_p99_ratio == 1.5);
+  REQUIRE(got->plan.gate.p99_floor == absl::Microseconds(2500));
+  REQUIRE(got->plan.gate.min_calls == 7);
+  REQUIRE(got->step == 1);
+  REQUIRE(got->paused);
+  REQUIRE(got->drain_timeout == absl::Seconds(20));
+  REQUIRE(got->probation == absl::Milliseconds(1500));
+
+  state.canary.reset();
+  REQUIRE((*SqliteStateStore::Open(db))->Save("flashpool", state).ok());
+  loaded = (*SqliteStateStore::Open(db))->Load();
+  REQUIRE(!loaded->at("flashpool").canary);
+  REQUIRE(loaded->at("flashpool").upgrading_to == "2.0.0");
+}
+
 TEST_CASE("a database from before versions were kept gains the columns",
           "[store]") {
   TempDir dir;
