@@ -160,8 +160,10 @@ class DriverRuntime:
     def serve(self, servicer):
         """Serves identity, health and `servicer` until SIGTERM or SIGINT,
         then stops gracefully (in-flight calls get the stop timeout minus a
-        margin) and returns 0. Returns 1, after logging why, if it cannot
-        serve."""
+        margin) and returns 0. If calls were still running when the grace
+        ran out, they are cancelled and the process exits 0 at once (their
+        threads cannot be stopped). Returns 1, after logging why, if it
+        cannot serve."""
         info = self.info
         try:
             server = DriverServer(info, servicer, self.readiness)
@@ -178,5 +180,22 @@ class DriverRuntime:
         log.info("received %s: stopping; in-flight calls have %.2fs to finish"
                  % (self._signal_name or "a stop request", grace))
         server.stop(grace)
+        stuck = server.calls_in_flight()
+        if stuck:
+            # Their threads would hold the interpreter's exit past the
+            # daemon's SIGKILL: end the process now, as a stop must.
+            log.warning("driver %s stopped; %d call(s) did not finish within %.2fs and "
+                        "were cancelled" % (info.name, stuck, grace))
+            _exit_now(0)
         log.info("driver %s stopped" % info.name)
         return 0
+
+
+def _exit_now(status):
+    """Exits at once, without waiting for threads; flushes stdio first."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(status)

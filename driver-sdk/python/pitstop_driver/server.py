@@ -11,6 +11,7 @@ servicer leaves to the generated base class answers UNIMPLEMENTED.
 import concurrent.futures
 import os
 import stat
+import threading
 import traceback
 
 import grpc
@@ -62,6 +63,16 @@ class _CallLogger(grpc.ServerInterceptor):
 
     def __init__(self, service_prefix):
         self._prefix = service_prefix  # e.g. "/pitstop.driver.v1.NetworkService/"
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def in_flight(self):
+        with self._lock:
+            return self._in_flight
+
+    def _count(self, delta):
+        with self._lock:
+            self._in_flight += delta
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -72,6 +83,13 @@ class _CallLogger(grpc.ServerInterceptor):
         inner = handler.unary_unary
 
         def behaviour(request, context):
+            self._count(1)
+            try:
+                return run(request, context)
+            finally:
+                self._count(-1)
+
+        def run(request, context):
             call_context = getattr(request, "context", None)
             operation_log.take_replayed()
             try:
@@ -146,6 +164,7 @@ class DriverServer:
         self._servicer = servicer
         self._max_workers = max_workers
         self._server = None
+        self._calls = None
         self.socket_path = None
 
     def set_ready(self, ready, message=""):
@@ -157,10 +176,11 @@ class DriverServer:
         file there is removed first; the socket is made owner-only."""
         _prepare_socket_path(socket_path)
         _, service = stubs.CATEGORY_SERVICES[self.info.category]
+        self._calls = _CallLogger("/pitstop.driver.v1.%s/" % service)
         server = grpc.server(
             concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers,
                                                   thread_name_prefix="pitstop-call"),
-            interceptors=[_CallLogger("/pitstop.driver.v1.%s/" % service)],
+            interceptors=[self._calls],
             options=[("grpc.so_reuseport", 0)])
         stubs.load("identity_pb2_grpc").add_IdentityServiceServicer_to_server(
             _Identity(self.info, self.readiness), server)
@@ -183,10 +203,16 @@ class DriverServer:
         self._server = server
         self.socket_path = socket_path
 
+    def calls_in_flight(self):
+        """Category-service calls whose servicer method has not returned."""
+        return self._calls.in_flight() if self._calls else 0
+
     def stop(self, grace):
         """Stops accepting calls, lets calls in flight finish for up to
         `grace` seconds, cancels the rest, and returns once stopped; removes
-        the socket file when it can."""
+        the socket file when it can. A cancelled call's servicer method
+        may still be running (Python cannot stop a thread): see
+        calls_in_flight()."""
         if self._server is None:
             return
         self.readiness.stop()  # Ends health Watch streams, which never finish on their own.
