@@ -59,6 +59,7 @@ class PackTest(unittest.TestCase):
                "LD_LIBRARY_PATH": os.path.join(stage, "lib"), "LANG": "C.UTF-8"}
         process = subprocess.Popen([os.path.join(stage, "bin", "testnet")], env=env,
                                    cwd="/", stderr=subprocess.PIPE, text=True)
+        self.addCleanup(process.stderr.close)
         self.addCleanup(process.wait)
         self.addCleanup(process.kill)
         support.wait_for(lambda: os.path.exists(socket_path) or process.poll() is not None,
