@@ -1,6 +1,5 @@
 import os
 import subprocess
-import sys
 import unittest
 
 import grpc
@@ -10,7 +9,6 @@ from pitstop_driver import pack
 from pitstop.driver.v1 import identity_pb2, identity_pb2_grpc
 
 DRIVER = '''
-import sys
 from pitstop_driver import DriverRuntime
 def main():
     runtime = DriverRuntime.from_args()
