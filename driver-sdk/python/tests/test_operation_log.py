@@ -117,6 +117,27 @@ class OperationLogTest(unittest.TestCase):
         self.assertEqual(answer.details["by"], "child")
         self.assertEqual(self.things(), ["from-child"])
 
+    def test_two_processes_sharing_the_database_lose_no_operation(self):
+        # As the old and the new version of a driver do during an upgrade.
+        child = textwrap.dedent("""
+            import sys
+            sys.path[:0] = %r
+            from pitstop_driver import OperationLog, StateDB
+            from pitstop.driver.v1 import context_pb2, network_pb2
+            ops = OperationLog(StateDB(%r, %r))
+            for i in range(40):
+                ctx = context_pb2.CallContext(operation_id="%%s-%%d" %% (sys.argv[1], i))
+                ctx.resource.type, ctx.resource.id = "network", ctx.operation_id
+                ops.run(ctx, "ImplementNetwork", network_pb2.ImplementNetworkResponse,
+                        lambda tx, r: tx.execute("INSERT INTO things VALUES (?)",
+                                                 (ctx.operation_id,)))
+        """) % ([support.SDK_DIR, support.GENERATED], self.path, SCHEMA)
+        children = [subprocess.Popen([sys.executable, "-c", child, name])
+                    for name in ("old", "new")]
+        self.assertEqual([c.wait(timeout=60) for c in children], [0, 0])
+        self.assertEqual(len(self.things()), 80)
+        self.assertEqual(len(self.ops), 80)
+
     def test_a_corrupt_remembered_answer_is_data_loss(self):
         self.create(context("op-1"))
         with self.db.transaction() as tx:
