@@ -111,7 +111,11 @@ class _CallLogger(grpc.ServerInterceptor):
                 context.abort(grpc.StatusCode.INTERNAL,
                               "%s failed inside the driver (%s); the driver's log has "
                               "the details" % (name, type(e).__name__))
-            log.log_call(name, call_context, replayed=operation_log.take_replayed())
+            set_code = _aborted_code(context)  # context.set_code() without abort()
+            if set_code is not None:
+                log.log_call(name, call_context, set_code, _details(context))
+            else:
+                log.log_call(name, call_context, replayed=operation_log.take_replayed())
             return response
 
         return grpc.unary_unary_rpc_method_handler(

@@ -15,6 +15,10 @@ class Service(network_pb2_grpc.NetworkServiceServicer):
     def VerifyServices(self, request, context):
         if request.services == ["boom"]:
             raise RuntimeError("unexpected")
+        if request.services == ["set-code"]:
+            context.set_code(grpc.StatusCode.NOT_FOUND)
+            context.set_details("set by the servicer")
+            return network_pb2.VerifyServicesResponse()
         if request.services == ["abort"]:
             context.abort(grpc.StatusCode.ALREADY_EXISTS, "aborted by the servicer")
         if request.services:
@@ -87,6 +91,9 @@ class DriverServerTest(unittest.TestCase):
         self.assertStatus(grpc.StatusCode.ALREADY_EXISTS, "aborted by the servicer",
                           self.network.VerifyServices,
                           network_pb2.VerifyServicesRequest(services=["abort"]))
+        self.assertStatus(grpc.StatusCode.NOT_FOUND, "set by the servicer",
+                          self.network.VerifyServices,
+                          network_pb2.VerifyServicesRequest(services=["set-code"]))
 
     def test_an_unexpected_exception_is_internal_without_its_message(self):
         self.assertStatus(grpc.StatusCode.INTERNAL, "VerifyServices failed inside the driver "
