@@ -28,3 +28,10 @@ endfunction()
 set(PITSTOP_CAR_PACKER $<TARGET_FILE:pitstop>)
 set(PITSTOP_CAR_PACKER_TARGET pitstop)
 include(${CMAKE_CURRENT_LIST_DIR}/PitstopAddCar.cmake)
+
+# pitstop_add_python_car(): cmake/PitstopAddPythonCar.cmake, with this
+# repository's Python SDK and proto/.
+find_program(PITSTOP_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+set(PITSTOP_PYTHON_SDK_DIR ${PROJECT_SOURCE_DIR}/driver-sdk/python)
+set(PITSTOP_PROTO_DIR ${PROJECT_SOURCE_DIR}/proto)
+include(${CMAKE_CURRENT_LIST_DIR}/PitstopAddPythonCar.cmake)

@@ -46,7 +46,8 @@ def main():
 
     cars = os.path.join(args.cars_dir, "%s.car")
     samples = [("nvpnet", []), ("iscsi-base", []), ("proxkvm", []),
-               ("flashpool", ["--with", cars % "iscsi-base"])]
+               ("flashpool", ["--with", cars % "iscsi-base"]),
+               ("vlanfabric", [])]  # Written in Python (driver-sdk/python).
     for name, extra in samples:
         out, suite, cases = run(args.sanity, cars % name, *extra)
         check("%s passes every check" % name,

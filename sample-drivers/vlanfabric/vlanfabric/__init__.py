@@ -1,0 +1,1 @@
+"""Vlanfabric: a sample Pitstop network driver in Python (service.py)."""
