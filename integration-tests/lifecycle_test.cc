@@ -36,9 +36,10 @@ TEST_CASE(
   REQUIRE(daemon.admin().GetStartOrder(&ctx, {}, &order).ok());
   std::vector<std::string> names;
   for (const auto& e : order.drivers()) names.push_back(e.name());
-  REQUIRE(names == std::vector<std::string>{"nvpnet", "iscsi-base", "flashpool",
+  REQUIRE(names == std::vector<std::string>{"nvpnet", "vlanfabric",
+                                            "iscsi-base", "flashpool",
                                             "proxkvm"});
-  REQUIRE(order.drivers(2).reason().find("after iscsi-base (requires)") !=
+  REQUIRE(order.drivers(3).reason().find("after iscsi-base (requires)") !=
           std::string::npos);
 
   REQUIRE(daemon.Terminate().Clean());
@@ -286,7 +287,7 @@ TEST_CASE(
     REQUIRE(first.admin().StopDriver(&ctx, stop, &stopped).ok());
     REQUIRE(stopped.state() == sv1::DRIVER_STATE_STOPPED);
     old_pids = DriverPids(first);
-    REQUIRE(old_pids.size() == 3);
+    REQUIRE(old_pids.size() == 4);
     first.Kill();
   }
   // Each driver's keeper outlives the daemon, and so does the driver.
@@ -294,7 +295,7 @@ TEST_CASE(
 
   Daemon second(spec);
   std::vector<int> new_pids;
-  for (const char* name : {"nvpnet", "iscsi-base", "flashpool"}) {
+  for (const char* name : {"nvpnet", "vlanfabric", "iscsi-base", "flashpool"}) {
     new_pids.push_back(second.AwaitReady(name).pid());
   }
   std::sort(old_pids.begin(), old_pids.end());

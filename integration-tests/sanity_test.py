@@ -66,6 +66,18 @@ def main():
           str(failed) + out.stdout[-1500:])
     check("and its failure says why",
           "exit 0" in out.stdout and "status 1" in out.stdout, out.stdout[-800:])
+    out, suite, cases = run(args.sanity, broken % (("fault-sloppy",) * 2))
+    failed = sorted(n for n, r in cases.items() if r == "failed")
+    check("a driver that ignores operation ids and lacks a declared "
+          "capability fails calls.operation-id and calls.every-method only",
+          out.returncode == 1
+          and failed == ["calls.every-method", "calls.operation-id"],
+          str(failed) + out.stdout[-1500:])
+    check("and its failures say why",
+          "answered differently" in out.stdout
+          and "TakeSnapshot is UNIMPLEMENTED although driver.yaml declares "
+              "the capability STORAGE_SYSTEM_SNAPSHOT" in out.stdout,
+          out.stdout[-1500:])
     out, suite, cases = run(args.sanity, broken % (("fault-neverready",) * 2))
     failed = sorted(n for n, r in cases.items() if r == "failed")
     skipped = sorted(n for n, r in cases.items() if r == "skipped")

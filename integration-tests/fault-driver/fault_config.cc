@@ -62,6 +62,8 @@ absl::StatusOr<FaultConfig> ParseFaultConfig(absl::string_view text,
       config.mode = FaultMode::kHang;
     } else if (mode == "bad_exit") {
       config.mode = FaultMode::kBadExit;
+    } else if (mode == "sloppy") {
+      config.mode = FaultMode::kSloppy;
     } else if (absl::ConsumePrefix(&value, "crash_after_ms=")) {
       config.mode = FaultMode::kCrashAfter;
       if (!ParseMs(value, &config.ms)) {

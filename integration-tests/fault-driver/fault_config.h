@@ -16,6 +16,12 @@
 //   mode=bad_exit             serves and is ready, but exits with status 1
 //                             when asked to stop (pitstop-sanity must fail
 //                             it: lifecycle.sigterm)
+//   mode=sloppy               serves and is ready, but applies every
+//                             CreateVolume anew whatever its operation id
+//                             (pitstop-sanity must fail it:
+//                             calls.operation-id, and calls.every-method for
+//                             the capability its driver.yaml declares and it
+//                             does not implement)
 //   after_ms=<n>              optional, with exit_code only: serve and exit
 //                             n ms after start instead of at once
 
@@ -36,6 +42,7 @@ enum class FaultMode {
   kHang,
   kExitCode,
   kBadExit,
+  kSloppy,
 };
 
 struct FaultConfig {

@@ -114,6 +114,7 @@ int Run(int argc, char** argv) {
   const absl::Duration ms = absl::Milliseconds(config->ms);
   switch (config->mode) {
     case FaultMode::kNormal:
+    case FaultMode::kSloppy:
       break;
     case FaultMode::kCrashOnStart:
       sdk::Log("error", "mode=crash_on_start: exiting with status 3");

@@ -25,6 +25,7 @@ TEST_CASE("fault.conf modes parse with their numbers", "[fault-driver]") {
       {"mode=slow_start_ms=1500\n", FaultMode::kSlowStart, 1500, 0},
       {"mode=hang\n", FaultMode::kHang, 0, 0},
       {"mode=bad_exit\n", FaultMode::kBadExit, 0, 0},
+      {"mode=sloppy\n", FaultMode::kSloppy, 0, 0},
       {"mode=exit_code=7\n", FaultMode::kExitCode, 0, 7},
       {"mode=exit_code=0\nafter_ms=300\n", FaultMode::kExitCode, 300, 0},
   };

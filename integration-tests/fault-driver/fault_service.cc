@@ -83,4 +83,16 @@ grpc::Status FaultStorageService::DeletePool(
   return grpc::Status::OK;
 }
 
+grpc::Status FaultStorageService::CreateVolume(
+    grpc::ServerContext*, const v1::CreateVolumeRequest*,
+    v1::CreateVolumeResponse* response) {
+  MaybeHang();
+  if (mode_text_ != "sloppy") {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "the fault driver creates no volumes");
+  }
+  response->set_vendor_volume_id(absl::StrCat("sloppy-", ++volumes_));
+  return grpc::Status::OK;
+}
+
 }  // namespace pitstop::fault

@@ -10,11 +10,15 @@
 //                    pool or volume with nothing used: a long call on demand.
 //   DeletePool       for the storage_pool "crash": abort()s the process
 //                    (SIGABRT); for any other pool, succeeds.
+//   CreateVolume     in mode sloppy only: a new volume at every call, its
+//                    operation id ignored (what a driver must not do).
 //   everything else  UNIMPLEMENTED.
 //
 // When constructed with `hang`, every call blocks forever instead.
 // Thread-safe.
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "pitstop/driver/v1/storage.grpc.pb.h"
@@ -39,6 +43,10 @@ class FaultStorageService final
       grpc::ServerContext* context,
       const pitstop::driver::v1::DeletePoolRequest* request,
       pitstop::driver::v1::DeletePoolResponse* response) override;
+  grpc::Status CreateVolume(
+      grpc::ServerContext* context,
+      const pitstop::driver::v1::CreateVolumeRequest* request,
+      pitstop::driver::v1::CreateVolumeResponse* response) override;
 
  private:
   void MaybeHang() const;
@@ -46,6 +54,7 @@ class FaultStorageService final
   // Constant after construction.
   const std::string mode_text_;
   const bool hang_;
+  std::atomic<uint64_t> volumes_{0};
 };
 
 // Blocks the calling thread forever.

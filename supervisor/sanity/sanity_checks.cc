@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "supervisor/common/status_macros.h"
+#include "supervisor/sanity/call_checks.h"
 
 namespace pitstop {
 namespace {
@@ -309,6 +310,23 @@ const std::vector<SanityCheck>& SanityChecks() {
        "a valid bag passes with its defaults applied; one without a required "
        "property is refused",
        false, BagChecked},
+      {"calls.every-method",
+       "every method of its category service answers within 10 s (UNKNOWN, "
+       "a hang or a crash is no answer); a method of a declared capability is "
+       "not UNIMPLEMENTED",
+       true, EveryMethodAnswers},
+      {"calls.operation-id",
+       "a creating call repeated with its operation id answers the same, "
+       "and the id reused for another resource is INVALID_ARGUMENT",
+       true, HonoursOperationIds},
+      {"calls.unknown-resource-type",
+       "a call of a resource type it does not have is INVALID_ARGUMENT or "
+       "NOT_FOUND",
+       true, RefusesUnknownResourceType},
+      {"calls.large-request",
+       "a request of 3 MiB is taken as the same request without the extra "
+       "bytes",
+       true, TakesLargeRequests},
       {"lifecycle.sigterm",
        "SIGTERM ends it with exit 0 within timeouts.stop, and it starts again",
        true, StopsOnSigterm},
