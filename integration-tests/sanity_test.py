@@ -69,9 +69,11 @@ def main():
     out, suite, cases = run(args.sanity, broken % (("fault-sloppy",) * 2))
     failed = sorted(n for n, r in cases.items() if r == "failed")
     check("a driver that ignores operation ids and lacks a declared "
-          "capability fails calls.operation-id and calls.every-method only",
+          "capability fails calls.operation-id, calls.every-method and "
+          "lifecycle.kill-9-keeps-operations only",
           out.returncode == 1
-          and failed == ["calls.every-method", "calls.operation-id"],
+          and failed == ["calls.every-method", "calls.operation-id",
+                         "lifecycle.kill-9-keeps-operations"],
           str(failed) + out.stdout[-1500:])
     check("and its failures say why",
           "answered differently" in out.stdout

@@ -24,6 +24,9 @@ absl::Status EveryMethodAnswers(SanityTarget& t);
 absl::Status HonoursOperationIds(SanityTarget& t);
 absl::Status RefusesUnknownResourceType(SanityTarget& t);
 absl::Status TakesLargeRequests(SanityTarget& t);
+// After lifecycle.kill-9: the operation calls.operation-id applied is still
+// remembered by the new process (its state was kept).
+absl::Status RemembersAfterKill(SanityTarget& t);
 
 }  // namespace pitstop
 

@@ -12,6 +12,7 @@
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "supervisor/common/status_macros.h"
 #include "supervisor/sanity/call_checks.h"
+#include "supervisor/sanity/upgrade_check.h"
 
 namespace pitstop {
 namespace {
@@ -332,9 +333,17 @@ const std::vector<SanityCheck>& SanityChecks() {
        true, StopsOnSigterm},
       {"lifecycle.kill-9", "after kill -9 it is restarted and READY again",
        true, RecoversFromKill},
+      {"lifecycle.kill-9-keeps-operations",
+       "after the kill -9 the operation calls.operation-id applied is still "
+       "remembered: sent again with its id, it answers as before",
+       true, RemembersAfterKill},
       {"lifecycle.graceful-restart",
        "a graceful restart brings up a new process that becomes READY", true,
        RestartsGracefully},
+      {"lifecycle.upgrade-to-itself",
+       "upgraded in place to a copy of itself (a higher version) under "
+       "creating calls from 4 callers, it commits with none failed",
+       true, UpgradesToItselfUnderLoad},
   };
   return checks;
 }

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,19 @@ struct SanityTarget {
   DriverManifest manifest;
   // A valid property bag (--props, else made from the schema).
   std::map<std::string, std::string> props;
+  // The CAR checked (the upgrade check packs a copy of it).
+  std::string car;
+  // An operation calls.operation-id applied, to replay after a kill -9:
+  // its method, resource, request and answer.
+  struct Applied {
+    std::string method;
+    std::string type, id, operation_id;
+    std::string fields;
+    std::string response;
+  };
+  std::optional<Applied> applied;
+  // Upgrades to a copy of itself so far (each a higher version).
+  int self_upgrades = 0;
 };
 
 struct SanityCheck {

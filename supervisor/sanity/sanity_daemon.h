@@ -38,6 +38,8 @@ class SanityDaemon {
 
   pitstop::supervisor::v1::AdminService::Stub& admin() { return *admin_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  // Its directory, removed with it: for files a check makes.
+  const std::string& dir() const { return dir_; }
   // Polls GetDriver until `done` holds; the last answer (or why there is
   // none) when `timeout` passes first.
   absl::StatusOr<pitstop::supervisor::v1::Driver> AwaitDriver(

@@ -77,6 +77,7 @@ int Run(const std::string& car, const std::vector<std::string>& with,
   if (!manifest.ok()) return Fail(std::string(manifest.status().message()));
   SanityTarget target;
   target.manifest = *manifest;
+  target.car = car;
   target.props = BagFromSchema(target.manifest);
   if (!props_file.empty()) {
     target.props.clear();
