@@ -14,18 +14,28 @@
 # `pitstop car pack` is ${PITSTOP_CAR_PACKER}: this build's pitstop in the
 # repository, the installed /usr/bin/pitstop through
 # find_package(PitstopDriverSdk).
+# _pitstop_car_paths(<name> <output-dir-or-empty> <out-var> <stage-var>
+#                    <dir-var>): the CAR's path, the folder it is staged in,
+# and the folder it goes to (OUTPUT_DIR, else ${PITSTOP_CAR_DIR}, else
+# <build>/cars); shared with pitstop_add_python_car().
+function(_pitstop_car_paths name output_dir out_var stage_var dir_var)
+  if(NOT output_dir)
+    if(PITSTOP_CAR_DIR)
+      set(output_dir ${PITSTOP_CAR_DIR})
+    else()
+      set(output_dir ${CMAKE_BINARY_DIR}/cars)
+    endif()
+  endif()
+  set(${out_var} ${output_dir}/${name}.car PARENT_SCOPE)
+  set(${stage_var} ${CMAKE_CURRENT_BINARY_DIR}/${name}-car PARENT_SCOPE)
+  set(${dir_var} ${output_dir} PARENT_SCOPE)
+endfunction()
+
 function(pitstop_add_car)
   cmake_parse_arguments(ARG "" "TARGET;NAME;ROOT;OUTPUT_DIR"
                         "EXECUTABLES;LIBRARIES" ${ARGN})
-  if(NOT ARG_OUTPUT_DIR)
-    if(PITSTOP_CAR_DIR)
-      set(ARG_OUTPUT_DIR ${PITSTOP_CAR_DIR})
-    else()
-      set(ARG_OUTPUT_DIR ${CMAKE_BINARY_DIR}/cars)
-    endif()
-  endif()
-  set(stage ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}-car)
-  set(out ${ARG_OUTPUT_DIR}/${ARG_NAME}.car)
+  _pitstop_car_paths("${ARG_NAME}" "${ARG_OUTPUT_DIR}" out stage
+                     ARG_OUTPUT_DIR)
   file(GLOB_RECURSE root_files CONFIGURE_DEPENDS ${ARG_ROOT}/*)
   set(copy_exes)
   foreach(exe IN LISTS ARG_EXECUTABLES)

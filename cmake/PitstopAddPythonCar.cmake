@@ -31,15 +31,8 @@ function(pitstop_add_python_car)
     message(FATAL_ERROR "pitstop_add_python_car: no python3 found "
                         "(set PITSTOP_PYTHON3, e.g. to /usr/bin/python3)")
   endif()
-  if(NOT ARG_OUTPUT_DIR)
-    if(PITSTOP_CAR_DIR)
-      set(ARG_OUTPUT_DIR ${PITSTOP_CAR_DIR})
-    else()
-      set(ARG_OUTPUT_DIR ${CMAKE_BINARY_DIR}/cars)
-    endif()
-  endif()
-  set(stage ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}-car)
-  set(out ${ARG_OUTPUT_DIR}/${ARG_NAME}.car)
+  _pitstop_car_paths("${ARG_NAME}" "${ARG_OUTPUT_DIR}" out stage
+                     ARG_OUTPUT_DIR)
 
   file(GLOB_RECURSE inputs CONFIGURE_DEPENDS ${ARG_ROOT}/*)
   set(source_args)

@@ -552,12 +552,9 @@ void DriverMachine::Restore(const std::string& name, DriverRecord& r,
   }
   // A canary may go on: Supervisor::AdoptSurvivors decides, and reports.
   if (!saved->upgrading_to.empty() && !MayResumeCanary(*saved)) {
-    context_.Note(
-        name, r, "upgrade-rolled-back",
-        absl::StrCat("the upgrade to ", saved->upgrading_to,
-                     " was interrupted by a restart of pitstopd "
-                     "before it committed; ",
-                     active->manifest.version.ToString(), " stays active"));
+    context_.Note(name, r, "upgrade-rolled-back",
+                  InterruptedByRestart(saved->upgrading_to,
+                                       active->manifest.version.ToString()));
     r.persist_pending = true;
   }
 }

@@ -325,6 +325,12 @@ class Supervisor final : public RouteSource, private InstanceEvents {
   // canary it would serve cannot go on.
   bool PlaceSurvivorLocked(const Survivor& s, AdoptSlot slot, DriverRecord& r,
                            std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Goes on with the canary `saved` holds once the old version's process
+  // was taken back; else reports it interrupted (`why` says why) and
+  // returns false.
+  bool ResumeCanaryLocked(const std::string& name, DriverRecord& r,
+                          const DesiredDriverState& saved, std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The saved canaries no survivor of their new version took back: they go
   // on with a new process if the old version's was taken back, else are
   // reported rolled back.

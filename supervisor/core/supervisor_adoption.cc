@@ -15,16 +15,6 @@ std::string VersionOf(const DriverRecord& r) {
   return r.package->manifest.version.ToString();
 }
 
-// "the upgrade to 2.0.0 was interrupted ...; 1.0.0 stays active".
-std::string Interrupted(const std::string& to, const DriverRecord& r,
-                        const std::string& why) {
-  return absl::StrCat("the upgrade to ", to,
-                      " was interrupted by a restart of pitstopd before it "
-                      "committed; ",
-                      VersionOf(r),
-                      " stays active (its canary cannot go on: ", why, ")");
-}
-
 }  // namespace
 
 Supervisor::AdoptDecision Supervisor::DecideAdoptionLocked(const Survivor& s) {
@@ -65,7 +55,6 @@ Supervisor::AdoptDecision Supervisor::DecideAdoptionLocked(const Survivor& s) {
 bool Supervisor::PlaceSurvivorLocked(const Survivor& s, AdoptSlot slot,
                                      DriverRecord& r, std::string& why) {
   const absl::Time now = clock_.Now();
-  std::unique_ptr<Instance> inst;
   switch (slot) {
     case AdoptSlot::kNone:
       return false;
@@ -80,15 +69,7 @@ bool Supervisor::PlaceSurvivorLocked(const Survivor& s, AdoptSlot slot,
     case AdoptSlot::kCanary: {
       const DesiredDriverState saved = resumable_canaries_[s.driver];
       resumable_canaries_.erase(s.driver);
-      absl::StatusOr<uint64_t> resumed = machine_.canaries().Resume(
-          s.driver, r, *saved.canary, saved.upgrading_to, now);
-      if (!resumed.ok()) {
-        why = std::string(resumed.status().message());
-        context_.Note(s.driver, r, "upgrade-rolled-back",
-                      Interrupted(saved.upgrading_to, r, why));
-        r.persist_pending = true;
-        return false;
-      }
+      if (!ResumeCanaryLocked(s.driver, r, saved, why)) return false;
       // STARTING until its probe answers; then the canary serves again.
       r.successor = context_.AdoptedInstance(s.driver, r.upgrade->to,
                                              s.instance_id, s.pid, now);
@@ -115,27 +96,33 @@ bool Supervisor::PlaceSurvivorLocked(const Survivor& s, AdoptSlot slot,
   return false;
 }
 
+bool Supervisor::ResumeCanaryLocked(const std::string& name, DriverRecord& r,
+                                    const DesiredDriverState& saved,
+                                    std::string& why) {
+  TouchLocked(name);
+  if (r.instance == nullptr) {
+    why = absl::StrCat("the process of ", VersionOf(r),
+                       " did not survive the restart");
+  } else if (absl::StatusOr<uint64_t> resumed = machine_.canaries().Resume(
+                 name, r, *saved.canary, saved.upgrading_to, clock_.Now());
+             resumed.ok()) {
+    return true;
+  } else {
+    why = std::string(resumed.status().message());
+  }
+  context_.Note(name, r, "upgrade-rolled-back",
+                InterruptedByRestart(saved.upgrading_to, VersionOf(r), why));
+  r.persist_pending = true;
+  return false;
+}
+
 void Supervisor::SettleResumableCanariesLocked() {
   for (auto& [name, saved] : resumable_canaries_) {
-    DriverRecord* r = table_.Find(name);
-    if (r == nullptr) continue;
+    // Its new version's process did not survive: it starts again.
     std::string why;
-    if (r->instance == nullptr) {
-      why = absl::StrCat("the process of ", VersionOf(*r),
-                         " did not survive the restart");
-    } else if (absl::StatusOr<uint64_t> resumed = machine_.canaries().Resume(
-                   name, *r, *saved.canary, saved.upgrading_to, clock_.Now());
-               !resumed.ok()) {
-      why = std::string(resumed.status().message());
-    } else {
-      // Its new version's process did not survive: it starts again.
-      TouchLocked(name);
-      continue;
+    if (DriverRecord* r = table_.Find(name)) {
+      ResumeCanaryLocked(name, *r, saved, why);
     }
-    context_.Note(name, *r, "upgrade-rolled-back",
-                  Interrupted(saved.upgrading_to, *r, why));
-    r->persist_pending = true;
-    TouchLocked(name);
   }
   resumable_canaries_.clear();
 }

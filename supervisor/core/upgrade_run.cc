@@ -177,6 +177,15 @@ uint64_t UpgradeSteps::RequestAbort(const std::string& name, DriverRecord& r) {
                                     Version(r.upgrade->to), " requested"));
 }
 
+std::string InterruptedByRestart(absl::string_view to, absl::string_view active,
+                                 absl::string_view why) {
+  return absl::StrCat(
+      "the upgrade to ", to,
+      " was interrupted by a restart of pitstopd before it committed; ", active,
+      " stays active",
+      why.empty() ? "" : absl::StrCat(" (its canary cannot go on: ", why, ")"));
+}
+
 void UpgradeSteps::End(const std::string& name, DriverRecord& r) {
   if (r.retiring && !PinnedVersion(r, Version(r.retiring->package))) {
     EndStandby(r.retiring.get());

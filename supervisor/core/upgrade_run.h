@@ -90,6 +90,12 @@ struct UpgradeRun {
 // "1.0.0 -> 2.0.0: on probation until ...", for the API.
 std::string DescribeUpgrade(const UpgradeRun& u);
 
+// "the upgrade to 2.0.0 was interrupted by a restart of pitstopd before it
+// committed; 1.0.0 stays active", and " (its canary cannot go on: why)"
+// when `why` is set.
+std::string InterruptedByRestart(absl::string_view to, absl::string_view active,
+                                 absl::string_view why = "");
+
 class UpgradeSteps {
  public:
   explicit UpgradeSteps(MachineContext& context) : context_(context) {}

@@ -5,10 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "pitstop/driver/v1/hypervisor.pb.h"
 #include "pitstop/driver/v1/network.pb.h"
 #include "pitstop/driver/v1/storage.pb.h"
+#include "supervisor/sanity/sanity_daemon.h"
 
 namespace pitstop {
 
@@ -16,19 +18,39 @@ namespace sv1 = pitstop::supervisor::v1;
 namespace dv1 = pitstop::driver::v1;
 using google::protobuf::MethodDescriptor;
 
-// The pid of the READY driver; an error once it is not READY (it crashed,
-// or hangs in its probes).
-absl::StatusOr<int> ReadyPid(SanityTarget& t) {
+namespace {
+
+std::string StateName(sv1::DriverState s) {
+  absl::string_view name = sv1::DriverState_Name(s);
+  absl::ConsumePrefix(&name, "DRIVER_STATE_");
+  return std::string(name);
+}
+
+}  // namespace
+
+absl::StatusOr<sv1::Driver> AwaitReady(SanityTarget& t, int not_pid,
+                                       absl::Duration timeout) {
   auto d = t.daemon->AwaitDriver(
       t.manifest.name,
-      [](const sv1::Driver& d) { return d.state() == sv1::DRIVER_STATE_READY; },
-      absl::Seconds(10));
+      [not_pid](const sv1::Driver& d) {
+        return d.state() == sv1::DRIVER_STATE_READY && d.pid() != not_pid;
+      },
+      timeout);
   if (!d.ok()) return d.status();
-  if (d->state() != sv1::DRIVER_STATE_READY) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the driver is not READY: ", sv1::DriverState_Name(d->state()), " ",
-        d->message()));
+  if (d->state() != sv1::DRIVER_STATE_READY || d->pid() == not_pid) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "not READY within ", absl::FormatDuration(timeout), ": ",
+        StateName(d->state()), d->message().empty() ? "" : ": ", d->message(),
+        d->last_exit().empty()
+            ? ""
+            : absl::StrCat(" (last exit: ", d->last_exit(), ")")));
   }
+  return d;
+}
+
+absl::StatusOr<int> ReadyPid(SanityTarget& t) {
+  absl::StatusOr<sv1::Driver> d = AwaitReady(t, 0, absl::Seconds(10));
+  if (!d.ok()) return d.status();
   return d->pid();
 }
 

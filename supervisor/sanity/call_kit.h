@@ -1,8 +1,8 @@
 #ifndef PITSTOP_SUPERVISOR_SANITY_CALL_KIT_H_
 #define PITSTOP_SUPERVISOR_SANITY_CALL_KIT_H_
 
-// What pitstop-sanity's checks of routed calls share: whether the driver
-// still serves, the call context they send, and the category's creating
+// What pitstop-sanity's checks share: whether the driver is READY and still
+// serves, the call context they send, and the category's creating
 // operations with a plausible request each.
 
 #include <optional>
@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "pitstop/supervisor/v1/admin.pb.h"
 #include "supervisor/sanity/routed_call.h"
 #include "supervisor/sanity/sanity_checks.h"
 
@@ -21,8 +22,12 @@ namespace pitstop {
 // How long one call may take: a driver that answers none within it hangs.
 inline constexpr absl::Duration kCallTimeout = absl::Seconds(10);
 
-// The pid of the READY driver; an error once it is not READY (it crashed,
-// or hangs in its probes).
+// The driver once READY with a pid other than `not_pid` (0: any), or an
+// error naming its state, message and last exit after `timeout`.
+absl::StatusOr<pitstop::supervisor::v1::Driver> AwaitReady(
+    SanityTarget& t, int not_pid, absl::Duration timeout);
+// The pid of the READY driver; an error once it is not READY within 10 s
+// (it crashed, or hangs in its probes).
 absl::StatusOr<int> ReadyPid(SanityTarget& t);
 // After calls: the same process `pid` still serves; else an error naming
 // `after`.

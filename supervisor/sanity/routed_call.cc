@@ -74,21 +74,28 @@ RoutedAnswer CallRouted(SanityDaemon& daemon, const std::string& driver,
   if (pad_bytes > 0) {
     AppendBytesField(request, kPaddingField, std::string(pad_bytes, 'p'));
   }
+  return CallRaw(
+      daemon.channel(),
+      absl::StrCat("/", method.service()->full_name(), "/", method.name()),
+      request, timeout, driver);
+}
+
+RoutedAnswer CallRaw(const std::shared_ptr<grpc::Channel>& channel,
+                     const std::string& path, const std::string& request,
+                     absl::Duration timeout, const std::string& driver) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  ctx.AddMetadata("pitstop-driver", driver);
+  if (!driver.empty()) ctx.AddMetadata("pitstop-driver", driver);
   grpc::Slice slice(request);
   grpc::ByteBuffer in(&slice, 1), out;
-  grpc::GenericStub stub(daemon.channel());
+  grpc::GenericStub stub(channel);
   absl::Notification done;
   grpc::Status status;
-  stub.UnaryCall(
-      &ctx,
-      absl::StrCat("/", method.service()->full_name(), "/", method.name()),
-      grpc::StubOptions(), &in, &out, [&](grpc::Status s) {
-        status = std::move(s);
-        done.Notify();
-      });
+  stub.UnaryCall(&ctx, path, grpc::StubOptions(), &in, &out,
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
   done.WaitForNotification();
   RoutedAnswer answer;
   answer.code = status.error_code();

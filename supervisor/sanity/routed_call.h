@@ -9,6 +9,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,13 @@ struct RoutedAnswer {
   std::string message;
   std::string response;  // the serialized response when OK
 };
+
+// A unary call of `path` ("/pkg.Service/Method") on `channel` with the
+// serialized `request`, waiting at most `timeout`; with the
+// `pitstop-driver` metadata when `driver` is not empty.
+RoutedAnswer CallRaw(const std::shared_ptr<grpc::Channel>& channel,
+                     const std::string& path, const std::string& request,
+                     absl::Duration timeout, const std::string& driver = "");
 
 // Calls `method` of driver `driver` with `context`, the request's other
 // fields `fields` (a serialized request without its context) and

@@ -1,17 +1,15 @@
 #include "supervisor/sanity/sanity_checks.h"
 
 #include <grpcpp/create_channel.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <signal.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "pitstop/driver/v1/identity.grpc.pb.h"
 #include "supervisor/common/status_macros.h"
 #include "supervisor/sanity/call_checks.h"
+#include "supervisor/sanity/call_kit.h"
 #include "supervisor/sanity/upgrade_check.h"
 
 namespace pitstop {
@@ -22,32 +20,6 @@ namespace dv1 = pitstop::driver::v1;
 
 // How long a start may take beyond the driver's own timeouts.start.
 constexpr absl::Duration kMargin = absl::Seconds(10);
-
-std::string StateName(sv1::DriverState s) {
-  absl::string_view name = sv1::DriverState_Name(s);
-  absl::ConsumePrefix(&name, "DRIVER_STATE_");
-  return std::string(name);
-}
-
-absl::StatusOr<sv1::Driver> AwaitReady(SanityTarget& t, int not_pid,
-                                       absl::Duration timeout) {
-  auto d = t.daemon->AwaitDriver(
-      t.manifest.name,
-      [not_pid](const sv1::Driver& d) {
-        return d.state() == sv1::DRIVER_STATE_READY && d.pid() != not_pid;
-      },
-      timeout);
-  if (!d.ok()) return d.status();
-  if (d->state() != sv1::DRIVER_STATE_READY || d->pid() == not_pid) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "not READY within ", absl::FormatDuration(timeout), ": ",
-        StateName(d->state()), d->message().empty() ? "" : ": ", d->message(),
-        d->last_exit().empty()
-            ? ""
-            : absl::StrCat(" (last exit: ", d->last_exit(), ")")));
-  }
-  return d;
-}
 
 // The identity service on the driver's own socket, as the daemon probes it.
 std::unique_ptr<dv1::IdentityService::Stub> Identity(const sv1::Driver& d) {
@@ -115,28 +87,13 @@ absl::Status GetInfoAgrees(SanityTarget& t) {
 // request is one string field; the answer one enum): 1 SERVING, 2
 // NOT_SERVING, 0 when the call failed.
 int HealthStatus(SanityDaemon& daemon, const std::string& service) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   const std::string request =
       std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(request);
-  grpc::ByteBuffer in(&slice, 1), out;
-  grpc::GenericStub stub(daemon.channel());
-  absl::Notification done;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &in,
-                 &out, [&](grpc::Status s) {
-                   status = s;
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  std::vector<grpc::Slice> slices;
-  if (!status.ok() || !out.Dump(&slices).ok()) return 0;
-  std::string bytes;
-  for (const grpc::Slice& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+  const RoutedAnswer a =
+      CallRaw(daemon.channel(), "/grpc.health.v1.Health/Check", request,
+              absl::Seconds(5));
+  if (a.code != grpc::StatusCode::OK) return 0;
+  return a.response.size() == 2 && a.response[0] == 0x08 ? a.response[1] : 0;
 }
 
 absl::Status HealthServing(SanityTarget& t) {
